@@ -1,0 +1,46 @@
+//! Server functions: the pages' way to ask the server for data.
+//!
+//! On the server they call the [`Console`] that the `crowsnest` binary provides as context; in the
+//! browser they are HTTP calls.
+
+use crate::error::ConsoleError;
+use crate::model::{Instance, Overview, Topology};
+use leptos::prelude::*;
+
+/// The seam between the app and the server's engines and stores.
+#[cfg(feature = "ssr")]
+pub trait Console: Send + Sync + 'static {
+    /// Which instance this is.
+    fn instance(&self) -> Instance;
+    /// Regions, hosts and their latest health, evaluated now.
+    fn topology(&self) -> Topology;
+    /// One status per area, with the sites' maintenance state.
+    fn overview(&self) -> futures::future::BoxFuture<'_, Result<Overview, ConsoleError>>;
+}
+
+/// The console handle the server puts into each request's context.
+#[cfg(feature = "ssr")]
+pub type SharedConsole = std::sync::Arc<dyn Console>;
+
+#[cfg(feature = "ssr")]
+fn console() -> Result<SharedConsole, ConsoleError> {
+    use_context::<SharedConsole>().ok_or(ConsoleError::NoConsole)
+}
+
+/// Which instance and region the user is looking at.
+#[server(endpoint = "instance")]
+pub async fn get_instance() -> Result<Instance, ConsoleError> {
+    Ok(console()?.instance())
+}
+
+/// The estate's topology with live health.
+#[server(endpoint = "topology")]
+pub async fn get_topology() -> Result<Topology, ConsoleError> {
+    Ok(console()?.topology())
+}
+
+/// One status per area.
+#[server(endpoint = "overview")]
+pub async fn get_overview() -> Result<Overview, ConsoleError> {
+    console()?.overview().await
+}

@@ -1,0 +1,70 @@
+//! The instance banner and the navigation bar, shown on every page.
+
+use crate::api::get_instance;
+use crate::live::{use_live, Link};
+use crate::model::{Instance, Mode};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Which instance, region and mode you are looking at, and whether updates are live.
+#[component]
+pub fn Banner() -> impl IntoView {
+    let instance = Resource::new(|| (), |_| get_instance());
+    let live = use_live();
+    let link = move || match live.link.get() {
+        Link::Static => ("link-static", "as rendered"),
+        Link::Live => ("link-live", "live"),
+        Link::Reconnecting => ("link-lost", "reconnecting…"),
+    };
+    view! {
+        <header class="banner" id="instance-banner">
+            <a class="brand" href="/">"Crowsnest"</a>
+            <Suspense fallback=|| view! { <span class="instance">"instance …"</span> }>
+                {move || Suspend::new(async move {
+                    match instance.await {
+                        Ok(i) => view! { <InstanceFacts instance=i/> }.into_any(),
+                        Err(e) => view! { <span class="instance error">{e.to_string()}</span> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <span class=move || format!("link {}", link().0) id="live-link" title="live updates">
+                {move || link().1}
+            </span>
+        </header>
+    }
+}
+
+#[component]
+fn InstanceFacts(instance: Instance) -> impl IntoView {
+    let mode = match instance.mode {
+        Mode::Primary => "primary",
+        Mode::Secondary => "secondary",
+    };
+    let access = if instance.read_only { "read-only" } else { "writable" };
+    let region_key = instance.region.clone();
+    view! {
+        <span class="instance" data-region=region_key data-mode=mode>
+            "instance " <strong>{instance.name}</strong>
+            " · vantage " <strong>{instance.region_display}</strong>
+            " (" {instance.region} ")"
+            " · " <span class=format!("mode mode-{mode}")>{mode}</span>
+            " · " <span class=format!("access access-{access}")>{access}</span>
+            " · control store " {instance.control_store}
+        </span>
+    }
+}
+
+/// Links to every page; the current one is marked for screen readers and styles.
+#[component]
+pub fn Nav() -> impl IntoView {
+    view! {
+        <nav class="nav" aria-label="Pages">
+            <A href="/" exact=true>"Overview"</A>
+            <A href="/topology">"Topology"</A>
+            <A href="/dns">"DNS"</A>
+            <A href="/replication">"Replication"</A>
+            <A href="/backlog">"Backlog"</A>
+            <A href="/actions">"Actions"</A>
+        </nav>
+    }
+}

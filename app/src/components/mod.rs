@@ -1,0 +1,7 @@
+//! Components used on every page: banner, navigation, status badges and the error boundary.
+
+mod banner;
+mod status;
+
+pub use banner::{Banner, Nav};
+pub use status::{Failure, StatusBadge};

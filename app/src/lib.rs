@@ -1,0 +1,62 @@
+//! Crowsnest's Leptos app: routes, pages, components, server functions and the shared data model.
+//!
+//! Built twice: with `ssr` into the server binary, with `hydrate` into the WebAssembly bundle.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod format;
+pub mod live;
+pub mod model;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The HTML document around the app; rendered by the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: banner, navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    live::provide_live();
+
+    view! {
+        <Stylesheet id="crowsnest" href="/pkg/crowsnest.css"/>
+        <Title formatter=|page: String| format!("{page} · Crowsnest")/>
+        <Router>
+            <components::Banner/>
+            <components::Nav/>
+            <main id="main">
+                <Routes fallback=|| view! { <pages::NotFound/> }>
+                    <Route path=path!("/") view=pages::overview::OverviewPage/>
+                    <Route path=path!("/topology") view=pages::topology::TopologyPage/>
+                    <Route path=path!("/dns") view=pages::planned::DnsPage/>
+                    <Route path=path!("/replication") view=pages::planned::ReplicationPage/>
+                    <Route path=path!("/backlog") view=pages::planned::BacklogPage/>
+                    <Route path=path!("/actions") view=pages::planned::ActionsPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

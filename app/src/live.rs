@@ -1,0 +1,88 @@
+//! Live updates: one Server-Sent Events stream per browser tab, shared by every page.
+//!
+//! The server renders the last known state; once hydrated, the page opens `/api/v1/events` and
+//! replaces that state with each snapshot the server pushes. Without JavaScript nothing here runs
+//! and the page simply shows what was rendered.
+
+use crate::model::Topology;
+use leptos::prelude::*;
+
+/// Name of the SSE event that carries a topology snapshot as JSON.
+pub const TOPOLOGY_EVENT: &str = "topology";
+
+/// Path of the event stream.
+pub const EVENTS_PATH: &str = "/api/v1/events";
+
+/// Whether the live stream is connected, as shown in the banner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Server-rendered page, not (yet) hydrated: shows the state at render time.
+    Static,
+    /// Receiving snapshots.
+    Live,
+    /// The stream broke; the browser is retrying.
+    Reconnecting,
+}
+
+/// Signals fed by the event stream.
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// The latest topology pushed by the server, if any arrived since hydration.
+    pub topology: RwSignal<Option<Topology>>,
+    /// State of the stream.
+    pub link: RwSignal<Link>,
+}
+
+/// Provides [`Live`] to the app and, in the browser, connects it to the event stream.
+pub fn provide_live() {
+    let live = Live {
+        topology: RwSignal::new(None),
+        link: RwSignal::new(Link::Static),
+    };
+    provide_context(live);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        connect(live);
+    });
+}
+
+/// The live state; panics only if called outside [`crate::App`], a programming error.
+pub fn use_live() -> Live {
+    expect_context::<Live>()
+}
+
+#[cfg(feature = "hydrate")]
+fn connect(live: Live) {
+    use futures::StreamExt;
+    use gloo_net::eventsource::futures::EventSource;
+
+    let Ok(mut source) = EventSource::new(EVENTS_PATH) else {
+        live.link.set(Link::Reconnecting);
+        return;
+    };
+    let Ok(mut topology) = source.subscribe(TOPOLOGY_EVENT) else {
+        live.link.set(Link::Reconnecting);
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        // Keep the source alive for as long as the stream is read: dropping it closes it.
+        let _source = source;
+        while let Some(item) = topology.next().await {
+            match item {
+                Ok((_, message)) => {
+                    let parsed = message
+                        .data()
+                        .as_string()
+                        .and_then(|text| serde_json::from_str::<Topology>(&text).ok());
+                    if let Some(snapshot) = parsed {
+                        live.topology.set(Some(snapshot));
+                        live.link.set(Link::Live);
+                    }
+                }
+                // The browser reconnects by itself; say so until the next snapshot arrives.
+                Err(_) => live.link.set(Link::Reconnecting),
+            }
+        }
+    });
+}

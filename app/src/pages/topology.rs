@@ -1,0 +1,191 @@
+//! Topology: regions, hosts, tiers and live health, as a diagram and a table.
+
+use crate::api::get_topology;
+use crate::components::{Failure, StatusBadge};
+use crate::format;
+use crate::live::use_live;
+use crate::model::{Host, Region, Topology};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The topology page.
+#[component]
+pub fn TopologyPage() -> impl IntoView {
+    let rendered = Resource::new(|| (), |_| get_topology());
+    let live = use_live();
+    view! {
+        <Title text="Topology"/>
+        <h1>"Topology"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading topology…"</p> }>
+            <Failure>
+                {move || Suspend::new(async move {
+                    rendered.await.map(|first| {
+                        // Show the live snapshot once one arrives; until then, what the server rendered.
+                        let current = move || live.topology.get().unwrap_or_else(|| first.clone());
+                        view! { {move || view! { <TopologyView topology=current()/> }} }
+                    })
+                })}
+            </Failure>
+        </Suspense>
+    }
+}
+
+#[component]
+fn TopologyView(topology: Topology) -> impl IntoView {
+    let counts = topology
+        .counts()
+        .into_iter()
+        .map(|(status, n)| view! { <li><StatusBadge status/> " " {n}</li> })
+        .collect_view();
+    view! {
+        <p class="lede">
+            "Health as probed from this instance every " {topology.probe_interval_seconds} " s. "
+            "Evaluated " <time id="evaluated-at">{format::utc(topology.evaluated_at_ms)}</time> ". "
+            "A host with no check newer than three intervals is " <em>"unknown"</em> ", never ok."
+        </p>
+        <ul class="counts" aria-label="Hosts by status">{counts}</ul>
+        <Diagram regions=topology.regions.clone()/>
+        <h2>"Hosts"</h2>
+        <HostTable regions=topology.regions.clone()/>
+        <h2>"Public hostnames"</h2>
+        <HostnameTable topology=topology.clone()/>
+    }
+}
+
+const COLUMN: i32 = 250;
+const ROW: i32 = 46;
+
+/// Regions side by side, each host a box coloured by status (the word is in the box too).
+#[component]
+fn Diagram(regions: Vec<Region>) -> impl IntoView {
+    let tallest = regions.iter().map(|r| r.hosts.len()).max().unwrap_or(0) as i32;
+    let width = (regions.len() as i32).max(1) * COLUMN + 10;
+    let height = tallest * ROW + 70;
+    let columns = regions
+        .into_iter()
+        .enumerate()
+        .map(|(i, region)| {
+            let x = 10 + i as i32 * COLUMN;
+            let label = if region.primary {
+                format!("{} · primary", region.display)
+            } else {
+                region.display.clone()
+            };
+            let hosts = region
+                .hosts
+                .into_iter()
+                .enumerate()
+                .map(|(j, host)| {
+                    let y = 50 + j as i32 * ROW;
+                    let status = host.health.status.as_str();
+                    let key = host.name.clone();
+                    view! {
+                        <g class=format!("host status-{status}") data-host=key data-status=status>
+                            <title>{format!("{} ({}) {}: {}", host.name, host.tier, status, host.health.detail)}</title>
+                            <rect x=x + 10 y=y width=COLUMN - 40 height=ROW - 8 rx="6"></rect>
+                            <text x=x + 20 y=y + 16 class="host-name">{host.name.clone()}</text>
+                            <text x=x + 20 y=y + 31 class="host-tier">{format!("{} · {}", host.tier, status)}</text>
+                        </g>
+                    }
+                })
+                .collect_view();
+            let key = region.name.clone();
+            view! {
+                <g class=format!("region status-{}", region.status.as_str()) data-region=key>
+                    <rect class="region-box" x=x y="10" width=COLUMN - 20 height=height - 20 rx="10"></rect>
+                    <text x=x + 12 y="34" class="region-name">{label}</text>
+                    {hosts}
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="diagram">
+            <svg viewBox=format!("0 0 {width} {height}") width=width height=height role="img"
+                aria-label="Regions and hosts coloured by health">
+                {columns}
+            </svg>
+        </figure>
+    }
+}
+
+#[component]
+fn HostTable(regions: Vec<Region>) -> impl IntoView {
+    let rows = regions
+        .into_iter()
+        .flat_map(|r| {
+            let display = r.display.clone();
+            r.hosts.into_iter().map(move |h| (display.clone(), h))
+        })
+        .map(|(region, host)| view! { <HostRow region host/> })
+        .collect_view();
+    view! {
+        <table class="hosts" id="hosts">
+            <thead>
+                <tr>
+                    <th scope="col">"Host"</th>
+                    <th scope="col">"Region"</th>
+                    <th scope="col">"Tier"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Latency"</th>
+                    <th scope="col">"Last check"</th>
+                    <th scope="col">"Check"</th>
+                    <th scope="col">"Detail"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn HostRow(region: String, host: Host) -> impl IntoView {
+    let key = host.name.clone();
+    view! {
+        <tr data-host=key data-status=host.health.status.as_str()>
+            <th scope="row">{host.name}</th>
+            <td>{region}</td>
+            <td><code>{host.tier}</code></td>
+            <td><StatusBadge status=host.health.status/></td>
+            <td class="num">{format::latency(host.health.latency_ms)}</td>
+            <td><time>{format::utc_or_never(host.health.checked_at_ms)}</time></td>
+            <td><code>{host.check}</code></td>
+            <td>{host.health.detail}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn HostnameTable(topology: Topology) -> impl IntoView {
+    if topology.hostnames.is_empty() {
+        return view! { <p class="empty">"No public hostnames are configured."</p> }.into_any();
+    }
+    let rows = topology
+        .hostnames
+        .into_iter()
+        .map(|h| {
+            view! {
+                <tr>
+                    <th scope="row">{h.name}</th>
+                    <td><code>{h.tier}</code></td>
+                    <td>{h.site.unwrap_or_else(|| "—".into())}</td>
+                    <td class="muted">"DNS engine not built yet (issue #4): where it lands is not probed."</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="hostnames">
+            <thead>
+                <tr>
+                    <th scope="col">"Hostname"</th>
+                    <th scope="col">"Must be served by tier"</th>
+                    <th scope="col">"Site"</th>
+                    <th scope="col">"Actually lands on"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,415 @@
+//! The configuration's shape. Every key has a one-line doc comment; `deploy/demo.toml` shows
+//! each in use. Defaults are applied by serde; cross references are checked in `validate`.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// The whole estate plus this instance's place in it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Estate {
+    /// This running instance: its name, region (vantage), listen address and data directory.
+    pub instance: InstanceConfig,
+    /// How often and how strictly hosts are probed.
+    #[serde(default)]
+    pub probes: ProbeConfig,
+    /// Datacenters; exactly one is the primary.
+    pub regions: Vec<RegionConfig>,
+    /// Machines and balancers, each in a region and a tier, with a health check.
+    #[serde(default)]
+    pub hosts: Vec<HostConfig>,
+    /// Public hostnames and the tier that must serve each.
+    #[serde(default)]
+    pub hostnames: Vec<HostnameConfig>,
+    /// Sites whose maintenance page can be switched on.
+    #[serde(default)]
+    pub sites: Vec<SiteConfig>,
+    /// The DNS zone the public hostnames live in, with its declared records.
+    pub zone: Option<ZoneConfig>,
+    /// DNS resolvers to ask, authoritative and recursive.
+    #[serde(default)]
+    pub resolvers: Vec<ResolverConfig>,
+    /// PostgreSQL clusters to watch for replication.
+    #[serde(default)]
+    pub databases: Vec<DatabaseConfig>,
+    /// Offline loaders whose backlog is watched.
+    #[serde(default)]
+    pub loaders: Vec<LoaderConfig>,
+    /// People who may log in, with their role.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// The loopback lab that stands the estate up for demos and tests.
+    #[serde(default)]
+    pub lab: LabConfig,
+}
+
+/// This instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Instance name shown in the banner, e.g. `sjc-1`.
+    pub name: String,
+    /// Region key this instance runs in and probes from.
+    pub region: String,
+    /// Address the console listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Directory for the local SQLite store (and the control store when embedded).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Control store URL (`postgres://…` or `sqlite://…`); default: SQLite under `data_dir`.
+    pub control_db: Option<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 3000))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// Probe timing and thresholds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProbeConfig {
+    /// Seconds between probe rounds.
+    pub interval_seconds: u64,
+    /// Milliseconds before a single check counts as timed out; must be below the interval.
+    pub timeout_ms: u64,
+    /// Latency above which a passing check is `warn`, in milliseconds.
+    pub latency_warn_ms: u64,
+    /// Rounds without a fresh result after which a host is `unknown`.
+    pub stale_after_intervals: u32,
+    /// Hours of observations kept in the local store.
+    pub retention_hours: u64,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            interval_seconds: 5,
+            timeout_ms: 2000,
+            latency_warn_ms: 500,
+            stale_after_intervals: 3,
+            retention_hours: 24,
+        }
+    }
+}
+
+/// One datacenter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    /// Short key used in references, e.g. `sjc`.
+    pub name: String,
+    /// Human name, e.g. `San Jose`.
+    pub display: String,
+    /// True for the one primary region (master database, writable control state).
+    #[serde(default)]
+    pub primary: bool,
+}
+
+/// What a host does; the DNS page labels answers with it and alarms on the wrong one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Load balancer in front of the website.
+    WebLb,
+    /// Load balancer in front of the API.
+    ApiLb,
+    /// Website application server.
+    Web,
+    /// API application server.
+    Api,
+    /// Database server.
+    Db,
+    /// Offline loader that writes into the master.
+    Loader,
+    /// DNS server.
+    Dns,
+    /// Administration host.
+    Admin,
+    /// Monitoring host.
+    Monitoring,
+}
+
+impl Tier {
+    /// The key as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::WebLb => "web_lb",
+            Tier::ApiLb => "api_lb",
+            Tier::Web => "web",
+            Tier::Api => "api",
+            Tier::Db => "db",
+            Tier::Loader => "loader",
+            Tier::Dns => "dns",
+            Tier::Admin => "admin",
+            Tier::Monitoring => "monitoring",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One machine or balancer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Short unique name, e.g. `lb1`.
+    pub name: String,
+    /// Region key the host is in.
+    pub region: String,
+    /// What the host does.
+    pub tier: Tier,
+    /// IP address the host answers on; DNS answers are matched against it.
+    pub address: IpAddr,
+    /// How this instance checks the host's health.
+    pub check: CheckConfig,
+}
+
+/// A health check: exactly one of `http` or `tcp`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    /// URL to GET; any 2xx or 3xx passes unless `expect_status` is set.
+    pub http: Option<String>,
+    /// TCP port on the host's address to connect to.
+    pub tcp: Option<u16>,
+    /// The exact HTTP status that passes (HTTP checks only).
+    pub expect_status: Option<u16>,
+}
+
+/// A public hostname.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostnameConfig {
+    /// Fully qualified name, e.g. `www.example.test`.
+    pub name: String,
+    /// The tier that must serve it.
+    pub tier: Tier,
+    /// The maintenance site it belongs to.
+    pub site: Option<String>,
+}
+
+/// A site whose maintenance page can be switched on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Site key, e.g. `web`; typed to confirm actions on it.
+    pub name: String,
+    /// True when switching maintenance needs a second approver.
+    #[serde(default)]
+    pub two_person: bool,
+}
+
+/// The DNS zone and its declared records.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    /// Zone apex, e.g. `example.test`.
+    pub origin: String,
+    /// SOA serial the authoritative servers are expected to publish.
+    #[serde(default = "default_serial")]
+    pub serial: u32,
+    /// Declared records.
+    #[serde(default)]
+    pub records: Vec<RecordConfig>,
+}
+
+fn default_serial() -> u32 {
+    1
+}
+
+/// One declared record set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordConfig {
+    /// Owner name relative to the zone (`www`, `@` for the apex) or absolute with a final dot.
+    pub name: String,
+    /// Record type.
+    #[serde(rename = "type")]
+    pub kind: RecordKind,
+    /// Declared TTL in seconds.
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// The values, in the type's presentation format.
+    pub values: Vec<String>,
+}
+
+fn default_ttl() -> u32 {
+    300
+}
+
+/// Record types Crowsnest compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RecordKind {
+    /// IPv4 address.
+    A,
+    /// IPv6 address.
+    Aaaa,
+    /// Alias to another name.
+    Cname,
+    /// Mail exchanger: `preference host`.
+    Mx,
+    /// Free text.
+    Txt,
+    /// Name server.
+    Ns,
+}
+
+impl RecordKind {
+    /// The type's mnemonic.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::A => "A",
+            RecordKind::Aaaa => "AAAA",
+            RecordKind::Cname => "CNAME",
+            RecordKind::Mx => "MX",
+            RecordKind::Txt => "TXT",
+            RecordKind::Ns => "NS",
+        }
+    }
+}
+
+/// A DNS resolver to ask.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverConfig {
+    /// Unique name shown in columns, e.g. `auth-1`.
+    pub name: String,
+    /// `ip:port` to send queries to.
+    pub address: SocketAddr,
+    /// Whether it is an authoritative server of the zone or a recursive resolver.
+    pub kind: ResolverKind,
+}
+
+/// Kind of resolver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolverKind {
+    /// Serves the zone itself; answers must carry the AA flag.
+    Authoritative,
+    /// Resolves recursively and caches.
+    Recursive,
+}
+
+/// A PostgreSQL cluster: one primary and its replicas.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Cluster name, e.g. `main`.
+    pub name: String,
+    /// The primary node.
+    pub primary: DatabaseNode,
+    /// The replicas.
+    #[serde(default)]
+    pub replicas: Vec<DatabaseNode>,
+}
+
+/// One PostgreSQL node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseNode {
+    /// Host name (a `db` tier host) the node runs on.
+    pub host: String,
+    /// Connection URL for the read-only monitoring role, `postgres://…`.
+    pub dsn: String,
+}
+
+/// An offline loader.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoaderConfig {
+    /// Loader name, e.g. `loader-sin`.
+    pub name: String,
+    /// Host name (a `loader` tier host) it runs on.
+    pub host: String,
+    /// URL of its Prometheus metrics, if it can be scraped.
+    pub metrics_url: Option<String>,
+}
+
+/// Login roles, least to most powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads every page.
+    Viewer,
+    /// May run break-glass actions such as maintenance mode.
+    Oncall,
+    /// May change users and declared state.
+    Admin,
+}
+
+impl Role {
+    /// The key as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Oncall => "oncall",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A person who may log in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Login name.
+    pub name: String,
+    /// Role granted.
+    pub role: Role,
+    /// Argon2 password hash in PHC format (`$argon2id$…`); never a plain password.
+    pub password_hash: String,
+}
+
+/// The lab: where its control API and DNS server listen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabConfig {
+    /// Address of the lab's control API (repoint records, take hosts down).
+    pub control_listen: SocketAddr,
+    /// Address (UDP and TCP) of the lab's authoritative DNS server.
+    pub dns_listen: SocketAddr,
+}
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        LabConfig {
+            control_listen: SocketAddr::from(([127, 0, 0, 1], 3100)),
+            dns_listen: SocketAddr::from(([127, 0, 0, 1], 5354)),
+        }
+    }
+}
+
+impl Estate {
+    /// The primary region; validation guarantees there is exactly one.
+    pub fn primary_region(&self) -> &RegionConfig {
+        self.regions
+            .iter()
+            .find(|r| r.primary)
+            .unwrap_or(&self.regions[0])
+    }
+
+    /// The region this instance runs in; validation guarantees it exists.
+    pub fn own_region(&self) -> &RegionConfig {
+        self.regions
+            .iter()
+            .find(|r| r.name == self.instance.region)
+            .unwrap_or(&self.regions[0])
+    }
+
+    /// The host with this name.
+    pub fn host(&self, name: &str) -> Option<&HostConfig> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+}

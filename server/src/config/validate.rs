@@ -1,0 +1,403 @@
+//! Cross-reference and value checks, one function per section. Each mistake names the key and
+//! says what to write instead.
+
+use super::model::*;
+use super::{KeyPath, Mistake};
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+/// All mistakes in the estate, in file order as far as sections go.
+pub fn validate(estate: &Estate) -> Vec<Mistake> {
+    let mut out = Vec::new();
+    let root = KeyPath::root();
+    regions(estate, &root, &mut out);
+    instance(estate, &root.key("instance"), &mut out);
+    probes(&estate.probes, &root.key("probes"), &mut out);
+    hosts(estate, &root, &mut out);
+    hostnames_and_sites(estate, &root, &mut out);
+    if let Some(zone) = &estate.zone {
+        zone_records(zone, &root.key("zone"), &mut out);
+    }
+    resolvers(estate, &root, &mut out);
+    databases(estate, &root, &mut out);
+    loaders(estate, &root, &mut out);
+    users(estate, &root, &mut out);
+    out
+}
+
+fn push(out: &mut Vec<Mistake>, key: KeyPath, message: impl Into<String>) {
+    out.push(Mistake {
+        key,
+        message: message.into(),
+    });
+}
+
+fn one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        "none are defined".to_string()
+    } else {
+        format!("expected one of: {}", names.join(", "))
+    }
+}
+
+/// Names must be non-empty, unique within their section, and made of `[a-z0-9_.-]`.
+fn unique_names<'a>(
+    section: &str,
+    names: impl Iterator<Item = &'a str>,
+    root: &KeyPath,
+    out: &mut Vec<Mistake>,
+) {
+    let mut seen = HashSet::new();
+    for (i, name) in names.enumerate() {
+        let key = root.key(section).index(i).key("name");
+        if name.is_empty() {
+            push(out, key, format!("each entry of [[{section}]] needs a non-empty name"));
+        } else if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+        {
+            push(out, key, format!("name {name:?} may only contain a-z, 0-9, '_', '.' and '-'"));
+        } else if !seen.insert(name) {
+            push(out, key, format!("duplicate name {name:?} in [[{section}]]; names must be unique"));
+        }
+    }
+}
+
+fn regions(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    if estate.regions.is_empty() {
+        push(out, root.key("regions"), "define at least one [[regions]] entry");
+        return;
+    }
+    unique_names("regions", estate.regions.iter().map(|r| r.name.as_str()), root, out);
+    let primaries: Vec<usize> = (0..estate.regions.len())
+        .filter(|&i| estate.regions[i].primary)
+        .collect();
+    match primaries.as_slice() {
+        [] => push(
+            out,
+            root.key("regions"),
+            "no region is the primary; set `primary = true` on exactly one [[regions]] entry",
+        ),
+        [_] => {}
+        [_, rest @ ..] => {
+            for &i in rest {
+                push(
+                    out,
+                    root.key("regions").index(i).key("primary"),
+                    format!(
+                        "more than one primary region ({} and {}); exactly one may have `primary = true`",
+                        estate.regions[primaries[0]].name, estate.regions[i].name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn instance(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
+    if estate.instance.name.trim().is_empty() {
+        push(out, key.key("name"), "instance.name must not be empty; it is shown in the banner");
+    }
+    if !estate.regions.iter().any(|r| r.name == estate.instance.region) {
+        push(
+            out,
+            key.key("region"),
+            format!(
+                "unknown region {:?}; {}",
+                estate.instance.region,
+                one_of(estate.regions.iter().map(|r| r.name.as_str()))
+            ),
+        );
+    }
+    if let Some(url) = &estate.instance.control_db {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+            push(
+                out,
+                key.key("control_db"),
+                "control_db must be a postgres://… or sqlite:… URL",
+            );
+        }
+    }
+}
+
+fn probes(p: &ProbeConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    if p.interval_seconds == 0 {
+        push(out, key.key("interval_seconds"), "interval_seconds must be at least 1");
+    }
+    if p.timeout_ms == 0 {
+        push(out, key.key("timeout_ms"), "timeout_ms must be at least 1");
+    } else if p.interval_seconds > 0 && p.timeout_ms >= p.interval_seconds * 1000 {
+        push(
+            out,
+            key.key("timeout_ms"),
+            format!(
+                "timeout_ms ({}) must be shorter than the probe interval ({} ms) so rounds never overlap",
+                p.timeout_ms,
+                p.interval_seconds * 1000
+            ),
+        );
+    }
+    if p.stale_after_intervals == 0 {
+        push(out, key.key("stale_after_intervals"), "stale_after_intervals must be at least 1");
+    }
+    if p.retention_hours == 0 {
+        push(out, key.key("retention_hours"), "retention_hours must be at least 1");
+    }
+}
+
+fn hosts(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("hosts", estate.hosts.iter().map(|h| h.name.as_str()), root, out);
+    let mut addresses: HashSet<IpAddr> = HashSet::new();
+    for (i, host) in estate.hosts.iter().enumerate() {
+        let key = root.key("hosts").index(i);
+        if !estate.regions.iter().any(|r| r.name == host.region) {
+            push(
+                out,
+                key.key("region"),
+                format!(
+                    "host {:?} is in unknown region {:?}; {}",
+                    host.name,
+                    host.region,
+                    one_of(estate.regions.iter().map(|r| r.name.as_str()))
+                ),
+            );
+        }
+        if !addresses.insert(host.address) {
+            push(
+                out,
+                key.key("address"),
+                format!(
+                    "address {} is used by another host; each host needs its own so DNS answers can be labelled",
+                    host.address
+                ),
+            );
+        }
+        check(host, &key.key("check"), out);
+    }
+}
+
+fn check(host: &HostConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    match (&host.check.http, host.check.tcp) {
+        (None, None) => push(
+            out,
+            key.clone(),
+            format!("host {:?} needs a check: set `http = \"http://…\"` or `tcp = PORT`", host.name),
+        ),
+        (Some(_), Some(_)) => push(
+            out,
+            key.key("tcp"),
+            format!("host {:?} has both an http and a tcp check; keep one", host.name),
+        ),
+        (Some(url), None) => match reqwest::Url::parse(url) {
+            Err(e) => push(out, key.key("http"), format!("{url:?} is not a URL: {e}")),
+            Ok(u) if u.scheme() != "http" && u.scheme() != "https" => push(
+                out,
+                key.key("http"),
+                format!("scheme {:?} is not supported; use http:// or https://", u.scheme()),
+            ),
+            Ok(u) if u.host_str().is_none() => {
+                push(out, key.key("http"), format!("{url:?} has no host"))
+            }
+            Ok(_) => {}
+        },
+        (None, Some(0)) => push(out, key.key("tcp"), "tcp port must be between 1 and 65535"),
+        (None, Some(_)) => {
+            if host.check.expect_status.is_some() {
+                push(out, key.key("expect_status"), "expect_status only applies to http checks");
+            }
+        }
+    }
+    if let Some(code) = host.check.expect_status {
+        if !(100..=599).contains(&code) {
+            push(out, key.key("expect_status"), format!("{code} is not an HTTP status (100–599)"));
+        }
+    }
+}
+
+fn hostnames_and_sites(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("sites", estate.sites.iter().map(|s| s.name.as_str()), root, out);
+    let mut seen = HashSet::new();
+    for (i, h) in estate.hostnames.iter().enumerate() {
+        let key = root.key("hostnames").index(i);
+        if let Err(why) = dns_name(&h.name) {
+            push(out, key.key("name"), format!("{:?} is not a DNS name: {why}", h.name));
+        } else if !seen.insert(h.name.to_ascii_lowercase()) {
+            push(out, key.key("name"), format!("hostname {:?} is listed twice", h.name));
+        }
+        if let Some(site) = &h.site {
+            if !estate.sites.iter().any(|s| &s.name == site) {
+                push(
+                    out,
+                    key.key("site"),
+                    format!(
+                        "unknown site {site:?}; {}",
+                        one_of(estate.sites.iter().map(|s| s.name.as_str()))
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A DNS name: labels of 1–63 letters, digits or hyphens, 253 characters at most.
+pub fn dns_name(name: &str) -> Result<(), String> {
+    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    if trimmed.is_empty() {
+        return Err("it is empty".into());
+    }
+    if trimmed.len() > 253 {
+        return Err("it is longer than 253 characters".into());
+    }
+    for label in trimmed.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("label {label:?} must be 1 to 63 characters"));
+        }
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*') {
+            return Err(format!("label {label:?} may only contain letters, digits and '-'"));
+        }
+    }
+    Ok(())
+}
+
+fn zone_records(zone: &ZoneConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    if let Err(why) = dns_name(&zone.origin) {
+        push(out, key.key("origin"), format!("{:?} is not a DNS name: {why}", zone.origin));
+    }
+    for (i, r) in zone.records.iter().enumerate() {
+        let rk = key.key("records").index(i);
+        if r.name != "@" {
+            if let Err(why) = dns_name(&r.name) {
+                push(out, rk.key("name"), format!("{:?} is not a DNS name: {why}", r.name));
+            }
+        }
+        if r.values.is_empty() {
+            push(out, rk.key("values"), "a record needs at least one value");
+        }
+        if r.kind == RecordKind::Cname && r.values.len() > 1 {
+            push(out, rk.key("values"), "a CNAME record has exactly one value");
+        }
+        for (j, v) in r.values.iter().enumerate() {
+            if let Err(why) = record_value(r.kind, v) {
+                push(out, rk.key("values").index(j), why);
+            }
+        }
+    }
+}
+
+/// Checks one value in the presentation format of its type.
+pub fn record_value(kind: RecordKind, value: &str) -> Result<(), String> {
+    match kind {
+        RecordKind::A => value
+            .parse::<std::net::Ipv4Addr>()
+            .map(|_| ())
+            .map_err(|_| format!("{value:?} is not an IPv4 address, as an A record needs")),
+        RecordKind::Aaaa => value
+            .parse::<std::net::Ipv6Addr>()
+            .map(|_| ())
+            .map_err(|_| format!("{value:?} is not an IPv6 address, as an AAAA record needs")),
+        RecordKind::Cname | RecordKind::Ns => {
+            dns_name(value).map_err(|why| format!("{value:?} is not a DNS name: {why}"))
+        }
+        RecordKind::Mx => {
+            let mut parts = value.split_whitespace();
+            match (parts.next().map(str::parse::<u16>), parts.next(), parts.next()) {
+                (Some(Ok(_)), Some(host), None) => dns_name(host)
+                    .map_err(|why| format!("MX exchange {host:?} is not a DNS name: {why}")),
+                _ => Err(format!("{value:?} is not `PREFERENCE HOST`, as an MX record needs")),
+            }
+        }
+        RecordKind::Txt => {
+            if value.len() > 255 {
+                Err("TXT strings are 255 bytes at most; split longer text into several values".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+fn resolvers(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("resolvers", estate.resolvers.iter().map(|r| r.name.as_str()), root, out);
+    for (i, r) in estate.resolvers.iter().enumerate() {
+        if r.address.port() == 0 {
+            push(
+                out,
+                root.key("resolvers").index(i).key("address"),
+                "resolver port must not be 0",
+            );
+        }
+    }
+}
+
+fn host_of_tier(
+    estate: &Estate,
+    name: &str,
+    tier: Tier,
+    what: &str,
+    key: KeyPath,
+    out: &mut Vec<Mistake>,
+) {
+    match estate.host(name) {
+        None => push(
+            out,
+            key,
+            format!(
+                "unknown host {name:?}; {}",
+                one_of(estate.hosts.iter().filter(|h| h.tier == tier).map(|h| h.name.as_str()))
+            ),
+        ),
+        Some(h) if h.tier != tier => push(
+            out,
+            key,
+            format!("{what} must run on a {tier} host, but {name:?} is tier {}", h.tier),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn databases(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("databases", estate.databases.iter().map(|d| d.name.as_str()), root, out);
+    for (i, db) in estate.databases.iter().enumerate() {
+        let key = root.key("databases").index(i);
+        let nodes = std::iter::once((key.key("primary"), &db.primary)).chain(
+            db.replicas
+                .iter()
+                .enumerate()
+                .map(|(j, n)| (key.key("replicas").index(j), n)),
+        );
+        for (nk, node) in nodes {
+            host_of_tier(estate, &node.host, Tier::Db, "a database node", nk.key("host"), out);
+            if !(node.dsn.starts_with("postgres://") || node.dsn.starts_with("postgresql://")) {
+                push(out, nk.key("dsn"), "dsn must be a postgres://… URL");
+            }
+        }
+    }
+}
+
+fn loaders(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("loaders", estate.loaders.iter().map(|l| l.name.as_str()), root, out);
+    for (i, l) in estate.loaders.iter().enumerate() {
+        let key = root.key("loaders").index(i);
+        host_of_tier(estate, &l.host, Tier::Loader, "a loader", key.key("host"), out);
+        if let Some(url) = &l.metrics_url {
+            if reqwest::Url::parse(url).is_err() {
+                push(out, key.key("metrics_url"), format!("{url:?} is not a URL"));
+            }
+        }
+    }
+}
+
+fn users(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("users", estate.users.iter().map(|u| u.name.as_str()), root, out);
+    for (i, u) in estate.users.iter().enumerate() {
+        if !u.password_hash.starts_with("$argon2") {
+            push(
+                out,
+                root.key("users").index(i).key("password_hash"),
+                "password_hash must be an argon2 PHC string ($argon2id$…), never a plain password; \
+                 make one with `crowsnest hash-password`",
+            );
+        }
+    }
+}

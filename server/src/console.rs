@@ -1,0 +1,175 @@
+//! The server's side of the app's `Console` seam: turns config, the health board and the
+//! control store into the data model the pages render.
+
+use crate::config::Estate;
+use crate::health::{self, Policy};
+use crate::probe::{now_ms, HealthBoard, Target};
+use crate::store::ControlStore;
+use app::api::Console;
+use app::error::ConsoleError;
+use app::model::{self, Area, Instance, Mode, Overview, Status, Topology};
+use futures::future::BoxFuture;
+use std::sync::Arc;
+
+/// Everything the pages read, shared by all requests.
+pub struct ConsoleState {
+    estate: Arc<Estate>,
+    board: HealthBoard,
+    control: ControlStore,
+    targets: Vec<Target>,
+    policy: Policy,
+}
+
+impl ConsoleState {
+    /// Wires the console to its sources.
+    pub fn new(estate: Arc<Estate>, board: HealthBoard, control: ControlStore) -> Self {
+        let targets = estate.hosts.iter().map(Target::of).collect();
+        let probes = &estate.probes;
+        let policy = Policy {
+            stale_after_ms: (probes.interval_seconds * 1000 * probes.stale_after_intervals as u64
+                + probes.timeout_ms) as i64,
+            latency_warn_ms: probes.latency_warn_ms as f64,
+        };
+        ConsoleState {
+            estate,
+            board,
+            control,
+            targets,
+            policy,
+        }
+    }
+
+    /// The health board the probe engine publishes to.
+    pub fn board(&self) -> &HealthBoard {
+        &self.board
+    }
+
+    /// The estate this console watches.
+    pub fn estate(&self) -> &Estate {
+        &self.estate
+    }
+
+    /// The mode follows from where this instance runs: the primary region's instance is primary.
+    pub fn mode(&self) -> Mode {
+        if self.estate.instance.region == self.estate.primary_region().name {
+            Mode::Primary
+        } else {
+            Mode::Secondary
+        }
+    }
+
+    /// The topology evaluated at `now_ms` (tests pass their own clock).
+    pub fn topology_at(&self, now_ms: i64) -> Topology {
+        let regions = self
+            .estate
+            .regions
+            .iter()
+            .map(|region| {
+                let hosts: Vec<model::Host> = self
+                    .estate
+                    .hosts
+                    .iter()
+                    .zip(&self.targets)
+                    .filter(|(h, _)| h.region == region.name)
+                    .map(|(h, target)| model::Host {
+                        name: h.name.clone(),
+                        region: h.region.clone(),
+                        tier: h.tier.to_string(),
+                        address: h.address.to_string(),
+                        check: target.describe(),
+                        health: health::evaluate(
+                            self.board.latest(&h.name).as_ref(),
+                            target.expect(),
+                            self.policy,
+                            now_ms,
+                        ),
+                    })
+                    .collect();
+                model::Region {
+                    name: region.name.clone(),
+                    display: region.display.clone(),
+                    primary: region.primary,
+                    status: Status::worst(hosts.iter().map(|h| h.health.status)),
+                    hosts,
+                }
+            })
+            .collect();
+        Topology {
+            regions,
+            hostnames: self
+                .estate
+                .hostnames
+                .iter()
+                .map(|h| model::PublicHostname {
+                    name: h.name.clone(),
+                    tier: h.tier.to_string(),
+                    site: h.site.clone(),
+                })
+                .collect(),
+            probe_interval_seconds: self.estate.probes.interval_seconds,
+            evaluated_at_ms: now_ms,
+        }
+    }
+}
+
+fn planned(key: &str, title: &str, issue: &str) -> Area {
+    Area {
+        key: key.into(),
+        title: title.into(),
+        status: Status::Unknown,
+        summary: format!("Not monitored yet: the engine is planned in {issue}."),
+        href: format!("/{key}"),
+    }
+}
+
+impl Console for ConsoleState {
+    fn instance(&self) -> Instance {
+        let mode = self.mode();
+        Instance {
+            name: self.estate.instance.name.clone(),
+            region: self.estate.instance.region.clone(),
+            region_display: self.estate.own_region().display.clone(),
+            mode,
+            read_only: mode == Mode::Secondary,
+            control_store: self.control.backend().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    fn topology(&self) -> Topology {
+        self.topology_at(now_ms())
+    }
+
+    fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
+        Box::pin(async move {
+            let sites = self.control.sites().await.map_err(|e| ConsoleError::Store {
+                store: "control".into(),
+                message: e.to_string(),
+            })?;
+            let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
+            let maintenance = Area {
+                key: "actions".into(),
+                title: "Maintenance".into(),
+                status: if on.is_empty() { Status::Ok } else { Status::Warn },
+                summary: if sites.is_empty() {
+                    "No sites are configured.".into()
+                } else if on.is_empty() {
+                    format!("All {} sites are serving normally.", sites.len())
+                } else {
+                    format!("Maintenance page on for: {}.", on.join(", "))
+                },
+                href: "/actions".into(),
+            };
+            Ok(Overview {
+                areas: vec![
+                    Area::health(&self.topology()),
+                    planned("dns", "DNS", "issue #4"),
+                    planned("replication", "Replication", "issue #5"),
+                    planned("backlog", "Loader backlog", "issue #5"),
+                    maintenance,
+                ],
+                sites,
+            })
+        })
+    }
+}

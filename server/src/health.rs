@@ -1,0 +1,159 @@
+//! Health evaluation: a pure function from the latest observation, the policy and `now` to a
+//! status. Rules are checked in order of precedence; the first that holds decides.
+
+use app::model::{Health, Status};
+
+/// What one check saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// When the check finished (unix milliseconds).
+    pub at_ms: i64,
+    /// Round-trip time when the check got an answer.
+    pub latency_ms: Option<f64>,
+    /// The answer, or why there was none.
+    pub outcome: Result<Answer, ProbeError>,
+}
+
+/// A check that got an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// An HTTP response with this status code.
+    Http(u16),
+    /// A TCP connection was accepted.
+    TcpConnected,
+}
+
+/// Why a check got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// Nothing came back within the timeout (the incident's hung website).
+    #[error("timed out after {0} ms")]
+    Timeout(u64),
+    /// The port is closed.
+    #[error("connection refused")]
+    Refused,
+    /// Any other network or protocol failure, in the library's words.
+    #[error("{0}")]
+    Network(String),
+}
+
+/// Thresholds from `[probes]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// Older results than this are not evidence of anything.
+    pub stale_after_ms: i64,
+    /// A passing check slower than this is `warn`.
+    pub latency_warn_ms: f64,
+}
+
+/// Which HTTP statuses pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Any 2xx or 3xx.
+    Success,
+    /// Exactly this code.
+    Status(u16),
+}
+
+/// Evaluates the latest observation of one host at `now_ms`.
+pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_ms: i64) -> Health {
+    let verdict = |status, detail: String| Health {
+        status,
+        latency_ms: last.and_then(|o| o.latency_ms),
+        checked_at_ms: last.map(|o| o.at_ms),
+        detail,
+    };
+    // Never checked: nothing is known yet.
+    let Some(obs) = last else {
+        return verdict(Status::Unknown, "not checked yet".into());
+    };
+    // A result older than the staleness window says nothing about now.
+    let age_ms = now_ms - obs.at_ms;
+    if age_ms > policy.stale_after_ms {
+        return verdict(
+            Status::Unknown,
+            format!("no fresh data: last check {} s ago", age_ms / 1000),
+        );
+    }
+    let answer = match &obs.outcome {
+        // No answer at all is the clearest failure.
+        Err(e) => return verdict(Status::Critical, e.to_string()),
+        Ok(a) => *a,
+    };
+    // An HTTP answer outside what passes is a failure, whatever its speed.
+    if let Answer::Http(code) = answer {
+        let passes = match expect {
+            Expect::Success => (200..400).contains(&code),
+            Expect::Status(want) => code == want,
+        };
+        if !passes {
+            let wanted = match expect {
+                Expect::Success => "2xx or 3xx".to_string(),
+                Expect::Status(want) => want.to_string(),
+            };
+            return verdict(Status::Critical, format!("HTTP {code}, expected {wanted}"));
+        }
+    }
+    let latency = obs.latency_ms.unwrap_or(0.0);
+    let what = match answer {
+        Answer::Http(code) => format!("HTTP {code}"),
+        Answer::TcpConnected => "TCP connected".to_string(),
+    };
+    // Passing but slow deserves attention before it becomes a timeout.
+    if latency > policy.latency_warn_ms {
+        return verdict(
+            Status::Warn,
+            format!(
+                "{what} but slow: {latency:.0} ms (warn above {:.0} ms)",
+                policy.latency_warn_ms
+            ),
+        );
+    }
+    verdict(Status::Ok, format!("{what} in {latency:.1} ms"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: Policy = Policy {
+        stale_after_ms: 15_000,
+        latency_warn_ms: 500.0,
+    };
+    const NOW: i64 = 1_000_000;
+
+    fn obs(age_ms: i64, latency: Option<f64>, outcome: Result<Answer, ProbeError>) -> Observation {
+        Observation {
+            at_ms: NOW - age_ms,
+            latency_ms: latency,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn each_rule_decides_in_order() {
+        let cases: Vec<(&str, Option<Observation>, Expect, Status, &str)> = vec![
+            ("never checked", None, Expect::Success, Status::Unknown, "not checked yet"),
+            ("stale ok stays unknown", Some(obs(15_001, Some(1.0), Ok(Answer::Http(200)))), Expect::Success, Status::Unknown, "last check 15 s ago"),
+            ("stale failure stays unknown", Some(obs(60_000, None, Err(ProbeError::Refused))), Expect::Success, Status::Unknown, "no fresh data"),
+            ("exactly at the window is fresh", Some(obs(15_000, Some(2.0), Ok(Answer::Http(200)))), Expect::Success, Status::Ok, "HTTP 200"),
+            ("refused", Some(obs(10, None, Err(ProbeError::Refused))), Expect::Success, Status::Critical, "connection refused"),
+            ("timeout", Some(obs(10, None, Err(ProbeError::Timeout(2000)))), Expect::Success, Status::Critical, "timed out after 2000 ms"),
+            ("5xx", Some(obs(10, Some(3.0), Ok(Answer::Http(503)))), Expect::Success, Status::Critical, "HTTP 503, expected 2xx or 3xx"),
+            ("4xx", Some(obs(10, Some(3.0), Ok(Answer::Http(404)))), Expect::Success, Status::Critical, "HTTP 404"),
+            ("3xx passes", Some(obs(10, Some(3.0), Ok(Answer::Http(301)))), Expect::Success, Status::Ok, "HTTP 301"),
+            ("exact status wanted", Some(obs(10, Some(3.0), Ok(Answer::Http(200)))), Expect::Status(204), Status::Critical, "expected 204"),
+            ("exact status met", Some(obs(10, Some(3.0), Ok(Answer::Http(204)))), Expect::Status(204), Status::Ok, "HTTP 204"),
+            ("wrong status beats slowness", Some(obs(10, Some(900.0), Ok(Answer::Http(500)))), Expect::Success, Status::Critical, "HTTP 500"),
+            ("slow", Some(obs(10, Some(501.0), Ok(Answer::Http(200)))), Expect::Success, Status::Warn, "slow: 501 ms"),
+            ("at the threshold is ok", Some(obs(10, Some(500.0), Ok(Answer::Http(200)))), Expect::Success, Status::Ok, "in 500.0 ms"),
+            ("tcp", Some(obs(10, Some(0.4), Ok(Answer::TcpConnected))), Expect::Success, Status::Ok, "TCP connected in 0.4 ms"),
+        ];
+        for (name, last, expect, want, detail) in cases {
+            let got = evaluate(last.as_ref(), expect, POLICY, NOW);
+            assert_eq!(got.status, want, "{name}: {got:?}");
+            assert!(got.detail.contains(detail), "{name}: detail {:?} lacks {detail:?}", got.detail);
+            assert_eq!(got.checked_at_ms, last.as_ref().map(|o| o.at_ms), "{name}");
+        }
+    }
+}

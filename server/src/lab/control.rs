@@ -1,0 +1,123 @@
+//! The lab's control API (JSON over HTTP), used by tests, Playwright and demos:
+//!
+//! - `GET /lab/state`: every host's state and the zone's records
+//! - `POST /lab/hosts/{name}` with `{"state": "up" | "down" | "hang" | "error"}`
+//! - `PUT /lab/records/{name}/{type}` with `{"ttl": 60, "values": ["127.0.1.1"]}`
+//! - `DELETE /lab/records/{name}/{type}`
+
+use super::{HostState, LabZone};
+use crate::config::RecordKind;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+#[derive(Clone)]
+pub struct Control {
+    pub hosts: Arc<BTreeMap<String, watch::Sender<HostState>>>,
+    pub zone: Option<Arc<LabZone>>,
+}
+
+type Reply = (StatusCode, Json<Value>);
+
+fn problem(status: StatusCode, message: impl Into<String>) -> Reply {
+    (status, Json(json!({ "error": message.into() })))
+}
+
+pub fn router(control: Control) -> Router {
+    Router::new()
+        .route("/lab/state", get(state))
+        .route("/lab/hosts/{name}", post(set_host))
+        .route("/lab/records/{name}/{kind}", put(set_record).delete(delete_record))
+        .with_state(control)
+}
+
+async fn state(State(c): State<Control>) -> Json<Value> {
+    let hosts: BTreeMap<&String, HostState> = c.hosts.iter().map(|(n, tx)| (n, *tx.borrow())).collect();
+    let records = match &c.zone {
+        Some(z) => z.dump().await,
+        None => Vec::new(),
+    };
+    Json(json!({ "hosts": hosts, "records": records }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostChange {
+    state: HostState,
+}
+
+async fn set_host(
+    State(c): State<Control>,
+    Path(name): Path<String>,
+    body: Result<Json<HostChange>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    let Json(change) = match body {
+        Ok(b) => b,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("body must be {{\"state\": \"up|down|hang|error\"}}: {e}")),
+    };
+    let Some(tx) = c.hosts.get(&name) else {
+        let known: Vec<&String> = c.hosts.keys().collect();
+        return problem(StatusCode::NOT_FOUND, format!("no lab host {name:?}; known: {known:?}"));
+    };
+    tx.send_replace(change.state);
+    tracing::info!(host = %name, state = ?change.state, "lab host switched");
+    (StatusCode::OK, Json(json!({ "host": name, "state": change.state })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordChange {
+    ttl: u32,
+    values: Vec<String>,
+}
+
+fn kind(text: &str) -> Result<RecordKind, Reply> {
+    serde_json::from_value(Value::String(text.to_ascii_uppercase()))
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, format!("unknown record type {text:?}; expected A, AAAA, CNAME, MX, TXT or NS")))
+}
+
+async fn set_record(
+    State(c): State<Control>,
+    Path((name, kind_text)): Path<(String, String)>,
+    body: Result<Json<RecordChange>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    let Some(zone) = &c.zone else {
+        return problem(StatusCode::NOT_FOUND, "the lab serves no zone (no [zone] in the config)");
+    };
+    let Json(change) = match body {
+        Ok(b) => b,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("body must be {{\"ttl\": N, \"values\": [..]}}: {e}")),
+    };
+    let kind = match kind(&kind_text) {
+        Ok(k) => k,
+        Err(reply) => return reply,
+    };
+    if change.values.is_empty() {
+        return problem(StatusCode::BAD_REQUEST, "values must not be empty; use DELETE to remove a record");
+    }
+    match zone.set(&name, kind, change.ttl, &change.values).await {
+        Ok(serial) => (StatusCode::OK, Json(json!({ "name": name, "type": kind.as_str(), "serial": serial }))),
+        Err(e) => problem(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn delete_record(State(c): State<Control>, Path((name, kind_text)): Path<(String, String)>) -> Reply {
+    let Some(zone) = &c.zone else {
+        return problem(StatusCode::NOT_FOUND, "the lab serves no zone (no [zone] in the config)");
+    };
+    let kind = match kind(&kind_text) {
+        Ok(k) => k,
+        Err(reply) => return reply,
+    };
+    match zone.delete(&name, kind).await {
+        Ok(true) => (StatusCode::OK, Json(json!({ "deleted": name, "type": kind.as_str() }))),
+        Ok(false) => problem(StatusCode::NOT_FOUND, format!("no {} record at {name:?}", kind.as_str())),
+        Err(e) => problem(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}

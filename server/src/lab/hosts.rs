@@ -1,0 +1,130 @@
+//! Lab host endpoints: each host answers on its own address and can be switched up, down,
+//! hung or failing at runtime.
+
+use super::LabError;
+use crate::config::HostConfig;
+use axum::{extract::State, http::StatusCode, routing::get, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What a lab host does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostState {
+    /// Answers 200.
+    Up,
+    /// Not listening: connections are refused.
+    Down,
+    /// Accepts connections and never answers (the incident's hung website).
+    Hang,
+    /// Answers 503.
+    Error,
+}
+
+/// How a host is reached: HTTP on the check URL's address, or plain TCP.
+pub struct Endpoint {
+    name: String,
+    banner: String,
+    addr: SocketAddr,
+    http: bool,
+}
+
+impl Endpoint {
+    /// The endpoint a host's check expects to find.
+    pub fn of(host: &HostConfig) -> Endpoint {
+        let http_addr = host.check.http.as_deref().and_then(|url| {
+            let u = reqwest::Url::parse(url).ok()?;
+            let ip = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+            Some(SocketAddr::new(ip, u.port_or_known_default()?))
+        });
+        Endpoint {
+            name: host.name.clone(),
+            banner: format!("{} · {} · {}", host.name, host.tier, host.region),
+            addr: http_addr.unwrap_or_else(|| SocketAddr::new(host.address, host.check.tcp.unwrap_or(0))),
+            http: http_addr.is_some(),
+        }
+    }
+
+    /// Binds the endpoint's address.
+    pub async fn bind(&self) -> Result<TcpListener, LabError> {
+        TcpListener::bind(self.addr).await.map_err(|source| LabError::Bind {
+            addr: self.addr,
+            what: format!("host {}", self.name),
+            source,
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Answering {
+    banner: String,
+    state: watch::Receiver<HostState>,
+}
+
+async fn respond(State(a): State<Answering>) -> (StatusCode, String) {
+    let state = *a.state.borrow();
+    match state {
+        HostState::Up | HostState::Down => (StatusCode::OK, format!("ok: {}\n", a.banner)),
+        HostState::Error => (StatusCode::SERVICE_UNAVAILABLE, format!("failing: {}\n", a.banner)),
+        HostState::Hang => {
+            // Hold the request until the host is switched out of the hang.
+            let mut state = a.state.clone();
+            let _ = state.wait_for(|s| *s != HostState::Hang).await;
+            (StatusCode::OK, format!("ok after hang: {}\n", a.banner))
+        }
+    }
+}
+
+/// Serves the endpoint, dropping the listener while the host is down and rebinding after.
+pub async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch::Receiver<HostState>) {
+    let mut listener = Some(first);
+    loop {
+        if *state.borrow_and_update() == HostState::Down {
+            drop(listener.take());
+            if state.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let current = match listener.take() {
+            Some(l) => l,
+            None => match endpoint.bind().await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lab host cannot rebind; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            },
+        };
+        let mut until_down = state.clone();
+        let down = async move {
+            let _ = until_down.wait_for(|s| *s == HostState::Down).await;
+        };
+        if endpoint.http {
+            let app = Router::new()
+                .route("/", get(respond))
+                .route("/healthz", get(respond))
+                .with_state(Answering {
+                    banner: endpoint.banner.clone(),
+                    state: state.clone(),
+                });
+            let _ = axum::serve(current, app).with_graceful_shutdown(down).await;
+        } else {
+            tokio::select! {
+                _ = accept_and_close(&current) => {}
+                _ = down => {}
+            }
+        }
+    }
+}
+
+async fn accept_and_close(listener: &TcpListener) {
+    loop {
+        if let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Crowsnest's server side: configuration, probe engines, stores, the lab and the HTTP surface.
+//! The binary in `main.rs` only parses flags and calls [`run`].
+
+pub mod config;
+pub mod console;
+pub mod health;
+pub mod lab;
+pub mod metrics;
+pub mod probe;
+pub mod run;
+pub mod store;
+pub mod web;

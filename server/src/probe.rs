@@ -1,0 +1,235 @@
+//! The health probe engine: checks every host each interval, from this instance, over real
+//! HTTP and TCP, and keeps the latest observation of each.
+
+use crate::config::{Estate, HostConfig};
+use crate::health::{Answer, Expect, Observation, ProbeError};
+use crate::store::LocalStore;
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// What to check on one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// GET this URL.
+    Http {
+        /// The URL.
+        url: String,
+        /// Which statuses pass.
+        expect: Expect,
+    },
+    /// Connect to this address.
+    Tcp(SocketAddr),
+}
+
+impl Target {
+    /// The check a host's config asks for.
+    pub fn of(host: &HostConfig) -> Target {
+        match (&host.check.http, host.check.tcp) {
+            (Some(url), _) => Target::Http {
+                url: url.clone(),
+                expect: host.check.expect_status.map_or(Expect::Success, Expect::Status),
+            },
+            (None, port) => Target::Tcp(SocketAddr::new(host.address, port.unwrap_or(0))),
+        }
+    }
+
+    /// The check in words, for the topology table.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Http { url, .. } => format!("GET {url}"),
+            Target::Tcp(addr) => format!("TCP {addr}"),
+        }
+    }
+
+    /// Which statuses pass (TCP checks have no status).
+    pub fn expect(&self) -> Expect {
+        match self {
+            Target::Http { expect, .. } => *expect,
+            Target::Tcp(_) => Expect::Success,
+        }
+    }
+}
+
+/// Checks one target. One method, so tests and benchmarks can swap the transport.
+pub trait HealthProbe: Send + Sync + 'static {
+    /// Runs one check, never taking longer than the probe's timeout.
+    fn check<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Observation>;
+}
+
+/// Speaks real HTTP (reqwest) and TCP (tokio).
+pub struct NetProbe {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl NetProbe {
+    /// A probe whose every check gives up after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("crowsnest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with only a timeout and no TLS always builds");
+        NetProbe { client, timeout }
+    }
+
+    async fn run(&self, target: &Target) -> Result<Answer, ProbeError> {
+        let timeout_ms = self.timeout.as_millis() as u64;
+        match target {
+            Target::Http { url, .. } => {
+                let response = self.client.get(url).send().await.map_err(|e| {
+                    if e.is_timeout() {
+                        ProbeError::Timeout(timeout_ms)
+                    } else if e.is_connect() && is_refused(&e) {
+                        ProbeError::Refused
+                    } else {
+                        ProbeError::Network(error_chain(&e))
+                    }
+                })?;
+                Ok(Answer::Http(response.status().as_u16()))
+            }
+            Target::Tcp(addr) => {
+                match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr)).await {
+                    Err(_) => Err(ProbeError::Timeout(timeout_ms)),
+                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        Err(ProbeError::Refused)
+                    }
+                    Ok(Err(e)) => Err(ProbeError::Network(e.to_string())),
+                    Ok(Ok(_)) => Ok(Answer::TcpConnected),
+                }
+            }
+        }
+    }
+}
+
+fn is_refused(e: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl HealthProbe for NetProbe {
+    fn check<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Observation> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let outcome = self.run(target).await;
+            let latency_ms = outcome
+                .is_ok()
+                .then(|| started.elapsed().as_secs_f64() * 1000.0);
+            Observation {
+                at_ms: now_ms(),
+                latency_ms,
+                outcome,
+            }
+        })
+    }
+}
+
+/// Milliseconds since the unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The latest observation per host, and a counter that moves after every round.
+#[derive(Clone)]
+pub struct HealthBoard {
+    latest: Arc<RwLock<HashMap<String, Observation>>>,
+    rounds: watch::Sender<u64>,
+}
+
+impl Default for HealthBoard {
+    fn default() -> Self {
+        HealthBoard {
+            latest: Arc::default(),
+            rounds: watch::channel(0).0,
+        }
+    }
+}
+
+impl HealthBoard {
+    /// The latest observation of a host.
+    pub fn latest(&self, host: &str) -> Option<Observation> {
+        self.latest.read().ok()?.get(host).cloned()
+    }
+
+    /// Records one round's observations and wakes every subscriber.
+    pub fn publish(&self, round: Vec<(String, Observation)>) {
+        if let Ok(mut latest) = self.latest.write() {
+            latest.extend(round);
+        }
+        self.rounds.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that changes after every round.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.rounds.subscribe()
+    }
+
+    /// How many rounds have completed.
+    pub fn rounds(&self) -> u64 {
+        *self.rounds.borrow()
+    }
+}
+
+/// Runs probe rounds forever (until the task is dropped): all hosts concurrently, each bounded
+/// by the probe timeout, so one dead host never delays the others.
+pub async fn run_rounds(
+    estate: Arc<Estate>,
+    probe: Arc<dyn HealthProbe>,
+    board: HealthBoard,
+    local: Option<LocalStore>,
+) {
+    let targets: Vec<(String, Target)> = estate
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), Target::of(h)))
+        .collect();
+    let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
+    loop {
+        ticker.tick().await;
+        let round: Vec<(String, Observation)> =
+            futures::future::join_all(targets.iter().map(|(name, target)| {
+                let probe = probe.clone();
+                async move { (name.clone(), probe.check(target).await) }
+            }))
+            .await;
+        if let Some(store) = &local {
+            if let Err(e) = store.record_health(&round).await {
+                tracing::warn!(error = %e, "could not store observations; the live view is unaffected");
+            }
+            if board.rounds() % 100 == 0 {
+                if let Err(e) = store.prune(now_ms() - retention_ms).await {
+                    tracing::warn!(error = %e, "could not prune old observations");
+                }
+            }
+        }
+        board.publish(round);
+    }
+}

@@ -1,0 +1,205 @@
+//! Starting and stopping: the console server (optionally with the lab in-process) and the lab
+//! alone. Shared by `main.rs` and the integration tests.
+
+use crate::config::Estate;
+use crate::console::ConsoleState;
+use crate::lab::Lab;
+use crate::probe::{self, HealthBoard, NetProbe};
+use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
+use crate::web::{self, AppState};
+use leptos::prelude::LeptosOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A store failed to open or migrate.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The lab failed to start.
+    #[error(transparent)]
+    Lab(#[from] crate::lab::LabError),
+    /// The data directory or listen socket is unusable.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Where the built site (wasm, js, css, public assets) is.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Directory cargo-leptos writes the site to.
+    pub root: PathBuf,
+}
+
+/// A running console; [`Server::stop`] shuts it down gracefully.
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The lab, when started in-process.
+    pub lab: Option<Lab>,
+    shutdown: watch::Sender<bool>,
+    serve: tokio::task::JoinHandle<()>,
+    probes: tokio::task::JoinHandle<()>,
+    control: ControlStore,
+    local: LocalStore,
+}
+
+/// The control store URL: the configured one, or SQLite under the data directory.
+pub fn control_url(estate: &Estate) -> String {
+    estate.instance.control_db.clone().unwrap_or_else(|| {
+        format!("sqlite://{}?mode=rwc", estate.instance.data_dir.join("control.db").display())
+    })
+}
+
+/// Declared records from the zone config, fully qualified.
+fn desired_records(estate: &Estate) -> Vec<DesiredRecord> {
+    let Some(zone) = &estate.zone else { return Vec::new() };
+    let origin = zone.origin.trim_end_matches('.');
+    let mut out: Vec<DesiredRecord> = zone
+        .records
+        .iter()
+        .flat_map(|r| {
+            let name = match r.name.as_str() {
+                "@" => format!("{origin}."),
+                n if n.ends_with('.') => n.to_string(),
+                n => format!("{n}.{origin}."),
+            };
+            r.values.iter().map(move |v| DesiredRecord {
+                name: name.clone(),
+                kind: r.kind.as_str().to_string(),
+                ttl: r.ttl as i64,
+                value: v.clone(),
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Server {
+    /// Opens the stores, starts the lab if asked, the probe engine and the HTTP server.
+    pub async fn start(estate: Arc<Estate>, site: Site, with_lab: bool) -> Result<Server, StartError> {
+        let data_dir = &estate.instance.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| StartError::Io {
+            what: format!("cannot create the data directory {}", data_dir.display()),
+            source,
+        })?;
+        let local = LocalStore::open(&data_dir.join("local.db")).await?;
+        let control = ControlStore::open(&control_url(&estate)).await?;
+        let users: Vec<(String, String, String)> = estate
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), u.role.as_str().to_string(), u.password_hash.clone()))
+            .collect();
+        control.sync_users(&users, probe::now_ms()).await?;
+        let sites: Vec<String> = estate.sites.iter().map(|s| s.name.clone()).collect();
+        control.ensure_sites(&sites).await?;
+        control.replace_desired_records(&desired_records(&estate)).await?;
+
+        let lab = if with_lab { Some(Lab::start(estate.clone()).await?) } else { None };
+
+        let board = HealthBoard::default();
+        let probe = Arc::new(NetProbe::new(Duration::from_millis(estate.probes.timeout_ms)));
+        let probes = tokio::spawn(probe::run_rounds(
+            estate.clone(),
+            probe,
+            board.clone(),
+            Some(local.clone()),
+        ));
+
+        let listener = tokio::net::TcpListener::bind(estate.instance.listen)
+            .await
+            .map_err(|source| StartError::Io {
+                what: format!("cannot listen on {}", estate.instance.listen),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Io {
+            what: "cannot read the listen address".into(),
+            source,
+        })?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("crowsnest")
+            .site_root(site.root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let (shutdown, stopping) = watch::channel(false);
+        let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone()));
+        let router = web::router(AppState {
+            leptos_options,
+            console,
+            shutdown: stopping.clone(),
+            sse_clients: Default::default(),
+        });
+        let mut until_stop = stopping;
+        let serve = tokio::spawn(async move {
+            let stop = async move {
+                let _ = until_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(
+            %addr,
+            instance = %estate.instance.name,
+            region = %estate.instance.region,
+            control_store = control.backend(),
+            lab = with_lab,
+            "crowsnest is listening on http://{addr}"
+        );
+        Ok(Server {
+            addr,
+            lab,
+            shutdown,
+            serve,
+            probes,
+            control,
+            local,
+        })
+    }
+
+    /// Stops accepting, ends event streams, waits for requests in flight, closes the stores.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.serve).await;
+        self.probes.abort();
+        if let Some(lab) = self.lab {
+            lab.stop().await;
+        }
+        self.control.close().await;
+        self.local.close().await;
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

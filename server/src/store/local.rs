@@ -1,0 +1,121 @@
+//! Local state of this instance: observations as a time series with retention, and sessions.
+//! Always a writable SQLite file, even when control state is a read-only replica.
+
+use super::StoreError;
+use crate::health::Observation;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+
+const STORE: &str = "local";
+
+/// The per-instance SQLite store.
+#[derive(Clone)]
+pub struct LocalStore {
+    pool: SqlitePool,
+}
+
+/// One stored health observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthRow {
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// True when the check got a passing answer.
+    pub ok: bool,
+    /// Round-trip time, if answered.
+    pub latency_ms: Option<f64>,
+    /// The answer or error, in words.
+    pub detail: String,
+}
+
+fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query {
+        store: STORE,
+        doing,
+        source,
+    }
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) the SQLite file at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<LocalStore, StoreError> {
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|source| StoreError::Open { store: STORE, url: url.clone(), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open { store: STORE, url, source })?;
+        sqlx::migrate!("migrations/local")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { store: STORE, source })?;
+        Ok(LocalStore { pool })
+    }
+
+    /// Stores one probe round's health observations in one transaction.
+    pub async fn record_health(&self, round: &[(String, Observation)]) -> Result<(), StoreError> {
+        const DOING: &str = "storing health observations";
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        for (host, obs) in round {
+            let (ok, detail) = match &obs.outcome {
+                Ok(answer) => (true, format!("{answer:?}")),
+                Err(e) => (false, e.to_string()),
+            };
+            sqlx::query(
+                "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) \
+                 VALUES (?, 'health', ?, ?, ?, ?)",
+            )
+            .bind(obs.at_ms)
+            .bind(host)
+            .bind(ok)
+            .bind(obs.latency_ms)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(DOING))?;
+        }
+        tx.commit().await.map_err(query_error(DOING))
+    }
+
+    /// Health observations of one host since `since_ms`, oldest first.
+    pub async fn health_history(&self, host: &str, since_ms: i64) -> Result<Vec<HealthRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, ok, latency_ms, detail FROM observations \
+             WHERE kind = 'health' AND subject = ? AND at_ms >= ? ORDER BY at_ms",
+        )
+        .bind(host)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading health history"))?;
+        Ok(rows
+            .iter()
+            .map(|r| HealthRow {
+                at_ms: r.get(0),
+                ok: r.get(1),
+                latency_ms: r.get(2),
+                detail: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Deletes observations older than `before_ms`; returns how many.
+    pub async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM observations WHERE at_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(query_error("pruning observations"))
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

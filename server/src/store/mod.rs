@@ -1,0 +1,57 @@
+//! Storage: control state (shared, replicated in production) and local state (per instance).
+
+mod control;
+mod local;
+
+pub use control::{AuditEntry, ControlStore, DesiredRecord, NewAuditEntry};
+pub use local::{HealthRow, LocalStore};
+
+/// A store failure, naming which store and what it was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Could not open or connect.
+    #[error("cannot open the {store} store at {url}: {source}")]
+    Open {
+        /// `control` or `local`.
+        store: &'static str,
+        /// Where, without credentials.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// Migrations failed.
+    #[error("cannot migrate the {store} store: {source}")]
+    Migrate {
+        /// `control` or `local`.
+        store: &'static str,
+        /// The migrator's error.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("{store} store query failed while {doing}: {source}")]
+    Query {
+        /// `control` or `local`.
+        store: &'static str,
+        /// What was being done, in words.
+        doing: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// The audit chain does not verify: something was changed behind our back.
+    #[error("audit entry {id} does not match its hash chain: the audit log was tampered with")]
+    Tampered {
+        /// First entry that fails to verify.
+        id: i64,
+    },
+}
+
+/// Hides a password in a database URL before it is shown or logged.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
