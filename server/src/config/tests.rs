@@ -1,0 +1,228 @@
+//! One scenario per kind of config mistake: each asserts the key, the line and the words.
+
+use super::*;
+use std::path::Path;
+
+const DEMO: &str = include_str!("../../../deploy/demo.toml");
+
+/// Line (1-based) of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in the text"));
+    text[..at].matches('\n').count() + 1
+}
+
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "scenario expects {from:?} in demo.toml");
+    text.replacen(from, to, 1)
+}
+
+struct Scenario {
+    name: &'static str,
+    /// Turns the valid demo config into a broken one.
+    edit: fn(&str) -> String,
+    /// The key path the error must name.
+    key: &'static str,
+    /// Words the message must contain.
+    says: &'static str,
+    /// Text in the broken config whose line the error must point at.
+    at: &'static str,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "TOML syntax error",
+            edit: |t| replace_once(t, "interval_seconds = 5", "interval_seconds = = 5"),
+            key: "(file)",
+            says: "invalid TOML",
+            at: "interval_seconds = = 5",
+        },
+        Scenario {
+            name: "unknown key (typo)",
+            edit: |t| replace_once(t, "timeout_ms = 2000", "timeout_msec = 2000"),
+            key: "probes.timeout_msec",
+            says: "unknown field `timeout_msec`",
+            at: "timeout_msec",
+        },
+        Scenario {
+            name: "wrong type",
+            edit: |t| replace_once(t, "interval_seconds = 5", "interval_seconds = \"five\""),
+            key: "probes.interval_seconds",
+            says: "invalid type",
+            at: "\"five\"",
+        },
+        Scenario {
+            name: "missing required key",
+            edit: |t| replace_once(t, "name = \"sin\"\ndisplay = \"Singapore\"", "display = \"Singapore\""),
+            key: "regions[1]",
+            says: "missing field `name`",
+            at: "[[regions]]\ndisplay = \"Singapore\"",
+        },
+        Scenario {
+            name: "unknown tier",
+            edit: |t| replace_once(t, "tier = \"web_lb\"                    # all web traffic", "tier = \"weblb\""),
+            key: "hosts[1].tier",
+            says: "unknown variant `weblb`",
+            at: "\"weblb\"",
+        },
+        Scenario {
+            name: "no primary region",
+            edit: |t| replace_once(t, "primary = true", "primary = false"),
+            key: "regions",
+            says: "no region is the primary",
+            at: "[[regions]]",
+        },
+        Scenario {
+            name: "two primary regions",
+            edit: |t| replace_once(t, "display = \"Amsterdam\"", "display = \"Amsterdam\"\nprimary = true"),
+            key: "regions[2].primary",
+            says: "more than one primary region (sjc and ams)",
+            at: "primary = true\n\n# ---- San Jose",
+        },
+        Scenario {
+            name: "duplicate host name",
+            edit: |t| replace_once(t, "name = \"web1\"", "name = \"lb1\""),
+            key: "hosts[2].name",
+            says: "duplicate name \"lb1\"",
+            at: "name = \"lb1\"\nregion = \"sjc\"\ntier = \"web\"",
+        },
+        Scenario {
+            name: "host in an unknown region",
+            edit: |t| replace_once(t, "region = \"sin\"\ntier = \"api_lb\"", "region = \"sgp\"\ntier = \"api_lb\""),
+            key: "hosts[7].region",
+            says: "unknown region \"sgp\"; expected one of: sjc, sin, ams",
+            at: "region = \"sgp\"",
+        },
+        Scenario {
+            name: "instance in an unknown region",
+            edit: |t| replace_once(t, "region = \"sjc\"                     #", "region = \"nyc\" #"),
+            key: "instance.region",
+            says: "unknown region \"nyc\"",
+            at: "region = \"nyc\"",
+        },
+        Scenario {
+            name: "check with neither http nor tcp",
+            edit: |t| replace_once(t, "check = { tcp = 2222 }", "check = { }"),
+            key: "hosts[6].check",
+            says: "needs a check",
+            at: "check = { }",
+        },
+        Scenario {
+            name: "check that is not a URL",
+            edit: |t| replace_once(t, "check = { http = \"http://127.0.1.3:8080/healthz\" }", "check = { http = \"127.0.1.3:8080\" }"),
+            key: "hosts[2].check.http",
+            says: "\"127.0.1.3:8080\" is not a URL",
+            at: "http = \"127.0.1.3:8080\"",
+        },
+        Scenario {
+            name: "timeout not below the interval",
+            edit: |t| replace_once(t, "timeout_ms = 2000", "timeout_ms = 5000"),
+            key: "probes.timeout_ms",
+            says: "must be shorter than the probe interval",
+            at: "timeout_ms = 5000",
+        },
+        Scenario {
+            name: "A record with a non-IPv4 value",
+            edit: |t| replace_once(t, "values = [\"127.0.1.2\"]", "values = [\"127.0.1.256\"]"),
+            key: "zone.records[0].values[0]",
+            says: "is not an IPv4 address",
+            at: "\"127.0.1.256\"",
+        },
+        Scenario {
+            name: "hostname in an unknown site",
+            edit: |t| replace_once(t, "site = \"web\"", "site = \"shop\""),
+            key: "hostnames[0].site",
+            says: "unknown site \"shop\"; expected one of: web, api",
+            at: "site = \"shop\"",
+        },
+        Scenario {
+            name: "database on a host of the wrong tier",
+            edit: |t| replace_once(t, "primary = { host = \"db1\"", "primary = { host = \"web1\""),
+            key: "databases[0].primary.host",
+            says: "must run on a db host, but \"web1\" is tier web",
+            at: "host = \"web1\"",
+        },
+        Scenario {
+            name: "plain password instead of a hash",
+            edit: |t| {
+                let start = t.find("password_hash = \"$argon2id").unwrap();
+                let end = start + t[start..].find('\n').unwrap();
+                format!("{}password_hash = \"hunter2\"{}", &t[..start], &t[end..])
+            },
+            key: "users[0].password_hash",
+            says: "never a plain password",
+            at: "password_hash = \"hunter2\"",
+        },
+        Scenario {
+            name: "unknown role",
+            edit: |t| replace_once(t, "role = \"viewer\"", "role = \"superuser\""),
+            key: "users[1].role",
+            says: "unknown variant `superuser`",
+            at: "\"superuser\"",
+        },
+        Scenario {
+            name: "address that is not an IP",
+            edit: |t| replace_once(t, "address = \"127.0.1.4\"", "address = \"api1.local\""),
+            key: "hosts[3].address",
+            says: "invalid IP address syntax",
+            at: "\"api1.local\"",
+        },
+        Scenario {
+            name: "two hosts on one address",
+            edit: |t| replace_once(t, "address = \"127.0.1.4\"", "address = \"127.0.1.3\""),
+            key: "hosts[3].address",
+            says: "is used by another host",
+            at: "address = \"127.0.1.3\"\ncheck = { http = \"http://127.0.1.4",
+        },
+    ]
+}
+
+#[test]
+fn the_demo_config_is_valid() {
+    let estate = parse(Path::new("demo.toml"), DEMO).expect("demo.toml must be valid");
+    assert_eq!(estate.primary_region().name, "sjc");
+    assert_eq!(estate.hosts.len(), 17);
+    assert_eq!(estate.host("lb1").map(|h| h.tier), Some(Tier::ApiLb));
+}
+
+#[test]
+fn each_mistake_names_file_line_key_and_expectation() {
+    let all = scenarios();
+    assert!(all.len() >= 10);
+    for s in all {
+        let broken = (s.edit)(DEMO);
+        let errors = match parse(Path::new("deploy/demo.toml"), &broken) {
+            Ok(_) => panic!("{}: the broken config was accepted", s.name),
+            Err(e) => e,
+        };
+        let found = errors.iter().find(|e| e.key.to_string() == s.key).unwrap_or_else(|| {
+            panic!("{}: no error at key {}; got:\n{}", s.name, s.key, report(&errors))
+        });
+        assert!(
+            found.message.contains(s.says),
+            "{}: message {:?} lacks {:?}",
+            s.name,
+            found.message,
+            s.says
+        );
+        assert_eq!(found.line, line_of(&broken, s.at), "{}: wrong line for {found}", s.name);
+        assert_eq!(found.file, Path::new("deploy/demo.toml"));
+        let shown = found.to_string();
+        assert!(shown.starts_with(&format!("deploy/demo.toml:{}:", found.line)), "{}: {shown}", s.name);
+    }
+}
+
+#[test]
+fn every_mistake_is_reported_not_just_the_first() {
+    let broken = replace_once(DEMO, "region = \"sin\"\ntier = \"api_lb\"", "region = \"sgp\"\ntier = \"api_lb\"");
+    let broken = replace_once(&broken, "site = \"web\"", "site = \"shop\"");
+    let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
+    assert_eq!(errors.len(), 2, "{}", report(&errors));
+}
+
+#[test]
+fn a_missing_file_is_reported_with_its_path() {
+    let errors = load(Path::new("/nonexistent/crowsnest.toml")).unwrap_err();
+    assert!(errors[0].to_string().contains("/nonexistent/crowsnest.toml"));
+    assert!(errors[0].message.contains("cannot read"));
+}

@@ -88,6 +88,7 @@ impl ControlStore {
         let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == "sqlite" { 1 } else { 8 })
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(url)
             .await
             .map_err(|source| StoreError::Open {

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds Crowsnest (release) and starts the console with the lab on its embedded defaults:
+# SQLite under ./data, the demo estate from deploy/demo.toml, http://127.0.0.1:3000.
+# Extra arguments go to `crowsnest serve`.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+cargo leptos build --release
+echo "Crowsnest: open http://127.0.0.1:3000 (lab control API on http://127.0.0.1:3100; Ctrl-C stops both)"
+exec "$CARGO_TARGET_DIR/release/crowsnest" serve --lab "$@"

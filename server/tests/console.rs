@@ -1,0 +1,271 @@
+//! The console against the real lab: both started on loopback, pages and JSON checked over HTTP,
+//! a host taken down through the lab's control API and seen going critical.
+
+use crowsnest::config;
+use crowsnest::run::{Server, Site};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DEMO: &str = include_str!("../../deploy/demo.toml");
+
+/// The demo estate moved to its own loopback block and free ports, probing every second.
+fn estate(block: u8, data_dir: &Path) -> config::Estate {
+    let text = DEMO
+        .replace("127.0.1.", &format!("127.{block}.1."))
+        .replace("127.0.2.", &format!("127.{block}.2."))
+        .replace("127.0.3.", &format!("127.{block}.3."))
+        .replace("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"")
+        .replace("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"")
+        .replace("dns_listen = \"127.0.0.1:5354\"", "dns_listen = \"127.0.0.1:0\"")
+        .replace("interval_seconds = 5", "interval_seconds = 1")
+        .replace("timeout_ms = 2000", "timeout_ms = 800")
+        .replace("data_dir = \"data\"", &format!("data_dir = {:?}", data_dir.display().to_string()));
+    config::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+}
+
+/// A loopback block no other test in this run uses.
+fn block(n: u8) -> u8 {
+    50 + (std::process::id() % 50) as u8 * 4 + n
+}
+
+async fn start(n: u8) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let estate = Arc::new(estate(block(n), dir.path()));
+    let site = Site { root: dir.path().join("site") };
+    let server = Server::start(estate, site, true).await.expect("server starts");
+    (server, dir)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
+/// Polls `f` until it returns Some, or fails after `limit`.
+async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn host_status(base: &str, host: &str) -> Option<String> {
+    let topology: serde_json::Value = client().get(format!("{base}/api/v1/topology")).send().await.ok()?.json().await.ok()?;
+    topology["regions"]
+        .as_array()?
+        .iter()
+        .flat_map(|r| r["hosts"].as_array().cloned().unwrap_or_default())
+        .find(|h| h["name"] == host)
+        .map(|h| h["health"]["status"].as_str().unwrap_or("").to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_on_the_server_with_live_health() {
+    let (server, _dir) = start(0).await;
+    let base = format!("http://{}", server.addr);
+    let http = client();
+
+    // Healthy once the first round is in.
+    eventually(Duration::from_secs(5), "healthz ok", || async {
+        let r = http.get(format!("{base}/healthz")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+
+    // Every page renders fully on the server, with the instance banner.
+    for (path, heading) in [
+        ("/", "Overview"),
+        ("/topology", "Topology"),
+        ("/dns", "DNS"),
+        ("/replication", "Replication"),
+        ("/backlog", "Backlog"),
+        ("/actions", "Actions"),
+    ] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&format!("<h1>{heading}</h1>")), "{path} lacks its heading");
+        assert!(html.contains("instance-banner") && html.contains("sjc-1") && html.contains("San Jose"), "{path} lacks the banner");
+        assert!(html.contains("/pkg/crowsnest.js"), "{path} does not load the hydrate bundle");
+    }
+
+    // The topology page carries every host with its status, in the diagram and the table.
+    let html = http.get(format!("{base}/topology")).send().await.unwrap().text().await.unwrap();
+    for host in ["lb1", "lb2", "lb3", "lb4", "db1", "loader-ams"] {
+        assert!(html.contains(&format!("<tr data-host=\"{host}\" data-status=\"ok\"")), "{host} row not ok");
+        assert!(html.contains(&format!("data-host=\"{host}\" data-status=\"ok\"")), "{host}");
+    }
+    assert!(html.contains("<svg"), "no diagram");
+    assert!(html.contains("<tbody>"), "tables need tbody for hydration");
+
+    // Unknown paths are a 404 page, not an error.
+    let r = http.get(format!("{base}/no-such-page")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // JSON API.
+    let instance: serde_json::Value = http.get(format!("{base}/api/v1/instance")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(instance["region"], "sjc");
+    assert_eq!(instance["mode"], "primary");
+    assert_eq!(instance["control_store"], "sqlite");
+    let overview: serde_json::Value = http.get(format!("{base}/api/v1/overview")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(overview["areas"][0]["key"], "health");
+    assert_eq!(overview["areas"][0]["status"], "ok");
+    assert_eq!(overview["sites"].as_array().unwrap().len(), 2);
+
+    // Metrics in base units.
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("crowsnest_host_status{host=\"lb2\",region=\"sjc\",tier=\"web_lb\",status=\"ok\"} 1"), "{metrics}");
+    assert!(metrics.contains("crowsnest_host_check_latency_seconds{host=\"lb1\""));
+    assert!(metrics.contains("crowsnest_probe_rounds_total "));
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_taken_down_in_the_lab_goes_critical_and_comes_back() {
+    let (server, _dir) = start(1).await;
+    let base = format!("http://{}", server.addr);
+    let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
+    let http = client();
+    eventually(Duration::from_secs(5), "lb2 ok", || async {
+        (host_status(&base, "lb2").await? == "ok").then_some(())
+    })
+    .await;
+
+    // Open the live stream before the change, as a browser would.
+    let mut events = http.get(format!("{base}/api/v1/events")).send().await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+
+    let r = http.post(format!("{lab}/lab/hosts/lb2")).json(&serde_json::json!({"state": "down"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // One interval is 1 s; allow the round in flight plus one.
+    eventually(Duration::from_secs(3), "lb2 critical", || async {
+        (host_status(&base, "lb2").await? == "critical").then_some(())
+    })
+    .await;
+    let topology: serde_json::Value = http.get(format!("{base}/api/v1/topology")).send().await.unwrap().json().await.unwrap();
+    let lb2 = &topology["regions"][0]["hosts"][1];
+    assert_eq!(lb2["name"], "lb2");
+    assert_eq!(lb2["health"]["detail"], "connection refused");
+
+    // The stream pushed a snapshot with lb2 critical, without anyone asking.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !seen.contains("connection refused") {
+        assert!(Instant::now() < deadline, "no SSE event showed lb2 down; got {seen:?}");
+        match tokio::time::timeout(Duration::from_secs(2), events.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("event stream ended: {other:?}"),
+        }
+    }
+    assert!(seen.contains("event: topology"));
+
+    // A hung host (accepts, never answers) is a timeout, not ok.
+    http.post(format!("{lab}/lab/hosts/lb1")).json(&serde_json::json!({"state": "hang"})).send().await.unwrap();
+    eventually(Duration::from_secs(4), "lb1 timeout", || async {
+        let topology: serde_json::Value = http.get(format!("{base}/api/v1/topology")).send().await.ok()?.json().await.ok()?;
+        let detail = topology["regions"][0]["hosts"][0]["health"]["detail"].as_str()?.to_string();
+        detail.contains("timed out").then_some(())
+    })
+    .await;
+
+    // A failing host answers 503.
+    http.post(format!("{lab}/lab/hosts/web1")).json(&serde_json::json!({"state": "error"})).send().await.unwrap();
+    eventually(Duration::from_secs(3), "web1 503", || async {
+        let topology: serde_json::Value = http.get(format!("{base}/api/v1/topology")).send().await.ok()?.json().await.ok()?;
+        let detail = topology["regions"][0]["hosts"][2]["health"]["detail"].as_str()?.to_string();
+        detail.contains("HTTP 503").then_some(())
+    })
+    .await;
+
+    // And back up.
+    for host in ["lb1", "lb2", "web1"] {
+        http.post(format!("{lab}/lab/hosts/{host}")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
+    }
+    eventually(Duration::from_secs(4), "all ok again", || async {
+        for host in ["lb1", "lb2", "web1"] {
+            if host_status(&base, host).await? != "ok" {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+
+    // Bad input to the lab API is a clear error.
+    let r = http.post(format!("{lab}/lab/hosts/lb2")).json(&serde_json::json!({"state": "sideways"})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("up|down|hang|error"));
+    let r = http.post(format!("{lab}/lab/hosts/lb9")).json(&serde_json::json!({"state": "down"})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Graceful shutdown completes even with an event stream open.
+    let stopped = tokio::time::timeout(Duration::from_secs(8), server.stop()).await;
+    assert!(stopped.is_ok(), "shutdown hung on the open event stream");
+    drop(events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_dns_server_answers_and_changes_at_runtime() {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    use std::str::FromStr;
+
+    let (server, _dir) = start(2).await;
+    let lab = server.lab.as_ref().unwrap();
+    let dns = lab.dns_addr.unwrap();
+    let control = format!("http://{}", lab.control_addr);
+    let ask = |name: &'static str| async move {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut query = Message::query();
+        query.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
+        socket.send_to(&query.to_vec().unwrap(), dns).await.unwrap();
+        let mut buf = [0u8; 1500];
+        let n = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf)).await.unwrap().unwrap();
+        let answer = Message::from_vec(&buf[..n]).unwrap();
+        let addrs: Vec<String> = answer
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data { RData::A(a) => Some(a.0.to_string()), _ => None })
+            .collect();
+        (answer.metadata.response_code.to_string(), addrs)
+    };
+    let b = block(2);
+    assert_eq!(ask("www.example.test.").await, ("No Error".to_string(), vec![format!("127.{b}.1.2")]));
+
+    // Repoint www at lb1 (the API tier): the incident's first failure.
+    let http = client();
+    let r = http
+        .put(format!("{control}/lab/records/www/A"))
+        .json(&serde_json::json!({"ttl": 30, "values": [format!("127.{b}.1.1")]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(ask("www.example.test.").await.1, vec![format!("127.{b}.1.1")]);
+
+    // Delete it: the incident's second failure.
+    let r = http.delete(format!("{control}/lab/records/www/A")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (rcode, addrs) = ask("www.example.test.").await;
+    assert!(addrs.is_empty(), "deleted record still answers {addrs:?} ({rcode})");
+
+    // Bad values are refused with the reason.
+    let r = http
+        .put(format!("{control}/lab/records/www/A"))
+        .json(&serde_json::json!({"ttl": 30, "values": ["not-an-ip"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("not an IPv4 address"));
+    server.stop().await;
+}
