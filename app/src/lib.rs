@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app; rendered by the server only.
@@ -49,13 +49,15 @@ pub fn App() -> impl IntoView {
             <components::Banner/>
             <components::Nav/>
             <main id="main">
+                // Async: resources resolve before the HTML is sent, so every page is complete
+                // without JavaScript (out-of-order streaming would need a script to show data).
                 <Routes fallback=|| view! { <pages::NotFound/> }>
-                    <Route path=path!("/") view=pages::overview::OverviewPage/>
-                    <Route path=path!("/topology") view=pages::topology::TopologyPage/>
-                    <Route path=path!("/dns") view=pages::planned::DnsPage/>
-                    <Route path=path!("/replication") view=pages::planned::ReplicationPage/>
-                    <Route path=path!("/backlog") view=pages::planned::BacklogPage/>
-                    <Route path=path!("/actions") view=pages::planned::ActionsPage/>
+                    <Route path=path!("/") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/topology") view=pages::topology::TopologyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dns") view=pages::planned::DnsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/replication") view=pages::planned::ReplicationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/backlog") view=pages::planned::BacklogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/actions") view=pages::planned::ActionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

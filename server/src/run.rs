@@ -133,6 +133,15 @@ impl Server {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let bundle = site.root.join("pkg").join("crowsnest.js");
+        if !bundle.exists() {
+            tracing::warn!(
+                site_root = %site.root.display(),
+                "no {} here: pages render but will not hydrate or update live; \
+                 build with `cargo leptos build --release` or pass --site-root",
+                bundle.display()
+            );
+        }
         let (shutdown, stopping) = watch::channel(false);
         let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone()));
         let router = web::router(AppState {

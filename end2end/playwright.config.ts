@@ -1,0 +1,49 @@
+import { defineConfig } from "@playwright/test";
+
+// The console under test: the release binary with the lab, on its own port and a fresh data dir.
+const port = 3300;
+const targetDir = process.env.CARGO_TARGET_DIR ?? `${process.env.HOME}/.cache/crowsnest/target`;
+const siteRoot = process.env.LEPTOS_SITE_ROOT ?? `${targetDir}/site`;
+
+export default defineConfig({
+  testDir: "./tests",
+  // The tests switch lab hosts up and down: run them one at a time against one server.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 60_000,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "off",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        browserName: "chromium",
+        launchOptions: {
+          executablePath: "/usr/bin/chromium",
+          args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    command:
+      `bash -c 'd=$(mktemp -d); exec "${targetDir}/release/crowsnest" --config ../deploy/demo.toml ` +
+      `serve --lab --listen 127.0.0.1:${port} --data-dir "$d" --site-root "${siteRoot}"'`,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});

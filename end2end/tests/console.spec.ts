@@ -1,0 +1,134 @@
+import { test, expect, Page, ConsoleMessage } from "@playwright/test";
+
+// The lab's control API, from deploy/demo.toml.
+const LAB = "http://127.0.0.1:3100";
+// deploy/demo.toml probes every 5 s; one interval plus time for the round and the push.
+const ONE_INTERVAL_MS = 5_000 + 2_000;
+
+const PAGES: [string, string][] = [
+  ["/", "Overview"],
+  ["/topology", "Topology"],
+  ["/dns", "DNS"],
+  ["/replication", "Replication"],
+  ["/backlog", "Backlog"],
+  ["/actions", "Actions"],
+];
+
+async function setHost(host: string, state: "up" | "down" | "hang" | "error") {
+  const r = await fetch(`${LAB}/lab/hosts/${host}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ state }),
+  });
+  expect(r.status).toBe(200);
+}
+
+/** Errors the page logs or fetches; hydration mismatches, panics and missing assets show up here. */
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("response", (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  page.on("console", (m: ConsoleMessage) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}
+
+/** Status of a host as the console reports it over its JSON API. */
+async function hostStatus(baseURL: string, host: string): Promise<string | undefined> {
+  const topology = await (await fetch(`${baseURL}/api/v1/topology`)).json();
+  for (const region of topology.regions) {
+    for (const h of region.hosts) if (h.name === host) return h.health.status;
+  }
+  return undefined;
+}
+
+// Leave the estate as found: hosts back up and probed ok before the next test starts.
+test.afterEach(async ({ baseURL }) => {
+  for (const host of ["lb1", "lb2"]) await setHost(host, "up");
+  for (const host of ["lb1", "lb2"]) {
+    await expect.poll(() => hostStatus(baseURL!, host), { timeout: ONE_INTERVAL_MS }).toBe("ok");
+  }
+});
+
+for (const [path, heading] of PAGES) {
+  test(`${path} renders, hydrates and goes live`, async ({ page }) => {
+    const errors = collectErrors(page);
+    const response = await page.goto(path);
+    expect(response?.status()).toBe(200);
+    await expect(page.locator("h1")).toHaveText(heading);
+    const banner = page.locator("#instance-banner");
+    await expect(banner).toContainText("sjc-1");
+    await expect(banner).toContainText("San Jose");
+    await expect(banner).toContainText("primary");
+    // The live marker only changes once the wasm bundle hydrated and the event stream delivered.
+    await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+    expect(errors).toEqual([]);
+  });
+}
+
+test("topology shows a host going down within one probe interval, without reload", async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto("/topology");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const row = page.locator('#hosts tr[data-host="lb2"]');
+  await expect(row).toHaveAttribute("data-status", "ok", { timeout: ONE_INTERVAL_MS });
+  // A marker on window survives only if the page is not reloaded.
+  await page.evaluate(() => ((window as any).__noReload = true));
+
+  await setHost("lb2", "down");
+  await expect(row).toHaveAttribute("data-status", "critical", { timeout: ONE_INTERVAL_MS });
+  await expect(row).toContainText("connection refused");
+  await expect(page.locator('svg g.host[data-host="lb2"]')).toHaveAttribute("data-status", "critical");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  await setHost("lb2", "up");
+  await expect(row).toHaveAttribute("data-status", "ok", { timeout: ONE_INTERVAL_MS });
+  expect(errors).toEqual([]);
+});
+
+test("overview's health area follows the live stream", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const health = page.locator('li[data-area="health"]');
+  await expect(health).toHaveClass(/status-ok/, { timeout: ONE_INTERVAL_MS });
+  await setHost("lb1", "down");
+  await expect(health).toHaveClass(/status-critical/, { timeout: ONE_INTERVAL_MS });
+  await expect(health).toContainText("1 critical");
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("every page is complete and navigation works", async ({ page }) => {
+    await page.goto("/topology");
+    await expect(page.locator("h1")).toHaveText("Topology");
+    await expect(page.locator("#hosts tbody tr")).toHaveCount(17);
+    await expect(page.locator('#hosts tr[data-host="lb1"] td').nth(2)).toHaveText("ok");
+    await expect(page.locator("svg g.host")).toHaveCount(17);
+    // The banner says the page is as rendered, not live.
+    await expect(page.locator("#live-link")).toHaveText("as rendered");
+    // Plain links navigate by full page loads.
+    const nav = page.getByRole("navigation", { name: "Pages" });
+    await nav.getByRole("link", { name: "Overview", exact: true }).click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator("h1")).toHaveText("Overview");
+    await expect(page.locator('li[data-area="health"]')).toContainText("hosts");
+    await nav.getByRole("link", { name: "DNS", exact: true }).click();
+    await expect(page.locator("h1")).toHaveText("DNS");
+    await expect(page.locator(".planned")).toContainText("Not built yet");
+  });
+});
+
+test("navigation is usable from the keyboard", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const nav = page.getByRole("navigation", { name: "Pages" });
+  const topology = nav.getByRole("link", { name: "Topology", exact: true });
+  await topology.focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("h1")).toHaveText("Topology");
+  await expect(nav.getByRole("link", { name: "Topology", exact: true })).toHaveAttribute("aria-current", "page");
+});
