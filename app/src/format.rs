@@ -21,11 +21,18 @@ pub fn utc_or_never(ms: Option<i64>) -> String {
 }
 
 /// Formats a latency in milliseconds with a unit, `—` when absent.
+///
+/// Integer arithmetic instead of `{:.1}`: the same digits everywhere, and it keeps core's
+/// float-formatting machinery out of the wasm bundle.
 pub fn latency(ms: Option<f64>) -> String {
-    match ms {
-        None => "—".to_string(),
-        Some(v) if v < 10.0 => format!("{v:.1} ms"),
-        Some(v) => format!("{v:.0} ms"),
+    let Some(v) = ms.filter(|v| v.is_finite() && *v >= 0.0) else {
+        return "—".to_string();
+    };
+    let tenths = (v * 10.0).round() as u64;
+    if tenths < 100 {
+        format!("{}.{} ms", tenths / 10, tenths % 10)
+    } else {
+        format!("{} ms", (v.round()) as u64)
     }
 }
 
@@ -65,5 +72,8 @@ mod tests {
         assert_eq!(latency(None), "—");
         assert_eq!(latency(Some(1.234)), "1.2 ms");
         assert_eq!(latency(Some(250.4)), "250 ms");
+        assert_eq!(latency(Some(9.96)), "10 ms");
+        assert_eq!(latency(Some(0.04)), "0.0 ms");
+        assert_eq!(latency(Some(f64::NAN)), "—");
     }
 }

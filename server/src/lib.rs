@@ -6,6 +6,7 @@ pub mod console;
 pub mod health;
 pub mod lab;
 pub mod metrics;
+pub mod page_cache;
 pub mod probe;
 pub mod run;
 pub mod store;

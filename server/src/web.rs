@@ -3,6 +3,8 @@
 
 use crate::console::ConsoleState;
 use crate::metrics;
+use crate::page_cache::{self, Freshness, PageCache};
+use crate::probe::now_ms;
 use app::api::{Console, SharedConsole};
 use app::live::TOPOLOGY_EVENT;
 use app::{shell, App};
@@ -38,6 +40,11 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let shared: SharedConsole = state.console.clone();
     let options = state.leptos_options.clone();
+    let board = state.console.board().clone();
+    let cache = PageCache::new(move || Freshness {
+        round: board.rounds(),
+        second: now_ms() / 1000,
+    });
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -52,6 +59,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
         .with_state(state)
 }
 

@@ -151,6 +151,13 @@ async fn a_host_taken_down_in_the_lab_goes_critical_and_comes_back() {
         (host_status(&base, "lb2").await? == "critical").then_some(())
     })
     .await;
+    // The server-rendered page follows within the same round (the page cache never serves an
+    // older round).
+    eventually(Duration::from_secs(2), "topology page shows lb2 critical", || async {
+        let html = http.get(format!("{base}/topology")).send().await.ok()?.text().await.ok()?;
+        html.contains("<tr data-host=\"lb2\" data-status=\"critical\"").then_some(())
+    })
+    .await;
     let topology: serde_json::Value = http.get(format!("{base}/api/v1/topology")).send().await.unwrap().json().await.unwrap();
     let lb2 = &topology["regions"][0]["hosts"][1];
     assert_eq!(lb2["name"], "lb2");

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Crowsnest benchmarks (not part of CI). Prints one line per figure; see bench/README.md.
+#
+#  1. size of the shipped wasm + js (+ css) gzipped (goal: wasm + js <= 250 KB)
+#  2. SSR throughput of /topology under wrk at 64 connections, against a bare axum handler
+#     returning the same bytes, in the same run (goal: >= 25 % of the bare rate)
+#
+# Every load is bounded: wrk runs for DURATION seconds (default 10) against loopback only.
+set -euo pipefail
+source "$(dirname "$0")/../scripts/env.sh"
+cd "$ROOT"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+PORT_CONSOLE=3410
+PORT_BARE=3411
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt"
+
+command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+"$ROOT/scripts/setup.sh" >/dev/null
+cargo leptos build --release >/dev/null 2>&1
+cargo build --release -p crowsnest --example bare_page >/dev/null 2>&1
+
+{
+echo "# crowsnest bench $(date -u +%FT%TZ) on $(nproc) cores, rustc $(rustc --version | awk '{print $2}')"
+
+pkg="$LEPTOS_SITE_ROOT/pkg"
+gz() { gzip -9c "$1" | wc -c; }
+wasm=$(gz "$pkg/crowsnest.wasm"); js=$(gz "$pkg/crowsnest.js"); css=$(gz "$pkg/crowsnest.css")
+echo "bundle_gzip_bytes wasm=$wasm js=$js css=$css wasm+js=$((wasm + js)) goal<=256000 $([ $((wasm + js)) -le 256000 ] && echo MET || echo NOT-MET)"
+
+data=$(mktemp -d)
+"$CARGO_TARGET_DIR/release/crowsnest" serve --lab --listen "127.0.0.1:$PORT_CONSOLE" --data-dir "$data" >"$data/log" 2>&1 &
+console=$!
+trap 'kill $console ${bare:-} 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT_CONSOLE/healthz" >/dev/null && break; sleep 0.2; done
+"$CARGO_TARGET_DIR/release/examples/bare_page" "http://127.0.0.1:$PORT_CONSOLE/topology" "127.0.0.1:$PORT_BARE" 2>/dev/null &
+bare=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT_BARE/" >/dev/null && break; sleep 0.2; done
+bytes=$(curl -s "http://127.0.0.1:$PORT_CONSOLE/topology" | wc -c)
+
+rate() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${@:3}" "$1" | tee "$data/wrk.$2" | awk '/Requests\/sec/ {print $2}'; }
+p99() { awk '/ 99%/ {print $2}' "$data/wrk.$1"; }
+# A Cookie header bypasses the page cache: every request is a full Leptos render.
+render=$(rate "http://127.0.0.1:$PORT_CONSOLE/topology" render -H "Cookie: bench=uncached")
+served=$(rate "http://127.0.0.1:$PORT_CONSOLE/topology" served)
+raw=$(rate "http://127.0.0.1:$PORT_BARE/topology" bare)
+echo "topology_page_bytes $bytes"
+echo "ssr_topology_rendered_every_request_rps $render p99=$(p99 render) (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
+echo "ssr_topology_served_rps $served p99=$(p99 served) (page cache: one render per probe round and second)"
+echo "bare_axum_same_bytes_rps $raw p99=$(p99 bare)"
+awk -v a="$render" -v b="$raw" 'BEGIN { printf "rendered_vs_bare_percent %.1f\n", 100 * a / b }'
+awk -v a="$served" -v b="$raw" 'BEGIN { r = 100 * a / b; printf "served_vs_bare_percent %.1f goal>=25 %s\n", r, (r >= 25 ? "MET" : "NOT-MET") }'
+} | tee "$out"
+echo "bench: written to $out"
