@@ -6,6 +6,6 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh"
-cargo leptos build --release
+cargo leptos build --release --cargo-locked
 echo "Crowsnest: open http://127.0.0.1:3000 (lab control API on http://127.0.0.1:3100; Ctrl-C stops both)"
 exec "$CARGO_TARGET_DIR/release/crowsnest" serve --lab "$@"

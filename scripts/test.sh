@@ -11,7 +11,7 @@ echo "== Rust tests"
 cargo test --locked -p app -p crowsnest
 
 echo "== release build"
-cargo leptos build --release --locked
+cargo leptos build --release --cargo-locked
 
 echo "== Playwright (Chromium)"
 cd end2end
