@@ -236,3 +236,75 @@ impl Area {
         }
     }
 }
+
+/// DNS status of one declared record (architecture.md, "Statuses").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsStatus {
+    /// Every resolver answers exactly the declared set, with the declared TTL.
+    Ok,
+    /// NXDOMAIN, or NOERROR with no record of the type (NODATA).
+    Missing,
+    /// The answer is not the declared set (labelled with whose address it is).
+    WrongTarget,
+    /// The answer is a balancer of another tier: the incident's failure.
+    WrongTier,
+    /// Resolvers disagree with each other.
+    Split,
+    /// TTL differs from the declared one (authoritative) or exceeds it (recursive).
+    TtlMismatch,
+    /// The answer is the previous declared value, still within its old TTL.
+    Stale,
+    /// The declared values plus others.
+    UnexpectedExtra,
+    /// SERVFAIL, REFUSED or another error code: says nothing about the record.
+    Servfail,
+    /// No answer within the timeout: says nothing about the record.
+    Timeout,
+}
+
+impl DnsStatus {
+    /// The word used in the UI, CSS and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsStatus::Ok => "ok",
+            DnsStatus::Missing => "missing",
+            DnsStatus::WrongTarget => "wrong_target",
+            DnsStatus::WrongTier => "wrong_tier",
+            DnsStatus::Split => "split",
+            DnsStatus::TtlMismatch => "ttl_mismatch",
+            DnsStatus::Stale => "stale",
+            DnsStatus::UnexpectedExtra => "unexpected_extra",
+            DnsStatus::Servfail => "servfail",
+            DnsStatus::Timeout => "timeout",
+        }
+    }
+
+    /// The probe-outcome status it maps to: servfail and timeout are unknown, never ok or down.
+    pub fn status(self) -> Status {
+        match self {
+            DnsStatus::Ok => Status::Ok,
+            DnsStatus::TtlMismatch | DnsStatus::Stale | DnsStatus::UnexpectedExtra => Status::Warn,
+            DnsStatus::Missing | DnsStatus::WrongTarget | DnsStatus::WrongTier | DnsStatus::Split => {
+                Status::Critical
+            }
+            DnsStatus::Servfail | DnsStatus::Timeout => Status::Unknown,
+        }
+    }
+
+    /// Order of attention when several apply; the highest wins.
+    pub fn rank(self) -> u8 {
+        match self {
+            DnsStatus::Ok => 0,
+            DnsStatus::Timeout => 1,
+            DnsStatus::Servfail => 2,
+            DnsStatus::UnexpectedExtra => 3,
+            DnsStatus::TtlMismatch => 4,
+            DnsStatus::Stale => 5,
+            DnsStatus::Split => 6,
+            DnsStatus::WrongTarget => 7,
+            DnsStatus::Missing => 8,
+            DnsStatus::WrongTier => 9,
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod console;
+pub mod dns;
 pub mod health;
 pub mod lab;
 pub mod metrics;

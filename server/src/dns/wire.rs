@@ -1,0 +1,249 @@
+//! A raw DNS client: one question to one server, UDP first and TCP when the answer is truncated,
+//! CNAME chains followed. Every failure is a typed [`QueryError`], never a panic.
+
+use crate::config::RecordKind;
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// Longest CNAME chain followed before giving up (loops end here too).
+pub const MAX_CNAME_HOPS: usize = 8;
+
+/// Why a question got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// Nothing came back in time.
+    #[error("no answer within {0} ms")]
+    Timeout(u64),
+    /// A socket failed.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The reply could not be parsed, or does not answer the question asked.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+    /// The CNAME chain is longer than [`MAX_CNAME_HOPS`] or loops.
+    #[error("CNAME chain longer than {MAX_CNAME_HOPS} hops or looping at {0}")]
+    CnameLoop(String),
+}
+
+/// What one server said about one name and type, after following CNAMEs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Response code of the last reply in the chain, e.g. `NOERROR`, `NXDOMAIN`, `SERVFAIL`.
+    pub rcode: String,
+    /// Whether the (last) reply carried the AA flag.
+    pub authoritative: bool,
+    /// The values of the asked type, in normalised presentation form.
+    pub values: BTreeSet<String>,
+    /// Smallest TTL among those values (None when there are none).
+    pub ttl: Option<u32>,
+    /// CNAME targets followed, in order.
+    pub chain: Vec<String>,
+    /// True when some reply was truncated over UDP and fetched again over TCP.
+    pub used_tcp: bool,
+}
+
+/// Sends questions with a fixed per-query timeout.
+#[derive(Debug, Clone)]
+pub struct WireResolver {
+    timeout: Duration,
+}
+
+fn record_type(kind: RecordKind) -> RecordType {
+    match kind {
+        RecordKind::A => RecordType::A,
+        RecordKind::Aaaa => RecordType::AAAA,
+        RecordKind::Cname => RecordType::CNAME,
+        RecordKind::Mx => RecordType::MX,
+        RecordKind::Txt => RecordType::TXT,
+        RecordKind::Ns => RecordType::NS,
+    }
+}
+
+/// A name in canonical form: lower case with the final dot.
+pub fn canonical_name(name: &Name) -> String {
+    let mut text = name.to_ascii().to_ascii_lowercase();
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+/// The value of a record in the same form the declaration is normalised to.
+pub fn presentation(data: &RData) -> Option<String> {
+    Some(match data {
+        RData::A(a) => a.0.to_string(),
+        RData::AAAA(a) => a.0.to_string(),
+        RData::CNAME(c) => canonical_name(&c.0),
+        RData::NS(n) => canonical_name(&n.0),
+        RData::MX(mx) => format!("{} {}", mx.preference, canonical_name(&mx.exchange)),
+        RData::TXT(txt) => txt
+            .txt_data
+            .iter()
+            .map(|part| String::from_utf8_lossy(part).into_owned())
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => return None,
+    })
+}
+
+impl WireResolver {
+    /// A resolver client whose every question gives up after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        WireResolver { timeout }
+    }
+
+    /// Asks `server` for `name`/`kind`, following CNAMEs (for other types than CNAME).
+    pub async fn ask(&self, server: SocketAddr, name: &str, kind: RecordKind) -> Result<Answer, QueryError> {
+        let deadline = Instant::now() + self.timeout;
+        let wanted = record_type(kind);
+        let mut current = Name::from_ascii(name).map_err(|e| QueryError::Malformed(format!("{name:?}: {e}")))?;
+        let mut answer = Answer {
+            rcode: String::new(),
+            authoritative: false,
+            values: BTreeSet::new(),
+            ttl: None,
+            chain: Vec::new(),
+            used_tcp: false,
+        };
+        let mut seen = BTreeSet::new();
+        loop {
+            let (reply, used_tcp) = self.exchange(server, &current, wanted, deadline).await?;
+            answer.used_tcp |= used_tcp;
+            answer.rcode = rcode_text(reply.metadata.response_code);
+            answer.authoritative = reply.metadata.authoritative;
+            let mut next = None;
+            // Walk the answer section along the chain: records for `current`, then its target.
+            let mut owner = current.clone();
+            for _ in 0..=MAX_CNAME_HOPS {
+                let mut target_of_owner = None;
+                for record in reply.answers.iter().filter(|r| r.name == owner) {
+                    if record.record_type() == wanted {
+                        if let Some(value) = presentation(&record.data) {
+                            answer.values.insert(value);
+                            answer.ttl = Some(answer.ttl.map_or(record.ttl, |t| t.min(record.ttl)));
+                        }
+                    } else if let RData::CNAME(target) = &record.data {
+                        target_of_owner = Some(target.0.clone());
+                    }
+                }
+                let Some(target) = target_of_owner else { break };
+                if !seen.insert(canonical_name(&owner)) {
+                    return Err(QueryError::CnameLoop(canonical_name(&owner)));
+                }
+                answer.chain.push(canonical_name(&target));
+                owner = target;
+            }
+            if answer.values.is_empty() && owner != current && reply.metadata.response_code == ResponseCode::NoError {
+                // The chain leaves the reply (an out-of-zone target): ask for the target itself.
+                next = Some(owner);
+            }
+            match next {
+                Some(target) if answer.chain.len() <= MAX_CNAME_HOPS => current = target,
+                Some(target) => return Err(QueryError::CnameLoop(canonical_name(&target))),
+                None => return Ok(answer),
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        kind: RecordType,
+        deadline: Instant,
+    ) -> Result<(Message, bool), QueryError> {
+        let mut query = Message::query();
+        query.metadata.recursion_desired = true;
+        query.add_query(Query::query(name.clone(), kind));
+        let bytes = query.to_vec().map_err(|e| QueryError::Malformed(e.to_string()))?;
+        let id = query.metadata.id;
+        let reply = self.over_udp(server, &bytes, id, deadline).await?;
+        if !reply.metadata.truncation {
+            check(&reply, name, kind)?;
+            return Ok((reply, false));
+        }
+        let reply = self.over_tcp(server, &bytes, id, deadline).await?;
+        check(&reply, name, kind)?;
+        Ok((reply, true))
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        self.timeout.as_millis() as u64
+    }
+
+    async fn over_udp(&self, server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Result<Message, QueryError> {
+        let local: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+        let socket = tokio::net::UdpSocket::bind(local).await.map_err(|e| QueryError::Network(e.to_string()))?;
+        socket.connect(server).await.map_err(|e| QueryError::Network(e.to_string()))?;
+        socket.send(bytes).await.map_err(|e| QueryError::Network(e.to_string()))?;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let received = tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await;
+            let n = match received {
+                Err(_) => return Err(QueryError::Timeout(self.timeout_ms())),
+                Ok(Err(e)) => return Err(QueryError::Network(e.to_string())),
+                Ok(Ok(n)) => n,
+            };
+            match Message::from_vec(&buf[..n]) {
+                // A reply to some other question (late or spoofed) is ignored, not trusted.
+                Ok(reply) if reply.metadata.id != id => continue,
+                Ok(reply) => return Ok(reply),
+                Err(e) => return Err(QueryError::Malformed(e.to_string())),
+            }
+        }
+    }
+
+    async fn over_tcp(&self, server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Result<Message, QueryError> {
+        let timeout = QueryError::Timeout(self.timeout_ms());
+        let exchange = async {
+            let mut stream = tokio::net::TcpStream::connect(server).await.map_err(|e| QueryError::Network(e.to_string()))?;
+            let mut framed = Vec::with_capacity(bytes.len() + 2);
+            framed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+            framed.extend_from_slice(bytes);
+            stream.write_all(&framed).await.map_err(|e| QueryError::Network(e.to_string()))?;
+            let length = stream.read_u16().await.map_err(|e| QueryError::Network(e.to_string()))?;
+            let mut buf = vec![0u8; length as usize];
+            stream.read_exact(&mut buf).await.map_err(|e| QueryError::Network(e.to_string()))?;
+            let reply = Message::from_vec(&buf).map_err(|e| QueryError::Malformed(e.to_string()))?;
+            if reply.metadata.id != id {
+                return Err(QueryError::Malformed(format!("reply id {} does not match query id {id}", reply.metadata.id)));
+            }
+            Ok(reply)
+        };
+        tokio::time::timeout_at(deadline, exchange).await.map_err(|_| timeout)?
+    }
+}
+
+/// The reply must be a response to the question asked.
+fn check(reply: &Message, name: &Name, kind: RecordType) -> Result<(), QueryError> {
+    if reply.metadata.message_type != MessageType::Response {
+        return Err(QueryError::Malformed("the reply is not a response".into()));
+    }
+    match reply.queries.first() {
+        Some(q) if q.name() == name && q.query_type() == kind => Ok(()),
+        Some(q) => Err(QueryError::Malformed(format!(
+            "the reply answers {} {} instead of {name} {kind}",
+            q.name(),
+            q.query_type()
+        ))),
+        // Some servers omit the question in error replies; the id already matched.
+        None => Ok(()),
+    }
+}
+
+fn rcode_text(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        other => other.to_string().to_ascii_uppercase(),
+    }
+}
