@@ -7,7 +7,7 @@ mod control;
 mod dns;
 mod hosts;
 
-pub use dns::{LabZone, ZoneError};
+pub use dns::{serve as serve_zone, LabZone, Running as RunningDns, ZoneError};
 pub use hosts::HostState;
 
 use crate::config::Estate;
