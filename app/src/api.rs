@@ -4,7 +4,7 @@
 //! browser they are HTTP calls.
 
 use crate::error::ConsoleError;
-use crate::model::{Instance, Overview, Topology};
+use crate::model::{Dns, Instance, Overview, Topology};
 use leptos::prelude::*;
 
 /// The seam between the app and the server's engines and stores.
@@ -14,6 +14,8 @@ pub trait Console: Send + Sync + 'static {
     fn instance(&self) -> Instance;
     /// Regions, hosts and their latest health, evaluated now.
     fn topology(&self) -> Topology;
+    /// Declared records and what every resolver answers, evaluated now.
+    fn dns(&self) -> Dns;
     /// One status per area, with the sites' maintenance state.
     fn overview(&self) -> futures::future::BoxFuture<'_, Result<Overview, ConsoleError>>;
 }
@@ -43,4 +45,10 @@ pub async fn get_topology() -> Result<Topology, ConsoleError> {
 #[server(endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ConsoleError> {
     console()?.overview().await
+}
+
+/// Declared records versus resolution.
+#[server(endpoint = "dns")]
+pub async fn get_dns() -> Result<Dns, ConsoleError> {
+    Ok(console()?.dns())
 }

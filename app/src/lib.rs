@@ -54,7 +54,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound/> }>
                     <Route path=path!("/") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/topology") view=pages::topology::TopologyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/dns") view=pages::planned::DnsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dns") view=pages::dns::DnsPage ssr=SsrMode::Async/>
                     <Route path=path!("/replication") view=pages::planned::ReplicationPage ssr=SsrMode::Async/>
                     <Route path=path!("/backlog") view=pages::planned::BacklogPage ssr=SsrMode::Async/>
                     <Route path=path!("/actions") view=pages::planned::ActionsPage ssr=SsrMode::Async/>

@@ -4,11 +4,14 @@
 //! replaces that state with each snapshot the server pushes. Without JavaScript nothing here runs
 //! and the page simply shows what was rendered.
 
-use crate::model::Topology;
+use crate::model::{Dns, Topology};
 use leptos::prelude::*;
 
 /// Name of the SSE event that carries a topology snapshot as JSON.
 pub const TOPOLOGY_EVENT: &str = "topology";
+
+/// Name of the SSE event that carries a DNS snapshot as JSON.
+pub const DNS_EVENT: &str = "dns";
 
 /// Path of the event stream.
 pub const EVENTS_PATH: &str = "/api/v1/events";
@@ -29,6 +32,8 @@ pub enum Link {
 pub struct Live {
     /// The latest topology pushed by the server, if any arrived since hydration.
     pub topology: RwSignal<Option<Topology>>,
+    /// The latest DNS snapshot pushed by the server, if any arrived since hydration.
+    pub dns: RwSignal<Option<Dns>>,
     /// State of the stream.
     pub link: RwSignal<Link>,
 }
@@ -37,6 +42,7 @@ pub struct Live {
 pub fn provide_live() {
     let live = Live {
         topology: RwSignal::new(None),
+        dns: RwSignal::new(None),
         link: RwSignal::new(Link::Static),
     };
     provide_context(live);
@@ -61,22 +67,26 @@ fn connect(live: Live) {
         live.link.set(Link::Reconnecting);
         return;
     };
-    let Ok(mut topology) = source.subscribe(TOPOLOGY_EVENT) else {
+    let (Ok(topology), Ok(dns)) = (source.subscribe(TOPOLOGY_EVENT), source.subscribe(DNS_EVENT)) else {
         live.link.set(Link::Reconnecting);
         return;
     };
+    let mut events = futures::stream::select(topology, dns);
     leptos::task::spawn_local(async move {
         // Keep the source alive for as long as the stream is read: dropping it closes it.
         let _source = source;
-        while let Some(item) = topology.next().await {
+        while let Some(item) = events.next().await {
             match item {
-                Ok((_, message)) => {
-                    let parsed = message
-                        .data()
-                        .as_string()
-                        .and_then(|text| serde_json::from_str::<Topology>(&text).ok());
-                    if let Some(snapshot) = parsed {
-                        live.topology.set(Some(snapshot));
+                Ok((event, message)) => {
+                    let Some(text) = message.data().as_string() else { continue };
+                    let applied = match event.as_str() {
+                        TOPOLOGY_EVENT => serde_json::from_str::<Topology>(&text)
+                            .map(|t| live.topology.set(Some(t)))
+                            .is_ok(),
+                        DNS_EVENT => serde_json::from_str::<Dns>(&text).map(|d| live.dns.set(Some(d))).is_ok(),
+                        _ => false,
+                    };
+                    if applied {
                         live.link.set(Link::Live);
                     }
                 }

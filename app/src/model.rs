@@ -132,6 +132,10 @@ pub struct PublicHostname {
     pub tier: String,
     /// The maintenance site it belongs to, if any.
     pub site: Option<String>,
+    /// Where its A record's answers actually land, labelled (`127.0.1.1 = lb1 · api_lb · San Jose`).
+    pub lands_on: Vec<String>,
+    /// The DNS status of its A record, once checked.
+    pub dns_status: Option<DnsStatus>,
 }
 
 /// Everything the topology page shows.
@@ -306,5 +310,79 @@ impl DnsStatus {
             DnsStatus::Missing => 8,
             DnsStatus::WrongTier => 9,
         }
+    }
+}
+
+/// One resolver's answer for one record, as the DNS page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsCell {
+    /// Resolver name.
+    pub resolver: String,
+    /// Its status for this record.
+    pub status: DnsStatus,
+    /// What it answered, each value labelled (`127.0.1.1 (lb1 · api_lb · San Jose)`), or why not.
+    pub detail: String,
+}
+
+/// One declared record set and what every resolver made of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    /// Fully qualified owner name.
+    pub name: String,
+    /// Record type mnemonic.
+    pub kind: String,
+    /// Declared values, labelled with the estate's hosts.
+    pub declared: Vec<String>,
+    /// Declared TTL in seconds.
+    pub ttl: u32,
+    /// The tier that must serve this name, for public hostnames.
+    pub required_tier: Option<String>,
+    /// Status after hysteresis (two of three rounds): what alarms.
+    pub status: DnsStatus,
+    /// Status of the latest round alone.
+    pub latest: DnsStatus,
+    /// The status changed often recently.
+    pub flapping: bool,
+    /// Why, in words.
+    pub detail: String,
+    /// When the shown status last changed (unix milliseconds), if checked.
+    pub since_ms: Option<i64>,
+    /// When the latest round finished, if any.
+    pub checked_at_ms: Option<i64>,
+    /// Per resolver, in config order.
+    pub cells: Vec<DnsCell>,
+}
+
+/// Everything the DNS page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dns {
+    /// Resolver names in config order, with their kind: `lab-auth (authoritative)`.
+    pub resolvers: Vec<String>,
+    /// Declared records, sorted by name and type.
+    pub records: Vec<DnsRecord>,
+    /// Seconds between rounds.
+    pub probe_interval_seconds: u64,
+    /// When this snapshot was made (unix milliseconds).
+    pub evaluated_at_ms: i64,
+}
+
+impl Area {
+    /// The DNS area of the overview, from a DNS snapshot.
+    pub fn dns(dns: &Dns) -> Area {
+        let alarming: Vec<&DnsRecord> = dns.records.iter().filter(|r| r.status.status() != Status::Ok).collect();
+        let status = Status::worst(dns.records.iter().map(|r| r.status.status()));
+        let summary = if dns.records.is_empty() {
+            "No records are declared.".to_string()
+        } else if alarming.is_empty() {
+            format!("All {} declared records answer as declared.", dns.records.len())
+        } else {
+            let first: Vec<String> = alarming
+                .iter()
+                .take(3)
+                .map(|r| format!("{} {} {}", r.name, r.kind, r.status.as_str()))
+                .collect();
+            format!("{} of {}: {}.", alarming.len(), dns.records.len(), first.join("; "))
+        };
+        Area { key: "dns".into(), title: "DNS".into(), status, summary, href: "/dns".into() }
     }
 }

@@ -118,7 +118,12 @@ test.describe("without JavaScript", () => {
     await expect(page.locator('li[data-area="health"]')).toContainText("hosts");
     await nav.getByRole("link", { name: "DNS", exact: true }).click();
     await expect(page.locator("h1")).toHaveText("DNS");
-    await expect(page.locator(".planned")).toContainText("Not built yet");
+    await expect(page.locator('#records tr[data-record="www.example.test. A"]')).toBeVisible();
+    // Filters are a plain GET form.
+    await page.locator('select[name="status"]').selectOption("missing");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect(page).toHaveURL(/status=missing/);
+    await expect(page.locator('#records tr[data-record="www.example.test. A"]')).toHaveCount(0);
   });
 });
 
@@ -131,4 +136,47 @@ test("navigation is usable from the keyboard", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page.locator("h1")).toHaveText("Topology");
   await expect(nav.getByRole("link", { name: "Topology", exact: true })).toHaveAttribute("aria-current", "page");
+});
+
+async function setRecord(name: string, values: string[] | null, ttl = 60) {
+  const r = values
+    ? await fetch(`${LAB}/lab/records/${name}/A`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ttl, values }),
+      })
+    : await fetch(`${LAB}/lab/records/${name}/A`, { method: "DELETE" });
+  expect(r.status).toBe(200);
+}
+
+test("repointing www to lb1 raises the wrong-tier alarm without reload", async ({ page, baseURL }) => {
+  const errors = collectErrors(page);
+  await page.goto("/dns");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const www = page.locator('#records tr[data-record="www.example.test. A"]');
+  await expect(www).toHaveAttribute("data-dns-status", "ok", { timeout: 2 * ONE_INTERVAL_MS });
+  await page.evaluate(() => ((window as any).__noReload = true));
+  try {
+    await setRecord("www", ["127.0.1.1"]);
+    // The latest round shows it within one interval; the alarm holds after two of three rounds.
+    await expect(www).toContainText("latest round: wrong_tier", { timeout: ONE_INTERVAL_MS });
+    await expect(www).toHaveAttribute("data-dns-status", "wrong_tier", { timeout: ONE_INTERVAL_MS });
+    await expect(www).toContainText("lb1 · api_lb · San Jose");
+    expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+    // The topology page says where www lands, loudly.
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Topology", exact: true }).click();
+    const host = page.locator('tr[data-hostname="www.example.test"]');
+    await expect(host).toContainText("WRONG TIER");
+    await expect(host).toContainText("lb1 · api_lb · San Jose");
+  } finally {
+    await setRecord("www", ["127.0.1.2"]);
+  }
+  await expect
+    .poll(async () => {
+      const dns = await (await fetch(`${baseURL}/api/v1/dns`)).json();
+      return dns.records.find((r: any) => r.name === "www.example.test." && r.kind === "A").status;
+    }, { timeout: 2 * ONE_INTERVAL_MS })
+    .toBe("ok");
+  expect(errors).toEqual([]);
 });

@@ -2,12 +2,14 @@
 //! control store into the data model the pages render.
 
 use crate::config::Estate;
+use crate::dns::engine::{DnsBoard, RecordCheck};
+use crate::dns::evaluate::AddressBook;
 use crate::health::{self, Policy};
 use crate::probe::{now_ms, HealthBoard, Target};
 use crate::store::ControlStore;
 use app::api::Console;
 use app::error::ConsoleError;
-use app::model::{self, Area, Instance, Mode, Overview, Status, Topology};
+use app::model::{self, Area, Dns, DnsStatus, Instance, Mode, Overview, Status, Topology};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -18,11 +20,21 @@ pub struct ConsoleState {
     control: ControlStore,
     targets: Vec<Target>,
     policy: Policy,
+    dns: DnsBoard,
+    checks: Arc<Vec<RecordCheck>>,
+    book: AddressBook,
 }
 
 impl ConsoleState {
     /// Wires the console to its sources.
-    pub fn new(estate: Arc<Estate>, board: HealthBoard, control: ControlStore) -> Self {
+    pub fn new(
+        estate: Arc<Estate>,
+        board: HealthBoard,
+        control: ControlStore,
+        dns: DnsBoard,
+        checks: Arc<Vec<RecordCheck>>,
+    ) -> Self {
+        let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
         let probes = &estate.probes;
         let policy = Policy {
@@ -36,7 +48,91 @@ impl ConsoleState {
             control,
             targets,
             policy,
+            dns,
+            checks,
+            book,
         }
+    }
+
+    /// The DNS board the DNS engine publishes to.
+    pub fn dns_board(&self) -> &DnsBoard {
+        &self.dns
+    }
+
+    /// The DNS snapshot evaluated at `now_ms`.
+    pub fn dns_at(&self, now_ms: i64) -> Dns {
+        let records = self
+            .checks
+            .iter()
+            .map(|check| {
+                let state = self.dns.get(&check.key());
+                let cells = self
+                    .estate
+                    .resolvers
+                    .iter()
+                    .map(|resolver| {
+                        let verdict = state
+                            .as_ref()
+                            .and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == resolver.name));
+                        model::DnsCell {
+                            resolver: resolver.name.clone(),
+                            status: verdict.map_or(DnsStatus::Timeout, |v| v.status),
+                            detail: verdict.map_or_else(|| "not checked yet".to_string(), |v| v.detail.clone()),
+                        }
+                    })
+                    .collect();
+                model::DnsRecord {
+                    name: check.owner.clone(),
+                    kind: check.kind.as_str().to_string(),
+                    declared: check
+                        .declared
+                        .values
+                        .iter()
+                        .map(|v| match self.book.owner(v) {
+                            Some(_) => format!("{v} ({})", self.book.label(v)),
+                            None => v.clone(),
+                        })
+                        .collect(),
+                    ttl: check.declared.ttl,
+                    required_tier: check.declared.required_tier.map(|t| t.to_string()),
+                    status: state.as_ref().map_or(DnsStatus::Timeout, |s| s.settled.shown),
+                    latest: state.as_ref().map_or(DnsStatus::Timeout, |s| s.verdict.status),
+                    flapping: state.as_ref().is_some_and(|s| s.settled.flapping),
+                    detail: state
+                        .as_ref()
+                        .map_or_else(|| "not checked yet".to_string(), |s| s.verdict.detail.clone()),
+                    since_ms: state.as_ref().map(|s| s.since_ms),
+                    checked_at_ms: state.as_ref().map(|s| s.checked_at_ms),
+                    cells,
+                }
+            })
+            .collect();
+        Dns {
+            resolvers: self
+                .estate
+                .resolvers
+                .iter()
+                .map(|r| format!("{} ({})", r.name, match r.kind {
+                    crate::config::ResolverKind::Authoritative => "authoritative",
+                    crate::config::ResolverKind::Recursive => "recursive",
+                }))
+                .collect(),
+            records,
+            probe_interval_seconds: self.estate.probes.interval_seconds,
+            evaluated_at_ms: now_ms,
+        }
+    }
+
+    /// Where a public hostname's A record lands, by every resolver's latest answer.
+    fn landing(&self, hostname: &str) -> (Vec<String>, Option<DnsStatus>) {
+        let key = format!("{}. A", hostname.trim_end_matches('.').to_ascii_lowercase());
+        let Some(state) = self.dns.get(&key) else { return (Vec::new(), None) };
+        let values: std::collections::BTreeSet<&String> = state.answers.values().flatten().collect();
+        let lands = values
+            .into_iter()
+            .map(|v| format!("{v} = {}", self.book.label(v)))
+            .collect();
+        (lands, Some(state.settled.shown))
     }
 
     /// The health board the probe engine publishes to.
@@ -100,10 +196,15 @@ impl ConsoleState {
                 .estate
                 .hostnames
                 .iter()
-                .map(|h| model::PublicHostname {
-                    name: h.name.clone(),
-                    tier: h.tier.to_string(),
-                    site: h.site.clone(),
+                .map(|h| {
+                    let (lands_on, dns_status) = self.landing(&h.name);
+                    model::PublicHostname {
+                        name: h.name.clone(),
+                        tier: h.tier.to_string(),
+                        site: h.site.clone(),
+                        lands_on,
+                        dns_status,
+                    }
                 })
                 .collect(),
             probe_interval_seconds: self.estate.probes.interval_seconds,
@@ -140,6 +241,10 @@ impl Console for ConsoleState {
         self.topology_at(now_ms())
     }
 
+    fn dns(&self) -> Dns {
+        self.dns_at(now_ms())
+    }
+
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
         Box::pin(async move {
             let sites = self.control.sites().await.map_err(|e| ConsoleError::Store {
@@ -163,7 +268,7 @@ impl Console for ConsoleState {
             Ok(Overview {
                 areas: vec![
                     Area::health(&self.topology()),
-                    planned("dns", "DNS", "issue #4"),
+                    Area::dns(&self.dns()),
                     planned("replication", "Replication", "issue #5"),
                     planned("backlog", "Loader backlog", "issue #5"),
                     maintenance,

@@ -3,6 +3,7 @@
 
 use crate::config::Estate;
 use crate::console::ConsoleState;
+use crate::dns::{self, engine::DnsBoard};
 use crate::lab::Lab;
 use crate::probe::{self, HealthBoard, NetProbe};
 use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
@@ -49,6 +50,7 @@ pub struct Server {
     shutdown: watch::Sender<bool>,
     serve: tokio::task::JoinHandle<()>,
     probes: tokio::task::JoinHandle<()>,
+    dns_rounds: tokio::task::JoinHandle<()>,
     control: ControlStore,
     local: LocalStore,
 }
@@ -104,6 +106,9 @@ impl Server {
         control.sync_users(&users, probe::now_ms()).await?;
         let sites: Vec<String> = estate.sites.iter().map(|s| s.name.clone()).collect();
         control.ensure_sites(&sites).await?;
+        // The declaration stored by the previous start is what caches may still hold: `stale`.
+        let before = control.desired_records().await?;
+        let checks = Arc::new(dns::engine::checks(&estate, &before, probe::now_ms()));
         control.replace_desired_records(&desired_records(&estate)).await?;
 
         let lab = if with_lab { Some(Lab::start(estate.clone()).await?) } else { None };
@@ -116,6 +121,8 @@ impl Server {
             board.clone(),
             Some(local.clone()),
         ));
+        let dns_board = DnsBoard::default();
+        let dns_rounds = tokio::spawn(dns::engine::run_rounds(estate.clone(), checks.clone(), dns_board.clone()));
 
         let listener = tokio::net::TcpListener::bind(estate.instance.listen)
             .await
@@ -143,7 +150,7 @@ impl Server {
             );
         }
         let (shutdown, stopping) = watch::channel(false);
-        let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone()));
+        let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone(), dns_board, checks));
         let router = web::router(AppState {
             leptos_options,
             console,
@@ -173,6 +180,7 @@ impl Server {
             shutdown,
             serve,
             probes,
+            dns_rounds,
             control,
             local,
         })
@@ -183,6 +191,7 @@ impl Server {
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(10), self.serve).await;
         self.probes.abort();
+        self.dns_rounds.abort();
         if let Some(lab) = self.lab {
             lab.stop().await;
         }

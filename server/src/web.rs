@@ -6,7 +6,7 @@ use crate::metrics;
 use crate::page_cache::{self, Freshness, PageCache};
 use crate::probe::now_ms;
 use app::api::{Console, SharedConsole};
-use app::live::TOPOLOGY_EVENT;
+use app::live::{DNS_EVENT, TOPOLOGY_EVENT};
 use app::{shell, App};
 use axum::extract::{FromRef, State};
 use axum::http::{header, StatusCode};
@@ -41,8 +41,9 @@ pub fn router(state: AppState) -> Router {
     let shared: SharedConsole = state.console.clone();
     let options = state.leptos_options.clone();
     let board = state.console.board().clone();
+    let dns_board = state.console.dns_board().clone();
     let cache = PageCache::new(move || Freshness {
-        round: board.rounds(),
+        round: board.rounds() + dns_board.rounds(),
         second: now_ms() / 1000,
     });
     Router::new()
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/instance", get(instance))
         .route("/api/v1/topology", get(topology))
         .route("/api/v1/overview", get(overview))
+        .route("/api/v1/dns", get(dns))
         .route(app::live::EVENTS_PATH, get(events))
         .leptos_routes_with_context(
             &state,
@@ -94,6 +96,10 @@ async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {
     Json(state.console.topology())
 }
 
+async fn dns(State(state): State<AppState>) -> Json<app::model::Dns> {
+    Json(state.console.dns())
+}
+
 async fn overview(State(state): State<AppState>) -> Response {
     match state.console.overview().await {
         Ok(o) => Json(o).into_response(),
@@ -117,19 +123,37 @@ impl Drop for Connected {
 async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let console = state.console.clone();
     let mut rounds = console.board().subscribe();
+    let mut dns_rounds = console.dns_board().subscribe();
     let mut shutdown = state.shutdown.clone();
     state.sse_clients.fetch_add(1, Ordering::Relaxed);
     let connected = Connected(state.sse_clients.clone());
     let stream = async_stream::stream! {
         let _connected = connected;
+        // Both snapshots at once, then each after its engine's round.
+        let (mut send_topology, mut send_dns) = (true, true);
         loop {
-            // Send the current snapshot at once, then one after every probe round.
-            match Event::default().event(TOPOLOGY_EVENT).json_data(console.topology()) {
-                Ok(event) => yield Ok(event),
-                Err(e) => tracing::error!(error = %e, "cannot encode a topology event"),
+            if send_topology {
+                match Event::default().event(TOPOLOGY_EVENT).json_data(console.topology()) {
+                    Ok(event) => yield Ok(event),
+                    Err(e) => tracing::error!(error = %e, "cannot encode a topology event"),
+                }
+            }
+            if send_dns {
+                match Event::default().event(DNS_EVENT).json_data(console.dns()) {
+                    Ok(event) => yield Ok(event),
+                    Err(e) => tracing::error!(error = %e, "cannot encode a DNS event"),
+                }
             }
             tokio::select! {
-                changed = rounds.changed() => if changed.is_err() { break },
+                changed = rounds.changed() => {
+                    if changed.is_err() { break }
+                    (send_topology, send_dns) = (true, false);
+                }
+                changed = dns_rounds.changed() => {
+                    if changed.is_err() { break }
+                    // The topology's hostname landing follows DNS too.
+                    (send_topology, send_dns) = (true, true);
+                }
                 _ = shutdown.wait_for(|stopping| *stopping) => break,
             }
         }

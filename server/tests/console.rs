@@ -9,15 +9,27 @@ use std::time::{Duration, Instant};
 
 const DEMO: &str = include_str!("../../deploy/demo.toml");
 
+/// A UDP port that is free now (the lab binds UDP and TCP on it; the resolver config names it).
+fn free_dns_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// The demo estate moved to its own loopback block and free ports, probing every second.
 fn estate(block: u8, data_dir: &Path) -> config::Estate {
+    let dns_port = free_dns_port();
     let text = DEMO
         .replace("127.0.1.", &format!("127.{block}.1."))
         .replace("127.0.2.", &format!("127.{block}.2."))
         .replace("127.0.3.", &format!("127.{block}.3."))
         .replace("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"")
         .replace("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"")
-        .replace("dns_listen = \"127.0.0.1:5354\"", "dns_listen = \"127.0.0.1:0\"")
+        .replace("127.0.0.1:5354", &format!("127.0.0.1:{dns_port}"))
         .replace("interval_seconds = 5", "interval_seconds = 1")
         .replace("timeout_ms = 2000", "timeout_ms = 800")
         .replace("data_dir = \"data\"", &format!("data_dir = {:?}", data_dir.display().to_string()));
@@ -274,5 +286,78 @@ async fn the_lab_dns_server_answers_and_changes_at_runtime() {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("not an IPv4 address"));
+    server.stop().await;
+}
+
+async fn dns_record(base: &str, key: &str) -> Option<serde_json::Value> {
+    let dns: serde_json::Value = client().get(format!("{base}/api/v1/dns")).send().await.ok()?.json().await.ok()?;
+    dns["records"].as_array()?.iter().find(|r| format!("{} {}", r["name"].as_str().unwrap_or(""), r["kind"].as_str().unwrap_or("")) == key).cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_dns_failures_show_on_the_dns_page() {
+    let (server, _dir) = start(3).await;
+    let b = block(3);
+    let base = format!("http://{}", server.addr);
+    let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
+    let http = client();
+
+    // Two agreeing rounds settle www as ok.
+    let www = eventually(Duration::from_secs(5), "www ok", || async {
+        let r = dns_record(&base, "www.example.test. A").await?;
+        (r["status"] == "ok").then_some(r)
+    })
+    .await;
+    assert_eq!(www["required_tier"], "web_lb");
+    assert!(www["declared"][0].as_str().unwrap().contains("lb2 · web_lb · San Jose"), "{www}");
+    assert_eq!(www["cells"][0]["status"], "ok");
+
+    // Repoint www at lb1, the API tier's balancer: the latest round says wrong_tier at once…
+    let r = http
+        .put(format!("{lab}/lab/records/www/A"))
+        .json(&serde_json::json!({"ttl": 60, "values": [format!("127.{b}.1.1")]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let latest = eventually(Duration::from_secs(3), "www latest wrong_tier", || async {
+        let r = dns_record(&base, "www.example.test. A").await?;
+        (r["latest"] == "wrong_tier").then_some(r)
+    })
+    .await;
+    assert!(latest["detail"].as_str().unwrap().contains("lb1 · api_lb · San Jose"), "{latest}");
+    // …and the alarm holds once two of three rounds agree.
+    eventually(Duration::from_secs(3), "www settled wrong_tier", || async {
+        (dns_record(&base, "www.example.test. A").await?["status"] == "wrong_tier").then_some(())
+    })
+    .await;
+
+    // Topology says where www actually lands, and that it is the wrong tier.
+    let topology: serde_json::Value = http.get(format!("{base}/api/v1/topology")).send().await.unwrap().json().await.unwrap();
+    let host = topology["hostnames"].as_array().unwrap().iter().find(|h| h["name"] == "www.example.test").unwrap().clone();
+    assert_eq!(host["dns_status"], "wrong_tier");
+    assert_eq!(host["lands_on"][0], format!("127.{b}.1.1 = lb1 · api_lb · San Jose"));
+    let html = http.get(format!("{base}/topology")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("WRONG TIER"), "the topology page must raise wrong tier loudly");
+
+    // The overview names it.
+    let overview: serde_json::Value = http.get(format!("{base}/api/v1/overview")).send().await.unwrap().json().await.unwrap();
+    let dns_area = overview["areas"].as_array().unwrap().iter().find(|a| a["key"] == "dns").unwrap().clone();
+    assert_eq!(dns_area["status"], "critical");
+    assert!(dns_area["summary"].as_str().unwrap().contains("www.example.test. A wrong_tier"), "{dns_area}");
+
+    // Delete the record: missing.
+    http.delete(format!("{lab}/lab/records/www/A")).send().await.unwrap();
+    eventually(Duration::from_secs(4), "www missing", || async {
+        (dns_record(&base, "www.example.test. A").await?["status"] == "missing").then_some(())
+    })
+    .await;
+
+    // The DNS page renders the rows with their statuses, and filters without JavaScript.
+    let html = http.get(format!("{base}/dns?status=missing")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-record=\"www.example.test. A\""), "filtered page lacks www");
+    assert!(!html.contains("data-record=\"api.example.test. A\""), "filter let api through");
+    let html = http.get(format!("{base}/dns?name=api")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-record=\"api.example.test. A\"") && !html.contains("data-record=\"www.example.test. A\""));
     server.stop().await;
 }

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod dns;
 pub mod overview;
 pub mod planned;
 pub mod topology;

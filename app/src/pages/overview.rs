@@ -22,10 +22,15 @@ pub fn OverviewPage() -> impl IntoView {
                     rendered.await.map(|first| {
                         let current = move || {
                             let mut overview = first.clone();
-                            // A live topology snapshot refreshes the health area in place.
+                            // Live snapshots refresh the health and DNS areas in place.
                             if let Some(topology) = live.topology.get() {
                                 if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "health") {
                                     *area = Area::health(&topology);
+                                }
+                            }
+                            if let Some(dns) = live.dns.get() {
+                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "dns") {
+                                    *area = Area::dns(&dns);
                                 }
                             }
                             overview

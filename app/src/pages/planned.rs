@@ -15,12 +15,6 @@ fn Planned(title: &'static str, what: &'static str, issue: &'static str) -> impl
     }
 }
 
-/// DNS: declared records versus resolution (planned).
-#[component]
-pub fn DnsPage() -> impl IntoView {
-    view! { <Planned title="DNS" what="Declared records compared with what every resolver answers, labelled with region and tier." issue="issue #4 (DNS engine)"/> }
-}
-
 /// Replication lag (planned).
 #[component]
 pub fn ReplicationPage() -> impl IntoView {

@@ -4,7 +4,8 @@ use crate::api::get_topology;
 use crate::components::{Failure, StatusBadge};
 use crate::format;
 use crate::live::use_live;
-use crate::model::{Host, Region, Topology};
+use crate::model::{DnsStatus, Host, Region, Topology};
+use crate::pages::dns::DnsBadge;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -164,12 +165,28 @@ fn HostnameTable(topology: Topology) -> impl IntoView {
         .hostnames
         .into_iter()
         .map(|h| {
+            let key = h.name.clone();
+            let status = h.dns_status;
+            let wrong_tier = status == Some(DnsStatus::WrongTier);
+            let lands = if h.lands_on.is_empty() {
+                match status {
+                    None => "not checked yet".to_string(),
+                    Some(_) => "nowhere: no address is answered".to_string(),
+                }
+            } else {
+                h.lands_on.join(", ")
+            };
             view! {
-                <tr>
+                <tr data-hostname=key data-dns-status=status.map(|s| s.as_str()).unwrap_or("unchecked")
+                    class=if wrong_tier { "alarm" } else { "" }>
                     <th scope="row">{h.name}</th>
                     <td><code>{h.tier}</code></td>
                     <td>{h.site.unwrap_or_else(|| "—".into())}</td>
-                    <td class="muted">"DNS engine not built yet (issue #4): where it lands is not probed."</td>
+                    <td>
+                        {status.map(|s| view! { <DnsBadge status=s/> " " })}
+                        {wrong_tier.then(|| view! { <strong class="alarm-text">"WRONG TIER: "</strong> })}
+                        {lands}
+                    </td>
                 </tr>
             }
         })

@@ -85,6 +85,8 @@ pub struct ProbeConfig {
     pub stale_after_intervals: u32,
     /// Hours of observations kept in the local store.
     pub retention_hours: u64,
+    /// DNS queries in flight at once across all resolvers.
+    pub dns_concurrency: usize,
 }
 
 impl Default for ProbeConfig {
@@ -95,6 +97,7 @@ impl Default for ProbeConfig {
             latency_warn_ms: 500,
             stale_after_intervals: 3,
             retention_hours: 24,
+            dns_concurrency: 64,
         }
     }
 }

@@ -141,6 +141,9 @@ fn probes(p: &ProbeConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     if p.stale_after_intervals == 0 {
         push(out, key.key("stale_after_intervals"), "stale_after_intervals must be at least 1");
     }
+    if p.dns_concurrency == 0 {
+        push(out, key.key("dns_concurrency"), "dns_concurrency must be at least 1");
+    }
     if p.retention_hours == 0 {
         push(out, key.key("retention_hours"), "retention_hours must be at least 1");
     }

@@ -5,6 +5,7 @@
 //!   rcode, AA flag and TTL of every answer are kept.
 //! - [`evaluate`] is pure: declared record, answers and `now` in, status out.
 
+pub mod engine;
 pub mod evaluate;
 pub mod wire;
 

@@ -1,0 +1,148 @@
+//! DNS: every declared record against what every resolver answers, labelled with the estate's
+//! hosts, tiers and regions. Filters are a plain GET form, so they work without JavaScript.
+
+use crate::api::get_dns;
+use crate::components::Failure;
+use crate::format;
+use crate::live::use_live;
+use crate::model::{Dns, DnsRecord, DnsStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+const STATUSES: [DnsStatus; 10] = [
+    DnsStatus::Ok,
+    DnsStatus::Missing,
+    DnsStatus::WrongTarget,
+    DnsStatus::WrongTier,
+    DnsStatus::Split,
+    DnsStatus::TtlMismatch,
+    DnsStatus::Stale,
+    DnsStatus::UnexpectedExtra,
+    DnsStatus::Servfail,
+    DnsStatus::Timeout,
+];
+
+/// A DNS status as a badge coloured by what it means (ok, warn, critical, unknown).
+#[component]
+pub fn DnsBadge(status: DnsStatus) -> impl IntoView {
+    view! {
+        <span class=format!("badge status-{}", status.status().as_str()) data-dns-status=status.as_str()>
+            {status.as_str()}
+        </span>
+    }
+}
+
+/// The DNS page.
+#[component]
+pub fn DnsPage() -> impl IntoView {
+    let rendered = Resource::new(|| (), |_| get_dns());
+    let live = use_live();
+    let query = use_query_map();
+    let status_filter = move || query.read().get("status").filter(|s| !s.is_empty());
+    let name_filter = move || query.read().get("name").map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
+    view! {
+        <Title text="DNS"/>
+        <h1>"DNS"</h1>
+        <form class="filters" method="get" action="/dns">
+            <label>"Status "
+                <select name="status">
+                    <option value="" selected=move || status_filter().is_none()>"any"</option>
+                    {STATUSES.iter().map(|s| {
+                        let word = s.as_str();
+                        view! { <option value=word selected=move || status_filter().as_deref() == Some(word)>{word}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>" Name contains "
+                <input type="search" name="name" value=move || name_filter().unwrap_or_default()/>
+            </label>
+            " " <button type="submit">"Filter"</button>
+            " " <a href="/dns">"clear"</a>
+        </form>
+        <Suspense fallback=|| view! { <p class="loading">"Loading DNS…"</p> }>
+            <Failure>
+                {move || Suspend::new(async move {
+                    rendered.await.map(|first| {
+                        let current = move || live.dns.get().unwrap_or_else(|| first.clone());
+                        view! {
+                            {move || {
+                                let mut dns = current();
+                                let (status, name) = (status_filter(), name_filter());
+                                let total = dns.records.len();
+                                dns.records.retain(|r| {
+                                    status.as_deref().is_none_or(|s| r.status.as_str() == s)
+                                        && name.as_deref().is_none_or(|n| r.name.contains(n))
+                                });
+                                view! { <DnsView dns total/> }
+                            }}
+                        }
+                    })
+                })}
+            </Failure>
+        </Suspense>
+    }
+}
+
+#[component]
+fn DnsView(dns: Dns, total: usize) -> impl IntoView {
+    let headers = dns
+        .resolvers
+        .iter()
+        .map(|r| view! { <th scope="col">{r.clone()}</th> })
+        .collect_view();
+    let shown = dns.records.len();
+    let rows = dns.records.into_iter().map(|record| view! { <RecordRow record/> }).collect_view();
+    view! {
+        <p class="lede">
+            "Each declared record is asked of every resolver from this instance every "
+            {dns.probe_interval_seconds} " s. A status must hold for two of three rounds before it alarms. "
+            "Evaluated " <time>{format::utc(dns.evaluated_at_ms)}</time> ". Showing " {shown} " of " {total} "."
+        </p>
+        <table class="dns" id="records">
+            <thead>
+                <tr>
+                    <th scope="col">"Record"</th>
+                    <th scope="col">"Declared"</th>
+                    <th scope="col">"Status"</th>
+                    {headers}
+                    <th scope="col">"Since"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn RecordRow(record: DnsRecord) -> impl IntoView {
+    let key = format!("{} {}", record.name, record.kind);
+    let cells = record
+        .cells
+        .into_iter()
+        .map(|c| {
+            let resolver = c.resolver.clone();
+            view! {
+                <td data-resolver=resolver>
+                    <DnsBadge status=c.status/>
+                    <div class="answer">{c.detail}</div>
+                </td>
+            }
+        })
+        .collect_view();
+    let declared = record.declared.join(", ");
+    let tier = record.required_tier.map(|t| format!("must be served by {t}"));
+    let latest = (record.latest != record.status).then(|| {
+        view! { <div class="muted">"latest round: " {record.latest.as_str()}</div> }
+    });
+    let flapping = record.flapping.then(|| view! { <div class="flapping">"flapping"</div> });
+    view! {
+        <tr data-record=key data-status=record.status.status().as_str() data-dns-status=record.status.as_str()>
+            <th scope="row"><code>{record.name}</code> " " {record.kind}</th>
+            <td>{declared} <div class="muted">"TTL " {record.ttl} " s" {tier.map(|t| format!(" · {t}"))}</div></td>
+            <td><DnsBadge status=record.status/> {latest} {flapping} <div class="answer">{record.detail}</div></td>
+            {cells}
+            <td><time>{format::utc_or_never(record.since_ms)}</time></td>
+        </tr>
+    }
+}

@@ -1,0 +1,245 @@
+//! DNS rounds: every declared record at every resolver, each round, with bounded concurrency
+//! and a per-query timeout, so one slow or dead resolver never delays the others.
+
+use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Settled, View};
+use super::wire::WireResolver;
+use crate::config::{Estate, RecordKind, ZoneConfig};
+use crate::store::DesiredRecord;
+use app::model::DnsStatus;
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// One declared record set to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordCheck {
+    /// Fully qualified owner name, lower case, with the final dot.
+    pub owner: String,
+    /// Record type.
+    pub kind: RecordKind,
+    /// What must be answered.
+    pub declared: Declared,
+}
+
+impl RecordCheck {
+    /// `www.example.test. A`: the key the board and the page use.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.owner, self.kind.as_str())
+    }
+}
+
+/// A name relative to the zone (or `@`, or absolute) made absolute and canonical.
+pub fn absolute(name: &str, origin: &str) -> String {
+    let origin = origin.trim_end_matches('.').to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    if name == "@" {
+        format!("{origin}.")
+    } else if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.{origin}.")
+    }
+}
+
+/// A declared value in the form answers are normalised to (see `wire::presentation`).
+pub fn normalise(kind: RecordKind, value: &str, origin: &str) -> String {
+    match kind {
+        RecordKind::A | RecordKind::Aaaa => value
+            .parse::<std::net::IpAddr>()
+            .map_or_else(|_| value.to_string(), |ip| ip.to_string()),
+        RecordKind::Cname | RecordKind::Ns => absolute(value, origin),
+        RecordKind::Mx => match value.split_once(' ') {
+            Some((pref, host)) => format!("{} {}", pref.trim(), absolute(host.trim(), origin)),
+            None => value.to_string(),
+        },
+        RecordKind::Txt => value.to_string(),
+    }
+}
+
+/// Record checks from the zone config; `previous` is the declaration stored before this start,
+/// `changed_at_ms` when it was replaced.
+pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -> Vec<RecordCheck> {
+    let Some(ZoneConfig { origin, records, .. }) = &estate.zone else { return Vec::new() };
+    let mut grouped: BTreeMap<(String, &'static str), (RecordKind, u32, BTreeSet<String>)> = BTreeMap::new();
+    for r in records {
+        let entry = grouped
+            .entry((absolute(&r.name, origin), r.kind.as_str()))
+            .or_insert((r.kind, r.ttl, BTreeSet::new()));
+        entry.2.extend(r.values.iter().map(|v| normalise(r.kind, v, origin)));
+    }
+    let mut before: HashMap<(String, String), (u32, BTreeSet<String>)> = HashMap::new();
+    for d in previous {
+        let Ok(kind) = serde_json::from_value::<RecordKind>(serde_json::Value::String(d.kind.clone())) else { continue };
+        let entry = before.entry((d.name.to_ascii_lowercase(), d.kind.clone())).or_insert((d.ttl as u32, BTreeSet::new()));
+        entry.1.insert(normalise(kind, &d.value, origin));
+    }
+    grouped
+        .into_iter()
+        .map(|((owner, kind_text), (kind, ttl, values))| {
+            let required_tier = estate
+                .hostnames
+                .iter()
+                .find(|h| format!("{}.", h.name.trim_end_matches('.').to_ascii_lowercase()) == owner)
+                .map(|h| h.tier);
+            let previous = before
+                .get(&(owner.clone(), kind_text.to_string()))
+                .filter(|(_, old)| *old != values)
+                .map(|(old_ttl, old)| Previous { values: old.clone(), ttl: *old_ttl, replaced_at_ms: changed_at_ms });
+            RecordCheck { owner, kind, declared: Declared { values, ttl, required_tier, previous } }
+        })
+        .collect()
+}
+
+/// The latest judgement of one record, with hysteresis applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordState {
+    /// The raw verdict of the latest round.
+    pub verdict: evaluate::Verdict,
+    /// Raw statuses of recent rounds, oldest first.
+    pub history: Vec<DnsStatus>,
+    /// Status after hysteresis, and flapping.
+    pub settled: Settled,
+    /// When the shown status last changed (unix milliseconds).
+    pub since_ms: i64,
+    /// When the latest round finished.
+    pub checked_at_ms: i64,
+    /// Each resolver's answer values, for labels (resolver name → values).
+    pub answers: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The latest state of every record, and a counter that moves after every round.
+#[derive(Clone)]
+pub struct DnsBoard {
+    records: Arc<RwLock<HashMap<String, RecordState>>>,
+    rounds: watch::Sender<u64>,
+}
+
+impl Default for DnsBoard {
+    fn default() -> Self {
+        DnsBoard { records: Arc::default(), rounds: watch::channel(0).0 }
+    }
+}
+
+impl DnsBoard {
+    /// The state of one record by key, if it has been checked.
+    pub fn get(&self, key: &str) -> Option<RecordState> {
+        self.records.read().ok()?.get(key).cloned()
+    }
+
+    /// Rounds completed.
+    pub fn rounds(&self) -> u64 {
+        *self.rounds.borrow()
+    }
+
+    /// A receiver that changes after every round.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.rounds.subscribe()
+    }
+
+    /// Applies one round's verdicts.
+    pub fn publish(&self, round: Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)>, now_ms: i64) {
+        if let Ok(mut records) = self.records.write() {
+            for (key, verdict, answers) in round {
+                let state = records.entry(key).or_insert_with(|| RecordState {
+                    verdict: verdict.clone(),
+                    history: Vec::new(),
+                    // Until two rounds agree, nothing is known.
+                    settled: Settled { shown: DnsStatus::Timeout, flapping: false },
+                    since_ms: now_ms,
+                    checked_at_ms: now_ms,
+                    answers: BTreeMap::new(),
+                });
+                state.history.push(verdict.status);
+                if state.history.len() > evaluate::WINDOW {
+                    state.history.remove(0);
+                }
+                let settled = evaluate::settle(&state.history, state.settled.shown);
+                if settled.shown != state.settled.shown {
+                    state.since_ms = now_ms;
+                }
+                state.settled = settled;
+                state.verdict = verdict;
+                state.checked_at_ms = now_ms;
+                state.answers = answers;
+            }
+        }
+        self.rounds.send_modify(|n| *n += 1);
+    }
+}
+
+/// Runs one round: every check at every resolver, at most `concurrency` queries in flight.
+pub async fn round(
+    estate: &Estate,
+    checks: &[RecordCheck],
+    client: &WireResolver,
+    book: &AddressBook,
+    concurrency: usize,
+    now_ms: impl Fn() -> i64,
+) -> Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)> {
+    // Owned jobs: the stream is spawned, so it must not borrow across the await points.
+    let jobs: Vec<(usize, usize, String, RecordKind, std::net::SocketAddr)> = checks
+        .iter()
+        .enumerate()
+        .flat_map(|(c, check)| {
+            estate
+                .resolvers
+                .iter()
+                .enumerate()
+                .map(move |(r, resolver)| (c, r, check.owner.clone(), check.kind, resolver.address))
+        })
+        .collect();
+    let answers: Vec<(usize, usize, Seen)> = futures::stream::iter(jobs)
+        .map(|(c, r, owner, kind, address)| {
+            let client = client.clone();
+            async move {
+                let seen = match client.ask(address, &owner, kind).await {
+                    Ok(a) => Seen::Answered { rcode: a.rcode, authoritative: a.authoritative, values: a.values, ttl: a.ttl },
+                    Err(e) => Seen::Failed(e),
+                };
+                (c, r, seen)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut views: Vec<Vec<Option<View>>> = checks.iter().map(|_| vec![None; estate.resolvers.len()]).collect();
+    for (c, r, seen) in answers {
+        let resolver = &estate.resolvers[r];
+        views[c][r] = Some(View { resolver: resolver.name.clone(), kind: resolver.kind, seen });
+    }
+    let now = now_ms();
+    checks
+        .iter()
+        .zip(views)
+        .map(|(check, views)| {
+            let views: Vec<View> = views.into_iter().flatten().collect();
+            let answers = views
+                .iter()
+                .filter_map(|v| match &v.seen {
+                    Seen::Answered { values, .. } => Some((v.resolver.clone(), values.clone())),
+                    Seen::Failed(_) => None,
+                })
+                .collect();
+            (check.key(), evaluate::judge(&check.declared, &views, book, now), answers)
+        })
+        .collect()
+}
+
+/// Runs rounds every probe interval until the task is dropped.
+pub async fn run_rounds(estate: Arc<Estate>, checks: Arc<Vec<RecordCheck>>, board: DnsBoard) {
+    if checks.is_empty() || estate.resolvers.is_empty() {
+        tracing::info!("no declared records or no resolvers: the DNS engine is idle");
+        return;
+    }
+    let client = WireResolver::new(Duration::from_millis(estate.probes.timeout_ms));
+    let book = AddressBook::from_estate(&estate);
+    let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let verdicts = round(&estate, &checks, &client, &book, estate.probes.dns_concurrency, crate::probe::now_ms).await;
+        board.publish(verdicts, crate::probe::now_ms());
+    }
+}
