@@ -7,9 +7,11 @@ cd "$ROOT"
 
 say() { printf 'setup: %s\n' "$*"; }
 
-# Debian packages: Chromium for the Playwright suite, curl for scripts.
+# Debian packages: Chromium for the Playwright suite, Knot DNS for the DNS end-to-end test,
+# curl for scripts.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+[ -x /usr/sbin/knotd ] || missing+=(knot)
 command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"

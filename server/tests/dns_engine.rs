@@ -1,0 +1,138 @@
+//! Engine rounds against real servers reach every status: two in-process hickory servers that
+//! can be made to disagree, a SERVFAIL peer and a silent one.
+
+use app::model::DnsStatus;
+use crowsnest::config::{self, RecordConfig, RecordKind, ZoneConfig};
+use crowsnest::dns::engine::{self, RecordCheck};
+use crowsnest::dns::evaluate::{AddressBook, Previous};
+use crowsnest::dns::WireResolver;
+use crowsnest::lab::{serve_zone, LabZone, RunningDns};
+use crowsnest::store::DesiredRecord;
+use hickory_proto::op::{Message, ResponseCode};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn hickory() -> (Arc<LabZone>, RunningDns) {
+    let config = ZoneConfig {
+        origin: "example.test".into(),
+        serial: 1,
+        records: vec![RecordConfig { name: "www".into(), kind: RecordKind::A, ttl: 60, values: vec!["127.0.1.2".into()] }],
+    };
+    let zone = Arc::new(LabZone::new(&config).unwrap());
+    let running = serve_zone(zone.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (zone, running)
+}
+
+async fn servfail_peer() -> SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let Ok(q) = Message::from_vec(&buf[..n]) else { continue };
+            let mut reply = Message::error_msg(q.metadata.id, q.metadata.op_code, ResponseCode::ServFail);
+            reply.queries = q.queries.clone();
+            let _ = socket.send_to(&reply.to_vec().unwrap(), from).await;
+        }
+    });
+    addr
+}
+
+fn estate(resolvers: &[(&str, SocketAddr, &str)]) -> config::Estate {
+    let mut text = String::from(
+        r#"
+[instance]
+name = "t"
+region = "sjc"
+[[regions]]
+name = "sjc"
+display = "San Jose"
+primary = true
+[[hosts]]
+name = "lb1"
+region = "sjc"
+tier = "api_lb"
+address = "127.0.1.1"
+check = { tcp = 1 }
+[[hosts]]
+name = "lb2"
+region = "sjc"
+tier = "web_lb"
+address = "127.0.1.2"
+check = { tcp = 1 }
+[[hostnames]]
+name = "www.example.test"
+tier = "web_lb"
+[zone]
+origin = "example.test"
+[[zone.records]]
+name = "www"
+type = "A"
+ttl = 60
+values = ["127.0.1.2"]
+"#,
+    );
+    for (name, addr, kind) in resolvers {
+        text.push_str(&format!("[[resolvers]]\nname = \"{name}\"\naddress = \"{addr}\"\nkind = \"{kind}\"\n"));
+    }
+    config::parse(Path::new("engine-test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+}
+
+async fn judge(estate: &config::Estate, checks: &[RecordCheck]) -> crowsnest::dns::evaluate::Verdict {
+    let client = WireResolver::new(Duration::from_millis(400));
+    let book = AddressBook::from_estate(estate);
+    engine::round(estate, checks, &client, &book, 4, || 1_000_000).await.remove(0).1
+}
+
+#[tokio::test]
+async fn split_servfail_timeout_and_stale_against_real_servers() {
+    let (zone_a, a) = hickory().await;
+    let (zone_b, b) = hickory().await;
+    let estate2 = estate(&[("a", a.addr, "authoritative"), ("b", b.addr, "authoritative")]);
+    let checks = engine::checks(&estate2, &[], 0);
+    assert_eq!(judge(&estate2, &checks).await.status, DnsStatus::Ok);
+
+    // b serves the declared address plus another estate web balancer, a does not: split.
+    zone_b.set("www", RecordKind::A, 60, &["127.0.1.2".into(), "127.0.1.9".into()]).await.unwrap();
+    let verdict = judge(&estate2, &checks).await;
+    assert_eq!(verdict.status, DnsStatus::Split, "{}", verdict.detail);
+    assert_eq!(verdict.resolvers[0].status, DnsStatus::Ok);
+    assert_eq!(verdict.resolvers[1].status, DnsStatus::UnexpectedExtra);
+    zone_b.set("www", RecordKind::A, 60, &["127.0.1.2".into()]).await.unwrap();
+    let _ = zone_a;
+
+    // A SERVFAIL resolver and a silent one say nothing about the record: unknown, others fine.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let estate4 = estate(&[
+        ("a", a.addr, "authoritative"),
+        ("sf", servfail_peer().await, "recursive"),
+        ("dead", silent.local_addr().unwrap(), "recursive"),
+    ]);
+    let checks4 = engine::checks(&estate4, &[], 0);
+    let verdict = judge(&estate4, &checks4).await;
+    assert_eq!(verdict.status, DnsStatus::Ok, "{}", verdict.detail);
+    assert_eq!(verdict.resolvers[1].status, DnsStatus::Servfail);
+    assert_eq!(verdict.resolvers[2].status, DnsStatus::Timeout);
+    let only_broken = estate(&[("sf", servfail_peer().await, "recursive")]);
+    let verdict = judge(&only_broken, &engine::checks(&only_broken, &[], 0)).await;
+    assert_eq!(verdict.status, DnsStatus::Servfail);
+    drop(silent);
+
+    // The declaration changed from lb1 (TTL 300) to lb2 at this start; a server still answering
+    // lb1 within the old TTL is stale, not wrong.
+    let before = vec![DesiredRecord { name: "www.example.test.".into(), kind: "A".into(), ttl: 300, value: "127.0.1.1".into() }];
+    let estate1 = estate(&[("a", a.addr, "authoritative")]);
+    let stale_checks = engine::checks(&estate1, &before, 1_000_000 - 10_000);
+    assert_eq!(
+        stale_checks[0].declared.previous,
+        Some(Previous { values: ["127.0.1.1".to_string()].into(), ttl: 300, replaced_at_ms: 990_000 })
+    );
+    zone_a.set("www", RecordKind::A, 300, &["127.0.1.1".into()]).await.unwrap();
+    let verdict = judge(&estate1, &stale_checks).await;
+    assert_eq!(verdict.status, DnsStatus::Stale, "{}", verdict.detail);
+    // Without the previous declaration, the same answer is the wrong tier.
+    let verdict = judge(&estate1, &engine::checks(&estate1, &[], 0)).await;
+    assert_eq!(verdict.status, DnsStatus::WrongTier, "{}", verdict.detail);
+}
