@@ -32,6 +32,14 @@ enum Command {
     CheckConfig,
     /// Read a password from standard input and print its argon2id hash for `users.password_hash`.
     HashPassword,
+    /// Convert an RFC 1035 zone file into `[zone]` records for the config (printed to stdout).
+    ImportZone {
+        /// The zone file.
+        file: PathBuf,
+        /// Origin to use until the file sets one with `$ORIGIN`.
+        #[arg(long)]
+        origin: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -90,6 +98,7 @@ async fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::HashPassword => hash_password(),
+        Command::ImportZone { file, origin } => import_zone(&file, origin.as_deref()),
         Command::Lab => {
             let estate = match load(&cli.config) {
                 Ok(e) => Arc::new(e),
@@ -154,6 +163,26 @@ fn hash_password() -> ExitCode {
         Err(e) => {
             eprintln!("crowsnest hash-password: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn import_zone(file: &std::path::Path, origin: Option<&str>) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("crowsnest import-zone: cannot read {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match crowsnest::dns::zonefile::parse(&text, origin) {
+        Ok(zone) => {
+            print!("{}", crowsnest::dns::zonefile::to_toml(&zone));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}:{e}", file.display());
+            ExitCode::from(2)
         }
     }
 }

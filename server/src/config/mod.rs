@@ -11,6 +11,7 @@ mod model;
 mod validate;
 
 pub use model::*;
+pub use validate::record_value as validate_value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -8,5 +8,6 @@
 pub mod engine;
 pub mod evaluate;
 pub mod wire;
+pub mod zonefile;
 
 pub use wire::{Answer, QueryError, WireResolver};
