@@ -353,9 +353,26 @@ pub struct DnsRecord {
     pub cells: Vec<DnsCell>,
 }
 
+/// The SOA serial one authoritative server publishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoaCell {
+    /// Resolver name.
+    pub resolver: String,
+    /// The serial, when it answered.
+    pub serial: Option<u32>,
+    /// Why there is no serial, when it did not.
+    pub error: Option<String>,
+}
+
 /// Everything the DNS page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dns {
+    /// SOA serial per authoritative server.
+    pub soa: Vec<SoaCell>,
+    /// The serial the config declares.
+    pub declared_serial: Option<u32>,
+    /// Authoritative servers publish different serials.
+    pub soa_skew: bool,
     /// Resolver names in config order, with their kind: `lab-auth (authoritative)`.
     pub resolvers: Vec<String>,
     /// Declared records, sorted by name and type.

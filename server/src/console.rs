@@ -107,7 +107,18 @@ impl ConsoleState {
                 }
             })
             .collect();
+        let serials = self.dns.soa();
         Dns {
+            soa_skew: crate::dns::engine::soa_skew(&serials),
+            soa: serials
+                .into_iter()
+                .map(|s| model::SoaCell {
+                    resolver: s.resolver,
+                    serial: s.serial.as_ref().ok().copied(),
+                    error: s.serial.err(),
+                })
+                .collect(),
+            declared_serial: self.estate.zone.as_ref().map(|z| z.serial),
             resolvers: self
                 .estate
                 .resolvers

@@ -181,7 +181,7 @@ fn import_zone(file: &std::path::Path, origin: Option<&str>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("{}:{e}", file.display());
+            eprintln!("{}:{}: {}", file.display(), e.line, e.message);
             ExitCode::from(2)
         }
     }

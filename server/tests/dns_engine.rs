@@ -136,3 +136,30 @@ async fn split_servfail_timeout_and_stale_against_real_servers() {
     let verdict = judge(&estate1, &engine::checks(&estate1, &[], 0)).await;
     assert_eq!(verdict.status, DnsStatus::WrongTier, "{}", verdict.detail);
 }
+
+#[tokio::test]
+async fn soa_serial_skew_between_authoritative_servers() {
+    let (_zone_a, a) = hickory().await;
+    let (zone_b, b) = hickory().await;
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let estate = estate(&[
+        ("a", a.addr, "authoritative"),
+        ("b", b.addr, "authoritative"),
+        ("dead", silent.local_addr().unwrap(), "authoritative"),
+        ("rec", a.addr, "recursive"),
+    ]);
+    let client = WireResolver::new(Duration::from_millis(300));
+    let serials = engine::soa_round(&estate, &client).await;
+    assert_eq!(serials.len(), 3, "only authoritative servers are asked");
+    assert_eq!(serials[0].serial, Ok(1));
+    assert_eq!(serials[1].serial, Ok(1));
+    assert!(serials[2].serial.as_ref().unwrap_err().contains("no answer"), "{:?}", serials[2]);
+    assert!(!engine::soa_skew(&serials), "a dead server is not skew");
+
+    // b takes a change (its serial moves on), a does not.
+    zone_b.set("www", RecordKind::A, 60, &["127.0.1.2".into()]).await.unwrap();
+    let serials = engine::soa_round(&estate, &client).await;
+    assert_eq!(serials[1].serial, Ok(2));
+    assert!(engine::soa_skew(&serials));
+    drop(silent);
+}

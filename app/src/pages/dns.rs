@@ -92,6 +92,26 @@ fn DnsView(dns: Dns, total: usize) -> impl IntoView {
         .map(|r| view! { <th scope="col">{r.clone()}</th> })
         .collect_view();
     let shown = dns.records.len();
+    let serials = dns
+        .soa
+        .iter()
+        .map(|c| match (c.serial, &c.error) {
+            (Some(serial), _) => format!("{} {serial}", c.resolver),
+            (None, Some(e)) => format!("{} unknown ({e})", c.resolver),
+            (None, None) => format!("{} unknown", c.resolver),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let soa = (!dns.soa.is_empty()).then(|| {
+        let skew = dns.soa_skew;
+        view! {
+            <p class=if skew { "soa alarm-text" } else { "soa" } id="soa">
+                "SOA serial: " {serials}
+                {dns.declared_serial.map(|d| format!(" (declared {d})"))}
+                {skew.then_some(" · SKEW: authoritative servers publish different serials")}
+            </p>
+        }
+    });
     let rows = dns.records.into_iter().map(|record| view! { <RecordRow record/> }).collect_view();
     view! {
         <p class="lede">
@@ -99,6 +119,7 @@ fn DnsView(dns: Dns, total: usize) -> impl IntoView {
             {dns.probe_interval_seconds} " s. A status must hold for two of three rounds before it alarms. "
             "Evaluated " <time>{format::utc(dns.evaluated_at_ms)}</time> ". Showing " {shown} " of " {total} "."
         </p>
+        {soa}
         <table class="dns" id="records">
             <thead>
                 <tr>

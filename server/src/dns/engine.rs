@@ -109,23 +109,74 @@ pub struct RecordState {
     pub answers: BTreeMap<String, BTreeSet<String>>,
 }
 
+/// What one authoritative server says the zone's SOA serial is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoaSerial {
+    /// Resolver name.
+    pub resolver: String,
+    /// The serial, or why there is none.
+    pub serial: Result<u32, String>,
+}
+
 /// The latest state of every record, and a counter that moves after every round.
 #[derive(Clone)]
 pub struct DnsBoard {
     records: Arc<RwLock<HashMap<String, RecordState>>>,
+    soa: Arc<RwLock<Vec<SoaSerial>>>,
     rounds: watch::Sender<u64>,
 }
 
 impl Default for DnsBoard {
     fn default() -> Self {
-        DnsBoard { records: Arc::default(), rounds: watch::channel(0).0 }
+        DnsBoard { records: Arc::default(), soa: Arc::default(), rounds: watch::channel(0).0 }
     }
+}
+
+/// Serials differ between authoritative servers that answered.
+pub fn soa_skew(serials: &[SoaSerial]) -> bool {
+    let answered: BTreeSet<u32> = serials.iter().filter_map(|s| s.serial.as_ref().ok().copied()).collect();
+    answered.len() > 1
+}
+
+/// Asks every authoritative resolver for the zone's SOA serial.
+pub async fn soa_round(estate: &Estate, client: &WireResolver) -> Vec<SoaSerial> {
+    let Some(zone) = &estate.zone else { return Vec::new() };
+    let apex = format!("{}.", zone.origin.trim_end_matches('.'));
+    let asks = estate
+        .resolvers
+        .iter()
+        .filter(|r| r.kind == crate::config::ResolverKind::Authoritative)
+        .map(|r| {
+            let (client, apex) = (client.clone(), apex.clone());
+            let (name, address) = (r.name.clone(), r.address);
+            async move {
+                let serial = match client.soa_serial(address, &apex).await {
+                    Ok(Some(serial)) => Ok(serial),
+                    Ok(None) => Err("no SOA in the answer".to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                SoaSerial { resolver: name, serial }
+            }
+        });
+    futures::future::join_all(asks).await
 }
 
 impl DnsBoard {
     /// The state of one record by key, if it has been checked.
     pub fn get(&self, key: &str) -> Option<RecordState> {
         self.records.read().ok()?.get(key).cloned()
+    }
+
+    /// The latest SOA serials of the authoritative servers.
+    pub fn soa(&self) -> Vec<SoaSerial> {
+        self.soa.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Records the latest SOA serials.
+    pub fn publish_soa(&self, serials: Vec<SoaSerial>) {
+        if let Ok(mut soa) = self.soa.write() {
+            *soa = serials;
+        }
     }
 
     /// Rounds completed.
@@ -239,7 +290,11 @@ pub async fn run_rounds(estate: Arc<Estate>, checks: Arc<Vec<RecordCheck>>, boar
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let verdicts = round(&estate, &checks, &client, &book, estate.probes.dns_concurrency, crate::probe::now_ms).await;
+        let (verdicts, serials) = tokio::join!(
+            round(&estate, &checks, &client, &book, estate.probes.dns_concurrency, crate::probe::now_ms),
+            soa_round(&estate, &client)
+        );
+        board.publish_soa(serials);
         board.publish(verdicts, crate::probe::now_ms());
     }
 }

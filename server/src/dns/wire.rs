@@ -150,6 +150,17 @@ impl WireResolver {
         }
     }
 
+    /// The SOA serial `server` publishes for `zone` (None when it has no SOA for it).
+    pub async fn soa_serial(&self, server: SocketAddr, zone: &str) -> Result<Option<u32>, QueryError> {
+        let deadline = Instant::now() + self.timeout;
+        let name = Name::from_ascii(zone).map_err(|e| QueryError::Malformed(format!("{zone:?}: {e}")))?;
+        let (reply, _) = self.exchange(server, &name, RecordType::SOA, deadline).await?;
+        Ok(reply.answers.iter().find_map(|r| match &r.data {
+            RData::SOA(soa) => Some(soa.serial),
+            _ => None,
+        }))
+    }
+
     async fn exchange(
         &self,
         server: SocketAddr,
