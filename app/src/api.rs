@@ -4,7 +4,7 @@
 //! browser they are HTTP calls.
 
 use crate::error::ConsoleError;
-use crate::model::{Dns, Instance, Overview, Topology};
+use crate::model::{Dns, DnsRecordDetail, Instance, Overview, Topology};
 use leptos::prelude::*;
 
 /// The seam between the app and the server's engines and stores.
@@ -16,6 +16,8 @@ pub trait Console: Send + Sync + 'static {
     fn topology(&self) -> Topology;
     /// Declared records and what every resolver answers, evaluated now.
     fn dns(&self) -> Dns;
+    /// One record's current state and stored history; None for an undeclared key.
+    fn dns_record(&self, key: String) -> futures::future::BoxFuture<'_, Result<Option<DnsRecordDetail>, ConsoleError>>;
     /// One status per area, with the sites' maintenance state.
     fn overview(&self) -> futures::future::BoxFuture<'_, Result<Overview, ConsoleError>>;
 }
@@ -51,4 +53,10 @@ pub async fn get_overview() -> Result<Overview, ConsoleError> {
 #[server(endpoint = "dns")]
 pub async fn get_dns() -> Result<Dns, ConsoleError> {
     Ok(console()?.dns())
+}
+
+/// One declared record with its history of answers and status changes.
+#[server(endpoint = "dns_record")]
+pub async fn get_dns_record(key: String) -> Result<Option<DnsRecordDetail>, ConsoleError> {
+    console()?.dns_record(key).await
 }

@@ -403,3 +403,25 @@ impl Area {
         Area { key: "dns".into(), title: "DNS".into(), status, summary, href: "/dns".into() }
     }
 }
+
+/// One stored change of a record: its raw status and every resolver's answer at that moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsChange {
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// The raw status word at that round.
+    pub status: String,
+    /// Why, in words.
+    pub detail: String,
+    /// `resolver: value, value` per resolver.
+    pub answers: Vec<String>,
+}
+
+/// A record's detail page: its current row and its history of changes, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsRecordDetail {
+    /// The record as the DNS page shows it now.
+    pub record: DnsRecord,
+    /// Stored changes, newest first.
+    pub changes: Vec<DnsChange>,
+}

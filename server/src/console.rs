@@ -6,7 +6,7 @@ use crate::dns::engine::{DnsBoard, RecordCheck};
 use crate::dns::evaluate::AddressBook;
 use crate::health::{self, Policy};
 use crate::probe::{now_ms, HealthBoard, Target};
-use crate::store::ControlStore;
+use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
 use app::model::{self, Area, Dns, DnsStatus, Instance, Mode, Overview, Status, Topology};
@@ -23,6 +23,7 @@ pub struct ConsoleState {
     dns: DnsBoard,
     checks: Arc<Vec<RecordCheck>>,
     book: AddressBook,
+    local: LocalStore,
 }
 
 impl ConsoleState {
@@ -33,6 +34,7 @@ impl ConsoleState {
         control: ControlStore,
         dns: DnsBoard,
         checks: Arc<Vec<RecordCheck>>,
+        local: LocalStore,
     ) -> Self {
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
@@ -51,6 +53,7 @@ impl ConsoleState {
             dns,
             checks,
             book,
+            local,
         }
     }
 
@@ -254,6 +257,28 @@ impl Console for ConsoleState {
 
     fn dns(&self) -> Dns {
         self.dns_at(now_ms())
+    }
+
+    fn dns_record(&self, key: String) -> BoxFuture<'_, Result<Option<model::DnsRecordDetail>, ConsoleError>> {
+        Box::pin(async move {
+            let Some(record) = self
+                .dns_at(now_ms())
+                .records
+                .into_iter()
+                .find(|r| format!("{} {}", r.name, r.kind) == key)
+            else {
+                return Ok(None);
+            };
+            let rows = self.local.dns_history(&key, 200).await.map_err(|e| ConsoleError::Store {
+                store: "local".into(),
+                message: e.to_string(),
+            })?;
+            let changes = rows
+                .into_iter()
+                .map(|r| model::DnsChange { at_ms: r.at_ms, status: r.status, detail: r.detail, answers: r.answers })
+                .collect();
+            Ok(Some(model::DnsRecordDetail { record, changes }))
+        })
     }
 
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {

@@ -122,7 +122,12 @@ impl Server {
             Some(local.clone()),
         ));
         let dns_board = DnsBoard::default();
-        let dns_rounds = tokio::spawn(dns::engine::run_rounds(estate.clone(), checks.clone(), dns_board.clone()));
+        let dns_rounds = tokio::spawn(dns::engine::run_rounds(
+            estate.clone(),
+            checks.clone(),
+            dns_board.clone(),
+            Some(local.clone()),
+        ));
 
         let listener = tokio::net::TcpListener::bind(estate.instance.listen)
             .await
@@ -150,7 +155,7 @@ impl Server {
             );
         }
         let (shutdown, stopping) = watch::channel(false);
-        let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone(), dns_board, checks));
+        let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone(), dns_board, checks, local.clone()));
         let router = web::router(AppState {
             leptos_options,
             console,

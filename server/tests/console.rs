@@ -359,5 +359,16 @@ async fn the_incident_dns_failures_show_on_the_dns_page() {
     assert!(!html.contains("data-record=\"api.example.test. A\""), "filter let api through");
     let html = http.get(format!("{base}/dns?name=api")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("data-record=\"api.example.test. A\"") && !html.contains("data-record=\"www.example.test. A\""));
+
+    // The record's page keeps its history: every status it went through, newest first.
+    let html = http.get(format!("{base}/dns/record?key=www.example.test.%20A")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<h1>www.example.test. A</h1>"), "no detail heading");
+    let missing = html.find("data-change-status=\"missing\"").expect("missing in history");
+    let wrong = html.find("data-change-status=\"wrong_tier\"").expect("wrong_tier in history");
+    let ok = html.find("data-change-status=\"ok\"").expect("ok in history");
+    assert!(missing < wrong && wrong < ok, "history must be newest first");
+    assert!(html.contains(&format!("lab-auth: 127.{b}.1.1")), "answers are kept with the change");
+    let html = http.get(format!("{base}/dns/record?key=nope.example.test.%20A")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("No such record"));
     server.stop().await;
 }

@@ -1,11 +1,11 @@
 //! DNS: every declared record against what every resolver answers, labelled with the estate's
 //! hosts, tiers and regions. Filters are a plain GET form, so they work without JavaScript.
 
-use crate::api::get_dns;
+use crate::api::{get_dns, get_dns_record};
 use crate::components::Failure;
 use crate::format;
 use crate::live::use_live;
-use crate::model::{Dns, DnsRecord, DnsStatus};
+use crate::model::{Dns, DnsRecord, DnsRecordDetail, DnsStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -30,6 +30,85 @@ pub fn DnsBadge(status: DnsStatus) -> impl IntoView {
         <span class=format!("badge status-{}", status.status().as_str()) data-dns-status=status.as_str()>
             {status.as_str()}
         </span>
+    }
+}
+
+/// Link to a record's detail page; keys are DNS names and a type, so only the space needs escaping.
+pub fn record_href(key: &str) -> String {
+    format!("/dns/record?key={}", key.replace(' ', "%20"))
+}
+
+/// A record's history of answers and status changes.
+#[component]
+pub fn DnsRecordPage() -> impl IntoView {
+    let query = use_query_map();
+    let key = move || query.read().get("key").unwrap_or_default();
+    let detail = Resource::new(key, get_dns_record);
+    view! {
+        <Title text="DNS record"/>
+        <p><a href="/dns">"← all records"</a></p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading record…"</p> }>
+            <Failure>
+                {move || Suspend::new(async move {
+                    detail.await.map(|found| match found {
+                        None => view! {
+                            <h1>"No such record"</h1>
+                            <p>"Nothing is declared under " <code>{key()}</code> ". Pick one from the DNS page."</p>
+                        }.into_any(),
+                        Some(d) => view! { <RecordDetail detail=d/> }.into_any(),
+                    })
+                })}
+            </Failure>
+        </Suspense>
+    }
+}
+
+#[component]
+fn RecordDetail(detail: DnsRecordDetail) -> impl IntoView {
+    let record = detail.record;
+    let heading = format!("{} {}", record.name, record.kind);
+    let rows = if detail.changes.is_empty() {
+        view! { <tr><td colspan="4" class="empty">"No changes stored yet."</td></tr> }.into_any()
+    } else {
+        detail
+            .changes
+            .into_iter()
+            .map(|c| {
+                let status = c.status.clone();
+                view! {
+                    <tr data-change-status=status>
+                        <td><time>{format::utc(c.at_ms)}</time></td>
+                        <td><code>{c.status}</code></td>
+                        <td>{c.answers.join("; ")}</td>
+                        <td>{c.detail}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <h1>{heading}</h1>
+        <p>
+            <DnsBadge status=record.status/> " since " <time>{format::utc_or_never(record.since_ms)}</time>
+            {record.flapping.then_some(" · flapping")}
+        </p>
+        <p>"Declared: " {record.declared.join(", ")} " · TTL " {record.ttl} " s"
+            {record.required_tier.map(|t| format!(" · must be served by {t}"))}</p>
+        <p class="answer">{record.detail}</p>
+        <h2>"History of answers and status changes"</h2>
+        <p class="lede">"A row is stored whenever the round's status or any resolver's answer changes."</p>
+        <table class="history" id="history">
+            <thead>
+                <tr>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Answers"</th>
+                    <th scope="col">"Detail"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }
 
@@ -138,6 +217,7 @@ fn DnsView(dns: Dns, total: usize) -> impl IntoView {
 #[component]
 fn RecordRow(record: DnsRecord) -> impl IntoView {
     let key = format!("{} {}", record.name, record.kind);
+    let href_key = key.clone();
     let cells = record
         .cells
         .into_iter()
@@ -159,7 +239,7 @@ fn RecordRow(record: DnsRecord) -> impl IntoView {
     let flapping = record.flapping.then(|| view! { <div class="flapping">"flapping"</div> });
     view! {
         <tr data-record=key data-status=record.status.status().as_str() data-dns-status=record.status.as_str()>
-            <th scope="row"><code>{record.name}</code> " " {record.kind}</th>
+            <th scope="row"><a href=record_href(&href_key)><code>{record.name}</code> " " {record.kind}</a></th>
             <td>{declared} <div class="muted">"TTL " {record.ttl} " s" {tier.map(|t| format!(" · {t}"))}</div></td>
             <td><DnsBadge status=record.status/> {latest} {flapping} <div class="answer">{record.detail}</div></td>
             {cells}

@@ -4,7 +4,7 @@
 use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Settled, View};
 use super::wire::WireResolver;
 use crate::config::{Estate, RecordKind, ZoneConfig};
-use crate::store::DesiredRecord;
+use crate::store::{DesiredRecord, DnsRow, LocalStore};
 use app::model::DnsStatus;
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -189,11 +189,17 @@ impl DnsBoard {
         self.rounds.subscribe()
     }
 
-    /// Applies one round's verdicts.
-    pub fn publish(&self, round: Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)>, now_ms: i64) {
+    /// Applies one round's verdicts; returns the records whose raw status or answers changed
+    /// (every record on its first round), for the history.
+    pub fn publish(
+        &self,
+        round: Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)>,
+        now_ms: i64,
+    ) -> Vec<(String, DnsRow)> {
+        let mut changed = Vec::new();
         if let Ok(mut records) = self.records.write() {
             for (key, verdict, answers) in round {
-                let state = records.entry(key).or_insert_with(|| RecordState {
+                let state = records.entry(key.clone()).or_insert_with(|| RecordState {
                     verdict: verdict.clone(),
                     history: Vec::new(),
                     // Until two rounds agree, nothing is known.
@@ -202,6 +208,24 @@ impl DnsBoard {
                     checked_at_ms: now_ms,
                     answers: BTreeMap::new(),
                 });
+                let first = state.history.is_empty();
+                if first || state.verdict.status != verdict.status || state.answers != answers {
+                    changed.push((
+                        key.clone(),
+                        DnsRow {
+                            at_ms: now_ms,
+                            status: verdict.status.as_str().to_string(),
+                            detail: verdict.detail.clone(),
+                            answers: answers
+                                .iter()
+                                .map(|(resolver, values)| {
+                                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                                    format!("{resolver}: {}", if values.is_empty() { "nothing".to_string() } else { values.join(", ") })
+                                })
+                                .collect(),
+                        },
+                    ));
+                }
                 state.history.push(verdict.status);
                 if state.history.len() > evaluate::WINDOW {
                     state.history.remove(0);
@@ -217,6 +241,7 @@ impl DnsBoard {
             }
         }
         self.rounds.send_modify(|n| *n += 1);
+        changed
     }
 }
 
@@ -279,7 +304,12 @@ pub async fn round(
 }
 
 /// Runs rounds every probe interval until the task is dropped.
-pub async fn run_rounds(estate: Arc<Estate>, checks: Arc<Vec<RecordCheck>>, board: DnsBoard) {
+pub async fn run_rounds(
+    estate: Arc<Estate>,
+    checks: Arc<Vec<RecordCheck>>,
+    board: DnsBoard,
+    local: Option<LocalStore>,
+) {
     if checks.is_empty() || estate.resolvers.is_empty() {
         tracing::info!("no declared records or no resolvers: the DNS engine is idle");
         return;
@@ -295,6 +325,11 @@ pub async fn run_rounds(estate: Arc<Estate>, checks: Arc<Vec<RecordCheck>>, boar
             soa_round(&estate, &client)
         );
         board.publish_soa(serials);
-        board.publish(verdicts, crate::probe::now_ms());
+        let changes = board.publish(verdicts, crate::probe::now_ms());
+        if let Some(store) = &local {
+            if let Err(e) = store.record_dns(&changes).await {
+                tracing::warn!(error = %e, "could not store DNS changes; the live view is unaffected");
+            }
+        }
     }
 }

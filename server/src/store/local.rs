@@ -16,6 +16,19 @@ pub struct LocalStore {
     pool: SqlitePool,
 }
 
+/// One stored DNS change of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsRow {
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// The raw status word.
+    pub status: String,
+    /// Why, in words.
+    pub detail: String,
+    /// Each resolver's answer: `resolver: value, value`.
+    pub answers: Vec<String>,
+}
+
 /// One stored health observation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthRow {
@@ -80,6 +93,56 @@ impl LocalStore {
             .map_err(query_error(DOING))?;
         }
         tx.commit().await.map_err(query_error(DOING))
+    }
+
+    /// Stores DNS changes: (record key, row) pairs, in one transaction.
+    pub async fn record_dns(&self, changes: &[(String, DnsRow)]) -> Result<(), StoreError> {
+        const DOING: &str = "storing DNS changes";
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        for (key, row) in changes {
+            let detail = serde_json::json!({ "status": row.status, "detail": row.detail, "answers": row.answers });
+            sqlx::query(
+                "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'dns', ?, ?, NULL, ?)",
+            )
+            .bind(row.at_ms)
+            .bind(key)
+            .bind(row.status == "ok")
+            .bind(detail.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(DOING))?;
+        }
+        tx.commit().await.map_err(query_error(DOING))
+    }
+
+    /// The newest `limit` DNS changes of one record, newest first.
+    pub async fn dns_history(&self, key: &str, limit: i64) -> Result<Vec<DnsRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, detail FROM observations WHERE kind = 'dns' AND subject = ? ORDER BY at_ms DESC, id DESC LIMIT ?",
+        )
+        .bind(key)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading DNS history"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let detail: serde_json::Value = serde_json::from_str(r.get::<&str, _>(1)).unwrap_or_default();
+                DnsRow {
+                    at_ms: r.get(0),
+                    status: detail["status"].as_str().unwrap_or("unknown").to_string(),
+                    detail: detail["detail"].as_str().unwrap_or("").to_string(),
+                    answers: detail["answers"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
     }
 
     /// Health observations of one host since `since_ms`, oldest first.

@@ -4,7 +4,7 @@ mod control;
 mod local;
 
 pub use control::{AuditEntry, ControlStore, DesiredRecord, NewAuditEntry};
-pub use local::{HealthRow, LocalStore};
+pub use local::{DnsRow, HealthRow, LocalStore};
 
 /// A store failure, naming which store and what it was doing.
 #[derive(Debug, thiserror::Error)]
