@@ -209,9 +209,24 @@ pub async fn serve(zone: Arc<LabZone>, addr: SocketAddr) -> Result<Running, LabE
         what: "the lab DNS server".into(),
         source,
     };
-    let udp = tokio::net::UdpSocket::bind(addr).await.map_err(bind)?;
-    let addr = udp.local_addr().map_err(bind)?;
-    let tcp = tokio::net::TcpListener::bind(addr).await.map_err(bind)?;
+    // Port 0 means any port, but UDP and TCP must share it: retry until one is free for both.
+    let attempts = if addr.port() == 0 { 50 } else { 1 };
+    let mut last = None;
+    let mut bound = None;
+    for _ in 0..attempts {
+        let udp = tokio::net::UdpSocket::bind(addr).await.map_err(bind)?;
+        let local = udp.local_addr().map_err(bind)?;
+        match tokio::net::TcpListener::bind(local).await {
+            Ok(tcp) => {
+                bound = Some((udp, tcp, local));
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some((udp, tcp, addr)) = bound else {
+        return Err(bind(last.unwrap_or_else(|| std::io::Error::other("no port free for both UDP and TCP"))));
+    };
     let mut catalog = Catalog::new();
     let handler: Arc<dyn ZoneHandler> = zone.handler.clone();
     catalog.upsert(LowerName::new(&zone.origin), vec![handler]);
