@@ -4,7 +4,7 @@
 //! browser they are HTTP calls.
 
 use crate::error::ConsoleError;
-use crate::model::{Dns, DnsRecordDetail, Instance, Overview, Topology};
+use crate::model::{Backlog, Dns, DnsRecordDetail, Instance, Overview, Replication, Topology};
 use leptos::prelude::*;
 
 /// The seam between the app and the server's engines and stores.
@@ -18,6 +18,10 @@ pub trait Console: Send + Sync + 'static {
     fn dns(&self) -> Dns;
     /// One record's current state and stored history; None for an undeclared key.
     fn dns_record(&self, key: String) -> futures::future::BoxFuture<'_, Result<Option<DnsRecordDetail>, ConsoleError>>;
+    /// Every database cluster's replication, evaluated now.
+    fn replication(&self) -> Replication;
+    /// Every loader's backlog, evaluated now.
+    fn backlog(&self) -> Backlog;
     /// One status per area, with the sites' maintenance state.
     fn overview(&self) -> futures::future::BoxFuture<'_, Result<Overview, ConsoleError>>;
 }
@@ -59,4 +63,16 @@ pub async fn get_dns() -> Result<Dns, ConsoleError> {
 #[server(endpoint = "dns_record")]
 pub async fn get_dns_record(key: String) -> Result<Option<DnsRecordDetail>, ConsoleError> {
     console()?.dns_record(key).await
+}
+
+/// Replication of every database cluster.
+#[server(endpoint = "replication")]
+pub async fn get_replication() -> Result<Replication, ConsoleError> {
+    Ok(console()?.replication())
+}
+
+/// Every loader's backlog.
+#[server(endpoint = "backlog")]
+pub async fn get_backlog() -> Result<Backlog, ConsoleError> {
+    Ok(console()?.backlog())
 }

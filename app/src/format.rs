@@ -36,6 +36,60 @@ pub fn latency(ms: Option<f64>) -> String {
     }
 }
 
+/// Formats a byte count with a binary unit: `0 B`, `512 B`, `1.5 KiB`, `16.0 MiB`.
+pub fn bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    let sign = if n < 0 { "-" } else { "" };
+    let n = n.unsigned_abs();
+    if n < 1024 {
+        return format!("{sign}{n} B");
+    }
+    let mut unit = 0;
+    let mut scaled = n;
+    while scaled >= 1024 * 1024 && unit + 1 < UNITS.len() {
+        scaled /= 1024;
+        unit += 1;
+    }
+    // `scaled` is in units of UNITS[unit] times 1024; tenths without floats.
+    let tenths = (scaled * 10 + 512) / 1024;
+    format!("{sign}{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
+}
+
+/// Formats a duration in seconds: `0.4 s`, `12 s`, `3 min 20 s`, `2 h 5 min`; `—` when absent.
+pub fn seconds(s: Option<f64>) -> String {
+    let Some(v) = s.filter(|v| v.is_finite() && *v >= 0.0) else {
+        return "—".to_string();
+    };
+    let tenths = (v * 10.0).round() as u64;
+    if tenths < 100 {
+        return format!("{}.{} s", tenths / 10, tenths % 10);
+    }
+    let whole = v.round() as u64;
+    match whole {
+        0..=119 => format!("{whole} s"),
+        120..=7199 => format!("{} min {} s", whole / 60, whole % 60),
+        _ => format!("{} h {} min", whole / 3600, (whole % 3600) / 60),
+    }
+}
+
+/// Formats a rate per second with one decimal: `2.5 /s`; `—` when absent.
+pub fn rate(r: Option<f64>) -> String {
+    let Some(v) = r.filter(|v| v.is_finite()) else {
+        return "—".to_string();
+    };
+    let tenths = (v.abs() * 10.0).round() as u64;
+    let sign = if v < 0.0 && tenths > 0 { "-" } else { "" };
+    format!("{sign}{}.{} /s", tenths / 10, tenths % 10)
+}
+
+/// Formats a count that arrives as a float (Prometheus gauges) as a whole number.
+pub fn count(n: Option<f64>) -> String {
+    match n.filter(|v| v.is_finite()) {
+        Some(v) => format!("{}", v.round() as i64),
+        None => "—".to_string(),
+    }
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -65,6 +119,25 @@ mod tests {
         for (ms, want) in cases {
             assert_eq!(utc(ms), want, "utc({ms})");
         }
+    }
+
+    #[test]
+    fn formats_bytes_seconds_and_rates_with_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(16 * 1024 * 1024), "16.0 MiB");
+        assert_eq!(bytes(-2048), "-2.0 KiB");
+        assert_eq!(seconds(None), "—");
+        assert_eq!(seconds(Some(0.04)), "0.0 s");
+        assert_eq!(seconds(Some(9.96)), "10 s");
+        assert_eq!(seconds(Some(200.0)), "3 min 20 s");
+        assert_eq!(seconds(Some(7500.0)), "2 h 5 min");
+        assert_eq!(rate(Some(2.54)), "2.5 /s");
+        assert_eq!(rate(Some(-0.01)), "0.0 /s");
+        assert_eq!(rate(Some(-3.0)), "-3.0 /s");
+        assert_eq!(count(Some(41.6)), "42");
+        assert_eq!(count(None), "—");
     }
 
     #[test]

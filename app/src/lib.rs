@@ -56,8 +56,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/topology") view=pages::topology::TopologyPage ssr=SsrMode::Async/>
                     <Route path=path!("/dns") view=pages::dns::DnsPage ssr=SsrMode::Async/>
                     <Route path=path!("/dns/record") view=pages::dns::DnsRecordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/replication") view=pages::planned::ReplicationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/backlog") view=pages::planned::BacklogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/replication") view=pages::replication::ReplicationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/backlog") view=pages::backlog::BacklogPage ssr=SsrMode::Async/>
                     <Route path=path!("/actions") view=pages::planned::ActionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

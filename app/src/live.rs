@@ -4,7 +4,7 @@
 //! replaces that state with each snapshot the server pushes. Without JavaScript nothing here runs
 //! and the page simply shows what was rendered.
 
-use crate::model::{Dns, Topology};
+use crate::model::{Backlog, Dns, Replication, Topology};
 use leptos::prelude::*;
 
 /// Name of the SSE event that carries a topology snapshot as JSON.
@@ -12,6 +12,12 @@ pub const TOPOLOGY_EVENT: &str = "topology";
 
 /// Name of the SSE event that carries a DNS snapshot as JSON.
 pub const DNS_EVENT: &str = "dns";
+
+/// Name of the SSE event that carries a replication snapshot as JSON.
+pub const REPLICATION_EVENT: &str = "replication";
+
+/// Name of the SSE event that carries a backlog snapshot as JSON.
+pub const BACKLOG_EVENT: &str = "backlog";
 
 /// Path of the event stream.
 pub const EVENTS_PATH: &str = "/api/v1/events";
@@ -34,6 +40,10 @@ pub struct Live {
     pub topology: RwSignal<Option<Topology>>,
     /// The latest DNS snapshot pushed by the server, if any arrived since hydration.
     pub dns: RwSignal<Option<Dns>>,
+    /// The latest replication snapshot pushed by the server, if any arrived since hydration.
+    pub replication: RwSignal<Option<Replication>>,
+    /// The latest backlog snapshot pushed by the server, if any arrived since hydration.
+    pub backlog: RwSignal<Option<Backlog>>,
     /// State of the stream.
     pub link: RwSignal<Link>,
 }
@@ -43,6 +53,8 @@ pub fn provide_live() {
     let live = Live {
         topology: RwSignal::new(None),
         dns: RwSignal::new(None),
+        replication: RwSignal::new(None),
+        backlog: RwSignal::new(None),
         link: RwSignal::new(Link::Static),
     };
     provide_context(live);
@@ -67,11 +79,12 @@ fn connect(live: Live) {
         live.link.set(Link::Reconnecting);
         return;
     };
-    let (Ok(topology), Ok(dns)) = (source.subscribe(TOPOLOGY_EVENT), source.subscribe(DNS_EVENT)) else {
+    let subscriptions = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT].map(|e| source.subscribe(e));
+    let Ok(streams) = subscriptions.into_iter().collect::<Result<Vec<_>, _>>() else {
         live.link.set(Link::Reconnecting);
         return;
     };
-    let mut events = futures::stream::select(topology, dns);
+    let mut events = futures::stream::select_all(streams);
     leptos::task::spawn_local(async move {
         // Keep the source alive for as long as the stream is read: dropping it closes it.
         let _source = source;
@@ -84,6 +97,12 @@ fn connect(live: Live) {
                             .map(|t| live.topology.set(Some(t)))
                             .is_ok(),
                         DNS_EVENT => serde_json::from_str::<Dns>(&text).map(|d| live.dns.set(Some(d))).is_ok(),
+                        REPLICATION_EVENT => serde_json::from_str::<Replication>(&text)
+                            .map(|r| live.replication.set(Some(r)))
+                            .is_ok(),
+                        BACKLOG_EVENT => serde_json::from_str::<Backlog>(&text)
+                            .map(|b| live.backlog.set(Some(b)))
+                            .is_ok(),
                         _ => false,
                     };
                     if applied {

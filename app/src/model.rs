@@ -204,6 +204,8 @@ pub struct Overview {
     pub areas: Vec<Area>,
     /// Maintenance state per configured site.
     pub sites: Vec<SiteState>,
+    /// Whether failing back to the primary would lose or strand data.
+    pub fail_back: FailBack,
 }
 
 impl Area {
@@ -424,4 +426,373 @@ pub struct DnsRecordDetail {
     pub record: DnsRecord,
     /// Stored changes, newest first.
     pub changes: Vec<DnsChange>,
+}
+
+/// Replication status of one database node or cluster (architecture.md, "Statuses").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaStatus {
+    /// Streaming, lag within the warn thresholds (or a writable primary as configured).
+    Ok,
+    /// Lag above a warn threshold.
+    Warn,
+    /// Lag above a critical threshold.
+    Critical,
+    /// Not streaming: missing from the primary's senders, or its WAL receiver is not streaming.
+    Disconnected,
+    /// WAL replay is paused on the replica, so it falls behind while it receives.
+    ReplayPaused,
+    /// A node's role is not the configured one (a promoted replica, a demoted primary).
+    RoleFlip,
+    /// Two or more nodes accept writes.
+    SplitBrain,
+    /// The node could not be reached or read: says nothing about its lag.
+    Unknown,
+}
+
+impl ReplicaStatus {
+    /// The word used in the UI, CSS and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaStatus::Ok => "ok",
+            ReplicaStatus::Warn => "warn",
+            ReplicaStatus::Critical => "critical",
+            ReplicaStatus::Disconnected => "disconnected",
+            ReplicaStatus::ReplayPaused => "replay_paused",
+            ReplicaStatus::RoleFlip => "role_flip",
+            ReplicaStatus::SplitBrain => "split_brain",
+            ReplicaStatus::Unknown => "unknown",
+        }
+    }
+
+    /// The probe-outcome status it maps to.
+    pub fn status(self) -> Status {
+        match self {
+            ReplicaStatus::Ok => Status::Ok,
+            ReplicaStatus::Warn | ReplicaStatus::ReplayPaused => Status::Warn,
+            ReplicaStatus::Critical
+            | ReplicaStatus::Disconnected
+            | ReplicaStatus::RoleFlip
+            | ReplicaStatus::SplitBrain => Status::Critical,
+            ReplicaStatus::Unknown => Status::Unknown,
+        }
+    }
+
+    /// Order of attention when several apply; the highest wins.
+    pub fn rank(self) -> u8 {
+        match self {
+            ReplicaStatus::Ok => 0,
+            ReplicaStatus::Warn => 1,
+            ReplicaStatus::ReplayPaused => 2,
+            ReplicaStatus::Unknown => 3,
+            ReplicaStatus::Critical => 4,
+            ReplicaStatus::Disconnected => 5,
+            ReplicaStatus::RoleFlip => 6,
+            ReplicaStatus::SplitBrain => 7,
+        }
+    }
+}
+
+/// One point of a replica's lag history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LagPoint {
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// Bytes of WAL the replica had not replayed, when the primary could tell.
+    pub bytes: Option<i64>,
+    /// Seconds behind by the heartbeat, when the replica could tell.
+    pub seconds: Option<f64>,
+}
+
+/// One PostgreSQL node as this instance sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbNode {
+    /// Host name (a `db` tier host).
+    pub host: String,
+    /// Region key of the host.
+    pub region: String,
+    /// Region's human name.
+    pub region_display: String,
+    /// `primary` or `replica`, as configured.
+    pub configured_role: String,
+    /// `primary` (accepts writes) or `standby` (in recovery), as observed; None when unreachable.
+    pub observed_role: Option<String>,
+    /// The node's status.
+    pub status: ReplicaStatus,
+    /// Why, in words.
+    pub detail: String,
+    /// Bytes of WAL not yet replayed (primary's `pg_wal_lsn_diff`), replicas only.
+    pub lag_bytes: Option<i64>,
+    /// Seconds behind by the heartbeat row, replicas only.
+    pub lag_seconds: Option<f64>,
+    /// The primary's view of this replica's sender (`streaming`, `catchup`, …).
+    pub sender_state: Option<String>,
+    /// The primary's `sync_state` for this replica (`async`, `sync`, …).
+    pub sync_state: Option<String>,
+    /// The replica's WAL receiver status (`streaming`, `stopping`, …); None when it has none.
+    pub receiver_status: Option<String>,
+    /// When the replica last heard from its upstream (unix milliseconds).
+    pub last_message_ms: Option<i64>,
+    /// True while WAL replay is paused.
+    pub replay_paused: Option<bool>,
+    /// When this node was last read (unix milliseconds), if ever.
+    pub checked_at_ms: Option<i64>,
+    /// Lag history, oldest first (replicas only).
+    pub history: Vec<LagPoint>,
+}
+
+/// A physical replication slot on the primary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    /// Slot name.
+    pub name: String,
+    /// True while a receiver uses it.
+    pub active: bool,
+    /// Bytes of WAL the slot keeps on the primary's disk.
+    pub retained_bytes: Option<i64>,
+}
+
+/// One database cluster: its primary and replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbCluster {
+    /// Cluster name from the config.
+    pub name: String,
+    /// Worst of its nodes.
+    pub status: ReplicaStatus,
+    /// Why, in words.
+    pub detail: String,
+    /// The configured primary first, then the replicas in config order.
+    pub nodes: Vec<DbNode>,
+    /// Replication slots on the configured primary.
+    pub slots: Vec<Slot>,
+    /// Why lag seconds cannot be measured, when the heartbeat cannot be written.
+    pub heartbeat_error: Option<String>,
+}
+
+/// Lag thresholds from the config, shown on the page so statuses can be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LagThresholds {
+    /// Seconds behind that make a replica `warn`.
+    pub warn_seconds: f64,
+    /// Seconds behind that make a replica `critical`.
+    pub critical_seconds: f64,
+    /// Bytes behind that make a replica `warn`.
+    pub warn_bytes: i64,
+    /// Bytes behind that make a replica `critical`.
+    pub critical_bytes: i64,
+}
+
+/// Everything the replication page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replication {
+    /// Clusters in config order.
+    pub clusters: Vec<DbCluster>,
+    /// The thresholds statuses are judged by.
+    pub thresholds: LagThresholds,
+    /// Seconds between rounds (and between heartbeats).
+    pub interval_seconds: u64,
+    /// When this snapshot was evaluated (unix milliseconds).
+    pub evaluated_at_ms: i64,
+}
+
+/// Backlog status of one loader (architecture.md, "Statuses").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BacklogStatus {
+    /// Empty, or draining.
+    Ok,
+    /// More is enqueued than loaded: the backlog grows.
+    Growing,
+    /// Items wait and nothing was loaded over the window.
+    Stalled,
+    /// No report within the allowed time: the loader or its metrics are gone.
+    Stopped,
+    /// Too few reports yet to judge.
+    Unknown,
+}
+
+impl BacklogStatus {
+    /// The word used in the UI, CSS and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BacklogStatus::Ok => "ok",
+            BacklogStatus::Growing => "growing",
+            BacklogStatus::Stalled => "stalled",
+            BacklogStatus::Stopped => "stopped",
+            BacklogStatus::Unknown => "unknown",
+        }
+    }
+
+    /// The probe-outcome status it maps to.
+    pub fn status(self) -> Status {
+        match self {
+            BacklogStatus::Ok => Status::Ok,
+            BacklogStatus::Growing => Status::Warn,
+            BacklogStatus::Stalled | BacklogStatus::Stopped => Status::Critical,
+            BacklogStatus::Unknown => Status::Unknown,
+        }
+    }
+}
+
+/// One point of a loader's depth history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacklogPoint {
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// Items queued.
+    pub depth: f64,
+}
+
+/// One loader as this instance sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loader {
+    /// Loader name.
+    pub name: String,
+    /// Host it runs on.
+    pub host: String,
+    /// Region key of the host.
+    pub region: String,
+    /// Region's human name.
+    pub region_display: String,
+    /// Where reports come from: `scrape http://…/metrics` or `push`.
+    pub source: String,
+    /// The evaluated status.
+    pub status: BacklogStatus,
+    /// Why, in words.
+    pub detail: String,
+    /// Items queued at the latest report.
+    pub depth: Option<f64>,
+    /// Age of the oldest queued item in seconds at the latest report.
+    pub oldest_age_seconds: Option<f64>,
+    /// Items enqueued per second over the window.
+    pub enqueue_rate: Option<f64>,
+    /// Items loaded per second over the window.
+    pub load_rate: Option<f64>,
+    /// Load rate minus enqueue rate: positive when the backlog drains.
+    pub net_drain: Option<f64>,
+    /// Seconds until empty at the current net drain; only when draining.
+    pub eta_seconds: Option<f64>,
+    /// When the latest good report arrived (unix milliseconds).
+    pub last_report_ms: Option<i64>,
+    /// The latest failed scrape or rejected push, when newer than the latest good report.
+    pub last_error: Option<String>,
+    /// Depth history, oldest first.
+    pub history: Vec<BacklogPoint>,
+}
+
+/// Everything the backlog page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backlog {
+    /// Loaders in config order.
+    pub loaders: Vec<Loader>,
+    /// Seconds of reports that rates are computed over.
+    pub window_seconds: u64,
+    /// Seconds between scrapes.
+    pub interval_seconds: u64,
+    /// When this snapshot was evaluated (unix milliseconds).
+    pub evaluated_at_ms: i64,
+}
+
+/// The "safe to fail back?" verdict: replica lag and loader backlog together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailBack {
+    /// True only when every replica is caught up and no loader holds items older than in-flight.
+    pub safe: bool,
+    /// `ok` when safe; otherwise the worst reason's status.
+    pub status: Status,
+    /// Every reason it is not safe, or what was checked when it is.
+    pub reasons: Vec<String>,
+}
+
+impl FailBack {
+    /// Judges from the replication and backlog snapshots. Lives here so the browser recomputes
+    /// it from live snapshots exactly as the server does.
+    pub fn judge(replication: &Replication, backlog: &Backlog) -> FailBack {
+        let mut reasons = Vec::new();
+        let mut statuses = Vec::new();
+        for cluster in &replication.clusters {
+            for node in &cluster.nodes {
+                if node.status != ReplicaStatus::Ok {
+                    statuses.push(node.status.status());
+                    reasons.push(format!("{} {} ({}): {}", cluster.name, node.host, node.status.as_str(), node.detail));
+                }
+            }
+        }
+        // Items younger than this are in flight, not a backlog: a loader keeping up always
+        // holds a few.
+        let in_flight_seconds = (2 * backlog.interval_seconds).max(5) as f64;
+        for loader in &backlog.loaders {
+            let holding = loader.oldest_age_seconds.is_some_and(|age| age > in_flight_seconds);
+            if loader.status != BacklogStatus::Ok || holding {
+                let status = if loader.status == BacklogStatus::Ok { Status::Warn } else { loader.status.status() };
+                statuses.push(status);
+                reasons.push(format!("{} ({}): {}", loader.name, loader.status.as_str(), loader.detail));
+            }
+        }
+        let checked = replication.clusters.iter().map(|c| c.nodes.len()).sum::<usize>() + backlog.loaders.len();
+        if checked == 0 {
+            return FailBack {
+                safe: false,
+                status: Status::Unknown,
+                reasons: vec!["No databases or loaders are configured: nothing to judge by.".into()],
+            };
+        }
+        if reasons.is_empty() {
+            let replicas = replication.clusters.iter().map(|c| c.nodes.len().saturating_sub(1)).sum::<usize>();
+            return FailBack {
+                safe: true,
+                status: Status::Ok,
+                reasons: vec![format!(
+                    "{replicas} replicas within their lag thresholds and {} loaders empty.",
+                    backlog.loaders.len()
+                )],
+            };
+        }
+        FailBack { safe: false, status: Status::worst(statuses), reasons }
+    }
+}
+
+impl Area {
+    /// The replication area of the overview, from a replication snapshot.
+    pub fn replication(replication: &Replication) -> Area {
+        let nodes: Vec<(&DbCluster, &DbNode)> =
+            replication.clusters.iter().flat_map(|c| c.nodes.iter().map(move |n| (c, n))).collect();
+        let status = Status::worst(replication.clusters.iter().map(|c| c.status.status()));
+        let troubled: Vec<String> = nodes
+            .iter()
+            .filter(|(_, n)| n.status != ReplicaStatus::Ok)
+            .take(3)
+            .map(|(c, n)| format!("{} {} {}", c.name, n.host, n.status.as_str()))
+            .collect();
+        let summary = if nodes.is_empty() {
+            "No databases are configured.".to_string()
+        } else if troubled.is_empty() {
+            format!("All {} nodes replicate within thresholds.", nodes.len())
+        } else {
+            let count = nodes.iter().filter(|(_, n)| n.status != ReplicaStatus::Ok).count();
+            format!("{count} of {} nodes: {}.", nodes.len(), troubled.join("; "))
+        };
+        Area { key: "replication".into(), title: "Replication".into(), status, summary, href: "/replication".into() }
+    }
+
+    /// The backlog area of the overview, from a backlog snapshot.
+    pub fn backlog(backlog: &Backlog) -> Area {
+        let status = Status::worst(backlog.loaders.iter().map(|l| l.status.status()));
+        let troubled: Vec<String> = backlog
+            .loaders
+            .iter()
+            .filter(|l| l.status != BacklogStatus::Ok)
+            .take(3)
+            .map(|l| format!("{} {}", l.name, l.status.as_str()))
+            .collect();
+        let queued: f64 = backlog.loaders.iter().filter_map(|l| l.depth).sum();
+        let summary = if backlog.loaders.is_empty() {
+            "No loaders are configured.".to_string()
+        } else if troubled.is_empty() {
+            format!("{} loaders ok; {} items queued in all.", backlog.loaders.len(), crate::format::count(Some(queued)))
+        } else {
+            format!("{} of {}: {}.", troubled.len(), backlog.loaders.len(), troubled.join("; "))
+        };
+        Area { key: "backlog".into(), title: "Loader backlog".into(), status, summary, href: "/backlog".into() }
+    }
 }

@@ -6,17 +6,35 @@ use crate::dns::engine::{DnsBoard, RecordCheck};
 use crate::dns::evaluate::AddressBook;
 use crate::health::{self, Policy};
 use crate::probe::{now_ms, HealthBoard, Target};
+use crate::backlog::engine::LoaderBoard;
+use crate::replication::engine::ReplicationBoard;
+use crate::replication::evaluate::ClusterSpec;
 use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
-use app::model::{self, Area, Dns, DnsStatus, Instance, Mode, Overview, Status, Topology};
+use app::model::{self, Area, Backlog, Dns, DnsStatus, FailBack, Instance, Mode, Overview, Replication, Status, Topology};
 use futures::future::BoxFuture;
 use std::sync::Arc;
+
+/// The boards the engines publish to and the console reads.
+pub struct Boards {
+    /// Host health.
+    pub health: HealthBoard,
+    /// DNS answers and statuses.
+    pub dns: DnsBoard,
+    /// Replication readings and lag history.
+    pub replication: ReplicationBoard,
+    /// Loader reports.
+    pub backlog: LoaderBoard,
+}
 
 /// Everything the pages read, shared by all requests.
 pub struct ConsoleState {
     estate: Arc<Estate>,
     board: HealthBoard,
+    replication: ReplicationBoard,
+    clusters: Vec<ClusterSpec>,
+    backlog: LoaderBoard,
     control: ControlStore,
     targets: Vec<Target>,
     policy: Policy,
@@ -30,12 +48,13 @@ impl ConsoleState {
     /// Wires the console to its sources.
     pub fn new(
         estate: Arc<Estate>,
-        board: HealthBoard,
+        boards: Boards,
         control: ControlStore,
-        dns: DnsBoard,
         checks: Arc<Vec<RecordCheck>>,
         local: LocalStore,
     ) -> Self {
+        let Boards { health: board, dns, replication, backlog } = boards;
+        let clusters = crate::replication::engine::specs(&estate);
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
         let probes = &estate.probes;
@@ -47,6 +66,9 @@ impl ConsoleState {
         ConsoleState {
             estate,
             board,
+            replication,
+            clusters,
+            backlog,
             control,
             targets,
             policy,
@@ -55,6 +77,21 @@ impl ConsoleState {
             book,
             local,
         }
+    }
+
+    /// The replication board the replication engine publishes to.
+    pub fn replication_board(&self) -> &ReplicationBoard {
+        &self.replication
+    }
+
+    /// The loader board scrapes and pushes feed.
+    pub fn backlog_board(&self) -> &LoaderBoard {
+        &self.backlog
+    }
+
+    /// Replication evaluated at `now_ms`.
+    pub fn replication_at(&self, now_ms: i64) -> Replication {
+        self.replication.snapshot(&self.estate, &self.clusters, now_ms)
     }
 
     /// The DNS board the DNS engine publishes to.
@@ -227,16 +264,6 @@ impl ConsoleState {
     }
 }
 
-fn planned(key: &str, title: &str, issue: &str) -> Area {
-    Area {
-        key: key.into(),
-        title: title.into(),
-        status: Status::Unknown,
-        summary: format!("Not monitored yet: the engine is planned in {issue}."),
-        href: format!("/{key}"),
-    }
-}
-
 impl Console for ConsoleState {
     fn instance(&self) -> Instance {
         let mode = self.mode();
@@ -257,6 +284,14 @@ impl Console for ConsoleState {
 
     fn dns(&self) -> Dns {
         self.dns_at(now_ms())
+    }
+
+    fn replication(&self) -> Replication {
+        self.replication_at(now_ms())
+    }
+
+    fn backlog(&self) -> Backlog {
+        self.backlog.snapshot(now_ms())
     }
 
     fn dns_record(&self, key: String) -> BoxFuture<'_, Result<Option<model::DnsRecordDetail>, ConsoleError>> {
@@ -301,15 +336,18 @@ impl Console for ConsoleState {
                 },
                 href: "/actions".into(),
             };
+            let replication = self.replication();
+            let backlog = self.backlog();
             Ok(Overview {
                 areas: vec![
                     Area::health(&self.topology()),
                     Area::dns(&self.dns()),
-                    planned("replication", "Replication", "issue #5"),
-                    planned("backlog", "Loader backlog", "issue #5"),
+                    Area::replication(&replication),
+                    Area::backlog(&backlog),
                     maintenance,
                 ],
                 sites,
+                fail_back: FailBack::judge(&replication, &backlog),
             })
         })
     }

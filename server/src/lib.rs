@@ -1,6 +1,7 @@
 //! Crowsnest's server side: configuration, probe engines, stores, the lab and the HTTP surface.
 //! The binary in `main.rs` only parses flags and calls [`run`].
 
+pub mod backlog;
 pub mod config;
 pub mod console;
 pub mod dns;
@@ -8,7 +9,9 @@ pub mod health;
 pub mod lab;
 pub mod metrics;
 pub mod page_cache;
+pub mod pgcluster;
 pub mod probe;
+pub mod replication;
 pub mod run;
 pub mod store;
 pub mod web;

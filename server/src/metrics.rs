@@ -1,6 +1,6 @@
 //! `/metrics`: Prometheus text exposition of what this instance sees, in base units.
 
-use app::model::{Instance, Topology};
+use app::model::{Backlog, Instance, Replication, Topology};
 use std::fmt::Write;
 
 /// Escapes a label value per the exposition format.
@@ -56,6 +56,50 @@ pub fn render(instance: &Instance, topology: &Topology, rounds: u64, sse_clients
         }
     }
     out
+}
+
+/// Appends replication lag and loader backlog gauges, in base units (bytes, seconds, items).
+pub fn render_engines(out: &mut String, replication: &Replication, backlog: &Backlog) {
+    let _ = writeln!(out, "# HELP crowsnest_replica_lag_bytes WAL bytes a replica has not replayed, by the primary's count.");
+    let _ = writeln!(out, "# TYPE crowsnest_replica_lag_bytes gauge");
+    let nodes = || replication.clusters.iter().flat_map(|c| c.nodes.iter().map(move |n| (c, n)));
+    for (c, n) in nodes() {
+        if let Some(bytes) = n.lag_bytes {
+            let _ = writeln!(out, "crowsnest_replica_lag_bytes{{cluster=\"{}\",host=\"{}\"}} {bytes}", label(&c.name), label(&n.host));
+        }
+    }
+    let _ = writeln!(out, "# HELP crowsnest_replica_lag_seconds Seconds a replica is behind, by the heartbeat row.");
+    let _ = writeln!(out, "# TYPE crowsnest_replica_lag_seconds gauge");
+    for (c, n) in nodes() {
+        if let Some(seconds) = n.lag_seconds {
+            let _ = writeln!(out, "crowsnest_replica_lag_seconds{{cluster=\"{}\",host=\"{}\"}} {seconds}", label(&c.name), label(&n.host));
+        }
+    }
+    let _ = writeln!(out, "# HELP crowsnest_db_node_status 1 for the node's current replication status, 0 for the others.");
+    let _ = writeln!(out, "# TYPE crowsnest_db_node_status gauge");
+    for (c, n) in nodes() {
+        let _ = writeln!(
+            out,
+            "crowsnest_db_node_status{{cluster=\"{}\",host=\"{}\",status=\"{}\"}} 1",
+            label(&c.name),
+            label(&n.host),
+            n.status.as_str()
+        );
+    }
+    let _ = writeln!(out, "# HELP crowsnest_loader_queue_depth Items queued at the loader's latest good report.");
+    let _ = writeln!(out, "# TYPE crowsnest_loader_queue_depth gauge");
+    for l in &backlog.loaders {
+        if let Some(depth) = l.depth {
+            let _ = writeln!(out, "crowsnest_loader_queue_depth{{loader=\"{}\"}} {depth}", label(&l.name));
+        }
+    }
+    let _ = writeln!(out, "# HELP crowsnest_loader_eta_seconds Seconds until the loader's queue is empty, while it drains.");
+    let _ = writeln!(out, "# TYPE crowsnest_loader_eta_seconds gauge");
+    for l in &backlog.loaders {
+        if let Some(eta) = l.eta_seconds {
+            let _ = writeln!(out, "crowsnest_loader_eta_seconds{{loader=\"{}\"}} {eta}", label(&l.name));
+        }
+    }
 }
 
 #[cfg(test)]

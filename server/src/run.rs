@@ -2,7 +2,9 @@
 //! alone. Shared by `main.rs` and the integration tests.
 
 use crate::config::Estate;
-use crate::console::ConsoleState;
+use crate::backlog::engine::LoaderBoard;
+use crate::console::{Boards, ConsoleState};
+use crate::replication::engine::ReplicationBoard;
 use crate::dns::{self, engine::DnsBoard};
 use crate::lab::Lab;
 use crate::probe::{self, HealthBoard, NetProbe};
@@ -51,6 +53,8 @@ pub struct Server {
     serve: tokio::task::JoinHandle<()>,
     probes: tokio::task::JoinHandle<()>,
     dns_rounds: tokio::task::JoinHandle<()>,
+    replication_rounds: tokio::task::JoinHandle<()>,
+    scrapes: tokio::task::JoinHandle<()>,
     control: ControlStore,
     local: LocalStore,
 }
@@ -129,6 +133,15 @@ impl Server {
             Some(local.clone()),
         ));
 
+        let replication = ReplicationBoard::default();
+        let replication_rounds = tokio::spawn(crate::replication::engine::run_rounds(
+            estate.clone(),
+            replication.clone(),
+            Some(local.clone()),
+        ));
+        let backlog = LoaderBoard::new(estate.clone(), Some(local.clone()));
+        let scrapes = tokio::spawn(crate::backlog::engine::run_rounds(estate.clone(), backlog.clone()));
+
         let listener = tokio::net::TcpListener::bind(estate.instance.listen)
             .await
             .map_err(|source| StartError::Io {
@@ -155,7 +168,8 @@ impl Server {
             );
         }
         let (shutdown, stopping) = watch::channel(false);
-        let console = Arc::new(ConsoleState::new(estate.clone(), board, control.clone(), dns_board, checks, local.clone()));
+        let boards = Boards { health: board, dns: dns_board, replication, backlog };
+        let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone()));
         let router = web::router(AppState {
             leptos_options,
             console,
@@ -186,6 +200,8 @@ impl Server {
             serve,
             probes,
             dns_rounds,
+            replication_rounds,
+            scrapes,
             control,
             local,
         })
@@ -197,6 +213,8 @@ impl Server {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.serve).await;
         self.probes.abort();
         self.dns_rounds.abort();
+        self.replication_rounds.abort();
+        self.scrapes.abort();
         if let Some(lab) = self.lab {
             lab.stop().await;
         }

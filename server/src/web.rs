@@ -6,13 +6,13 @@ use crate::metrics;
 use crate::page_cache::{self, Freshness, PageCache};
 use crate::probe::now_ms;
 use app::api::{Console, SharedConsole};
-use app::live::{DNS_EVENT, TOPOLOGY_EVENT};
+use app::live::{BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
 use app::{shell, App};
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
 use leptos::prelude::*;
@@ -42,8 +42,10 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let board = state.console.board().clone();
     let dns_board = state.console.dns_board().clone();
+    let replication_board = state.console.replication_board().clone();
+    let backlog_board = state.console.backlog_board().clone();
     let cache = PageCache::new(move || Freshness {
-        round: board.rounds() + dns_board.rounds(),
+        round: board.rounds() + dns_board.rounds() + replication_board.rounds() + backlog_board.rounds(),
         second: now_ms() / 1000,
     });
     Router::new()
@@ -53,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/topology", get(topology))
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/dns", get(dns))
+        .route("/api/v1/replication", get(replication))
+        .route("/api/v1/backlog", get(backlog))
+        .route("/api/v1/loaders/{name}/report", post(push_report))
         .route(app::live::EVENTS_PATH, get(events))
         .leptos_routes_with_context(
             &state,
@@ -79,12 +84,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let console = &state.console;
-    let text = metrics::render(
+    let mut text = metrics::render(
         &console.instance(),
         &console.topology(),
         console.board().rounds(),
         state.sse_clients.load(Ordering::Relaxed),
     );
+    metrics::render_engines(&mut text, &console.replication(), &console.backlog());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -98,6 +104,41 @@ async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {
 
 async fn dns(State(state): State<AppState>) -> Json<app::model::Dns> {
     Json(state.console.dns())
+}
+
+async fn replication(State(state): State<AppState>) -> Json<app::model::Replication> {
+    Json(state.console.replication())
+}
+
+async fn backlog(State(state): State<AppState>) -> Json<app::model::Backlog> {
+    Json(state.console.backlog())
+}
+
+/// `POST /api/v1/loaders/{name}/report` with `Authorization: Bearer TOKEN` and a JSON report.
+async fn push_report(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::backlog::engine::PushError;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match state.console.backlog_board().push(&name, bearer, &body).await {
+        Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": name }))).into_response(),
+        Err(e) => {
+            let code = match e {
+                PushError::UnknownLoader(_) => StatusCode::NOT_FOUND,
+                PushError::NotPushing(_) => StatusCode::CONFLICT,
+                PushError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                PushError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            (code, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+        }
+    }
 }
 
 async fn overview(State(state): State<AppState>) -> Response {
@@ -124,39 +165,68 @@ async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<
     let console = state.console.clone();
     let mut rounds = console.board().subscribe();
     let mut dns_rounds = console.dns_board().subscribe();
+    let mut replication_rounds = console.replication_board().subscribe();
+    let mut backlog_changes = console.backlog_board().subscribe();
     let mut shutdown = state.shutdown.clone();
     state.sse_clients.fetch_add(1, Ordering::Relaxed);
     let connected = Connected(state.sse_clients.clone());
     let stream = async_stream::stream! {
         let _connected = connected;
-        // Both snapshots at once, then each after its engine's round.
-        let (mut send_topology, mut send_dns) = (true, true);
+        // Every snapshot at once, then each after its engine moves.
+        let mut send = Pending { topology: true, dns: true, replication: true, backlog: true };
         loop {
-            if send_topology {
-                match Event::default().event(TOPOLOGY_EVENT).json_data(console.topology()) {
-                    Ok(event) => yield Ok(event),
-                    Err(e) => tracing::error!(error = %e, "cannot encode a topology event"),
-                }
+            if send.topology {
+                yield Ok(event(TOPOLOGY_EVENT, &console.topology()));
             }
-            if send_dns {
-                match Event::default().event(DNS_EVENT).json_data(console.dns()) {
-                    Ok(event) => yield Ok(event),
-                    Err(e) => tracing::error!(error = %e, "cannot encode a DNS event"),
-                }
+            if send.dns {
+                yield Ok(event(DNS_EVENT, &console.dns()));
             }
+            if send.replication {
+                yield Ok(event(REPLICATION_EVENT, &console.replication()));
+            }
+            if send.backlog {
+                yield Ok(event(BACKLOG_EVENT, &console.backlog()));
+            }
+            send = Pending::default();
             tokio::select! {
                 changed = rounds.changed() => {
                     if changed.is_err() { break }
-                    (send_topology, send_dns) = (true, false);
+                    send.topology = true;
                 }
                 changed = dns_rounds.changed() => {
                     if changed.is_err() { break }
                     // The topology's hostname landing follows DNS too.
-                    (send_topology, send_dns) = (true, true);
+                    (send.topology, send.dns) = (true, true);
+                }
+                changed = replication_rounds.changed() => {
+                    if changed.is_err() { break }
+                    send.replication = true;
+                }
+                changed = backlog_changes.changed() => {
+                    if changed.is_err() { break }
+                    send.backlog = true;
                 }
                 _ = shutdown.wait_for(|stopping| *stopping) => break,
             }
         }
     };
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Which snapshots the next turn of an event stream sends.
+#[derive(Default)]
+struct Pending {
+    topology: bool,
+    dns: bool,
+    replication: bool,
+    backlog: bool,
+}
+
+/// One named SSE event with a JSON snapshot; a snapshot that cannot be encoded becomes an
+/// `error` event, so the browser is told rather than left waiting.
+fn event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default().event(name).json_data(data).unwrap_or_else(|e| {
+        tracing::error!(error = %e, event = name, "cannot encode a snapshot");
+        Event::default().event("error").data(format!("cannot encode {name}: {e}"))
+    })
 }

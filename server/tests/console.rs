@@ -31,6 +31,8 @@ fn estate(block: u8, data_dir: &Path) -> config::Estate {
         .replace("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"")
         .replace("127.0.0.1:5354", &format!("127.0.0.1:{dns_port}"))
         .replace("interval_seconds = 5", "interval_seconds = 1")
+        // Tests that need the lab's PostgreSQL turn it back on (see `start_with_postgres`).
+        .replace("postgres = true", "postgres = false")
         .replace("timeout_ms = 2000", "timeout_ms = 800")
         .replace("data_dir = \"data\"", &format!("data_dir = {:?}", data_dir.display().to_string()));
     config::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))

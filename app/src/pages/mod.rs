@@ -1,8 +1,10 @@
 //! One module per page.
 
+pub mod backlog;
 pub mod dns;
 pub mod overview;
 pub mod planned;
+pub mod replication;
 pub mod topology;
 
 use leptos::prelude::*;

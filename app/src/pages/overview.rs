@@ -4,7 +4,7 @@ use crate::api::get_overview;
 use crate::components::{Failure, StatusBadge};
 use crate::format;
 use crate::live::use_live;
-use crate::model::{Area, Overview};
+use crate::model::{Area, FailBack, Overview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -32,6 +32,20 @@ pub fn OverviewPage() -> impl IntoView {
                                 if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "dns") {
                                     *area = Area::dns(&dns);
                                 }
+                            }
+                            let (replication, backlog) = (live.replication.get(), live.backlog.get());
+                            if let Some(r) = &replication {
+                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "replication") {
+                                    *area = Area::replication(r);
+                                }
+                            }
+                            if let Some(b) = &backlog {
+                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "backlog") {
+                                    *area = Area::backlog(b);
+                                }
+                            }
+                            if let (Some(r), Some(b)) = (&replication, &backlog) {
+                                overview.fail_back = FailBack::judge(r, b);
                             }
                             overview
                         };
@@ -95,8 +109,17 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         }
         .into_any()
     };
+    let verdict = overview.fail_back;
+    let answer = if verdict.safe { "Yes" } else { "No" };
+    let reasons = verdict.reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view();
     view! {
         <ul class="areas">{areas}</ul>
+        <section class=format!("fail-back status-{}", verdict.status.as_str()) id="fail-back"
+            data-safe=if verdict.safe { "true" } else { "false" }>
+            <h2>"Safe to fail back? " <StatusBadge status=verdict.status/> " " <strong>{answer}</strong></h2>
+            <p class="muted">"Every replica within its lag thresholds and every loader's queue empty; otherwise, why not:"</p>
+            <ul class="reasons">{reasons}</ul>
+        </section>
         <h2>"Sites"</h2>
         {sites}
     }

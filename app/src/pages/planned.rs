@@ -15,18 +15,6 @@ fn Planned(title: &'static str, what: &'static str, issue: &'static str) -> impl
     }
 }
 
-/// Replication lag (planned).
-#[component]
-pub fn ReplicationPage() -> impl IntoView {
-    view! { <Planned title="Replication" what="PostgreSQL replica lag in bytes and seconds, receiver state and roles." issue="issue #5 (replication and backlog)"/> }
-}
-
-/// Loader backlog (planned).
-#[component]
-pub fn BacklogPage() -> impl IntoView {
-    view! { <Planned title="Backlog" what="Loader queue depth, oldest item age, rates and drain ETA." issue="issue #5 (replication and backlog)"/> }
-}
-
 /// Guarded actions (planned).
 #[component]
 pub fn ActionsPage() -> impl IntoView {

@@ -40,6 +40,12 @@ pub struct Estate {
     /// People who may log in, with their role.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// How replication is watched: interval and lag thresholds.
+    #[serde(default)]
+    pub replication: ReplicationConfig,
+    /// How loader backlogs are watched: scrape interval, rate window, stop detection.
+    #[serde(default)]
+    pub backlog: BacklogConfig,
     /// The loopback lab that stands the estate up for demos and tests.
     #[serde(default)]
     pub lab: LabConfig,
@@ -324,8 +330,83 @@ pub struct DatabaseConfig {
 pub struct DatabaseNode {
     /// Host name (a `db` tier host) the node runs on.
     pub host: String,
-    /// Connection URL for the read-only monitoring role, `postgres://…`.
+    /// Connection URL for the monitoring role (`pg_monitor`; on the primary also INSERT and
+    /// UPDATE on `crowsnest_heartbeat`), `postgres://…`.
     pub dsn: String,
+    /// The replica's `application_name` in the primary's `pg_stat_replication`; default: `host`.
+    pub application_name: Option<String>,
+}
+
+impl DatabaseNode {
+    /// The name the primary lists this replica's sender under.
+    pub fn sender_name(&self) -> &str {
+        self.application_name.as_deref().unwrap_or(&self.host)
+    }
+}
+
+/// Replication watching: how often, and when lag is a warning or critical.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicationConfig {
+    /// Seconds between rounds; the heartbeat row is written on each primary this often.
+    pub interval_seconds: u64,
+    /// Milliseconds one node may take to connect and answer; must be below the interval.
+    pub timeout_ms: u64,
+    /// Seconds behind (by heartbeat) that make a replica `warn`.
+    pub lag_warn_seconds: f64,
+    /// Seconds behind (by heartbeat) that make a replica `critical`.
+    pub lag_critical_seconds: f64,
+    /// Bytes of WAL behind that make a replica `warn`.
+    pub lag_warn_bytes: i64,
+    /// Bytes of WAL behind that make a replica `critical`.
+    pub lag_critical_bytes: i64,
+    /// Write the heartbeat row on each primary (turn off where the role may not write).
+    pub heartbeat: bool,
+    /// Lag points kept in memory per replica for the page's charts.
+    pub history_points: usize,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            interval_seconds: 5,
+            timeout_ms: 2000,
+            lag_warn_seconds: 5.0,
+            lag_critical_seconds: 30.0,
+            lag_warn_bytes: 16 * 1024 * 1024,
+            lag_critical_bytes: 256 * 1024 * 1024,
+            heartbeat: true,
+            history_points: 120,
+        }
+    }
+}
+
+/// Loader backlog watching.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BacklogConfig {
+    /// Seconds between scrapes of each loader's metrics.
+    pub interval_seconds: u64,
+    /// Milliseconds a scrape may take; must be below the interval.
+    pub timeout_ms: u64,
+    /// Seconds of reports that enqueue and load rates are computed over.
+    pub window_seconds: u64,
+    /// Seconds without a good report after which a loader is `stopped`.
+    pub stopped_after_seconds: u64,
+    /// Depth points kept in memory per loader for the page's charts.
+    pub history_points: usize,
+}
+
+impl Default for BacklogConfig {
+    fn default() -> Self {
+        BacklogConfig {
+            interval_seconds: 5,
+            timeout_ms: 2000,
+            window_seconds: 60,
+            stopped_after_seconds: 30,
+            history_points: 120,
+        }
+    }
 }
 
 /// An offline loader.
@@ -338,6 +419,36 @@ pub struct LoaderConfig {
     pub host: String,
     /// URL of its Prometheus metrics, if it can be scraped.
     pub metrics_url: Option<String>,
+    /// SHA-256 (hex) of the bearer token it pushes JSON reports with, if it pushes.
+    pub push_token_sha256: Option<String>,
+    /// Names of the four metrics, where the loader uses others.
+    #[serde(default)]
+    pub metric_names: MetricNames,
+}
+
+/// The metric names a loader exposes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricNames {
+    /// Gauge: items queued.
+    pub queue_depth: String,
+    /// Gauge: age of the oldest queued item, seconds.
+    pub oldest_item_age_seconds: String,
+    /// Counter: items accepted.
+    pub enqueued_total: String,
+    /// Counter: items written into the master.
+    pub loaded_total: String,
+}
+
+impl Default for MetricNames {
+    fn default() -> Self {
+        MetricNames {
+            queue_depth: "loader_queue_depth".into(),
+            oldest_item_age_seconds: "loader_oldest_item_age_seconds".into(),
+            enqueued_total: "loader_enqueued_total".into(),
+            loaded_total: "loader_loaded_total".into(),
+        }
+    }
 }
 
 /// Login roles, least to most powerful.
@@ -383,6 +494,13 @@ pub struct LabConfig {
     pub control_listen: SocketAddr,
     /// Address (UDP and TCP) of the lab's authoritative DNS server.
     pub dns_listen: SocketAddr,
+    /// Build a real PostgreSQL primary and standbys (initdb, pg_basebackup) for the first
+    /// `[[databases]]` cluster, reached through each db host's address as a switchable proxy.
+    pub postgres: bool,
+    /// Items each lab loader accepts per second on its own, so the demo always has writes.
+    pub loader_enqueue_per_second: u32,
+    /// Items each lab loader writes into the primary per second at most, while it is up.
+    pub loader_drain_per_second: u32,
 }
 
 impl Default for LabConfig {
@@ -390,6 +508,9 @@ impl Default for LabConfig {
         LabConfig {
             control_listen: SocketAddr::from(([127, 0, 0, 1], 3100)),
             dns_listen: SocketAddr::from(([127, 0, 0, 1], 5354)),
+            postgres: false,
+            loader_enqueue_per_second: 5,
+            loader_drain_per_second: 20,
         }
     }
 }

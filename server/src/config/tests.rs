@@ -174,6 +174,52 @@ fn scenarios() -> Vec<Scenario> {
             says: "is used by another host",
             at: "address = \"127.0.1.3\"\ncheck = { http = \"http://127.0.1.4",
         },
+        Scenario {
+            name: "critical lag below warn",
+            edit: |t| replace_once(t, "lag_critical_seconds = 30.0", "lag_critical_seconds = 1.0"),
+            key: "replication.lag_critical_seconds",
+            says: "greater than lag_warn_seconds",
+            at: "lag_critical_seconds = 1.0",
+        },
+        Scenario {
+            name: "replication timeout longer than its interval",
+            edit: |t| replace_once(t, "timeout_ms = 1500\nlag_warn", "timeout_ms = 2500\nlag_warn"),
+            key: "replication.timeout_ms",
+            says: "shorter than the replication interval",
+            at: "timeout_ms = 2500",
+        },
+        Scenario {
+            name: "rate window too short for two scrapes",
+            edit: |t| replace_once(t, "window_seconds = 30", "window_seconds = 3"),
+            key: "backlog.window_seconds",
+            says: "at least two scrapes",
+            at: "window_seconds = 3",
+        },
+        Scenario {
+            name: "loader with no way to report",
+            edit: |t| replace_once(t, "metrics_url = \"http://127.0.2.5:9100/metrics\"\n", ""),
+            key: "loaders[1]",
+            says: "no way to report",
+            at: "[[loaders]]\nname = \"loader-sin\"",
+        },
+        Scenario {
+            name: "push token that is not a hash",
+            edit: |t| replace_once(
+                t,
+                "metrics_url = \"http://127.0.2.5:9100/metrics\"",
+                "metrics_url = \"http://127.0.2.5:9100/metrics\"\npush_token_sha256 = \"secret\"",
+            ),
+            key: "loaders[1].push_token_sha256",
+            says: "64 hex digits",
+            at: "push_token_sha256 = \"secret\"",
+        },
+        Scenario {
+            name: "unusable database URL",
+            edit: |t| replace_once(t, "postgres://postgres@127.0.2.4:5432/postgres", "postgres://postgres@127.0.2.4:notaport/postgres"),
+            key: "databases[0].replicas[0].dsn",
+            says: "not a usable PostgreSQL URL",
+            at: "notaport",
+        },
     ]
 }
 

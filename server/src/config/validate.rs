@@ -13,6 +13,8 @@ pub fn validate(estate: &Estate) -> Vec<Mistake> {
     regions(estate, &root, &mut out);
     instance(estate, &root.key("instance"), &mut out);
     probes(&estate.probes, &root.key("probes"), &mut out);
+    replication(&estate.replication, &root.key("replication"), &mut out);
+    backlog(&estate.backlog, &root.key("backlog"), &mut out);
     hosts(estate, &root, &mut out);
     hostnames_and_sites(estate, &root, &mut out);
     if let Some(zone) = &estate.zone {
@@ -122,22 +124,7 @@ fn instance(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
 }
 
 fn probes(p: &ProbeConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
-    if p.interval_seconds == 0 {
-        push(out, key.key("interval_seconds"), "interval_seconds must be at least 1");
-    }
-    if p.timeout_ms == 0 {
-        push(out, key.key("timeout_ms"), "timeout_ms must be at least 1");
-    } else if p.interval_seconds > 0 && p.timeout_ms >= p.interval_seconds * 1000 {
-        push(
-            out,
-            key.key("timeout_ms"),
-            format!(
-                "timeout_ms ({}) must be shorter than the probe interval ({} ms) so rounds never overlap",
-                p.timeout_ms,
-                p.interval_seconds * 1000
-            ),
-        );
-    }
+    interval_and_timeout("probe", p.interval_seconds, p.timeout_ms, key, out);
     if p.stale_after_intervals == 0 {
         push(out, key.key("stale_after_intervals"), "stale_after_intervals must be at least 1");
     }
@@ -146,6 +133,78 @@ fn probes(p: &ProbeConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     }
     if p.retention_hours == 0 {
         push(out, key.key("retention_hours"), "retention_hours must be at least 1");
+    }
+}
+
+/// An interval of at least one second and a timeout that fits inside it.
+fn interval_and_timeout(what: &str, interval_seconds: u64, timeout_ms: u64, key: &KeyPath, out: &mut Vec<Mistake>) {
+    if interval_seconds == 0 {
+        push(out, key.key("interval_seconds"), "interval_seconds must be at least 1");
+    }
+    if timeout_ms == 0 {
+        push(out, key.key("timeout_ms"), "timeout_ms must be at least 1");
+    } else if interval_seconds > 0 && timeout_ms >= interval_seconds * 1000 {
+        push(
+            out,
+            key.key("timeout_ms"),
+            format!(
+                "timeout_ms ({timeout_ms}) must be shorter than the {what} interval ({} ms) so rounds never overlap",
+                interval_seconds * 1000
+            ),
+        );
+    }
+}
+
+fn replication(r: &ReplicationConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    interval_and_timeout("replication", r.interval_seconds, r.timeout_ms, key, out);
+    if !(r.lag_warn_seconds.is_finite() && r.lag_warn_seconds > 0.0) {
+        push(out, key.key("lag_warn_seconds"), "lag_warn_seconds must be a positive number of seconds");
+    } else if !(r.lag_critical_seconds.is_finite() && r.lag_critical_seconds > r.lag_warn_seconds) {
+        push(
+            out,
+            key.key("lag_critical_seconds"),
+            format!("lag_critical_seconds must be greater than lag_warn_seconds ({})", r.lag_warn_seconds),
+        );
+    }
+    if r.lag_warn_bytes <= 0 {
+        push(out, key.key("lag_warn_bytes"), "lag_warn_bytes must be a positive number of bytes");
+    } else if r.lag_critical_bytes <= r.lag_warn_bytes {
+        push(
+            out,
+            key.key("lag_critical_bytes"),
+            format!("lag_critical_bytes must be greater than lag_warn_bytes ({})", r.lag_warn_bytes),
+        );
+    }
+    if r.history_points == 0 || r.history_points > 10_000 {
+        push(out, key.key("history_points"), "history_points must be between 1 and 10000");
+    }
+}
+
+fn backlog(b: &BacklogConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    interval_and_timeout("scrape", b.interval_seconds, b.timeout_ms, key, out);
+    if b.window_seconds < 2 * b.interval_seconds.max(1) {
+        push(
+            out,
+            key.key("window_seconds"),
+            format!(
+                "window_seconds ({}) must cover at least two scrapes ({} s) so rates can be computed",
+                b.window_seconds,
+                2 * b.interval_seconds
+            ),
+        );
+    }
+    if b.stopped_after_seconds <= b.interval_seconds {
+        push(
+            out,
+            key.key("stopped_after_seconds"),
+            format!(
+                "stopped_after_seconds ({}) must be longer than the scrape interval ({} s), or every loader looks stopped",
+                b.stopped_after_seconds, b.interval_seconds
+            ),
+        );
+    }
+    if b.history_points == 0 || b.history_points > 10_000 {
+        push(out, key.key("history_points"), "history_points must be between 1 and 10000");
     }
 }
 
@@ -373,6 +432,8 @@ fn databases(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
             host_of_tier(estate, &node.host, Tier::Db, "a database node", nk.key("host"), out);
             if !(node.dsn.starts_with("postgres://") || node.dsn.starts_with("postgresql://")) {
                 push(out, nk.key("dsn"), "dsn must be a postgres://… URL");
+            } else if let Err(e) = node.dsn.parse::<sqlx::postgres::PgConnectOptions>() {
+                push(out, nk.key("dsn"), format!("dsn is not a usable PostgreSQL URL: {e}"));
             }
         }
     }
@@ -383,9 +444,45 @@ fn loaders(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
     for (i, l) in estate.loaders.iter().enumerate() {
         let key = root.key("loaders").index(i);
         host_of_tier(estate, &l.host, Tier::Loader, "a loader", key.key("host"), out);
-        if let Some(url) = &l.metrics_url {
-            if reqwest::Url::parse(url).is_err() {
-                push(out, key.key("metrics_url"), format!("{url:?} is not a URL"));
+        match &l.metrics_url {
+            Some(url) => match reqwest::Url::parse(url) {
+                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+                _ => push(out, key.key("metrics_url"), format!("{url:?} is not an http:// or https:// URL")),
+            },
+            None if l.push_token_sha256.is_none() => push(
+                out,
+                key.clone(),
+                format!(
+                    "loader {:?} has no way to report: set `metrics_url` to scrape it or `push_token_sha256` to let it push",
+                    l.name
+                ),
+            ),
+            None => {}
+        }
+        if let Some(hash) = &l.push_token_sha256 {
+            if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                push(
+                    out,
+                    key.key("push_token_sha256"),
+                    "push_token_sha256 must be 64 hex digits: `printf %s TOKEN | sha256sum`",
+                );
+            }
+        }
+        let names = &l.metric_names;
+        for (field, name) in [
+            ("queue_depth", &names.queue_depth),
+            ("oldest_item_age_seconds", &names.oldest_item_age_seconds),
+            ("enqueued_total", &names.enqueued_total),
+            ("loaded_total", &names.loaded_total),
+        ] {
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+            if !valid {
+                push(
+                    out,
+                    key.key("metric_names").key(field),
+                    format!("{name:?} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"),
+                );
             }
         }
     }

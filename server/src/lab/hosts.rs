@@ -29,6 +29,10 @@ pub struct Endpoint {
     banner: String,
     addr: SocketAddr,
     http: bool,
+    /// More HTTP routes this host serves (a lab loader's `/metrics` and `/enqueue`).
+    pub extra: Option<Router>,
+    /// Where TCP connections are forwarded while the host is up (a lab PostgreSQL node).
+    pub forward: Option<SocketAddr>,
 }
 
 impl Endpoint {
@@ -44,6 +48,8 @@ impl Endpoint {
             banner: format!("{} · {} · {}", host.name, host.tier, host.region),
             addr: http_addr.unwrap_or_else(|| SocketAddr::new(host.address, host.check.tcp.unwrap_or(0))),
             http: http_addr.is_some(),
+            extra: None,
+            forward: None,
         }
     }
 
@@ -104,27 +110,51 @@ pub async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch::Recei
             let _ = until_down.wait_for(|s| *s == HostState::Down).await;
         };
         if endpoint.http {
-            let app = Router::new()
+            let mut app = Router::new()
                 .route("/", get(respond))
                 .route("/healthz", get(respond))
                 .with_state(Answering {
                     banner: endpoint.banner.clone(),
                     state: state.clone(),
                 });
+            if let Some(extra) = &endpoint.extra {
+                app = app.merge(extra.clone());
+            }
             let _ = axum::serve(current, app).with_graceful_shutdown(down).await;
         } else {
             tokio::select! {
-                _ = accept_and_close(&current) => {}
+                _ = serve_tcp(&current, endpoint.forward, state.clone()) => {}
                 _ = down => {}
             }
         }
     }
 }
 
-async fn accept_and_close(listener: &TcpListener) {
+/// A TCP host: while up, forwards to `forward` (or accepts and closes when there is none);
+/// hung, holds connections without a byte; failing, closes them at once. Leaving `up` cuts
+/// every forwarded connection, as a failed network would.
+async fn serve_tcp(listener: &TcpListener, forward: Option<SocketAddr>, state: watch::Receiver<HostState>) {
     loop {
-        if let Ok((stream, _)) = listener.accept().await {
-            drop(stream);
+        let Ok((mut inbound, _)) = listener.accept().await else { continue };
+        let current = *state.borrow();
+        let mut until_changed = state.clone();
+        match (current, forward) {
+            (HostState::Up, Some(target)) => {
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = until_changed.wait_for(|s| *s != HostState::Up) => {}
+                    }
+                });
+            }
+            (HostState::Hang, _) => {
+                tokio::spawn(async move {
+                    let _ = until_changed.wait_for(|s| *s != HostState::Hang).await;
+                    drop(inbound);
+                });
+            }
+            _ => drop(inbound),
         }
     }
 }

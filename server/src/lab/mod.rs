@@ -6,9 +6,11 @@
 mod control;
 mod dns;
 mod hosts;
+mod loader;
 
 pub use dns::{serve as serve_zone, LabZone, Running as RunningDns, ZoneError};
 pub use hosts::HostState;
+pub use loader::LabLoader;
 
 use crate::config::Estate;
 use std::collections::BTreeMap;
@@ -32,6 +34,9 @@ pub enum LabError {
     /// The zone in the config could not be turned into DNS records.
     #[error("the lab cannot serve the zone: {0}")]
     Zone(#[from] ZoneError),
+    /// The lab's PostgreSQL cluster could not be built.
+    #[error("the lab cannot build its PostgreSQL cluster (set lab.postgres = false to run without): {0}")]
+    Postgres(#[from] crate::pgcluster::ClusterError),
 }
 
 /// A running lab; dropping it stops every task.
@@ -42,6 +47,43 @@ pub struct Lab {
     pub dns_addr: Option<SocketAddr>,
     tasks: JoinSet<()>,
     _dns: Option<dns::Running>,
+    postgres: Option<crate::pgcluster::Cluster>,
+}
+
+/// Builds the lab's PostgreSQL for the first database cluster: a primary and one standby per
+/// replica in a temp dir, standbys streaming through the primary host's proxy so
+/// taking that host down cuts replication too. Returns the cluster and each host's real port.
+async fn build_postgres(
+    estate: &Estate,
+) -> Result<Option<(crate::pgcluster::Cluster, BTreeMap<String, SocketAddr>)>, LabError> {
+    let Some(db) = estate.databases.first().filter(|_| estate.lab.postgres) else { return Ok(None) };
+    // Under the system temp dir, not the data dir: the servers run as `postgres`, which must be
+    // able to reach the directory (a data dir made by `mktemp -d` is closed to other users).
+    let root = std::env::temp_dir().join(format!("crowsnest-lab-pg-{}-{}", estate.instance.name, std::process::id()));
+    let replicas: Vec<String> = db.replicas.iter().map(|r| r.host.clone()).collect();
+    // Standbys reach the primary at its host's address and check port: the proxy.
+    let upstream = estate
+        .host(&db.primary.host)
+        .map(|h| (h.address.to_string(), h.check.tcp.unwrap_or(5432)));
+    tracing::info!(dir = %root.display(), "lab: building PostgreSQL primary and {} standbys", replicas.len());
+    let cluster = tokio::task::spawn_blocking(move || {
+        crate::pgcluster::Cluster::clear(&root);
+        let names: Vec<&str> = replicas.iter().map(String::as_str).collect();
+        let upstream = upstream.as_ref().map(|(h, p)| (h.as_str(), *p));
+        crate::pgcluster::Cluster::build(&root, &names, "", upstream).map(|c| c.remove_on_drop())
+    })
+    .await
+    .map_err(|e| crate::pgcluster::ClusterError::Failed {
+        command: "building the lab cluster".into(),
+        status: e.to_string(),
+        output: String::new(),
+    })??;
+    let mut ports = BTreeMap::new();
+    ports.insert(db.primary.host.clone(), SocketAddr::from(([127, 0, 0, 1], cluster.primary.port)));
+    for (replica, node) in db.replicas.iter().zip(&cluster.standbys) {
+        ports.insert(replica.host.clone(), SocketAddr::from(([127, 0, 0, 1], node.port)));
+    }
+    Ok(Some((cluster, ports)))
 }
 
 impl Lab {
@@ -49,8 +91,24 @@ impl Lab {
     pub async fn start(estate: Arc<Estate>) -> Result<Lab, LabError> {
         let mut tasks = JoinSet::new();
         let mut switches = BTreeMap::new();
+        let (postgres, forwards) = match build_postgres(&estate).await? {
+            Some((cluster, ports)) => (Some(cluster), ports),
+            None => (None, BTreeMap::new()),
+        };
+        let primary_dsn = estate.databases.first().map(|db| db.primary.dsn.clone());
         for host in &estate.hosts {
-            let endpoint = hosts::Endpoint::of(host);
+            let mut endpoint = hosts::Endpoint::of(host);
+            endpoint.forward = forwards.get(&host.name).copied();
+            if let Some(config) = estate.loaders.iter().find(|l| l.host == host.name) {
+                let loader = LabLoader::new(&config.name);
+                endpoint.extra = Some(loader.router());
+                loader.spawn(
+                    &mut tasks,
+                    primary_dsn.clone(),
+                    estate.lab.loader_enqueue_per_second,
+                    estate.lab.loader_drain_per_second,
+                );
+            }
             let (tx, rx) = tokio::sync::watch::channel(HostState::Up);
             // Bind once up front so a taken port fails the start, not a later round.
             let listener = endpoint.bind().await?;
@@ -94,11 +152,20 @@ impl Lab {
             dns_addr,
             tasks,
             _dns: dns_running,
+            postgres,
         })
     }
 
-    /// Stops every task of the lab.
+    /// The lab's PostgreSQL cluster, when `lab.postgres` built one.
+    pub fn postgres(&self) -> Option<&crate::pgcluster::Cluster> {
+        self.postgres.as_ref()
+    }
+
+    /// Stops every task of the lab, and its PostgreSQL.
     pub async fn stop(mut self) {
         self.tasks.shutdown().await;
+        if let Some(cluster) = self.postgres.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
+        }
     }
 }

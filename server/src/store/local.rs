@@ -118,6 +118,50 @@ impl LocalStore {
         tx.commit().await.map_err(query_error(DOING))
     }
 
+    /// Stores one replication round: (`cluster/host`, status, lag bytes, lag seconds, detail).
+    pub async fn record_replication(
+        &self,
+        at_ms: i64,
+        nodes: &[(String, &str, Option<i64>, Option<f64>, String)],
+    ) -> Result<(), StoreError> {
+        const DOING: &str = "storing replication observations";
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        for (subject, status, bytes, seconds, detail) in nodes {
+            let detail = serde_json::json!({ "status": status, "lag_bytes": bytes, "lag_seconds": seconds, "detail": detail });
+            sqlx::query(
+                "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'replication', ?, ?, NULL, ?)",
+            )
+            .bind(at_ms)
+            .bind(subject)
+            .bind(*status == "ok")
+            .bind(detail.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error(DOING))?;
+        }
+        tx.commit().await.map_err(query_error(DOING))
+    }
+
+    /// Stores one good loader report: depth, oldest age and both counters.
+    pub async fn record_backlog(&self, loader: &str, report: &crate::backlog::Report) -> Result<(), StoreError> {
+        let detail = serde_json::json!({
+            "depth": report.depth,
+            "oldest_age_seconds": report.oldest_age_seconds,
+            "enqueued_total": report.enqueued_total,
+            "loaded_total": report.loaded_total,
+        });
+        sqlx::query(
+            "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'backlog', ?, 1, NULL, ?)",
+        )
+        .bind(report.at_ms)
+        .bind(loader)
+        .bind(detail.to_string())
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(query_error("storing a loader report"))
+    }
+
     /// The newest `limit` DNS changes of one record, newest first.
     pub async fn dns_history(&self, key: &str, limit: i64) -> Result<Vec<DnsRow>, StoreError> {
         let rows = sqlx::query(

@@ -1,0 +1,247 @@
+//! The backlog board: a window of good reports per loader, fed by scrape rounds and by pushes,
+//! and evaluated on read. A rejected report is remembered as the loader's last error while the
+//! previous good report stays in use.
+
+use super::evaluate::{self, Policy};
+use super::{exposition, Report};
+use crate::config::{Estate, LoaderConfig};
+use crate::probe::now_ms;
+use crate::store::LocalStore;
+use app::model::{Backlog, BacklogPoint, Loader};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The largest exposition accepted from a loader.
+const MAX_SCRAPE_BYTES: usize = 1024 * 1024;
+
+#[derive(Default)]
+struct LoaderState {
+    reports: VecDeque<Report>,
+    last_error: Option<(i64, String)>,
+}
+
+/// Reports per loader, and a counter that moves whenever any changes.
+#[derive(Clone)]
+pub struct LoaderBoard {
+    estate: Arc<Estate>,
+    state: Arc<RwLock<HashMap<String, LoaderState>>>,
+    changes: watch::Sender<u64>,
+    local: Option<LocalStore>,
+}
+
+/// Why a push was refused, mapped to an HTTP status at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// No loader of that name is configured.
+    #[error("no loader named {0:?} is configured")]
+    UnknownLoader(String),
+    /// The loader is configured without a push token: it is scraped.
+    #[error("loader {0:?} does not push (no push_token_sha256 in the config); it is scraped")]
+    NotPushing(String),
+    /// Missing or wrong bearer token.
+    #[error("missing or wrong bearer token for loader {0:?}")]
+    Unauthorized(String),
+    /// The body was not a valid report.
+    #[error("rejected report for loader {loader:?}: {reason}")]
+    Rejected {
+        /// The loader.
+        loader: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+fn policy(estate: &Estate) -> Policy {
+    Policy {
+        window_ms: estate.backlog.window_seconds as i64 * 1000,
+        stopped_after_ms: estate.backlog.stopped_after_seconds as i64 * 1000,
+    }
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl LoaderBoard {
+    /// An empty board for the estate's loaders; good reports also go to `local`.
+    pub fn new(estate: Arc<Estate>, local: Option<LocalStore>) -> Self {
+        LoaderBoard { estate, state: Arc::default(), changes: watch::channel(0).0, local }
+    }
+
+    /// Keeps a good report: newest last, trimmed to the window and the history length.
+    pub async fn accept(&self, loader: &str, report: Report) {
+        let keep = self.estate.backlog.history_points;
+        let window_ms = self.estate.backlog.window_seconds as i64 * 1000;
+        if let Ok(mut state) = self.state.write() {
+            let entry = state.entry(loader.to_string()).or_default();
+            entry.reports.push_back(report.clone());
+            while entry.reports.len() > keep
+                && entry.reports.front().is_some_and(|r| r.at_ms < report.at_ms - window_ms)
+            {
+                entry.reports.pop_front();
+            }
+            entry.last_error = None;
+        }
+        if let Some(store) = &self.local {
+            if let Err(e) = store.record_backlog(loader, &report).await {
+                tracing::warn!(error = %e, "could not store a loader report; the live view is unaffected");
+            }
+        }
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Remembers why the latest report of a loader was refused; the previous good one stays.
+    pub fn reject(&self, loader: &str, reason: String) {
+        tracing::warn!(loader, %reason, "loader report rejected; keeping the previous good report");
+        if let Ok(mut state) = self.state.write() {
+            state.entry(loader.to_string()).or_default().last_error = Some((now_ms(), reason));
+        }
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Takes a pushed JSON body with its bearer token.
+    pub async fn push(&self, loader: &str, bearer: Option<&str>, body: &[u8]) -> Result<(), PushError> {
+        let config = self
+            .estate
+            .loaders
+            .iter()
+            .find(|l| l.name == loader)
+            .ok_or_else(|| PushError::UnknownLoader(loader.to_string()))?;
+        let expected = config.push_token_sha256.as_deref().ok_or_else(|| PushError::NotPushing(loader.to_string()))?;
+        let presented = bearer.map(|t| format!("{:x}", Sha256::digest(t.as_bytes()))).unwrap_or_default();
+        if !same(presented.as_bytes(), expected.to_ascii_lowercase().as_bytes()) {
+            return Err(PushError::Unauthorized(loader.to_string()));
+        }
+        let parsed = serde_json::from_slice::<super::PushedReport>(body)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.into_report(now_ms()).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(report) => {
+                self.accept(loader, report).await;
+                Ok(())
+            }
+            Err(reason) => {
+                self.reject(loader, format!("push: {reason}"));
+                Err(PushError::Rejected { loader: loader.to_string(), reason })
+            }
+        }
+    }
+
+    /// A receiver that changes whenever a report arrives or is refused.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// How many changes so far.
+    pub fn rounds(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
+    /// Every loader evaluated at `now_ms`.
+    pub fn snapshot(&self, now_ms: i64) -> Backlog {
+        let estate = &self.estate;
+        let policy = policy(estate);
+        let state = self.state.read().ok();
+        let loaders = estate
+            .loaders
+            .iter()
+            .map(|config| {
+                let empty = LoaderState::default();
+                let s = state.as_ref().and_then(|m| m.get(&config.name)).unwrap_or(&empty);
+                let reports: Vec<Report> = s.reports.iter().cloned().collect();
+                let verdict = evaluate::evaluate(&reports, policy, now_ms);
+                let latest = reports.last();
+                let host = estate.host(&config.host);
+                let region = host.map(|h| h.region.clone()).unwrap_or_default();
+                let region_display = estate
+                    .regions
+                    .iter()
+                    .find(|r| r.name == region)
+                    .map(|r| r.display.clone())
+                    .unwrap_or_default();
+                Loader {
+                    name: config.name.clone(),
+                    host: config.host.clone(),
+                    region,
+                    region_display,
+                    source: source(config),
+                    status: verdict.status,
+                    detail: verdict.detail,
+                    depth: latest.map(|r| r.depth),
+                    oldest_age_seconds: latest.map(|r| r.oldest_age_seconds),
+                    enqueue_rate: verdict.enqueue_rate,
+                    load_rate: verdict.load_rate,
+                    net_drain: verdict.net_drain,
+                    eta_seconds: verdict.eta_seconds,
+                    last_report_ms: latest.map(|r| r.at_ms),
+                    last_error: s.last_error.as_ref().map(|(at, e)| format!("{}: {e}", app::format::utc(*at))),
+                    history: reports.iter().map(|r| BacklogPoint { at_ms: r.at_ms, depth: r.depth }).collect(),
+                }
+            })
+            .collect();
+        Backlog {
+            loaders,
+            window_seconds: estate.backlog.window_seconds,
+            interval_seconds: estate.backlog.interval_seconds,
+            evaluated_at_ms: now_ms,
+        }
+    }
+}
+
+fn source(config: &LoaderConfig) -> String {
+    match (&config.metrics_url, &config.push_token_sha256) {
+        (Some(url), None) => format!("scrape {url}"),
+        (Some(url), Some(_)) => format!("scrape {url}, push"),
+        (None, _) => "push".to_string(),
+    }
+}
+
+/// Scrapes one loader once.
+pub async fn scrape(client: &reqwest::Client, config: &LoaderConfig) -> Result<Report, String> {
+    let url = config.metrics_url.as_deref().ok_or("no metrics_url")?;
+    let mut response = client.get(url).send().await.map_err(|e| format!("scrape {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("scrape {url}: HTTP {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("scrape {url}: {e}"))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_SCRAPE_BYTES {
+            return Err(format!("scrape {url}: more than {MAX_SCRAPE_BYTES} bytes"));
+        }
+    }
+    let text = String::from_utf8(body).map_err(|_| format!("scrape {url}: the body is not UTF-8"))?;
+    exposition::report(&text, &config.metric_names, now_ms()).map_err(|e| format!("scrape {url}: {e}"))
+}
+
+/// Scrapes every scrapable loader each interval, all at once, until the task is dropped.
+pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard) {
+    let timeout = Duration::from_millis(estate.backlog.timeout_ms);
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .user_agent(concat!("crowsnest/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a client with only a timeout and no TLS always builds");
+    let mut ticker = tokio::time::interval(Duration::from_secs(estate.backlog.interval_seconds));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let scrapable = estate.loaders.iter().filter(|l| l.metrics_url.is_some());
+        let results = futures::future::join_all(scrapable.map(|l| {
+            let client = &client;
+            async move { (l.name.clone(), scrape(client, l).await) }
+        }))
+        .await;
+        for (name, result) in results {
+            match result {
+                Ok(report) => board.accept(&name, report).await,
+                Err(e) => board.reject(&name, e),
+            }
+        }
+    }
+}

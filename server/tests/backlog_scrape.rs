@@ -1,0 +1,183 @@
+//! The backlog engine against real loaders: the lab's queuing loader served over real HTTP and
+//! draining into a real PostgreSQL primary, scraped every second. Every status: stalled (no
+//! primary to drain into), ok while draining (with an ETA), growing, stopped (the loader goes
+//! away), a malformed exposition kept out while the previous good report stays, and pushes.
+
+use app::model::{BacklogStatus, Loader};
+use crowsnest::backlog::engine::{self, LoaderBoard, PushError};
+use crowsnest::config;
+use crowsnest::lab::LabLoader;
+use crowsnest::pgcluster::Cluster;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn serve(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (addr, task)
+}
+
+fn estate(urls: &[(&str, SocketAddr)], push_token: &str) -> config::Estate {
+    let mut text = String::from(
+        "[instance]\nname = \"t\"\nregion = \"sjc\"\n\n\
+         [backlog]\ninterval_seconds = 1\ntimeout_ms = 800\nwindow_seconds = 6\nstopped_after_seconds = 3\n\n\
+         [[regions]]\nname = \"sjc\"\ndisplay = \"San Jose\"\nprimary = true\n",
+    );
+    let all: Vec<String> = urls.iter().map(|(n, _)| n.to_string()).chain(["l-push".to_string()]).collect();
+    for (i, name) in all.iter().enumerate() {
+        text.push_str(&format!(
+            "\n[[hosts]]\nname = \"{name}\"\nregion = \"sjc\"\ntier = \"loader\"\naddress = \"127.8.0.{}\"\ncheck = {{ tcp = 9 }}\n",
+            i + 1
+        ));
+    }
+    for (name, addr) in urls {
+        text.push_str(&format!("\n[[loaders]]\nname = \"{name}\"\nhost = \"{name}\"\nmetrics_url = \"http://{addr}/metrics\"\n"));
+    }
+    let hash = format!("{:x}", Sha256::digest(push_token.as_bytes()));
+    text.push_str(&format!("\n[[loaders]]\nname = \"l-push\"\nhost = \"l-push\"\npush_token_sha256 = \"{hash}\"\n"));
+    config::parse(Path::new("backlog.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+}
+
+fn loader(board: &LoaderBoard, name: &str) -> Loader {
+    board.snapshot(crowsnest::probe::now_ms()).loaders.into_iter().find(|l| l.name == name).unwrap()
+}
+
+async fn until(board: &LoaderBoard, name: &str, want: BacklogStatus) -> Loader {
+    let start = Instant::now();
+    loop {
+        let l = loader(board, name);
+        if l.status == want {
+            return l;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{name}: wanted {want:?}, got {:?}: {}", l.status, l.detail);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_backlog_status_from_real_scraped_loaders() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = tokio::task::spawn_blocking({
+        let root = dir.path().to_path_buf();
+        move || Cluster::build(&root, &[], "", None)
+    })
+    .await
+    .unwrap()
+    .expect("a PostgreSQL primary starts");
+    let dsn = cluster.primary.dsn();
+    let mut tasks = tokio::task::JoinSet::new();
+
+    // No primary to write into: items wait, nothing loads.
+    let stalled = LabLoader::new("l-stall");
+    stalled.spawn(&mut tasks, None, 10, 0);
+    // Drains 50/s against 5/s of new writes, starting with 300 queued.
+    let draining = LabLoader::new("l-drain");
+    draining.spawn(&mut tasks, Some(dsn.clone()), 5, 50);
+    // 30/s of new writes against 10/s of loading.
+    let growing = LabLoader::new("l-grow");
+    growing.spawn(&mut tasks, Some(dsn.clone()), 30, 10);
+    // Serves a good exposition, then garbage when told to.
+    let garbage = Arc::new(AtomicBool::new(false));
+    let flaky = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get({
+            let garbage = garbage.clone();
+            move || async move {
+                if garbage.load(Ordering::Relaxed) {
+                    "loader_queue_depth{queue=\"a\" 3\n".to_string()
+                } else {
+                    "loader_queue_depth 0\nloader_oldest_item_age_seconds 0\nloader_enqueued_total 7\nloader_loaded_total 7\n".to_string()
+                }
+            }
+        }),
+    );
+
+    let (stall_addr, _s) = serve(stalled.router()).await;
+    let (drain_addr, _d) = serve(draining.router()).await;
+    let (grow_addr, grow_server) = serve(growing.router()).await;
+    let (flaky_addr, _f) = serve(flaky).await;
+    let client = reqwest::Client::new();
+    let queued = client
+        .post(format!("http://{drain_addr}/enqueue"))
+        .json(&serde_json::json!({ "items": 300 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 202);
+    let refused = client.post(format!("http://{drain_addr}/enqueue")).body("{\"items\": -1}").header("content-type", "application/json").send().await.unwrap();
+    assert_eq!(refused.status(), 400, "a bad enqueue body is refused");
+
+    let estate = Arc::new(estate(
+        &[("l-stall", stall_addr), ("l-drain", drain_addr), ("l-grow", grow_addr), ("l-flaky", flaky_addr)],
+        "s3cret-token",
+    ));
+    let board = LoaderBoard::new(estate.clone(), None);
+    let scrapes = tokio::spawn(engine::run_rounds(estate.clone(), board.clone()));
+
+    let s = until(&board, "l-stall", BacklogStatus::Stalled).await;
+    assert!(s.depth.unwrap() > 0.0 && s.load_rate == Some(0.0), "{s:?}");
+    assert_eq!(s.eta_seconds, None, "no ETA unless draining");
+
+    let d = until(&board, "l-drain", BacklogStatus::Ok).await;
+    assert!(d.net_drain.unwrap() > 0.0, "{d:?}");
+    if d.depth.unwrap() > 0.0 {
+        assert!(d.eta_seconds.is_some(), "draining with items left has an ETA: {d:?}");
+    }
+    let loaded: i64 = {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&dsn).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM lab_loaded WHERE loader = 'l-drain'").fetch_one(&mut conn).await.unwrap()
+    };
+    assert!(loaded > 0, "the loader really wrote into PostgreSQL");
+
+    let g = until(&board, "l-grow", BacklogStatus::Growing).await;
+    assert!(g.enqueue_rate.unwrap() > g.load_rate.unwrap() && g.load_rate.unwrap() > 0.0, "{g:?}");
+
+    until(&board, "l-flaky", BacklogStatus::Ok).await;
+    garbage.store(true, Ordering::Relaxed);
+    let start = Instant::now();
+    let f = loop {
+        let f = loader(&board, "l-flaky");
+        if f.last_error.is_some() {
+            break f;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "a malformed scrape is reported");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let error = f.last_error.unwrap();
+    assert!(error.contains("line 1") && error.contains("expected ',' or '}'"), "{error}");
+    assert_eq!(f.depth, Some(0.0), "the previous good report stays in use");
+
+    // The loader goes away: stopped once no report arrives for stopped_after_seconds.
+    grow_server.abort();
+    let gone = until(&board, "l-grow", BacklogStatus::Stopped).await;
+    assert!(gone.detail.contains("no report since"), "{}", gone.detail);
+
+    // Pushes: token checked, body checked, previous good report kept on a bad one.
+    let good = br#"{"queue_depth": 4, "oldest_item_age_seconds": 2.5, "enqueued_total": 10, "loaded_total": 6}"#;
+    assert!(matches!(board.push("l-push", Some("wrong"), good).await, Err(PushError::Unauthorized(_))));
+    assert!(matches!(board.push("l-push", None, good).await, Err(PushError::Unauthorized(_))));
+    assert!(matches!(board.push("nobody", Some("s3cret-token"), good).await, Err(PushError::UnknownLoader(_))));
+    assert!(matches!(board.push("l-drain", Some("s3cret-token"), good).await, Err(PushError::NotPushing(_))));
+    board.push("l-push", Some("s3cret-token"), good).await.expect("a good push is accepted");
+    let bad = br#"{"queue_depth": -4, "oldest_item_age_seconds": 2.5, "enqueued_total": 10, "loaded_total": 6}"#;
+    match board.push("l-push", Some("s3cret-token"), bad).await {
+        Err(PushError::Rejected { reason, .. }) => assert!(reason.contains("queue_depth"), "{reason}"),
+        other => panic!("a negative depth is rejected, got {other:?}"),
+    }
+    let unknown_field = br#"{"queue_depth": 1, "oldest_item_age_seconds": 0, "enqueued_total": 1, "loaded_total": 0, "extra": 1}"#;
+    assert!(matches!(board.push("l-push", Some("s3cret-token"), unknown_field).await, Err(PushError::Rejected { .. })));
+    let p = loader(&board, "l-push");
+    assert_eq!(p.depth, Some(4.0), "the good push stays");
+    assert!(p.last_error.is_some());
+
+    scrapes.abort();
+    tasks.shutdown().await;
+    tokio::task::spawn_blocking(move || drop(cluster)).await.unwrap();
+}
