@@ -22,6 +22,11 @@ fn free_dns_port() -> u16 {
 
 /// The demo estate moved to its own loopback block and free ports, probing every second.
 fn estate(block: u8, data_dir: &Path) -> config::Estate {
+    estate_with(block, data_dir, false)
+}
+
+/// The demo estate as [`estate`] makes it, with the lab's PostgreSQL on or off.
+fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
     let dns_port = free_dns_port();
     let text = DEMO
         .replace("127.0.1.", &format!("127.{block}.1."))
@@ -32,7 +37,10 @@ fn estate(block: u8, data_dir: &Path) -> config::Estate {
         .replace("127.0.0.1:5354", &format!("127.0.0.1:{dns_port}"))
         .replace("interval_seconds = 5", "interval_seconds = 1")
         // Tests that need the lab's PostgreSQL turn it back on (see `start_with_postgres`).
-        .replace("postgres = true", "postgres = false")
+        .replace("postgres = true", if postgres { "postgres = true" } else { "postgres = false" })
+        .replace("interval_seconds = 2", "interval_seconds = 1")
+        .replace("timeout_ms = 1500", "timeout_ms = 800")
+        .replace("stopped_after_seconds = 10", "stopped_after_seconds = 4")
         .replace("timeout_ms = 2000", "timeout_ms = 800")
         .replace("data_dir = \"data\"", &format!("data_dir = {:?}", data_dir.display().to_string()));
     config::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
@@ -44,8 +52,12 @@ fn block(n: u8) -> u8 {
 }
 
 async fn start(n: u8) -> (Server, tempfile::TempDir) {
+    start_with(n, false).await
+}
+
+async fn start_with(n: u8, postgres: bool) -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let estate = Arc::new(estate(block(n), dir.path()));
+    let estate = Arc::new(estate_with(block(n), dir.path(), postgres));
     let site = Site { root: dir.path().join("site") };
     let server = Server::start(estate, site, true).await.expect("server starts");
     (server, dir)
@@ -372,5 +384,106 @@ async fn the_incident_dns_failures_show_on_the_dns_page() {
     assert!(html.contains(&format!("lab-auth: 127.{b}.1.1")), "answers are kept with the change");
     let html = http.get(format!("{base}/dns/record?key=nope.example.test.%20A")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("No such record"));
+    server.stop().await;
+}
+
+async fn json(url: &str) -> Option<serde_json::Value> {
+    client().get(url).send().await.ok()?.json().await.ok()
+}
+
+fn loader<'a>(backlog: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    backlog["loaders"].as_array().and_then(|l| l.iter().find(|l| l["name"] == name)).expect("loader listed")
+}
+
+/// The lab demo end to end: real PostgreSQL behind db1's proxy, three real loaders scraped.
+/// Cutting db1 off stalls the loaders (depth grows) and disconnects the replicas; bringing it
+/// back drains the queues with an ETA, and the fail-back verdict follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_backlog_grows_while_the_primary_is_cut_off_and_drains_after() {
+    let (server, _dir) = start_with(4, true).await;
+    let base = format!("http://{}", server.addr);
+    let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
+    let replica_status = |r: &serde_json::Value, host: &str| {
+        r["clusters"][0]["nodes"]
+            .as_array()
+            .and_then(|n| n.iter().find(|n| n["host"] == host))
+            .map(|n| n["status"].as_str().unwrap_or("").to_string())
+    };
+    eventually(Duration::from_secs(40), "replicas streaming through the lab proxy", || async {
+        let r = json(&format!("{base}/api/v1/replication")).await?;
+        (replica_status(&r, "db-sin")? == "ok" && replica_status(&r, "db-ams")? == "ok").then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(30), "the verdict to say safe", || async {
+        let o = json(&format!("{base}/api/v1/overview")).await?;
+        (o["fail_back"]["safe"] == true).then_some(())
+    })
+    .await;
+
+    let cut = client().post(format!("{lab}/lab/hosts/db1")).json(&serde_json::json!({"state": "down"})).send().await.unwrap();
+    assert_eq!(cut.status(), 200);
+    let depth_then = eventually(Duration::from_secs(30), "loaders to stall while db1 is cut off", || async {
+        let b = json(&format!("{base}/api/v1/backlog")).await?;
+        let l = loader(&b, "loader-sin");
+        (l["status"] == "stalled").then(|| l["depth"].as_f64().unwrap_or(0.0))
+    })
+    .await;
+    eventually(Duration::from_secs(30), "replicas disconnected and the primary unknown", || async {
+        let r = json(&format!("{base}/api/v1/replication")).await?;
+        (replica_status(&r, "db1")? == "unknown" && replica_status(&r, "db-sin")? == "disconnected").then_some(())
+    })
+    .await;
+    let o = json(&format!("{base}/api/v1/overview")).await.unwrap();
+    assert_eq!(o["fail_back"]["safe"], false, "not safe while db1 is cut off: {}", o["fail_back"]);
+    let reasons = o["fail_back"]["reasons"].to_string();
+    assert!(reasons.contains("db1") && reasons.contains("loader-sin"), "{reasons}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let b = json(&format!("{base}/api/v1/backlog")).await.unwrap();
+    assert!(loader(&b, "loader-sin")["depth"].as_f64().unwrap() > depth_then, "the backlog grows: {}", loader(&b, "loader-sin"));
+
+    client().post(format!("{lab}/lab/hosts/db1")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
+    let eta = eventually(Duration::from_secs(30), "draining with an ETA", || async {
+        let b = json(&format!("{base}/api/v1/backlog")).await?;
+        let l = loader(&b, "loader-sin");
+        (l["status"] == "ok").then(|| l["eta_seconds"].as_f64()).flatten()
+    })
+    .await;
+    assert!(eta > 0.0);
+    eventually(Duration::from_secs(60), "replicas streaming again and the verdict safe", || async {
+        let o = json(&format!("{base}/api/v1/overview")).await?;
+        (o["fail_back"]["safe"] == true).then_some(())
+    })
+    .await;
+
+    let page = client().get(format!("{base}/backlog")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("loader-sin") && page.contains("data-backlog-status"), "the backlog page renders loaders");
+    let page = client().get(format!("{base}/replication")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("db-ams") && page.contains("Replication slots"), "the replication page renders the cluster");
+    let metrics = client().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("crowsnest_replica_lag_seconds{cluster=\"main\",host=\"db-sin\"}"), "{metrics}");
+    server.stop().await;
+}
+
+/// The push endpoint over HTTP: status codes for every refusal, and a clear error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loaders_push_reports_over_http_with_a_bearer_token() {
+    let (server, _dir) = start(5).await;
+    let base = format!("http://{}", server.addr);
+    let post = |loader: &str, token: Option<&str>, body: &str| {
+        let mut request = client()
+            .post(format!("{base}/api/v1/loaders/{loader}/report"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+    let good = r#"{"queue_depth": 1, "oldest_item_age_seconds": 0, "enqueued_total": 1, "loaded_total": 0}"#;
+    // The demo's loaders are scraped, not pushed: 409, with the reason.
+    let r = post("loader-sin", Some("x"), good).await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("does not push"));
+    assert_eq!(post("nobody", Some("x"), good).await.unwrap().status(), 404);
     server.stop().await;
 }

@@ -26,7 +26,7 @@ pub fn BacklogPage() -> impl IntoView {
     let live = use_live();
     view! {
         <Title text="Backlog"/>
-        <h1>"Loader backlog"</h1>
+        <h1>"Backlog"</h1>
         <Suspense fallback=|| view! { <p class="loading">"Loading backlog…"</p> }>
             <Failure>
                 {move || Suspend::new(async move {
