@@ -124,6 +124,15 @@ test.describe("without JavaScript", () => {
     await page.getByRole("button", { name: "Filter" }).click();
     await expect(page).toHaveURL(/status=missing/);
     await expect(page.locator('#records tr[data-record="www.example.test. A"]')).toHaveCount(0);
+    // Replication and backlog render complete: every node and loader, with units.
+    await nav.getByRole("link", { name: "Replication", exact: true }).click();
+    await expect(page.locator('tr[data-node="db-sin"]')).toBeVisible();
+    await expect(page.locator('tr[data-node="db-ams"]')).toBeVisible();
+    await nav.getByRole("link", { name: "Backlog", exact: true }).click();
+    await expect(page.locator("#loaders tbody tr")).toHaveCount(3);
+    await expect(page.locator('tr[data-loader="loader-sin"]')).toContainText("/s");
+    await nav.getByRole("link", { name: "Overview", exact: true }).click();
+    await expect(page.locator("#fail-back")).toContainText("Safe to fail back?");
   });
 });
 
@@ -178,5 +187,35 @@ test("repointing www to lb1 raises the wrong-tier alarm without reload", async (
       return dns.records.find((r: any) => r.name === "www.example.test." && r.kind === "A").status;
     }, { timeout: 2 * ONE_INTERVAL_MS })
     .toBe("ok");
+  expect(errors).toEqual([]);
+});
+
+test("cutting db1 off shows the backlog backing up and the replicas disconnected, then draining, without reload", async ({ page }) => {
+  test.setTimeout(180_000);
+  const errors = collectErrors(page);
+  await page.goto("/backlog");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const loader = page.locator('tr[data-loader="loader-sin"]');
+  await expect(loader).toHaveAttribute("data-status", "ok", { timeout: 30_000 });
+  await page.evaluate(() => ((window as any).__noReload = true));
+  try {
+    await setHost("db1", "down");
+    // Writes keep coming and nothing loads: the queue backs up (growing, then stalled).
+    await expect(loader).toHaveAttribute("data-status", /growing|stalled/, { timeout: 20_000 });
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Replication", exact: true }).click();
+    await expect(page.locator('tr[data-node="db-sin"]')).toHaveAttribute("data-status", "disconnected", { timeout: 20_000 });
+    await expect(page.locator('tr[data-node="db1"]')).toHaveAttribute("data-status", "unknown");
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Overview", exact: true }).click();
+    await expect(page.locator("#fail-back")).toHaveAttribute("data-safe", "false");
+    await expect(page.locator("#fail-back .reasons")).toContainText("loader-sin");
+  } finally {
+    await setHost("db1", "up");
+  }
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Backlog", exact: true }).click();
+  // Draining: an ETA appears, then the verdict comes back to yes.
+  await expect(loader.locator("td.eta")).not.toHaveText("—", { timeout: 20_000 });
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Overview", exact: true }).click();
+  await expect(page.locator("#fail-back")).toHaveAttribute("data-safe", "true", { timeout: 60_000 });
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   expect(errors).toEqual([]);
 });

@@ -190,7 +190,7 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "rate window too short for two scrapes",
-            edit: |t| replace_once(t, "window_seconds = 30", "window_seconds = 3"),
+            edit: |t| replace_once(t, "window_seconds = 10", "window_seconds = 3"),
             key: "backlog.window_seconds",
             says: "at least two scrapes",
             at: "window_seconds = 3",
