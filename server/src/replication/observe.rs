@@ -85,6 +85,8 @@ pub struct NodeObservation {
 pub struct NodeClient {
     pool: PgPool,
     timeout: Duration,
+    /// The heartbeat table is known to exist: skip the DDL (one statement a round saved).
+    heartbeat_table: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn err(doing: &str) -> impl Fn(sqlx::Error) -> String + '_ {
@@ -102,7 +104,7 @@ impl NodeClient {
             .min_connections(0)
             .acquire_timeout(timeout)
             .connect_lazy_with(options);
-        Ok(NodeClient { pool, timeout })
+        Ok(NodeClient { pool, timeout, heartbeat_table: Default::default() })
     }
 
     /// Reads the node, never taking longer than the timeout. `heartbeat_as` writes the
@@ -127,7 +129,13 @@ impl NodeClient {
             return Ok((NodeFacts::Standby(standby(&mut conn).await?), None));
         }
         let heartbeat = match heartbeat_as {
-            Some(name) => Some(write_heartbeat(&mut conn, name).await),
+            Some(name) => {
+                use std::sync::atomic::Ordering;
+                let written = write_heartbeat(&mut conn, name, self.heartbeat_table.load(Ordering::Relaxed)).await;
+                // After a failure, try the DDL again next round: the table may have been dropped.
+                self.heartbeat_table.store(written.is_ok(), Ordering::Relaxed);
+                Some(written)
+            }
             None => None,
         };
         Ok((NodeFacts::Writable(writable(&mut conn).await?), heartbeat))
@@ -139,11 +147,13 @@ impl NodeClient {
     }
 }
 
-async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str) -> Result<(), String> {
-    sqlx::query(HEARTBEAT_DDL)
-        .execute(&mut *conn)
-        .await
-        .map_err(err("creating crowsnest_heartbeat"))?;
+async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str, table_exists: bool) -> Result<(), String> {
+    if !table_exists {
+        sqlx::query(HEARTBEAT_DDL)
+            .execute(&mut *conn)
+            .await
+            .map_err(err("creating crowsnest_heartbeat"))?;
+    }
     sqlx::query(
         "INSERT INTO crowsnest_heartbeat (written_by, beat_at) VALUES ($1, clock_timestamp()) \
          ON CONFLICT (written_by) DO UPDATE SET beat_at = EXCLUDED.beat_at",
