@@ -20,12 +20,8 @@ fn free_dns_port() -> u16 {
     }
 }
 
-/// The demo estate moved to its own loopback block and free ports, probing every second.
-fn estate(block: u8, data_dir: &Path) -> config::Estate {
-    estate_with(block, data_dir, false)
-}
-
-/// The demo estate as [`estate`] makes it, with the lab's PostgreSQL on or off.
+/// The demo estate moved to its own loopback block and free ports, probing every second, with
+/// the lab's PostgreSQL on or off.
 fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
     let dns_port = free_dns_port();
     let text = DEMO

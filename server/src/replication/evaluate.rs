@@ -231,6 +231,10 @@ fn standby_node(
             format!("the primary lists no sender named {:?}; {behind}", node.sender_name),
         );
     }
+    if seconds.is_none() && lag_bytes.is_none() {
+        let why = s.heartbeat_age_seconds.as_ref().err().map_or("", String::as_str);
+        return (ReplicaStatus::Unknown, format!("streaming, but lag is not measurable yet: {why}"));
+    }
     let over = |sec: f64, bytes: i64| seconds.is_some_and(|v| v >= sec) || lag_bytes.is_some_and(|b| b >= bytes);
     let status = if over(t.critical_seconds, t.critical_bytes) {
         ReplicaStatus::Critical

@@ -75,6 +75,7 @@ fn every_status_of_a_replica() {
         ("not among senders", primary(&[]), streaming(0.2), ReplicaStatus::Ok, ReplicaStatus::Disconnected, "no sender named"),
         ("primary unreachable, replica cut off", at(Err("connection refused".into())), standby(None, false, Ok(12.0)), ReplicaStatus::Unknown, ReplicaStatus::Disconnected, "no WAL receiver"),
         ("replica unreachable", ok_primary(), at(Err("timed out".into())), ReplicaStatus::Ok, ReplicaStatus::Unknown, "timed out"),
+        ("streaming, nothing measurable yet", primary(&[("db2", "streaming", None)]), standby(Some("streaming"), false, Err("no heartbeat row replayed yet".into())), ReplicaStatus::Ok, ReplicaStatus::Unknown, "not measurable"),
         ("never read", None, None, ReplicaStatus::Unknown, ReplicaStatus::Unknown, "not read yet"),
         ("promoted replica, primary gone", at(Err("refused".into())), primary(&[]), ReplicaStatus::Unknown, ReplicaStatus::RoleFlip, "promoted"),
         ("split brain", ok_primary(), primary(&[]), ReplicaStatus::SplitBrain, ReplicaStatus::SplitBrain, "two writable"),
