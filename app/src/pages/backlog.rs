@@ -98,4 +98,5 @@ fn LoaderRow(loader: Loader) -> impl IntoView {
             <td><time>{format::utc_or_never(loader.last_report_ms)}</time></td>
         </tr>
     }
+    .into_any()
 }
