@@ -200,6 +200,13 @@ test("cutting db1 off shows the backlog backing up and the replicas disconnected
   await page.evaluate(() => ((window as any).__noReload = true));
   try {
     await setHost("db1", "down");
+    // A burst of writes arrives at the Singapore loader while the master is unreachable.
+    const burst = await fetch("http://127.0.2.5:9100/enqueue", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ items: 600 }),
+    });
+    expect(burst.status).toBe(202);
     // Writes keep coming and nothing loads: the queue backs up (growing, then stalled).
     await expect(loader).toHaveAttribute("data-status", /growing|stalled/, { timeout: 20_000 });
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Replication", exact: true }).click();
@@ -215,7 +222,7 @@ test("cutting db1 off shows the backlog backing up and the replicas disconnected
   // Draining: an ETA appears, then the verdict comes back to yes.
   await expect(loader.locator("td.eta")).not.toHaveText("—", { timeout: 20_000 });
   await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Overview", exact: true }).click();
-  await expect(page.locator("#fail-back")).toHaveAttribute("data-safe", "true", { timeout: 60_000 });
+  await expect(page.locator("#fail-back")).toHaveAttribute("data-safe", "true", { timeout: 90_000 });
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   expect(errors).toEqual([]);
 });
