@@ -529,6 +529,10 @@ pub struct DbNode {
     pub sender_state: Option<String>,
     /// The primary's `sync_state` for this replica (`async`, `sync`, …).
     pub sync_state: Option<String>,
+    /// The primary's `write_lag`, `flush_lag` and `replay_lag` for this replica, seconds.
+    pub sender_lag_seconds: [Option<f64>; 3],
+    /// The replica's `pg_last_wal_replay_lsn()`.
+    pub replay_lsn: Option<String>,
     /// The replica's WAL receiver status (`streaming`, `stopping`, …); None when it has none.
     pub receiver_status: Option<String>,
     /// When the replica last heard from its upstream (unix milliseconds).

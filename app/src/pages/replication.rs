@@ -150,7 +150,10 @@ fn NodeRow(node: DbNode) -> impl IntoView {
     });
     let link = replica.then(|| {
         let sender = match (&node.sender_state, &node.sync_state) {
-            (Some(state), Some(sync)) => format!("sender {state} ({sync})"),
+            (Some(state), Some(sync)) => {
+                let [write, flush, replay] = node.sender_lag_seconds.map(format::seconds);
+                format!("sender {state} ({sync}); write/flush/replay lag {write} / {flush} / {replay}")
+            }
             _ => "no sender on the primary".to_string(),
         };
         let receiver = match &node.receiver_status {
@@ -161,6 +164,7 @@ fn NodeRow(node: DbNode) -> impl IntoView {
         view! {
             <div>{sender}</div>
             <div>{receiver} {paused}</div>
+            <div class="muted">"replayed to " <code>{node.replay_lsn.unwrap_or_else(|| "—".into())}</code></div>
             <div class="muted">"last message " <time>{format::utc_or_never(node.last_message_ms)}</time></div>
         }
     });

@@ -155,14 +155,7 @@ impl LoaderBoard {
                 let reports: Vec<Report> = s.reports.iter().cloned().collect();
                 let verdict = evaluate::evaluate(&reports, policy, now_ms);
                 let latest = reports.last();
-                let host = estate.host(&config.host);
-                let region = host.map(|h| h.region.clone()).unwrap_or_default();
-                let region_display = estate
-                    .regions
-                    .iter()
-                    .find(|r| r.name == region)
-                    .map(|r| r.display.clone())
-                    .unwrap_or_default();
+                let (region, region_display) = estate.host_region(&config.host);
                 Loader {
                     name: config.name.clone(),
                     host: config.host.clone(),

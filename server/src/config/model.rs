@@ -536,4 +536,11 @@ impl Estate {
     pub fn host(&self, name: &str) -> Option<&HostConfig> {
         self.hosts.iter().find(|h| h.name == name)
     }
+
+    /// The region key and human name of a host; empty for an unknown host (validation rules
+    /// that out for every host a database or loader names).
+    pub fn host_region(&self, host: &str) -> (String, String) {
+        let region = self.host(host).and_then(|h| self.regions.iter().find(|r| r.name == h.region));
+        region.map_or_else(Default::default, |r| (r.name.clone(), r.display.clone()))
+    }
 }

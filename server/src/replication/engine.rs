@@ -20,13 +20,7 @@ pub fn specs(estate: &Estate) -> Vec<ClusterSpec> {
         .iter()
         .map(|db| {
             let node = |n: &crate::config::DatabaseNode, role| {
-                let region = estate.host(&n.host).map(|h| h.region.clone()).unwrap_or_default();
-                let region_display = estate
-                    .regions
-                    .iter()
-                    .find(|r| r.name == region)
-                    .map(|r| r.display.clone())
-                    .unwrap_or_default();
+                let (region, region_display) = estate.host_region(&n.host);
                 NodeSpec { host: n.host.clone(), region, region_display, role, sender_name: n.sender_name().to_string() }
             };
             let mut nodes = vec![node(&db.primary, Role::Primary)];

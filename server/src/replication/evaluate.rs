@@ -96,6 +96,8 @@ pub fn evaluate(
                 lag_seconds: None,
                 sender_state: None,
                 sync_state: None,
+                sender_lag_seconds: [None; 3],
+                replay_lsn: None,
                 receiver_status: None,
                 last_message_ms: None,
                 replay_paused: None,
@@ -119,6 +121,7 @@ pub fn evaluate(
                         view.receiver_status = s.receiver_status.clone();
                         view.last_message_ms = s.last_message_ms;
                         view.replay_paused = Some(s.replay_paused);
+                        view.replay_lsn = s.replay_lsn.clone();
                         view.lag_seconds = s.heartbeat_age_seconds.as_ref().ok().copied();
                         if node.role == Role::Primary {
                             (
@@ -132,6 +135,7 @@ pub fn evaluate(
                                 view.lag_bytes = sender.lag_bytes;
                                 view.sender_state = Some(sender.state.clone());
                                 view.sync_state = Some(sender.sync_state.clone());
+                                view.sender_lag_seconds = sender.lag_intervals;
                             }
                             standby_node(node, s, primary_side.is_some(), sender.is_some(), view.lag_bytes, thresholds)
                         }

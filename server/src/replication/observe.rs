@@ -27,6 +27,8 @@ pub struct Sender {
     pub sync_state: String,
     /// `pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)`: bytes not replayed yet.
     pub lag_bytes: Option<i64>,
+    /// `write_lag`, `flush_lag`, `replay_lag` in seconds, as the primary measured them.
+    pub lag_intervals: [Option<f64>; 3],
 }
 
 /// One row of the primary's `pg_replication_slots`.
@@ -49,6 +51,8 @@ pub struct StandbyFacts {
     pub last_message_ms: Option<i64>,
     /// `pg_is_wal_replay_paused()`.
     pub replay_paused: bool,
+    /// `pg_last_wal_replay_lsn()`.
+    pub replay_lsn: Option<String>,
     /// Seconds since the newest heartbeat it has replayed, or why it cannot tell.
     pub heartbeat_age_seconds: Result<f64, String>,
 }
@@ -168,7 +172,9 @@ async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str, table_exists
 async fn writable(conn: &mut sqlx::PgConnection) -> Result<WritableFacts, String> {
     let senders = sqlx::query(
         "SELECT application_name, coalesce(client_addr::text, 'local'), coalesce(state, ''), \
-                coalesce(sync_state, ''), pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8 \
+                coalesce(sync_state, ''), pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8, \
+                EXTRACT(EPOCH FROM write_lag)::float8, EXTRACT(EPOCH FROM flush_lag)::float8, \
+                EXTRACT(EPOCH FROM replay_lag)::float8 \
          FROM pg_stat_replication ORDER BY application_name",
     )
     .fetch_all(&mut *conn)
@@ -181,6 +187,7 @@ async fn writable(conn: &mut sqlx::PgConnection) -> Result<WritableFacts, String
         state: r.get(2),
         sync_state: r.get(3),
         lag_bytes: r.get(4),
+        lag_intervals: [r.get(5), r.get(6), r.get(7)],
     })
     .collect();
     let slots = sqlx::query(
@@ -207,10 +214,11 @@ async fn standby(conn: &mut sqlx::PgConnection) -> Result<StandbyFacts, String> 
         Some(r) => (r.get::<Option<String>, _>(0), r.get::<Option<i64>, _>(1)),
         None => (None, None),
     };
-    let replay_paused: bool = sqlx::query_scalar("SELECT pg_is_wal_replay_paused()")
+    let replay = sqlx::query("SELECT pg_is_wal_replay_paused(), pg_last_wal_replay_lsn()::text")
         .fetch_one(&mut *conn)
         .await
         .map_err(err("reading pg_is_wal_replay_paused()"))?;
+    let (replay_paused, replay_lsn): (bool, Option<String>) = (replay.get(0), replay.get(1));
     // A missing table (no heartbeat replayed yet) is an answer about lag, not a failed node.
     let heartbeat_age_seconds = sqlx::query_scalar::<_, Option<f64>>(
         "SELECT EXTRACT(EPOCH FROM (clock_timestamp() - max(beat_at)))::float8 FROM crowsnest_heartbeat",
@@ -220,5 +228,5 @@ async fn standby(conn: &mut sqlx::PgConnection) -> Result<StandbyFacts, String> 
     .map_err(|e| format!("no heartbeat to read: {e}"))
     .and_then(|age| age.ok_or_else(|| "no heartbeat row replayed yet".to_string()))
     .map(|age| age.max(0.0));
-    Ok(StandbyFacts { receiver_status, last_message_ms, replay_paused, heartbeat_age_seconds })
+    Ok(StandbyFacts { receiver_status, last_message_ms, replay_paused, replay_lsn, heartbeat_age_seconds })
 }

@@ -35,6 +35,7 @@ fn primary(senders: &[(&str, &str, Option<i64>)]) -> Option<NodeObservation> {
                 state: state.to_string(),
                 sync_state: "async".into(),
                 lag_bytes: *lag,
+                lag_intervals: [Some(0.001), Some(0.002), Some(0.003)],
             })
             .collect(),
         slots: vec![SlotFacts { name: "db2".into(), active: true, retained_bytes: Some(42) }],
@@ -46,6 +47,7 @@ fn standby(receiver: Option<&str>, paused: bool, age: Result<f64, String>) -> Op
         receiver_status: receiver.map(String::from),
         last_message_ms: Some(NOW - 500),
         replay_paused: paused,
+        replay_lsn: Some("0/3000060".into()),
         heartbeat_age_seconds: age,
     })))
 }
@@ -104,6 +106,8 @@ fn seconds_come_from_the_heartbeat_and_bytes_from_the_primary() {
     assert_eq!(replica.sender_state.as_deref(), Some("streaming"));
     assert_eq!(replica.receiver_status.as_deref(), Some("streaming"));
     assert_eq!(replica.observed_role.as_deref(), Some("standby"));
+    assert_eq!(replica.sender_lag_seconds, [Some(0.001), Some(0.002), Some(0.003)]);
+    assert_eq!(replica.replay_lsn.as_deref(), Some("0/3000060"));
     assert_eq!(cluster.slots, vec![Slot { name: "db2".into(), active: true, retained_bytes: Some(42) }]);
 }
 
