@@ -135,6 +135,13 @@ async fn split_servfail_timeout_and_stale_against_real_servers() {
     // Without the previous declaration, the same answer is the wrong tier.
     let verdict = judge(&estate1, &engine::checks(&estate1, &[], 0)).await;
     assert_eq!(verdict.status, DnsStatus::WrongTier, "{}", verdict.detail);
+
+    // An address no host of the estate has: the wrong target, said to be outside the estate.
+    // (192.0.2.0/24 is documentation space: it is only ever data in the zone, never contacted.)
+    zone_a.set("www", RecordKind::A, 300, &["192.0.2.10".into()]).await.unwrap();
+    let verdict = judge(&estate1, &engine::checks(&estate1, &[], 0)).await;
+    assert_eq!(verdict.status, DnsStatus::WrongTarget, "{}", verdict.detail);
+    assert!(verdict.detail.contains("outside the estate"), "{}", verdict.detail);
 }
 
 #[tokio::test]
