@@ -47,10 +47,19 @@ pub struct Answer {
     pub used_tcp: bool,
 }
 
+/// Idle connected UDP sockets kept per server; more are opened while more questions are in flight.
+const MAX_IDLE_SOCKETS_PER_SERVER: usize = 256;
+
 /// Sends questions with a fixed per-query timeout.
+///
+/// UDP sockets are connected to one server (so a closed port is reported as refused and only
+/// that server's datagrams are read) and reused for later questions to it: a sweep of many
+/// records then costs a send and a receive per question, not a socket's whole life. A late
+/// reply to an earlier question on a reused socket is told apart by its id and dropped.
 #[derive(Debug, Clone)]
 pub struct WireResolver {
     timeout: Duration,
+    idle: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<SocketAddr, Vec<tokio::net::UdpSocket>>>>,
 }
 
 fn record_type(kind: RecordKind) -> RecordType {
@@ -94,7 +103,28 @@ pub fn presentation(data: &RData) -> Option<String> {
 impl WireResolver {
     /// A resolver client whose every question gives up after `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        WireResolver { timeout }
+        WireResolver { timeout, idle: Default::default() }
+    }
+
+    /// An idle socket connected to `server`, or a new one.
+    async fn checkout(&self, server: SocketAddr) -> Result<tokio::net::UdpSocket, QueryError> {
+        if let Some(socket) = self.idle.lock().ok().and_then(|mut idle| idle.get_mut(&server)?.pop()) {
+            return Ok(socket);
+        }
+        let local: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+        let socket = tokio::net::UdpSocket::bind(local).await.map_err(|e| QueryError::Network(e.to_string()))?;
+        socket.connect(server).await.map_err(|e| QueryError::Network(e.to_string()))?;
+        Ok(socket)
+    }
+
+    /// Keeps a socket for the next question to `server`, up to the idle limit.
+    fn checkin(&self, server: SocketAddr, socket: tokio::net::UdpSocket) {
+        if let Ok(mut idle) = self.idle.lock() {
+            let sockets = idle.entry(server).or_default();
+            if sockets.len() < MAX_IDLE_SOCKETS_PER_SERVER {
+                sockets.push(socket);
+            }
+        }
     }
 
     /// Asks `server` for `name`/`kind`, following CNAMEs (for other types than CNAME).
@@ -188,11 +218,24 @@ impl WireResolver {
     }
 
     async fn over_udp(&self, server: SocketAddr, bytes: &[u8], id: u16, deadline: Instant) -> Result<Message, QueryError> {
-        let local: SocketAddr = if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
-        let socket = tokio::net::UdpSocket::bind(local).await.map_err(|e| QueryError::Network(e.to_string()))?;
-        socket.connect(server).await.map_err(|e| QueryError::Network(e.to_string()))?;
+        let socket = self.checkout(server).await?;
+        let outcome = self.exchange_udp(&socket, bytes, id, deadline).await;
+        // A socket that failed at the socket level is closed; any other goes back for reuse.
+        if !matches!(outcome, Err(QueryError::Network(_))) {
+            self.checkin(server, socket);
+        }
+        outcome
+    }
+
+    async fn exchange_udp(
+        &self,
+        socket: &tokio::net::UdpSocket,
+        bytes: &[u8],
+        id: u16,
+        deadline: Instant,
+    ) -> Result<Message, QueryError> {
         socket.send(bytes).await.map_err(|e| QueryError::Network(e.to_string()))?;
-        let mut buf = vec![0u8; 4096];
+        let mut buf = [0u8; 4096];
         loop {
             let received = tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await;
             let n = match received {
@@ -200,12 +243,12 @@ impl WireResolver {
                 Ok(Err(e)) => return Err(QueryError::Network(e.to_string())),
                 Ok(Ok(n)) => n,
             };
-            match Message::from_vec(&buf[..n]) {
-                // A reply to some other question (late or spoofed) is ignored, not trusted.
-                Ok(reply) if reply.metadata.id != id => continue,
-                Ok(reply) => return Ok(reply),
-                Err(e) => return Err(QueryError::Malformed(e.to_string())),
+            // A reply to some other question (late, for an earlier user of this socket, or
+            // spoofed) is ignored by its id before it is parsed, not trusted.
+            if n < 2 || u16::from_be_bytes([buf[0], buf[1]]) != id {
+                continue;
             }
+            return Message::from_vec(&buf[..n]).map_err(|e| QueryError::Malformed(e.to_string()));
         }
     }
 
