@@ -99,7 +99,9 @@ pub fn evaluate(reports: &[Report], policy: Policy, now_ms: i64) -> Verdict {
                 format::seconds(Some(latest.oldest_age_seconds))
             ),
         )
-    } else if net < 0.0 && depth > window.first().map_or(0.0, |r| r.depth) {
+    } else if net < 0.0 && depth - window.first().map_or(0.0, |r| r.depth) > enqueue_rate.max(1.0) {
+        // Growing: more in than out, and deeper by more than a second's worth of writes (a
+        // loader keeping up holds a few items in flight, and its depth jitters by that much).
         (
             BacklogStatus::Growing,
             None,

@@ -104,7 +104,8 @@ impl ReplicationBoard {
             .map(|spec| {
                 let empty = ClusterRound::default();
                 let round = inner.as_ref().and_then(|i| i.latest.get(&spec.name)).unwrap_or(&empty);
-                let mut cluster = evaluate::evaluate(spec, round, &thresholds, stale_after_ms, now_ms);
+                let mut cluster =
+                    evaluate::evaluate(spec, round, &thresholds, stale_after_ms, heartbeat_every_seconds(estate), now_ms);
                 if let Some(inner) = &inner {
                     for node in cluster.nodes.iter_mut() {
                         if let Some(points) = inner.history.get(&(spec.name.clone(), node.host.clone())) {
@@ -121,6 +122,16 @@ impl ReplicationBoard {
             interval_seconds: estate.replication.interval_seconds,
             evaluated_at_ms: now_ms,
         }
+    }
+}
+
+/// How often heartbeats are written: every round, when this instance writes them. When it does
+/// not (`heartbeat = false`, another instance writes), ages are taken as they are.
+fn heartbeat_every_seconds(estate: &Estate) -> f64 {
+    if estate.replication.heartbeat {
+        estate.replication.interval_seconds as f64
+    } else {
+        0.0
     }
 }
 
@@ -177,7 +188,8 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
         let now = now_ms();
         let mut stored = Vec::new();
         for (spec, round) in specs.iter().zip(rounds) {
-            let evaluated = evaluate::evaluate(spec, &round, &thresholds, stale_after_ms(&estate), now);
+            let evaluated =
+                evaluate::evaluate(spec, &round, &thresholds, stale_after_ms(&estate), heartbeat_every_seconds(&estate), now);
             board.publish(&spec.name, round, &evaluated, config.history_points);
             stored.extend(evaluated.nodes.iter().map(|n| {
                 (format!("{}/{}", spec.name, n.host), n.status.as_str(), n.lag_bytes, n.lag_seconds, n.detail.clone())

@@ -48,11 +48,17 @@ pub struct ClusterRound {
 }
 
 /// Evaluates a cluster at `now_ms`; readings older than `stale_after_ms` count as none.
+///
+/// Lag seconds are the age of the newest heartbeat a standby has replayed, less one
+/// `heartbeat_every_seconds`: the next heartbeat is written that much later, so a caught-up
+/// standby on an idle primary reads between zero and one interval and shows zero, and a
+/// standby that lacks heartbeats shows how long it has lacked the first one it misses.
 pub fn evaluate(
     spec: &ClusterSpec,
     round: &ClusterRound,
     thresholds: &LagThresholds,
     stale_after_ms: i64,
+    heartbeat_every_seconds: f64,
     now_ms: i64,
 ) -> DbCluster {
     let fresh: Vec<Option<&NodeObservation>> = spec
@@ -122,7 +128,8 @@ pub fn evaluate(
                         view.last_message_ms = s.last_message_ms;
                         view.replay_paused = Some(s.replay_paused);
                         view.replay_lsn = s.replay_lsn.clone();
-                        view.lag_seconds = s.heartbeat_age_seconds.as_ref().ok().copied();
+                        let lag = s.heartbeat_age_seconds.clone().map(|age| (age - heartbeat_every_seconds).max(0.0));
+                        view.lag_seconds = lag.as_ref().ok().copied();
                         if node.role == Role::Primary {
                             (
                                 ReplicaStatus::RoleFlip,
@@ -137,7 +144,7 @@ pub fn evaluate(
                                 view.sync_state = Some(sender.sync_state.clone());
                                 view.sender_lag_seconds = sender.lag_intervals;
                             }
-                            standby_node(node, s, primary_side.is_some(), sender.is_some(), view.lag_bytes, thresholds)
+                            standby_node(node, s, lag, primary_side.is_some(), sender.is_some(), view.lag_bytes, thresholds)
                         }
                     }
                 },
@@ -205,12 +212,13 @@ fn writable_node(node: &NodeSpec, w: &WritableFacts, writable: &[&str]) -> (Repl
 fn standby_node(
     node: &NodeSpec,
     s: &StandbyFacts,
+    lag_seconds: Result<f64, String>,
     primary_known: bool,
     has_sender: bool,
     lag_bytes: Option<i64>,
     t: &LagThresholds,
 ) -> (ReplicaStatus, String) {
-    let seconds = s.heartbeat_age_seconds.as_ref().ok().copied();
+    let seconds = lag_seconds.as_ref().ok().copied();
     let behind = match (seconds, lag_bytes) {
         (None, None) => "lag not measurable".to_string(),
         (sec, b) => format!(
@@ -236,7 +244,7 @@ fn standby_node(
         );
     }
     if seconds.is_none() && lag_bytes.is_none() {
-        let why = s.heartbeat_age_seconds.as_ref().err().map_or("", String::as_str);
+        let why = lag_seconds.as_ref().err().map_or("", String::as_str);
         return (ReplicaStatus::Unknown, format!("streaming, but lag is not measurable yet: {why}"));
     }
     let over = |sec: f64, bytes: i64| seconds.is_some_and(|v| v >= sec) || lag_bytes.is_some_and(|b| b >= bytes);
@@ -247,7 +255,7 @@ fn standby_node(
     } else {
         ReplicaStatus::Ok
     };
-    let why = match &s.heartbeat_age_seconds {
+    let why = match &lag_seconds {
         Err(e) if status == ReplicaStatus::Ok => format!("streaming; {behind} (seconds unknown: {e})"),
         _ => format!("streaming; {behind}"),
     };

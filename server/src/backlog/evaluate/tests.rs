@@ -32,6 +32,8 @@ fn every_status() {
         ("growing", series(10, 0, &[(10.0, 0.0, 0.0), (40.0, 50.0, 20.0)]), BacklogStatus::Growing, "growing by 3.0 /s"),
         ("steady keeps up", series(10, 0, &[(1.0, 0.0, 0.0), (1.0, 20.0, 20.0)]), BacklogStatus::Ok, "keeping up"),
         ("more in than out but depth fell", series(10, 0, &[(50.0, 0.0, 0.0), (40.0, 30.0, 20.0)]), BacklogStatus::Ok, "keeping up"),
+        ("in-flight jitter is not growth", series(10, 0, &[(1.0, 0.0, 0.0), (2.0, 50.0, 49.0)]), BacklogStatus::Ok, "keeping up"),
+        ("just over a second's worth deeper", series(10, 0, &[(1.0, 0.0, 0.0), (7.1, 50.0, 40.0)]), BacklogStatus::Growing, "growing"),
         ("stalled", series(10, 0, &[(10.0, 0.0, 5.0), (30.0, 20.0, 5.0)]), BacklogStatus::Stalled, "none were loaded"),
         ("stalled without new writes", series(10, 0, &[(30.0, 20.0, 5.0), (30.0, 20.0, 5.0)]), BacklogStatus::Stalled, "oldest 12 s"),
         ("stopped", series(5, 30_001, &[(3.0, 1.0, 1.0), (3.0, 1.0, 1.0)]), BacklogStatus::Stopped, "no report since"),

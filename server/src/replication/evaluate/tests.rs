@@ -57,7 +57,7 @@ fn streaming(age: f64) -> Option<NodeObservation> {
 }
 
 fn eval(p: Option<NodeObservation>, r: Option<NodeObservation>) -> DbCluster {
-    evaluate(&spec(), &ClusterRound { nodes: vec![p, r], heartbeat: Some(Ok(())) }, &thresholds(), STALE, NOW)
+    evaluate(&spec(), &ClusterRound { nodes: vec![p, r], heartbeat: Some(Ok(())) }, &thresholds(), STALE, 0.0, NOW)
 }
 
 #[test]
@@ -139,6 +139,19 @@ fn a_failed_heartbeat_write_is_reported() {
         nodes: vec![primary(&[("db2", "streaming", Some(0))]), streaming(0.1)],
         heartbeat: Some(Err("permission denied for table crowsnest_heartbeat".into())),
     };
-    let cluster = evaluate(&spec(), &round, &thresholds(), STALE, NOW);
+    let cluster = evaluate(&spec(), &round, &thresholds(), STALE, 0.0, NOW);
     assert_eq!(cluster.heartbeat_error.as_deref(), Some("permission denied for table crowsnest_heartbeat"));
+}
+
+#[test]
+fn lag_is_the_heartbeat_age_less_one_interval() {
+    let round = |age| ClusterRound { nodes: vec![primary(&[("db2", "streaming", Some(0))]), streaming(age)], heartbeat: None };
+    // Idle and caught up: the newest heartbeat is up to one interval old, which is no lag.
+    let idle = evaluate(&spec(), &round(4.9), &thresholds(), STALE, 5.0, NOW);
+    assert_eq!(idle.nodes[1].lag_seconds, Some(0.0));
+    assert_eq!(idle.nodes[1].status, ReplicaStatus::Ok, "a 5 s interval must not make idle replicas warn at 5 s");
+    // Missing the heartbeat written 6 s ago.
+    let behind = evaluate(&spec(), &round(11.0), &thresholds(), STALE, 5.0, NOW);
+    assert_eq!(behind.nodes[1].lag_seconds, Some(6.0));
+    assert_eq!(behind.nodes[1].status, ReplicaStatus::Warn);
 }
