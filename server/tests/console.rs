@@ -451,6 +451,34 @@ async fn the_lab_backlog_grows_while_the_primary_is_cut_off_and_drains_after() {
     })
     .await;
 
+    // The primary server really stopped, then started again: the same backing up and draining.
+    let stop = client().post(format!("{lab}/lab/postgres/db1")).json(&serde_json::json!({"state": "stopped"})).send().await.unwrap();
+    assert_eq!(stop.status(), 200, "{}", stop.text().await.unwrap_or_default());
+    // A burst of writes at the Amsterdam loader while the master is down.
+    let burst = client()
+        .post(format!("http://127.{}.3.5:9100/enqueue", block(4)))
+        .json(&serde_json::json!({"items": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(burst.status(), 202);
+    eventually(Duration::from_secs(30), "loaders backing up while the primary is stopped", || async {
+        let b = json(&format!("{base}/api/v1/backlog")).await?;
+        let status = loader(&b, "loader-ams")["status"].as_str()?.to_string();
+        (status == "growing" || status == "stalled").then_some(())
+    })
+    .await;
+    let start = client().post(format!("{lab}/lab/postgres/db1")).json(&serde_json::json!({"state": "running"})).send().await.unwrap();
+    assert_eq!(start.status(), 200);
+    eventually(Duration::from_secs(40), "draining with an ETA after the primary restarts", || async {
+        let b = json(&format!("{base}/api/v1/backlog")).await?;
+        let l = loader(&b, "loader-ams");
+        (l["status"] == "ok" && l["eta_seconds"].as_f64().is_some()).then_some(())
+    })
+    .await;
+    let bad = client().post(format!("{lab}/lab/postgres/db1")).json(&serde_json::json!({"state": "paused"})).send().await.unwrap();
+    assert_eq!(bad.status(), 400, "a bad state is refused with a reason");
+
     let page = client().get(format!("{base}/backlog")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("loader-sin") && page.contains("data-backlog-status"), "the backlog page renders loaders");
     let page = client().get(format!("{base}/replication")).send().await.unwrap().text().await.unwrap();

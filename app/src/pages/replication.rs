@@ -120,7 +120,7 @@ fn ClusterView(cluster: DbCluster) -> impl IntoView {
                         <th scope="col">"Status"</th>
                         <th scope="col">"Lag"</th>
                         <th scope="col">"Sender / receiver"</th>
-                        <th scope="col">"History (seconds)"</th>
+                        <th scope="col">"History (seconds, then bytes)"</th>
                         <th scope="col">"Checked"</th>
                     </tr>
                 </thead>
@@ -169,8 +169,12 @@ fn NodeRow(node: DbNode) -> impl IntoView {
         }
     });
     let chart = replica.then(|| {
-        let points = node.history.iter().map(|p| (p.at_ms, p.seconds)).collect();
-        view! { <Sparkline points label=format!("lag seconds of {}", node.host)/> }
+        let seconds = node.history.iter().map(|p| (p.at_ms, p.seconds)).collect();
+        let bytes = node.history.iter().map(|p| (p.at_ms, p.bytes.map(|b| b as f64))).collect();
+        view! {
+            <Sparkline points=seconds label=format!("lag seconds of {}", node.host)/>
+            <Sparkline points=bytes label=format!("lag bytes of {}", node.host)/>
+        }
     });
     // Erased: the row's full type nested in the cluster's overflows the compiler's depth limit.
     view! {

@@ -4,6 +4,8 @@
 //! - `POST /lab/hosts/{name}` with `{"state": "up" | "down" | "hang" | "error"}`
 //! - `PUT /lab/records/{name}/{type}` with `{"ttl": 60, "values": ["127.0.1.1"]}`
 //! - `DELETE /lab/records/{name}/{type}`
+//! - `POST /lab/postgres/{host}` with `{"state": "stopped" | "running"}`: stops or starts the
+//!   lab's real PostgreSQL server behind a db host (with `lab.postgres = true`)
 
 use super::{HostState, LabZone};
 use crate::config::RecordKind;
@@ -21,6 +23,7 @@ use tokio::sync::watch;
 pub struct Control {
     pub hosts: Arc<BTreeMap<String, watch::Sender<HostState>>>,
     pub zone: Option<Arc<LabZone>>,
+    pub postgres: Arc<BTreeMap<String, crate::pgcluster::Node>>,
 }
 
 type Reply = (StatusCode, Json<Value>);
@@ -34,6 +37,7 @@ pub fn router(control: Control) -> Router {
         .route("/lab/state", get(state))
         .route("/lab/hosts/{name}", post(set_host))
         .route("/lab/records/{name}/{kind}", put(set_record).delete(delete_record))
+        .route("/lab/postgres/{host}", post(set_postgres))
         .with_state(control)
 }
 
@@ -119,5 +123,45 @@ async fn delete_record(State(c): State<Control>, Path((name, kind_text)): Path<(
         Ok(true) => (StatusCode::OK, Json(json!({ "deleted": name, "type": kind.as_str() }))),
         Ok(false) => problem(StatusCode::NOT_FOUND, format!("no {} record at {name:?}", kind.as_str())),
         Err(e) => problem(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ServerState {
+    Stopped,
+    Running,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerChange {
+    state: ServerState,
+}
+
+async fn set_postgres(
+    State(c): State<Control>,
+    Path(host): Path<String>,
+    body: Result<Json<ServerChange>, axum::extract::rejection::JsonRejection>,
+) -> Reply {
+    let Json(change) = match body {
+        Ok(b) => b,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("body must be {{\"state\": \"stopped|running\"}}: {e}")),
+    };
+    let Some(node) = c.postgres.get(&host).cloned() else {
+        let known: Vec<&String> = c.postgres.keys().collect();
+        return problem(StatusCode::NOT_FOUND, format!("no lab PostgreSQL behind {host:?}; known: {known:?} (needs lab.postgres = true)"));
+    };
+    let (word, result) = match change.state {
+        ServerState::Stopped => ("stopped", tokio::task::spawn_blocking(move || node.stop()).await),
+        ServerState::Running => ("running", tokio::task::spawn_blocking(move || node.start()).await),
+    };
+    match result {
+        Ok(Ok(())) => {
+            tracing::info!(%host, state = word, "lab PostgreSQL switched");
+            (StatusCode::OK, Json(json!({ "host": host, "postgres": word })))
+        }
+        Ok(Err(e)) => problem(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

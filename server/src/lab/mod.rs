@@ -124,9 +124,18 @@ impl Lab {
             }
             None => (None, None, None),
         };
+        // Each db host's real server, so the control API can stop and start it for real.
+        let mut servers = BTreeMap::new();
+        if let (Some(cluster), Some(db)) = (&postgres, estate.databases.first()) {
+            servers.insert(db.primary.host.clone(), cluster.primary.clone());
+            for (replica, node) in db.replicas.iter().zip(&cluster.standbys) {
+                servers.insert(replica.host.clone(), node.clone());
+            }
+        }
         let control = control::Control {
             hosts: Arc::new(switches),
             zone,
+            postgres: Arc::new(servers),
         };
         let listener = tokio::net::TcpListener::bind(estate.lab.control_listen)
             .await
