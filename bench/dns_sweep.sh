@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # DNS sweep benchmark (not part of CI): a zone of COUNT A records (default 10000) served by
 # three real Knot DNS servers on 127.0.0.1-3, port 53. In the same run:
-#   1. Crowsnest's engine sweeps every record at every server once (server/examples/dns_sweep.rs)
+#   1. Crowsnest's engine sweeps every record at every server, SWEEPS times (default 5), and
+#      reports the median sweep (server/examples/dns_sweep.rs)
 #   2. octodns-report (PyPI octodns) asks the same records of the same servers
 #   3. dnsperf (Debian) measures one server's ceiling for the same queries, for DURATION seconds
 # Goals (issue 4): Crowsnest >= 50x octodns-report's rate and >= 50 % of dnsperf's.
-# Every load is bounded: one sweep each, dnsperf for DURATION seconds, loopback only.
+# Every load is bounded: SWEEPS sweeps and one octodns-report run, dnsperf for DURATION
+# seconds, loopback only.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/env.sh"
 cd "$ROOT"

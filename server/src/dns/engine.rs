@@ -266,20 +266,41 @@ pub async fn round(
                 .map(move |(r, resolver)| (c, r, check.owner.clone(), check.kind, resolver.address))
         })
         .collect();
-    let answers: Vec<(usize, usize, Seen)> = futures::stream::iter(jobs)
-        .map(|(c, r, owner, kind, address)| {
-            let client = client.clone();
-            async move {
-                let seen = match client.ask(address, &owner, kind).await {
-                    Ok(a) => Seen::Answered { rcode: a.rcode, authoritative: a.authoritative, values: a.values, ttl: a.ttl },
-                    Err(e) => Seen::Failed(e),
-                };
-                (c, r, seen)
-            }
+    // One task per core, each with its share of the questions in flight: a sweep of many records
+    // is bound by the CPU of sending and receiving, and one task would use one core.
+    let lanes = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    let per_lane = concurrency.max(1).div_ceil(lanes);
+    let mut shares: Vec<Vec<_>> = (0..lanes).map(|_| Vec::new()).collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        shares[i % lanes].push(job);
+    }
+    let tasks = shares.into_iter().map(|share| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            futures::stream::iter(share)
+                .map(|(c, r, owner, kind, address)| {
+                    let client = client.clone();
+                    async move {
+                        let seen = match client.ask(address, &owner, kind).await {
+                            Ok(a) => Seen::Answered { rcode: a.rcode, authoritative: a.authoritative, values: a.values, ttl: a.ttl },
+                            Err(e) => Seen::Failed(e),
+                        };
+                        (c, r, seen)
+                    }
+                })
+                .buffer_unordered(per_lane)
+                .collect::<Vec<(usize, usize, Seen)>>()
+                .await
         })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    });
+    let mut answers: Vec<(usize, usize, Seen)> = Vec::new();
+    for lane in futures::future::join_all(tasks).await {
+        match lane {
+            Ok(done) => answers.extend(done),
+            // A panicking lane is a bug; its questions stay unanswered (shown as not checked).
+            Err(e) => tracing::error!(error = %e, "a DNS lane failed"),
+        }
+    }
     let mut views: Vec<Vec<Option<View>>> = checks.iter().map(|_| vec![None; estate.resolvers.len()]).collect();
     for (c, r, seen) in answers {
         let resolver = &estate.resolvers[r];
