@@ -72,8 +72,26 @@ impl LoaderBoard {
         LoaderBoard { estate, state: Arc::default(), changes: watch::channel(0).0, local }
     }
 
-    /// Keeps a good report: newest last, trimmed to the window and the history length.
+    /// Keeps a good report and tells the watchers.
     pub async fn accept(&self, loader: &str, report: Report) {
+        self.keep(loader, report).await;
+        self.notify();
+    }
+
+    /// Remembers why the latest report of a loader was refused (the previous good one stays),
+    /// and tells the watchers.
+    pub fn reject(&self, loader: &str, reason: String) {
+        self.refuse(loader, reason);
+        self.notify();
+    }
+
+    /// Wakes event streams and moves the page cache on: once per change, or once per round.
+    fn notify(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Keeps a good report: newest last, trimmed to the window and the history length.
+    async fn keep(&self, loader: &str, report: Report) {
         let keep = self.estate.backlog.history_points;
         let window_ms = self.estate.backlog.window_seconds as i64 * 1000;
         if let Ok(mut state) = self.state.write() {
@@ -91,16 +109,13 @@ impl LoaderBoard {
                 tracing::warn!(error = %e, "could not store a loader report; the live view is unaffected");
             }
         }
-        self.changes.send_modify(|n| *n += 1);
     }
 
-    /// Remembers why the latest report of a loader was refused; the previous good one stays.
-    pub fn reject(&self, loader: &str, reason: String) {
+    fn refuse(&self, loader: &str, reason: String) {
         tracing::warn!(loader, %reason, "loader report rejected; keeping the previous good report");
         if let Ok(mut state) = self.state.write() {
             state.entry(loader.to_string()).or_default().last_error = Some((now_ms(), reason));
         }
-        self.changes.send_modify(|n| *n += 1);
     }
 
     /// Takes a pushed JSON body with its bearer token.
@@ -232,9 +247,11 @@ pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard) {
         .await;
         for (name, result) in results {
             match result {
-                Ok(report) => board.accept(&name, report).await,
-                Err(e) => board.reject(&name, e),
+                Ok(report) => board.keep(&name, report).await,
+                Err(e) => board.refuse(&name, e),
             }
         }
+        // One change per round, not per loader: watchers get one backlog snapshot a round.
+        board.notify();
     }
 }
