@@ -161,3 +161,59 @@ async fn a_resolver_that_never_answers_times_out_without_delaying_others() {
     assert_eq!(dead.await, Err(QueryError::Timeout(800)));
     drop(silent);
 }
+
+#[tokio::test]
+async fn a_batch_answers_every_question_in_order_and_takes_the_slow_paths_alone() {
+    let (zone, dns) = zone().await;
+    for i in 0..300 {
+        zone.set(&format!("h{i}"), RecordKind::A, 60, &[format!("10.0.{}.{}", i / 256, i % 256)]).await.unwrap();
+    }
+    let mut questions: Vec<(String, RecordKind)> =
+        (0..300).map(|i| (format!("h{i}.example.test."), RecordKind::A)).collect();
+    // Among them: a CNAME (followed inside the reply), a truncated answer (asked again over
+    // TCP), a loop, a name that does not exist and one that cannot be sent.
+    questions.extend([
+        ("shop.example.test.".to_string(), RecordKind::A),
+        ("big.example.test.".to_string(), RecordKind::A),
+        ("loop1.example.test.".to_string(), RecordKind::A),
+        ("nope.example.test.".to_string(), RecordKind::A),
+        ("www..example.test.".to_string(), RecordKind::A),
+    ]);
+    let results = client().ask_all(dns.addr, &questions, 16).await;
+    assert_eq!(results.len(), questions.len());
+    for (i, result) in results[..300].iter().enumerate() {
+        let answer = result.as_ref().unwrap_or_else(|e| panic!("h{i}: {e}"));
+        assert_eq!(answer.values.iter().collect::<Vec<_>>(), [&format!("10.0.{}.{}", i / 256, i % 256)], "h{i}");
+        assert!(answer.authoritative && answer.ttl == Some(60));
+    }
+    let shop = results[300].as_ref().unwrap();
+    assert_eq!((shop.chain.as_slice(), shop.values.len()), (["www.example.test.".to_string()].as_slice(), 1));
+    let big = results[301].as_ref().unwrap();
+    assert!(big.used_tcp && big.values.len() == 60, "truncated: {big:?}");
+    assert!(matches!(results[302], Err(QueryError::CnameLoop(_))), "{:?}", results[302]);
+    assert_eq!(results[303].as_ref().unwrap().rcode, "NXDOMAIN");
+    assert!(matches!(&results[304], Err(QueryError::Malformed(why)) if why.contains("www..")), "{:?}", results[304]);
+}
+
+#[tokio::test]
+async fn a_batch_to_a_silent_server_waits_out_one_window_then_gives_up() {
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let questions: Vec<(String, RecordKind)> = (0..50).map(|i| (format!("h{i}.example.test."), RecordKind::A)).collect();
+    let results = client().ask_all(silent.local_addr().unwrap(), &questions, 4).await;
+    // The first window is sent and times out; the rest are not asked.
+    assert!(results[..4].iter().all(|r| *r == Err(QueryError::Timeout(800))), "{:?}", &results[..4]);
+    assert!(results[4..].iter().all(|r| *r == Err(QueryError::GaveUp(4))), "{:?}", &results[4..]);
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_batch_to_a_closed_port_fails_every_question_as_a_network_error() {
+    // Bound then closed: the kernel answers with port unreachable, which the connected socket reports.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let questions: Vec<(String, RecordKind)> = (0..20).map(|i| (format!("h{i}.example.test."), RecordKind::A)).collect();
+    let results = client().ask_all(closed, &questions, 4).await;
+    assert_eq!(results.len(), 20);
+    for result in &results {
+        assert!(matches!(result, Err(QueryError::Network(_))), "{result:?}");
+    }
+}

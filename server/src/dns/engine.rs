@@ -6,7 +6,6 @@ use super::wire::WireResolver;
 use crate::config::{Estate, RecordKind, ZoneConfig};
 use crate::store::{DesiredRecord, DnsRow, LocalStore};
 use app::model::DnsStatus;
-use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -254,51 +253,42 @@ pub async fn round(
     concurrency: usize,
     now_ms: impl Fn() -> i64,
 ) -> Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)> {
-    // Owned jobs: the stream is spawned, so it must not borrow across the await points.
-    let jobs: Vec<(usize, usize, String, RecordKind, std::net::SocketAddr)> = checks
-        .iter()
-        .enumerate()
-        .flat_map(|(c, check)| {
-            estate
-                .resolvers
-                .iter()
-                .enumerate()
-                .map(move |(r, resolver)| (c, r, check.owner.clone(), check.kind, resolver.address))
-        })
-        .collect();
-    // One task per core, each with its share of the questions in flight: a sweep of many records
-    // is bound by the CPU of sending and receiving, and one task would use one core.
-    let lanes = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
-    let per_lane = concurrency.max(1).div_ceil(lanes);
-    let mut shares: Vec<Vec<_>> = (0..lanes).map(|_| Vec::new()).collect();
-    for (i, job) in jobs.into_iter().enumerate() {
-        shares[i % lanes].push(job);
-    }
-    let tasks = shares.into_iter().map(|share| {
-        let client = client.clone();
-        tokio::spawn(async move {
-            futures::stream::iter(share)
-                .map(|(c, r, owner, kind, address)| {
-                    let client = client.clone();
-                    async move {
-                        let seen = match client.ask(address, &owner, kind).await {
+    // Each resolver's questions go out as batches (`WireResolver::ask_all`), each its own task
+    // with its own socket: a slow or dead resolver holds up only its own batches, and with fewer
+    // resolvers than cores a resolver's questions are split so that every core sends.
+    let questions: Arc<Vec<(String, RecordKind)>> = Arc::new(checks.iter().map(|c| (c.owner.clone(), c.kind)).collect());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let resolvers = estate.resolvers.len().max(1);
+    let splits = cores.div_ceil(resolvers).min(questions.len()).max(1);
+    let window = concurrency.max(1).div_ceil(resolvers * splits);
+    let chunk = questions.len().div_ceil(splits).max(1);
+    let tasks = estate.resolvers.iter().enumerate().flat_map(|(r, resolver)| {
+        let (questions, address) = (questions.clone(), resolver.address);
+        (0..questions.len()).step_by(chunk).map(move |first| {
+            let (client, questions) = (client.clone(), questions.clone());
+            tokio::spawn(async move {
+                let last = (first + chunk).min(questions.len());
+                let results = client.ask_all(address, &questions[first..last], window).await;
+                results
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, result)| {
+                        let seen = match result {
                             Ok(a) => Seen::Answered { rcode: a.rcode, authoritative: a.authoritative, values: a.values, ttl: a.ttl },
                             Err(e) => Seen::Failed(e),
                         };
-                        (c, r, seen)
-                    }
-                })
-                .buffer_unordered(per_lane)
-                .collect::<Vec<(usize, usize, Seen)>>()
-                .await
+                        (first + i, r, seen)
+                    })
+                    .collect::<Vec<(usize, usize, Seen)>>()
+            })
         })
     });
     let mut answers: Vec<(usize, usize, Seen)> = Vec::new();
-    for lane in futures::future::join_all(tasks).await {
-        match lane {
+    for batch in futures::future::join_all(tasks).await {
+        match batch {
             Ok(done) => answers.extend(done),
-            // A panicking lane is a bug; its questions stay unanswered (shown as not checked).
-            Err(e) => tracing::error!(error = %e, "a DNS lane failed"),
+            // A panicking batch is a bug; its questions stay unanswered (shown as not checked).
+            Err(e) => tracing::error!(error = %e, "a DNS batch failed"),
         }
     }
     let mut views: Vec<Vec<Option<View>>> = checks.iter().map(|_| vec![None; estate.resolvers.len()]).collect();

@@ -151,6 +151,7 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
     let (rcode, authoritative, values, ttl) = match seen {
         // No reply, or an unusable one, says nothing about the record.
         Seen::Failed(QueryError::Timeout(ms)) => return (DnsStatus::Timeout, format!("no answer within {ms} ms")),
+        Seen::Failed(e @ QueryError::GaveUp(_)) => return (DnsStatus::Timeout, e.to_string()),
         Seen::Failed(e) => return (DnsStatus::Servfail, e.to_string()),
         Seen::Answered { rcode, authoritative, values, ttl } => (rcode, *authoritative, values, *ttl),
     };

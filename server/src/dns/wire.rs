@@ -4,7 +4,8 @@
 use crate::config::RecordKind;
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use std::collections::BTreeSet;
+use futures::StreamExt;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,10 +29,17 @@ pub enum QueryError {
     /// The CNAME chain is longer than [`MAX_CNAME_HOPS`] or loops.
     #[error("CNAME chain longer than {MAX_CNAME_HOPS} hops or looping at {0}")]
     CnameLoop(String),
+    /// Not asked: in a batch, the server had already left this many questions in a row
+    /// unanswered (a whole window's worth), so asking more would only wait out more timeouts.
+    #[error("not asked: the server left the previous {0} questions unanswered")]
+    GaveUp(usize),
 }
 
+/// Largest number of questions a batch keeps in flight on its socket.
+pub const MAX_WINDOW: usize = 4096;
+
 /// What one server said about one name and type, after following CNAMEs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answer {
     /// Response code of the last reply in the chain, e.g. `NOERROR`, `NXDOMAIN`, `SERVFAIL`.
     pub rcode: String,
@@ -45,6 +53,23 @@ pub struct Answer {
     pub chain: Vec<String>,
     /// True when some reply was truncated over UDP and fetched again over TCP.
     pub used_tcp: bool,
+}
+
+/// What a reply means for the question it answers.
+enum Step {
+    /// The answer is complete.
+    Done,
+    /// The CNAME chain leaves the reply: ask for this name next.
+    Follow(Name),
+}
+
+/// How a batch left one question.
+enum Outcome {
+    /// Answered, or failed for good.
+    Done(Result<Answer, QueryError>),
+    /// Needs what only [`WireResolver::ask`] does: TCP after truncation, or a CNAME chain
+    /// followed beyond the reply.
+    AskAlone,
 }
 
 /// Idle connected UDP sockets kept per server; more are opened while more questions are in flight.
@@ -132,50 +157,156 @@ impl WireResolver {
         let deadline = Instant::now() + self.timeout;
         let wanted = record_type(kind);
         let mut current = Name::from_ascii(name).map_err(|e| QueryError::Malformed(format!("{name:?}: {e}")))?;
-        let mut answer = Answer {
-            rcode: String::new(),
-            authoritative: false,
-            values: BTreeSet::new(),
-            ttl: None,
-            chain: Vec::new(),
-            used_tcp: false,
-        };
+        let mut answer = Answer::default();
         let mut seen = BTreeSet::new();
         loop {
             let (reply, used_tcp) = self.exchange(server, &current, wanted, deadline).await?;
             answer.used_tcp |= used_tcp;
-            answer.rcode = rcode_text(reply.metadata.response_code);
-            answer.authoritative = reply.metadata.authoritative;
-            let mut next = None;
-            // Walk the answer section along the chain: records for `current`, then its target.
-            let mut owner = current.clone();
-            for _ in 0..=MAX_CNAME_HOPS {
-                let mut target_of_owner = None;
-                for record in reply.answers.iter().filter(|r| r.name == owner) {
-                    if record.record_type() == wanted {
-                        if let Some(value) = presentation(&record.data) {
-                            answer.values.insert(value);
-                            answer.ttl = Some(answer.ttl.map_or(record.ttl, |t| t.min(record.ttl)));
-                        }
-                    } else if let RData::CNAME(target) = &record.data {
-                        target_of_owner = Some(target.0.clone());
+            match absorb(&reply, &current, wanted, &mut answer, &mut seen)? {
+                Step::Done => return Ok(answer),
+                Step::Follow(target) => current = target,
+            }
+        }
+    }
+
+    /// Asks `server` every question in `questions` over one connected UDP socket with up to
+    /// `window` in flight, matching replies by id: a sweep's cost per question is then one send
+    /// and one receive, with no task or wake-up of its own. Each question still gives up after
+    /// the timeout from when it was sent. Once a whole window in a row went unanswered the
+    /// rest are not asked ([`QueryError::GaveUp`]), so a dead server costs one timeout, not one
+    /// per window. Truncated replies and CNAME chains that leave the reply are asked again alone
+    /// with [`WireResolver::ask`]. Results are in the order of `questions`.
+    pub async fn ask_all(
+        &self,
+        server: SocketAddr,
+        questions: &[(String, RecordKind)],
+        window: usize,
+    ) -> Vec<Result<Answer, QueryError>> {
+        let window = window.clamp(1, MAX_WINDOW);
+        let mut results: Vec<Option<Result<Answer, QueryError>>> = vec![None; questions.len()];
+        let mut alone = Vec::new();
+        match self.checkout(server).await {
+            Err(e) => return vec![Err(e); questions.len()],
+            Ok(socket) => {
+                let healthy = self.batch(&socket, questions, window, &mut results, &mut alone).await;
+                if healthy {
+                    self.checkin(server, socket);
+                }
+            }
+        }
+        let asked_alone: Vec<(usize, Result<Answer, QueryError>)> = futures::stream::iter(alone)
+            .map(|i| async move {
+                let (name, kind) = &questions[i];
+                (i, self.ask(server, name, *kind).await)
+            })
+            .buffer_unordered(window)
+            .collect()
+            .await;
+        for (i, result) in asked_alone {
+            results[i] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(QueryError::Network("the question was never sent".into()))))
+            .collect()
+    }
+
+    /// The pipelined part of [`WireResolver::ask_all`]; returns false when the socket failed.
+    async fn batch(
+        &self,
+        socket: &tokio::net::UdpSocket,
+        questions: &[(String, RecordKind)],
+        window: usize,
+        results: &mut [Option<Result<Answer, QueryError>>],
+        alone: &mut Vec<usize>,
+    ) -> bool {
+        // In flight by id: (question, name asked, type asked); and ids in the order sent,
+        // which is also the order their deadlines fall in.
+        let mut in_flight: HashMap<u16, (usize, Name, RecordType)> = HashMap::with_capacity(window);
+        let mut order: VecDeque<(u16, Instant)> = VecDeque::with_capacity(window);
+        let mut buf = vec![0u8; 4096];
+        let (mut next, mut unanswered, mut healthy) = (0, 0, true);
+        loop {
+            while in_flight.len() < window && next < questions.len() {
+                let i = next;
+                next += 1;
+                let (name, kind) = &questions[i];
+                let wanted = record_type(*kind);
+                let name = match Name::from_ascii(name) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        results[i] = Some(Err(QueryError::Malformed(format!("{name:?}: {e}"))));
+                        continue;
+                    }
+                };
+                let mut query = Message::query();
+                // Random ids (hickory's), redrawn while one is taken by a question in flight.
+                while in_flight.contains_key(&query.metadata.id) {
+                    query = Message::query();
+                }
+                let id = query.metadata.id;
+                query.metadata.recursion_desired = true;
+                query.add_query(Query::query(name.clone(), wanted));
+                let bytes = match query.to_vec() {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        results[i] = Some(Err(QueryError::Malformed(e.to_string())));
+                        continue;
+                    }
+                };
+                match socket.send(&bytes).await {
+                    Ok(_) => {
+                        in_flight.insert(id, (i, name, wanted));
+                        order.push_back((id, Instant::now() + self.timeout));
+                    }
+                    Err(e) => {
+                        results[i] = Some(Err(QueryError::Network(e.to_string())));
+                        next = fail_all(&e, &mut in_flight, &mut order, results, next);
+                        healthy = false;
                     }
                 }
-                let Some(target) = target_of_owner else { break };
-                if !seen.insert(canonical_name(&owner)) {
-                    return Err(QueryError::CnameLoop(canonical_name(&owner)));
+            }
+            // The oldest question still in flight sets the deadline; answered ones drop off.
+            while order.front().is_some_and(|(id, _)| !in_flight.contains_key(id)) {
+                order.pop_front();
+            }
+            let Some(&(_, deadline)) = order.front() else {
+                if next < questions.len() {
+                    continue;
                 }
-                answer.chain.push(canonical_name(&target));
-                owner = target;
-            }
-            if answer.values.is_empty() && owner != current && reply.metadata.response_code == ResponseCode::NoError {
-                // The chain leaves the reply (an out-of-zone target): ask for the target itself.
-                next = Some(owner);
-            }
-            match next {
-                Some(target) if answer.chain.len() <= MAX_CNAME_HOPS => current = target,
-                Some(target) => return Err(QueryError::CnameLoop(canonical_name(&target))),
-                None => return Ok(answer),
+                return healthy;
+            };
+            match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
+                Err(_) => {
+                    let now = Instant::now();
+                    while let Some(&(id, _)) = order.front().filter(|(_, due)| *due <= now) {
+                        order.pop_front();
+                        if let Some((i, _, _)) = in_flight.remove(&id) {
+                            results[i] = Some(Err(QueryError::Timeout(self.timeout_ms())));
+                            unanswered += 1;
+                        }
+                    }
+                    if unanswered >= window {
+                        for result in &mut results[next..] {
+                            *result = Some(Err(QueryError::GaveUp(unanswered)));
+                        }
+                        next = questions.len();
+                    }
+                }
+                Ok(Err(e)) => {
+                    next = fail_all(&e, &mut in_flight, &mut order, results, next);
+                    healthy = false;
+                }
+                Ok(Ok(n)) => {
+                    // Replies to nothing in flight (late, or spoofed) are dropped unparsed.
+                    let Some(id) = buf.get(..2).filter(|_| n >= 2).map(|b| u16::from_be_bytes([b[0], b[1]])) else { continue };
+                    let Some((i, name, wanted)) = in_flight.remove(&id) else { continue };
+                    unanswered = 0;
+                    match settle(&buf[..n], &name, wanted) {
+                        Outcome::Done(result) => results[i] = Some(result),
+                        Outcome::AskAlone => alone.push(i),
+                    }
+                }
             }
         }
     }
@@ -271,6 +402,88 @@ impl WireResolver {
         };
         tokio::time::timeout_at(deadline, exchange).await.map_err(|_| timeout)?
     }
+}
+
+/// A socket-level error in a batch (the kernel's port unreachable, reported on whichever send
+/// or receive comes next) is about the server, not one question: it becomes the answer of every
+/// question in flight, and the rest are not asked. Returns the new `next` (past the end).
+fn fail_all(
+    error: &std::io::Error,
+    in_flight: &mut HashMap<u16, (usize, Name, RecordType)>,
+    order: &mut VecDeque<(u16, Instant)>,
+    results: &mut [Option<Result<Answer, QueryError>>],
+    next: usize,
+) -> usize {
+    for (_, (i, _, _)) in in_flight.drain() {
+        results[i] = Some(Err(QueryError::Network(error.to_string())));
+    }
+    order.clear();
+    for result in &mut results[next..] {
+        *result = Some(Err(QueryError::Network(format!("not asked: {error} on an earlier question"))));
+    }
+    results.len()
+}
+
+/// Reads a reply a batch received for `name`/`wanted`.
+fn settle(bytes: &[u8], name: &Name, wanted: RecordType) -> Outcome {
+    let reply = match Message::from_vec(bytes) {
+        Ok(reply) => reply,
+        Err(e) => return Outcome::Done(Err(QueryError::Malformed(e.to_string()))),
+    };
+    if reply.metadata.truncation {
+        return Outcome::AskAlone;
+    }
+    if let Err(e) = check(&reply, name, wanted) {
+        return Outcome::Done(Err(e));
+    }
+    let mut answer = Answer::default();
+    match absorb(&reply, name, wanted, &mut answer, &mut BTreeSet::new()) {
+        Ok(Step::Done) => Outcome::Done(Ok(answer)),
+        Ok(Step::Follow(_)) => Outcome::AskAlone,
+        Err(e) => Outcome::Done(Err(e)),
+    }
+}
+
+/// Takes what `reply` says about `current` into `answer`: rcode, AA flag, the values of the
+/// wanted type along the CNAME chain inside the reply; says whether to follow the chain out.
+fn absorb(
+    reply: &Message,
+    current: &Name,
+    wanted: RecordType,
+    answer: &mut Answer,
+    seen: &mut BTreeSet<String>,
+) -> Result<Step, QueryError> {
+    answer.rcode = rcode_text(reply.metadata.response_code);
+    answer.authoritative = reply.metadata.authoritative;
+    // Walk the answer section along the chain: records for `current`, then its target.
+    let mut owner = current.clone();
+    for _ in 0..=MAX_CNAME_HOPS {
+        let mut target_of_owner = None;
+        for record in reply.answers.iter().filter(|r| r.name == owner) {
+            if record.record_type() == wanted {
+                if let Some(value) = presentation(&record.data) {
+                    answer.values.insert(value);
+                    answer.ttl = Some(answer.ttl.map_or(record.ttl, |t| t.min(record.ttl)));
+                }
+            } else if let RData::CNAME(target) = &record.data {
+                target_of_owner = Some(target.0.clone());
+            }
+        }
+        let Some(target) = target_of_owner else { break };
+        if !seen.insert(canonical_name(&owner)) {
+            return Err(QueryError::CnameLoop(canonical_name(&owner)));
+        }
+        answer.chain.push(canonical_name(&target));
+        owner = target;
+    }
+    if answer.values.is_empty() && owner != *current && reply.metadata.response_code == ResponseCode::NoError {
+        // The chain leaves the reply (an out-of-zone target): ask for the target itself.
+        if answer.chain.len() > MAX_CNAME_HOPS {
+            return Err(QueryError::CnameLoop(canonical_name(&owner)));
+        }
+        return Ok(Step::Follow(owner));
+    }
+    Ok(Step::Done)
 }
 
 /// The reply must be a response to the question asked.
