@@ -1,6 +1,7 @@
 //! Crowsnest's Leptos app: routes, pages, components, server functions and the shared data model.
 //!
 //! Built twice: with `ssr` into the server binary, with `hydrate` into the WebAssembly bundle.
+//! In islands mode: the server renders every page; the bundle carries only [`live::LiveLink`].
 
 pub mod api;
 pub mod components;
@@ -26,7 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -40,7 +41,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    live::provide_live();
+    // Read before any page data, so the page is at least as new as the generation it claims.
+    let generation = use_context::<live::RenderedAt>().map(|r| r.0.to_string());
 
     view! {
         <Stylesheet id="crowsnest" href="/pkg/crowsnest.css"/>
@@ -48,7 +50,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <components::Banner/>
             <components::Nav/>
-            <main id="main">
+            <main id="main" data-generation=generation>
                 // Async: resources resolve before the HTML is sent, so every page is complete
                 // without JavaScript (out-of-order streaming would need a script to show data).
                 <Routes fallback=|| view! { <pages::NotFound/> }>

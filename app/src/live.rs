@@ -1,11 +1,16 @@
-//! Live updates: one Server-Sent Events stream per browser tab, shared by every page.
+//! Live updates: the one island of the app.
 //!
-//! The server renders the last known state; once hydrated, the page opens `/api/v1/events` and
-//! replaces that state with each snapshot the server pushes. Without JavaScript nothing here runs
-//! and the page simply shows what was rendered.
+//! Every page is rendered by the server; its data sits in live regions (see [`LiveRegion`]) that
+//! name the event-stream events they depend on. Once the bundle loads, the [`LiveLink`] island in
+//! the banner opens `/api/v1/events` and, whenever an event a region depends on reports a newer
+//! probe generation than the page was rendered at, fetches the same page again and swaps those
+//! regions in place. The server stays the only renderer, so the browser ships no page code; without
+//! JavaScript nothing here runs and the page shows what was rendered.
 
-use crate::model::{Backlog, Dns, Replication, Topology};
+use crate::components::Failure;
+use crate::error::ConsoleError;
 use leptos::prelude::*;
+use std::future::Future;
 
 /// Name of the SSE event that carries a topology snapshot as JSON.
 pub const TOPOLOGY_EVENT: &str = "topology";
@@ -19,99 +24,213 @@ pub const REPLICATION_EVENT: &str = "replication";
 /// Name of the SSE event that carries a backlog snapshot as JSON.
 pub const BACKLOG_EVENT: &str = "backlog";
 
+/// Every event the stream sends.
+pub const EVENTS: [&str; 4] = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT];
+
 /// Path of the event stream.
 pub const EVENTS_PATH: &str = "/api/v1/events";
+
+/// Query that asks the stream for generations only, without snapshots: what the page needs.
+pub const GENERATIONS_ONLY: &str = "snapshots=false";
+
+/// The probe generation a page was rendered at: a counter that moves whenever any engine
+/// completes a round. The server provides it per request, read before any data is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderedAt(pub u64);
 
 /// Whether the live stream is connected, as shown in the banner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
     /// Server-rendered page, not (yet) hydrated: shows the state at render time.
     Static,
-    /// Receiving snapshots.
+    /// Connected; regions are refreshed as their engines move.
     Live,
-    /// The stream broke; the browser is retrying.
+    /// The stream broke or a refresh failed; the browser is retrying.
     Reconnecting,
 }
 
-/// Signals fed by the event stream.
-#[derive(Clone, Copy)]
-pub struct Live {
-    /// The latest topology pushed by the server, if any arrived since hydration.
-    pub topology: RwSignal<Option<Topology>>,
-    /// The latest DNS snapshot pushed by the server, if any arrived since hydration.
-    pub dns: RwSignal<Option<Dns>>,
-    /// The latest replication snapshot pushed by the server, if any arrived since hydration.
-    pub replication: RwSignal<Option<Replication>>,
-    /// The latest backlog snapshot pushed by the server, if any arrived since hydration.
-    pub backlog: RwSignal<Option<Backlog>>,
-    /// State of the stream.
-    pub link: RwSignal<Link>,
-}
-
-/// Provides [`Live`] to the app and, in the browser, connects it to the event stream.
-pub fn provide_live() {
-    let live = Live {
-        topology: RwSignal::new(None),
-        dns: RwSignal::new(None),
-        replication: RwSignal::new(None),
-        backlog: RwSignal::new(None),
-        link: RwSignal::new(Link::Static),
+/// The banner's live marker, and the only code the browser runs.
+#[island]
+pub fn LiveLink() -> impl IntoView {
+    let link = RwSignal::new(Link::Static);
+    #[cfg(feature = "hydrate")]
+    browser::connect(link);
+    let shown = move || match link.get() {
+        Link::Static => ("link link-static", "as rendered"),
+        Link::Live => ("link link-live", "live"),
+        Link::Reconnecting => ("link link-lost", "reconnecting…"),
     };
-    provide_context(live);
-    // Effects run only in the browser, after hydration.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        connect(live);
-    });
+    view! {
+        <span class=move || shown().0 id="live-link" title="live updates">{move || shown().1}</span>
+    }
 }
 
-/// The live state; panics only if called outside [`crate::App`], a programming error.
-pub fn use_live() -> Live {
-    expect_context::<Live>()
+/// A page's data, rendered on the server from `load` and refreshed in place by [`LiveLink`]
+/// when one of the events in `on` (space-separated) moves. One per page, with a loading message
+/// and the error boundary every page's data goes through.
+#[component]
+pub fn LiveRegion<L, Fut, T, R, V>(
+    /// Events this region depends on, space-separated (see [`EVENTS`]).
+    on: &'static str,
+    /// Shown while the data loads.
+    loading: &'static str,
+    /// Fetches the data (a server function).
+    load: L,
+    /// Renders the data.
+    render: R,
+) -> impl IntoView
+where
+    L: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, ConsoleError>> + Send + 'static,
+    T: Send + 'static,
+    R: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <div class="live-region" id="live-region" data-live=on>
+            <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
+                <Failure>
+                    {move || {
+                        let (load, render) = (load.clone(), render.clone());
+                        Suspend::new(async move { load().await.map(render) })
+                    }}
+                </Failure>
+            </Suspense>
+        </div>
+    }
 }
 
 #[cfg(feature = "hydrate")]
-fn connect(live: Live) {
+mod browser {
+    //! The browser side: event stream in, refetched regions out.
+
+    use super::{Link, EVENTS, EVENTS_PATH, GENERATIONS_ONLY};
     use futures::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
+    use leptos::prelude::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use web_sys::{Document, DomParser, SupportedType};
 
-    let Ok(mut source) = EventSource::new(EVENTS_PATH) else {
-        live.link.set(Link::Reconnecting);
-        return;
-    };
-    let subscriptions = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT].map(|e| source.subscribe(e));
-    let Ok(streams) = subscriptions.into_iter().collect::<Result<Vec<_>, _>>() else {
-        live.link.set(Link::Reconnecting);
-        return;
-    };
-    let mut events = futures::stream::select_all(streams);
-    leptos::task::spawn_local(async move {
-        // Keep the source alive for as long as the stream is read: dropping it closes it.
-        let _source = source;
-        while let Some(item) = events.next().await {
-            match item {
-                Ok((event, message)) => {
-                    let Some(text) = message.data().as_string() else { continue };
-                    let applied = match event.as_str() {
-                        TOPOLOGY_EVENT => serde_json::from_str::<Topology>(&text)
-                            .map(|t| live.topology.set(Some(t)))
-                            .is_ok(),
-                        DNS_EVENT => serde_json::from_str::<Dns>(&text).map(|d| live.dns.set(Some(d))).is_ok(),
-                        REPLICATION_EVENT => serde_json::from_str::<Replication>(&text)
-                            .map(|r| live.replication.set(Some(r)))
-                            .is_ok(),
-                        BACKLOG_EVENT => serde_json::from_str::<Backlog>(&text)
-                            .map(|b| live.backlog.set(Some(b)))
-                            .is_ok(),
-                        _ => false,
-                    };
-                    if applied {
-                        live.link.set(Link::Live);
-                    }
-                }
-                // The browser reconnects by itself; say so until the next snapshot arrives.
-                Err(_) => live.link.set(Link::Reconnecting),
+    /// What the page knows about itself between events.
+    struct Page {
+        /// Generation of the regions on screen.
+        generation: Cell<u64>,
+        /// Events the page's regions depend on.
+        on: Vec<String>,
+        /// A refresh is running.
+        busy: Cell<bool>,
+        /// Another event arrived during the running refresh: run once more after it.
+        again: Cell<bool>,
+        /// The banner's marker.
+        link: RwSignal<Link>,
+    }
+
+    fn generation_of(document: &Document) -> u64 {
+        document
+            .get_element_by_id("main")
+            .and_then(|m| m.get_attribute("data-generation"))
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Opens the event stream and refreshes the page's regions as their engines move.
+    pub fn connect(link: RwSignal<Link>) {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let mut on = Vec::new();
+        if let Ok(regions) = document.query_selector_all("[data-live]") {
+            for i in 0..regions.length() {
+                let names = regions
+                    .item(i)
+                    .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+                    .and_then(|e| e.get_attribute("data-live"))
+                    .unwrap_or_default();
+                on.extend(names.split_whitespace().map(str::to_owned));
             }
         }
-    });
+        let page = Rc::new(Page {
+            generation: Cell::new(generation_of(&document)),
+            on,
+            busy: Cell::new(false),
+            again: Cell::new(false),
+            link,
+        });
+        let Ok(mut source) = EventSource::new(&format!("{EVENTS_PATH}?{GENERATIONS_ONLY}")) else {
+            link.set(Link::Reconnecting);
+            return;
+        };
+        let Ok(streams) = EVENTS.map(|e| source.subscribe(e)).into_iter().collect::<Result<Vec<_>, _>>() else {
+            link.set(Link::Reconnecting);
+            return;
+        };
+        let mut events = futures::stream::select_all(streams);
+        leptos::task::spawn_local(async move {
+            // Keep the source alive for as long as the stream is read: dropping it closes it.
+            let _source = source;
+            while let Some(item) = events.next().await {
+                match item {
+                    Ok((event, message)) => {
+                        page.link.set(Link::Live);
+                        // An event without a readable generation is treated as newer: refetching
+                        // once too often is harmless, missing a change is not.
+                        let generation = message.last_event_id().parse().unwrap_or(u64::MAX);
+                        if generation > page.generation.get() && page.on.contains(&event) {
+                            refresh(page.clone());
+                        }
+                    }
+                    // The browser reconnects by itself; say so until the next event arrives.
+                    Err(_) => page.link.set(Link::Reconnecting),
+                }
+            }
+        });
+    }
+
+    /// Refetches the page and swaps its regions; events during a refresh coalesce into one more.
+    fn refresh(page: Rc<Page>) {
+        if page.busy.replace(true) {
+            page.again.set(true);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            loop {
+                page.again.set(false);
+                match swap_regions().await {
+                    Some(generation) => page.generation.set(generation),
+                    None => page.link.set(Link::Reconnecting),
+                }
+                if !page.again.get() {
+                    break;
+                }
+            }
+            page.busy.set(false);
+        });
+    }
+
+    /// Fetches this page again and replaces every live region with its new rendering; returns
+    /// the generation the new rendering is from, or None if the page could not be fetched.
+    async fn swap_regions() -> Option<u64> {
+        let window = web_sys::window()?;
+        let href = window.location().href().ok()?;
+        let response = gloo_net::http::Request::get(&href).send().await.ok()?;
+        if !response.ok() {
+            return None;
+        }
+        let html = response.text().await.ok()?;
+        let fresh = DomParser::new().ok()?.parse_from_string(&html, SupportedType::TextHtml).ok()?;
+        let document = window.document()?;
+        let regions = document.query_selector_all("[data-live][id]").ok()?;
+        for i in 0..regions.length() {
+            let Some(old) = regions.item(i).and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok()) else {
+                continue;
+            };
+            if let Some(new) = fresh.get_element_by_id(&old.id()) {
+                old.replace_with_with_node_1(&new).ok()?;
+            }
+        }
+        let generation = generation_of(&fresh);
+        if let Some(main) = document.get_element_by_id("main") {
+            _ = main.set_attribute("data-generation", &generation.to_string());
+        }
+        Some(generation)
+    }
 }

@@ -190,6 +190,23 @@ test("repointing www to lb1 raises the wrong-tier alarm without reload", async (
   expect(errors).toEqual([]);
 });
 
+test("a live refresh leaves the filter form alone, with what is being typed and the focus", async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto("/dns?status=ok");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const rendered = await page.locator("#main").getAttribute("data-generation");
+  const name = page.locator('input[name="name"]');
+  await name.fill("ww");
+  // The next round refreshes the records in place (the page's generation moves)...
+  await expect(page.locator("#main")).not.toHaveAttribute("data-generation", rendered!, { timeout: 2 * ONE_INTERVAL_MS });
+  // ...with the filter in the address still applied, and the half-typed filter untouched.
+  await expect(page.locator('#records tr[data-record="www.example.test. A"]')).toBeVisible();
+  await expect(page.locator('#records tbody tr:not([data-dns-status="ok"])')).toHaveCount(0);
+  await expect(name).toHaveValue("ww");
+  await expect(name).toBeFocused();
+  expect(errors).toEqual([]);
+});
+
 test("cutting db1 off shows the backlog backing up and the replicas disconnected, then draining, without reload", async ({ page }) => {
   test.setTimeout(180_000);
   const errors = collectErrors(page);
@@ -197,7 +214,10 @@ test("cutting db1 off shows the backlog backing up and the replicas disconnected
   await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
   const loader = page.locator('tr[data-loader="loader-sin"]');
   await expect(loader).toHaveAttribute("data-status", "ok", { timeout: 30_000 });
-  await page.evaluate(() => ((window as any).__noReload = true));
+  // Navigation loads pages in full; each change below must arrive on an open page, without reload.
+  const markOpen = () => page.evaluate(() => ((window as any).__noReload = true));
+  const stillOpen = async () => expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  await markOpen();
   try {
     await setHost("db1", "down");
     // A burst of writes arrives at the Singapore loader while the master is unreachable.
@@ -209,6 +229,7 @@ test("cutting db1 off shows the backlog backing up and the replicas disconnected
     expect(burst.status).toBe(202);
     // Writes keep coming and nothing loads: the queue backs up (growing, then stalled).
     await expect(loader).toHaveAttribute("data-status", /growing|stalled/, { timeout: 20_000 });
+    await stillOpen();
     await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Replication", exact: true }).click();
     await expect(page.locator('tr[data-node="db-sin"]')).toHaveAttribute("data-status", "disconnected", { timeout: 20_000 });
     await expect(page.locator('tr[data-node="db1"]')).toHaveAttribute("data-status", "unknown");
@@ -219,10 +240,12 @@ test("cutting db1 off shows the backlog backing up and the replicas disconnected
     await setHost("db1", "up");
   }
   await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Backlog", exact: true }).click();
-  // Draining: an ETA appears, then the verdict comes back to yes.
+  // Draining: an ETA appears, then the verdict comes back to yes on the open overview.
   await expect(loader.locator("td.eta")).not.toHaveText("—", { timeout: 20_000 });
   await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Overview", exact: true }).click();
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  await markOpen();
   await expect(page.locator("#fail-back")).toHaveAttribute("data-safe", "true", { timeout: 90_000 });
-  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  await stillOpen();
   expect(errors).toEqual([]);
 });

@@ -186,6 +186,13 @@ impl ConsoleState {
         (lands, Some(state.settled.shown))
     }
 
+    /// A counter that moves whenever any engine completes a round (or a loader pushes): what a
+    /// rendered page and each live event are stamped with. Boards count after storing their data,
+    /// so state read after this value is at least as new as it.
+    pub fn generation(&self) -> u64 {
+        self.board.rounds() + self.dns.rounds() + self.replication.rounds() + self.backlog.rounds()
+    }
+
     /// The health board the probe engine publishes to.
     pub fn board(&self) -> &HealthBoard {
         &self.board

@@ -6,9 +6,9 @@ use crate::metrics;
 use crate::page_cache::{self, Freshness, PageCache};
 use crate::probe::now_ms;
 use app::api::{Console, SharedConsole};
-use app::live::{BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
+use app::live::{RenderedAt, BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
 use app::{shell, App};
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -40,14 +40,12 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let shared: SharedConsole = state.console.clone();
     let options = state.leptos_options.clone();
-    let board = state.console.board().clone();
-    let dns_board = state.console.dns_board().clone();
-    let replication_board = state.console.replication_board().clone();
-    let backlog_board = state.console.backlog_board().clone();
+    let console = state.console.clone();
     let cache = PageCache::new(move || Freshness {
-        round: board.rounds() + dns_board.rounds() + replication_board.rounds() + backlog_board.rounds(),
+        round: console.generation(),
         second: now_ms() / 1000,
     });
+    let console = state.console.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -62,7 +60,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(shared.clone()),
+            move || {
+                provide_context(shared.clone());
+                provide_context(RenderedAt(console.generation()));
+            },
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -161,8 +162,26 @@ impl Drop for Connected {
     }
 }
 
-async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// Query of the event stream.
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    /// `false`: each event carries only its generation (what pages need), not the snapshot.
+    #[serde(default = "yes")]
+    snapshots: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `GET /api/v1/events`: a named event per engine move, its `id` the console's generation read
+/// before the snapshot, so the snapshot is at least as new as the id says.
+async fn events(
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let console = state.console.clone();
+    let snapshots = query.snapshots;
     let mut rounds = console.board().subscribe();
     let mut dns_rounds = console.dns_board().subscribe();
     let mut replication_rounds = console.replication_board().subscribe();
@@ -175,17 +194,18 @@ async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<
         // Every snapshot at once, then each after its engine moves.
         let mut send = Pending { topology: true, dns: true, replication: true, backlog: true };
         loop {
+            let generation = console.generation();
             if send.topology {
-                yield Ok(event(TOPOLOGY_EVENT, &console.topology()));
+                yield Ok(event(TOPOLOGY_EVENT, generation, snapshots.then(|| console.topology())));
             }
             if send.dns {
-                yield Ok(event(DNS_EVENT, &console.dns()));
+                yield Ok(event(DNS_EVENT, generation, snapshots.then(|| console.dns())));
             }
             if send.replication {
-                yield Ok(event(REPLICATION_EVENT, &console.replication()));
+                yield Ok(event(REPLICATION_EVENT, generation, snapshots.then(|| console.replication())));
             }
             if send.backlog {
-                yield Ok(event(BACKLOG_EVENT, &console.backlog()));
+                yield Ok(event(BACKLOG_EVENT, generation, snapshots.then(|| console.backlog())));
             }
             send = Pending::default();
             tokio::select! {
@@ -222,11 +242,16 @@ struct Pending {
     backlog: bool,
 }
 
-/// One named SSE event with a JSON snapshot; a snapshot that cannot be encoded becomes an
-/// `error` event, so the browser is told rather than left waiting.
-fn event(name: &str, data: &impl serde::Serialize) -> Event {
-    Event::default().event(name).json_data(data).unwrap_or_else(|e| {
-        tracing::error!(error = %e, event = name, "cannot encode a snapshot");
-        Event::default().event("error").data(format!("cannot encode {name}: {e}"))
-    })
+/// One named SSE event stamped with `generation`, carrying the snapshot as JSON or, without
+/// one, the generation again (SSE drops events with empty data). A snapshot that cannot be
+/// encoded becomes an `error` event, so the browser is told rather than left waiting.
+fn event(name: &str, generation: u64, snapshot: Option<impl serde::Serialize>) -> Event {
+    let stamped = Event::default().event(name).id(generation.to_string());
+    match snapshot {
+        None => stamped.data(generation.to_string()),
+        Some(data) => stamped.json_data(data).unwrap_or_else(|e| {
+            tracing::error!(error = %e, event = name, "cannot encode a snapshot");
+            Event::default().event("error").data(format!("cannot encode {name}: {e}"))
+        }),
+    }
 }

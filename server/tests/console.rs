@@ -89,6 +89,27 @@ async fn host_status(base: &str, host: &str) -> Option<String> {
         .map(|h| h["health"]["status"].as_str().unwrap_or("").to_string())
 }
 
+/// The generation a rendered page claims (`<main id="main" data-generation="N">`).
+fn generation_of(html: &str) -> u64 {
+    let at = html.find("data-generation=\"").expect("page carries its generation") + "data-generation=\"".len();
+    html[at..].split('"').next().and_then(|g| g.parse().ok()).expect("generation is a number")
+}
+
+/// The complete events in an SSE text: (event name, id, data).
+fn sse_events(text: &str) -> Vec<(String, String, String)> {
+    let complete = &text[..text.rfind("\n\n").map_or(0, |i| i + 2)];
+    complete
+        .split("\n\n")
+        .filter(|block| block.lines().any(|l| l.starts_with("event:")))
+        .map(|block| {
+            let field = |name: &str| {
+                block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
+            };
+            (field("event:"), field("id:"), field("data:"))
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_on_the_server_with_live_health() {
     let (server, _dir) = start(0).await;
@@ -127,6 +148,38 @@ async fn pages_render_on_the_server_with_live_health() {
     }
     assert!(html.contains("<svg"), "no diagram");
     assert!(html.contains("<tbody>"), "tables need tbody for hydration");
+
+    // The page claims the generation read before its data; each live event the generation read
+    // before its snapshot. The browser refetches a page when an event's id is above the page's.
+    let before = generation_of(&html);
+    let mut events = http.get(format!("{base}/api/v1/events?snapshots=false")).send().await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let (mut text, mut newer) = (String::new(), None);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while newer.is_none() {
+        assert!(Instant::now() < deadline, "no event newer than generation {before}; got {text:?}");
+        match tokio::time::timeout(Duration::from_secs(3), events.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            other => panic!("event stream ended: {other:?}"),
+        }
+        for (name, id, data) in sse_events(&text) {
+            assert!(["topology", "dns", "replication", "backlog"].contains(&name.as_str()), "{name}");
+            let id: u64 = id.parse().unwrap_or_else(|_| panic!("event {name} has id {id:?}"));
+            assert_eq!(data, id.to_string(), "without snapshots an event's data is its generation");
+            assert!(id >= before, "an event older than the page: {id} < {before}");
+            if id > before {
+                newer = Some(id);
+            }
+        }
+    }
+    let page = http.get(format!("{base}/topology")).send().await.unwrap().text().await.unwrap();
+    assert!(generation_of(&page) >= newer.unwrap(), "a page fetched after an event is at least as new");
+    // Snapshots stay on the stream by default, for API consumers.
+    let mut full = http.get(format!("{base}/api/v1/events")).send().await.unwrap();
+    let chunk = tokio::time::timeout(Duration::from_secs(3), full.chunk()).await.unwrap().unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&chunk).contains("data: {"), "no snapshot in the default stream");
+    let r = http.get(format!("{base}/api/v1/events?snapshots=maybe")).send().await.unwrap();
+    assert_eq!(r.status(), 400, "a bad query is refused");
 
     // Unknown paths are a 404 page, not an error.
     let r = http.get(format!("{base}/no-such-page")).send().await.unwrap();

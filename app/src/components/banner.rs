@@ -1,7 +1,7 @@
 //! The instance banner and the navigation bar, shown on every page.
 
 use crate::api::get_instance;
-use crate::live::{use_live, Link};
+use crate::live::LiveLink;
 use crate::model::{Instance, Mode};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -9,27 +9,18 @@ use leptos_router::components::A;
 /// Which instance, region and mode you are looking at, and whether updates are live.
 #[component]
 pub fn Banner() -> impl IntoView {
-    let instance = Resource::new(|| (), |_| get_instance());
-    let live = use_live();
-    let link = move || match live.link.get() {
-        Link::Static => ("link-static", "as rendered"),
-        Link::Live => ("link-live", "live"),
-        Link::Reconnecting => ("link-lost", "reconnecting…"),
-    };
     view! {
         <header class="banner" id="instance-banner">
             <a class="brand" href="/">"Crowsnest"</a>
             <Suspense fallback=|| view! { <span class="instance">"instance …"</span> }>
                 {move || Suspend::new(async move {
-                    match instance.await {
+                    match get_instance().await {
                         Ok(i) => view! { <InstanceFacts instance=i/> }.into_any(),
                         Err(e) => view! { <span class="instance error">{e.to_string()}</span> }.into_any(),
                     }
                 })}
             </Suspense>
-            <span class=move || format!("link {}", link().0) id="live-link" title="live updates">
-                {move || link().1}
-            </span>
+            <LiveLink/>
         </header>
     }
 }

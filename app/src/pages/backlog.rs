@@ -2,9 +2,9 @@
 //! (only while draining) and a depth history.
 
 use crate::api::get_backlog;
-use crate::components::{Failure, Sparkline};
+use crate::components::Sparkline;
 use crate::format;
-use crate::live::use_live;
+use crate::live::LiveRegion;
 use crate::model::{Backlog, BacklogStatus, Loader};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,21 +22,11 @@ pub fn BacklogBadge(status: BacklogStatus) -> impl IntoView {
 /// The backlog page.
 #[component]
 pub fn BacklogPage() -> impl IntoView {
-    let rendered = Resource::new(|| (), |_| get_backlog());
-    let live = use_live();
     view! {
         <Title text="Backlog"/>
         <h1>"Backlog"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading backlog…"</p> }>
-            <Failure>
-                {move || Suspend::new(async move {
-                    rendered.await.map(|first| {
-                        let current = move || live.backlog.get().unwrap_or_else(|| first.clone());
-                        view! { {move || view! { <BacklogView backlog=current()/> }} }
-                    })
-                })}
-            </Failure>
-        </Suspense>
+        <LiveRegion on="backlog" loading="Loading backlog…" load=get_backlog
+            render=|backlog| view! { <BacklogView backlog/> }/>
     }
 }
 

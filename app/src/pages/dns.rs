@@ -2,9 +2,8 @@
 //! hosts, tiers and regions. Filters are a plain GET form, so they work without JavaScript.
 
 use crate::api::{get_dns, get_dns_record};
-use crate::components::Failure;
 use crate::format;
-use crate::live::use_live;
+use crate::live::LiveRegion;
 use crate::model::{Dns, DnsRecord, DnsRecordDetail, DnsStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,25 +40,23 @@ pub fn record_href(key: &str) -> String {
 /// A record's history of answers and status changes.
 #[component]
 pub fn DnsRecordPage() -> impl IntoView {
-    let query = use_query_map();
-    let key = move || query.read().get("key").unwrap_or_default();
-    let detail = Resource::new(key, get_dns_record);
+    let key = use_query_map().read_untracked().get("key").unwrap_or_default();
+    let load = {
+        let key = key.clone();
+        move || get_dns_record(key.clone())
+    };
+    let render = move |found: Option<DnsRecordDetail>| match found {
+        None => view! {
+            <h1>"No such record"</h1>
+            <p>"Nothing is declared under " <code>{key.clone()}</code> ". Pick one from the DNS page."</p>
+        }
+        .into_any(),
+        Some(detail) => view! { <RecordDetail detail/> }.into_any(),
+    };
     view! {
         <Title text="DNS record"/>
         <p><a href="/dns">"← all records"</a></p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading record…"</p> }>
-            <Failure>
-                {move || Suspend::new(async move {
-                    detail.await.map(|found| match found {
-                        None => view! {
-                            <h1>"No such record"</h1>
-                            <p>"Nothing is declared under " <code>{key()}</code> ". Pick one from the DNS page."</p>
-                        }.into_any(),
-                        Some(d) => view! { <RecordDetail detail=d/> }.into_any(),
-                    })
-                })}
-            </Failure>
-        </Suspense>
+        <LiveRegion on="dns" loading="Loading record…" load render/>
     }
 }
 
@@ -115,51 +112,44 @@ fn RecordDetail(detail: DnsRecordDetail) -> impl IntoView {
 /// The DNS page.
 #[component]
 pub fn DnsPage() -> impl IntoView {
-    let rendered = Resource::new(|| (), |_| get_dns());
-    let live = use_live();
-    let query = use_query_map();
-    let status_filter = move || query.read().get("status").filter(|s| !s.is_empty());
-    let name_filter = move || query.read().get("name").map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
-    view! {
-        <Title text="DNS"/>
-        <h1>"DNS"</h1>
+    let query = use_query_map().read_untracked();
+    let status = query.get("status").filter(|s| !s.is_empty());
+    let name = query.get("name").map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
+    let options = STATUSES
+        .iter()
+        .map(|s| {
+            let word = s.as_str();
+            view! { <option value=word selected=status.as_deref() == Some(word)>{word}</option> }
+        })
+        .collect_view();
+    let form = view! {
         <form class="filters" method="get" action="/dns">
             <label>"Status "
                 <select name="status">
-                    <option value="" selected=move || status_filter().is_none()>"any"</option>
-                    {STATUSES.iter().map(|s| {
-                        let word = s.as_str();
-                        view! { <option value=word selected=move || status_filter().as_deref() == Some(word)>{word}</option> }
-                    }).collect_view()}
+                    <option value="" selected=status.is_none()>"any"</option>
+                    {options}
                 </select>
             </label>
             <label>" Name contains "
-                <input type="search" name="name" value=move || name_filter().unwrap_or_default()/>
+                <input type="search" name="name" value=name.clone().unwrap_or_default()/>
             </label>
             " " <button type="submit">"Filter"</button>
             " " <a href="/dns">"clear"</a>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading DNS…"</p> }>
-            <Failure>
-                {move || Suspend::new(async move {
-                    rendered.await.map(|first| {
-                        let current = move || live.dns.get().unwrap_or_else(|| first.clone());
-                        view! {
-                            {move || {
-                                let mut dns = current();
-                                let (status, name) = (status_filter(), name_filter());
-                                let total = dns.records.len();
-                                dns.records.retain(|r| {
-                                    status.as_deref().is_none_or(|s| r.status.as_str() == s)
-                                        && name.as_deref().is_none_or(|n| r.name.contains(n))
-                                });
-                                view! { <DnsView dns total/> }
-                            }}
-                        }
-                    })
-                })}
-            </Failure>
-        </Suspense>
+    };
+    let render = move |mut dns: Dns| {
+        let total = dns.records.len();
+        dns.records.retain(|r| {
+            status.as_deref().is_none_or(|s| r.status.as_str() == s) && name.as_deref().is_none_or(|n| r.name.contains(n))
+        });
+        view! { <DnsView dns total/> }
+    };
+    view! {
+        <Title text="DNS"/>
+        <h1>"DNS"</h1>
+        // The form stays outside the live region, so a refresh never takes the focus away.
+        {form}
+        <LiveRegion on="dns" loading="Loading DNS…" load=get_dns render/>
     }
 }
 

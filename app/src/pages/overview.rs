@@ -1,59 +1,21 @@
 //! Overview: one status per area, and each site's maintenance state.
 
 use crate::api::get_overview;
-use crate::components::{Failure, StatusBadge};
+use crate::components::StatusBadge;
 use crate::format;
-use crate::live::use_live;
-use crate::model::{Area, FailBack, Overview};
+use crate::live::LiveRegion;
+use crate::model::Overview;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// The overview page.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let rendered = Resource::new(|| (), |_| get_overview());
-    let live = use_live();
     view! {
         <Title text="Overview"/>
         <h1>"Overview"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading overview…"</p> }>
-            <Failure>
-                {move || Suspend::new(async move {
-                    rendered.await.map(|first| {
-                        let current = move || {
-                            let mut overview = first.clone();
-                            // Live snapshots refresh the health and DNS areas in place.
-                            if let Some(topology) = live.topology.get() {
-                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "health") {
-                                    *area = Area::health(&topology);
-                                }
-                            }
-                            if let Some(dns) = live.dns.get() {
-                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "dns") {
-                                    *area = Area::dns(&dns);
-                                }
-                            }
-                            let (replication, backlog) = (live.replication.get(), live.backlog.get());
-                            if let Some(r) = &replication {
-                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "replication") {
-                                    *area = Area::replication(r);
-                                }
-                            }
-                            if let Some(b) = &backlog {
-                                if let Some(area) = overview.areas.iter_mut().find(|a| a.key == "backlog") {
-                                    *area = Area::backlog(b);
-                                }
-                            }
-                            if let (Some(r), Some(b)) = (&replication, &backlog) {
-                                overview.fail_back = FailBack::judge(r, b);
-                            }
-                            overview
-                        };
-                        view! { {move || view! { <OverviewView overview=current()/> }} }
-                    })
-                })}
-            </Failure>
-        </Suspense>
+        <LiveRegion on="topology dns replication backlog" loading="Loading overview…" load=get_overview
+            render=|overview| view! { <OverviewView overview/> }/>
     }
 }
 

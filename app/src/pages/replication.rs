@@ -2,9 +2,9 @@
 //! receiver state, slot retention and a short lag history.
 
 use crate::api::get_replication;
-use crate::components::{Failure, Sparkline};
+use crate::components::Sparkline;
 use crate::format;
-use crate::live::use_live;
+use crate::live::LiveRegion;
 use crate::model::{DbCluster, DbNode, ReplicaStatus, Replication};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,21 +22,11 @@ pub fn ReplicaBadge(status: ReplicaStatus) -> impl IntoView {
 /// The replication page.
 #[component]
 pub fn ReplicationPage() -> impl IntoView {
-    let rendered = Resource::new(|| (), |_| get_replication());
-    let live = use_live();
     view! {
         <Title text="Replication"/>
         <h1>"Replication"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading replication…"</p> }>
-            <Failure>
-                {move || Suspend::new(async move {
-                    rendered.await.map(|first| {
-                        let current = move || live.replication.get().unwrap_or_else(|| first.clone());
-                        view! { {move || view! { <ReplicationView replication=current()/> }} }
-                    })
-                })}
-            </Failure>
-        </Suspense>
+        <LiveRegion on="replication" loading="Loading replication…" load=get_replication
+            render=|replication| view! { <ReplicationView replication/> }/>
     }
 }
 

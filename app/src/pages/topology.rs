@@ -1,9 +1,9 @@
 //! Topology: regions, hosts, tiers and live health, as a diagram and a table.
 
 use crate::api::get_topology;
-use crate::components::{Failure, StatusBadge};
+use crate::components::StatusBadge;
 use crate::format;
-use crate::live::use_live;
+use crate::live::LiveRegion;
 use crate::model::{DnsStatus, Host, Region, Topology};
 use crate::pages::dns::DnsBadge;
 use leptos::prelude::*;
@@ -12,22 +12,12 @@ use leptos_meta::Title;
 /// The topology page.
 #[component]
 pub fn TopologyPage() -> impl IntoView {
-    let rendered = Resource::new(|| (), |_| get_topology());
-    let live = use_live();
     view! {
         <Title text="Topology"/>
         <h1>"Topology"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading topology…"</p> }>
-            <Failure>
-                {move || Suspend::new(async move {
-                    rendered.await.map(|first| {
-                        // Show the live snapshot once one arrives; until then, what the server rendered.
-                        let current = move || live.topology.get().unwrap_or_else(|| first.clone());
-                        view! { {move || view! { <TopologyView topology=current()/> }} }
-                    })
-                })}
-            </Failure>
-        </Suspense>
+        // Hostnames' landing follows DNS rounds too.
+        <LiveRegion on="topology dns" loading="Loading topology…" load=get_topology
+            render=|topology| view! { <TopologyView topology/> }/>
     }
 }
 
