@@ -217,3 +217,25 @@ async fn a_batch_to_a_closed_port_fails_every_question_as_a_network_error() {
         assert!(matches!(result, Err(QueryError::Network(_))), "{result:?}");
     }
 }
+
+#[test]
+fn a_batch_query_is_the_query_hickory_writes() {
+    use crowsnest::dns::wire::encode_query;
+    use hickory_proto::op::Query;
+    use hickory_proto::rr::{Name, RecordType};
+    let mut ours = Vec::new();
+    for (name, kind) in [
+        ("www.example.test.", RecordType::A),
+        ("example.test.", RecordType::MX),
+        ("a-rather-long-label-of-sixty-three-characters-to-test-the-limit.example.test.", RecordType::AAAA),
+        ("_sip._tcp.example.test.", RecordType::TXT),
+        (".", RecordType::NS),
+    ] {
+        let name = Name::from_ascii(name).unwrap();
+        let mut query = Message::query();
+        query.metadata.recursion_desired = true;
+        query.add_query(Query::query(name.clone(), kind));
+        encode_query(&mut ours, query.metadata.id, &name, kind);
+        assert_eq!(ours, query.to_vec().unwrap(), "{name} {kind}");
+    }
+}

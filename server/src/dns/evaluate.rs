@@ -6,6 +6,7 @@ use super::wire::QueryError;
 use crate::config::{Estate, ResolverKind, Tier};
 use app::model::DnsStatus;
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write;
 
 /// Whose address a value is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,11 +140,12 @@ pub struct Verdict {
 }
 
 fn labelled(values: &BTreeSet<String>, book: &AddressBook) -> String {
-    values
-        .iter()
-        .map(|v| format!("{v} ({})", book.label(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut text = String::new();
+    for (i, v) in values.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        let _ = write!(text, "{separator}{v} ({})", book.label(v));
+    }
+    text
 }
 
 /// Judges one resolver's answer.
