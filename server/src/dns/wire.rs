@@ -87,7 +87,8 @@ pub struct WireResolver {
     idle: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<SocketAddr, Vec<tokio::net::UdpSocket>>>>,
 }
 
-fn record_type(kind: RecordKind) -> RecordType {
+/// The wire type of a record kind the config can declare.
+pub fn record_type(kind: RecordKind) -> RecordType {
     match kind {
         RecordKind::A => RecordType::A,
         RecordKind::Aaaa => RecordType::AAAA,

@@ -4,6 +4,7 @@
 
 use super::LabError;
 use crate::config::{RecordKind, ZoneConfig};
+use crate::dns::wire::record_type;
 use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType, RrKey};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -82,17 +83,6 @@ fn rdata(kind: RecordKind, value: &str, origin: &Name) -> Result<RData, ZoneErro
             RData::MX(MX::new(pref, name(host.trim(), origin)?))
         }
     })
-}
-
-fn record_type(kind: RecordKind) -> RecordType {
-    match kind {
-        RecordKind::A => RecordType::A,
-        RecordKind::Aaaa => RecordType::AAAA,
-        RecordKind::Cname => RecordType::CNAME,
-        RecordKind::Mx => RecordType::MX,
-        RecordKind::Txt => RecordType::TXT,
-        RecordKind::Ns => RecordType::NS,
-    }
 }
 
 impl LabZone {
