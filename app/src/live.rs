@@ -27,6 +27,13 @@ pub const BACKLOG_EVENT: &str = "backlog";
 /// Every event the stream sends.
 pub const EVENTS: [&str; 4] = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT];
 
+/// Name of the event the stream sends when it has sent nothing else for
+/// [`HEARTBEAT_SECONDS`], so that a browser can tell a quiet stream from a dead one.
+pub const HEARTBEAT_EVENT: &str = "heartbeat";
+
+/// Longest silence on the event stream, in seconds.
+pub const HEARTBEAT_SECONDS: u64 = 5;
+
 /// Path of the event stream.
 pub const EVENTS_PATH: &str = "/api/v1/events";
 
@@ -104,13 +111,24 @@ where
 mod browser {
     //! The browser side: event stream in, refetched regions out.
 
-    use super::{Link, EVENTS, EVENTS_PATH, GENERATIONS_ONLY};
+    use super::{Link, EVENTS, EVENTS_PATH, GENERATIONS_ONLY, HEARTBEAT_EVENT};
+    use futures::future::Either;
     use futures::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
+    use gloo_net::eventsource::State;
+    use std::time::Duration;
     use leptos::prelude::*;
     use std::cell::Cell;
     use std::rc::Rc;
     use web_sys::{Document, DomParser, SupportedType};
+
+    /// The watchdog's tick.
+    const TICK: Duration = Duration::from_secs(1);
+    /// Ticks without any event (the server sends a heartbeat at least every
+    /// [`super::HEARTBEAT_SECONDS`]) before the stream counts as dead and is reopened.
+    const SILENT_TICKS: u32 = 3 * super::HEARTBEAT_SECONDS as u32;
+    /// Ticks to wait before reopening a stream that closed or went silent.
+    const RETRY_TICKS: u32 = 2;
 
     /// What the page knows about itself between events.
     struct Page {
@@ -155,34 +173,71 @@ mod browser {
             again: Cell::new(false),
             link,
         });
-        let Ok(mut source) = EventSource::new(&format!("{EVENTS_PATH}?{GENERATIONS_ONLY}")) else {
-            link.set(Link::Reconnecting);
-            return;
-        };
-        let Ok(streams) = EVENTS.map(|e| source.subscribe(e)).into_iter().collect::<Result<Vec<_>, _>>() else {
-            link.set(Link::Reconnecting);
-            return;
-        };
-        let mut events = futures::stream::select_all(streams);
+        // One tick a second drives the watchdog, for the island's whole life.
+        let (tick, mut ticks) = futures::channel::mpsc::unbounded::<()>();
+        leptos::prelude::set_interval(move || _ = tick.unbounded_send(()), TICK);
         leptos::task::spawn_local(async move {
-            // Keep the source alive for as long as the stream is read: dropping it closes it.
-            let _source = source;
-            while let Some(item) = events.next().await {
-                match item {
-                    Ok((event, message)) => {
-                        page.link.set(Link::Live);
-                        // An event without a readable generation is treated as newer: refetching
-                        // once too often is harmless, missing a change is not.
-                        let generation = message.last_event_id().parse().unwrap_or(u64::MAX);
-                        if generation > page.generation.get() && page.on.contains(&event) {
-                            refresh(page.clone());
+            // After a break the page refreshes once whatever the generations say: changes may
+            // have been missed, and a restarted server counts from zero again.
+            let mut broken = false;
+            loop {
+                if let Some((source, mut events)) = open() {
+                    let mut silent = 0;
+                    loop {
+                        match futures::future::select(events.next(), ticks.next()).await {
+                            Either::Left((Some(Ok((event, message))), _)) => {
+                                silent = 0;
+                                page.link.set(Link::Live);
+                                // An event without a readable generation is treated as newer:
+                                // refetching once too often is harmless, missing a change is not.
+                                let generation = message.last_event_id().parse().unwrap_or(u64::MAX);
+                                let resync = std::mem::take(&mut broken) && !page.on.is_empty();
+                                if resync || (generation > page.generation.get() && page.on.contains(&event)) {
+                                    refresh(page.clone());
+                                }
+                            }
+                            // Closed for good (gloo-net reports no error while the browser retries).
+                            Either::Left(_) => break,
+                            Either::Right(_) => {
+                                silent += 1;
+                                // The server sends something every few seconds; hearing nothing
+                                // for longer means the connection is dead even where the browser
+                                // still thinks it open (a network cut sends no reset).
+                                if silent >= SILENT_TICKS {
+                                    break;
+                                }
+                                if source.state() != State::Open {
+                                    page.link.set(Link::Reconnecting);
+                                    broken = true;
+                                }
+                            }
                         }
                     }
-                    // The browser reconnects by itself; say so until the next event arrives.
-                    Err(_) => page.link.set(Link::Reconnecting),
+                    // Dropping the source closes it; a fresh one is opened below.
+                    drop(source);
+                }
+                page.link.set(Link::Reconnecting);
+                broken = true;
+                for _ in 0..RETRY_TICKS {
+                    ticks.next().await;
                 }
             }
         });
+    }
+
+    /// Every subscribed event, as gloo-net delivers them.
+    type Events = futures::stream::SelectAll<gloo_net::eventsource::futures::EventSourceSubscription>;
+
+    /// Opens the event stream, subscribed to every event and the heartbeat.
+    fn open() -> Option<(EventSource, Events)> {
+        let mut source = EventSource::new(&format!("{EVENTS_PATH}?{GENERATIONS_ONLY}")).ok()?;
+        let streams = EVENTS
+            .iter()
+            .chain([&HEARTBEAT_EVENT])
+            .map(|e| source.subscribe(*e))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        Some((source, futures::stream::select_all(streams)))
     }
 
     /// Refetches the page and swaps its regions; events during a refresh coalesce into one more.

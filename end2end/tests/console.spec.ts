@@ -136,6 +136,33 @@ test.describe("without JavaScript", () => {
   });
 });
 
+test("a broken event stream says so in the banner and the page keeps its last state", async ({ page }) => {
+  // Every attempt to open the stream fails, as it would with the console unreachable.
+  await page.route("**/api/v1/events**", (route) => route.abort());
+  await page.goto("/topology");
+  await expect(page.locator("#live-link")).toHaveText("reconnecting…", { timeout: ONE_INTERVAL_MS });
+  await expect(page.locator("#hosts tbody tr")).toHaveCount(17);
+  await expect(page.locator('#hosts tr[data-host="lb1"]')).toHaveAttribute("data-status", "ok");
+});
+
+test("after the stream breaks, the banner says so and the page catches up when it is back", async ({ page, context, baseURL }) => {
+  await page.goto("/topology");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const row = page.locator('#hosts tr[data-host="lb2"]');
+  await expect(row).toHaveAttribute("data-status", "ok");
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await context.setOffline(true);
+  await expect(page.locator("#live-link")).toHaveText("reconnecting…", { timeout: ONE_INTERVAL_MS });
+  // lb2 goes down while the browser cannot hear about it.
+  await setHost("lb2", "down");
+  await expect.poll(() => hostStatus(baseURL!, "lb2"), { timeout: ONE_INTERVAL_MS }).toBe("critical");
+  await expect(row).toHaveAttribute("data-status", "ok");
+  await context.setOffline(false);
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  await expect(row).toHaveAttribute("data-status", "critical", { timeout: ONE_INTERVAL_MS });
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+});
+
 test("navigation is usable from the keyboard", async ({ page }) => {
   await page.goto("/");
   await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });

@@ -230,7 +230,14 @@ async fn events(
             }
         }
     };
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    // A named event rather than a comment: browsers cannot see comments, and the page's
+    // watchdog tells a quiet stream from a dead one by hearing something every few seconds.
+    let heartbeat = Event::default().event(app::live::HEARTBEAT_EVENT).data("alive");
+    Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(std::time::Duration::from_secs(app::live::HEARTBEAT_SECONDS))
+            .event(heartbeat),
+    )
 }
 
 /// Which snapshots the next turn of an event stream sends.

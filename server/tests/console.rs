@@ -163,6 +163,9 @@ async fn pages_render_on_the_server_with_live_health() {
             other => panic!("event stream ended: {other:?}"),
         }
         for (name, id, data) in sse_events(&text) {
+            if name == "heartbeat" {
+                continue;
+            }
             assert!(["topology", "dns", "replication", "backlog"].contains(&name.as_str()), "{name}");
             let id: u64 = id.parse().unwrap_or_else(|_| panic!("event {name} has id {id:?}"));
             assert_eq!(data, id.to_string(), "without snapshots an event's data is its generation");
