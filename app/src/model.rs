@@ -19,6 +19,50 @@ pub enum Status {
     Unknown,
 }
 
+/// A status word shown in a badge: the word itself, and the probe outcome whose colour it takes.
+pub trait Worded: Copy {
+    /// The word, as in the UI, CSS and JSON (`wrong_tier`, `replay_paused`, `stalled`, …).
+    fn word(self) -> &'static str;
+    /// What it means for the on-call: ok, warn, critical or unknown.
+    fn meaning(self) -> Status;
+}
+
+impl Worded for Status {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+    fn meaning(self) -> Status {
+        self
+    }
+}
+
+impl Worded for DnsStatus {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+    fn meaning(self) -> Status {
+        self.status()
+    }
+}
+
+impl Worded for ReplicaStatus {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+    fn meaning(self) -> Status {
+        self.status()
+    }
+}
+
+impl Worded for BacklogStatus {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+    fn meaning(self) -> Status {
+        self.status()
+    }
+}
+
 impl Status {
     /// The word shown to people and used in CSS classes and JSON.
     pub fn as_str(self) -> &'static str {

@@ -536,7 +536,7 @@ async fn the_lab_backlog_grows_while_the_primary_is_cut_off_and_drains_after() {
     assert_eq!(bad.status(), 400, "a bad state is refused with a reason");
 
     let page = client().get(format!("{base}/backlog")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("loader-sin") && page.contains("data-backlog-status"), "the backlog page renders loaders");
+    assert!(page.contains("data-loader=\"loader-sin\"") && page.contains("data-status-word=\""), "the backlog page renders loaders");
     let page = client().get(format!("{base}/replication")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("db-ams") && page.contains("Replication slots"), "the replication page renders the cluster");
     let metrics = client().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();

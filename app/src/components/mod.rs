@@ -6,4 +6,4 @@ mod status;
 
 pub use banner::{Banner, Nav};
 pub use chart::Sparkline;
-pub use status::{Failure, StatusBadge};
+pub use status::{Badge, Failure};

@@ -1,12 +1,18 @@
 //! Status badge and the one error boundary every page's data goes through.
 
-use crate::model::Status;
+use crate::model::Worded;
 use leptos::prelude::*;
 
-/// A status word with its colour; the word is always there, colour is never the only signal.
+/// A status word (a probe outcome, or a DNS, replica or backlog status) coloured by what it
+/// means; the word is always there, colour is never the only signal. `data-status-word` carries
+/// the word for scripts and tests.
 #[component]
-pub fn StatusBadge(status: Status) -> impl IntoView {
-    view! { <span class=format!("badge status-{}", status.as_str())>{status.as_str()}</span> }
+pub fn Badge<S: Worded + Send + Sync + 'static>(status: S) -> impl IntoView {
+    view! {
+        <span class=format!("badge status-{}", status.meaning().as_str()) data-status-word=status.word()>
+            {status.word()}
+        </span>
+    }
 }
 
 /// Renders `children` inside an error boundary that shows each error in words.

@@ -2,22 +2,12 @@
 //! (only while draining) and a depth history.
 
 use crate::api::get_backlog;
-use crate::components::Sparkline;
+use crate::components::{Badge, Sparkline};
 use crate::format;
 use crate::live::LiveRegion;
-use crate::model::{Backlog, BacklogStatus, Loader};
+use crate::model::{Backlog, Loader};
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// A backlog status as a badge coloured by what it means.
-#[component]
-pub fn BacklogBadge(status: BacklogStatus) -> impl IntoView {
-    view! {
-        <span class=format!("badge status-{}", status.status().as_str()) data-backlog-status=status.as_str()>
-            {status.as_str()}
-        </span>
-    }
-}
 
 /// The backlog page.
 #[component]
@@ -77,7 +67,7 @@ fn LoaderRow(loader: Loader) -> impl IntoView {
         <tr data-loader=name data-status=loader.status.as_str()>
             <th scope="row">{loader.name} <div class="muted">{loader.host} " · " {loader.region_display}</div>
                 <div class="muted">{loader.source}</div></th>
-            <td><BacklogBadge status=loader.status/> <div class="answer">{loader.detail}</div> {error}</td>
+            <td><Badge status=loader.status/> <div class="answer">{loader.detail}</div> {error}</td>
             <td class="depth">{format::count(loader.depth)}</td>
             <td>{format::seconds(loader.oldest_age_seconds)}</td>
             <td>{format::rate(loader.enqueue_rate)}</td>

@@ -2,6 +2,7 @@
 //! hosts, tiers and regions. Filters are a plain GET form, so they work without JavaScript.
 
 use crate::api::{get_dns, get_dns_record};
+use crate::components::Badge;
 use crate::format;
 use crate::live::LiveRegion;
 use crate::model::{Dns, DnsRecord, DnsRecordDetail, DnsStatus};
@@ -21,16 +22,6 @@ const STATUSES: [DnsStatus; 10] = [
     DnsStatus::Servfail,
     DnsStatus::Timeout,
 ];
-
-/// A DNS status as a badge coloured by what it means (ok, warn, critical, unknown).
-#[component]
-pub fn DnsBadge(status: DnsStatus) -> impl IntoView {
-    view! {
-        <span class=format!("badge status-{}", status.status().as_str()) data-dns-status=status.as_str()>
-            {status.as_str()}
-        </span>
-    }
-}
 
 /// Link to a record's detail page; keys are DNS names and a type, so only the space needs escaping.
 pub fn record_href(key: &str) -> String {
@@ -87,7 +78,7 @@ fn RecordDetail(detail: DnsRecordDetail) -> impl IntoView {
     view! {
         <h1>{heading}</h1>
         <p>
-            <DnsBadge status=record.status/> " since " <time>{format::utc_or_never(record.since_ms)}</time>
+            <Badge status=record.status/> " since " <time>{format::utc_or_never(record.since_ms)}</time>
             {record.flapping.then_some(" · flapping")}
         </p>
         <p>"Declared: " {record.declared.join(", ")} " · TTL " {record.ttl} " s"
@@ -215,7 +206,7 @@ fn RecordRow(record: DnsRecord) -> impl IntoView {
             let resolver = c.resolver.clone();
             view! {
                 <td data-resolver=resolver>
-                    <DnsBadge status=c.status/>
+                    <Badge status=c.status/>
                     <div class="answer">{c.detail}</div>
                 </td>
             }
@@ -231,7 +222,7 @@ fn RecordRow(record: DnsRecord) -> impl IntoView {
         <tr data-record=key data-status=record.status.status().as_str() data-dns-status=record.status.as_str()>
             <th scope="row"><a href=record_href(&href_key)><code>{record.name}</code> " " {record.kind}</a></th>
             <td>{declared} <div class="muted">"TTL " {record.ttl} " s" {tier.map(|t| format!(" · {t}"))}</div></td>
-            <td><DnsBadge status=record.status/> {latest} {flapping} <div class="answer">{record.detail}</div></td>
+            <td><Badge status=record.status/> {latest} {flapping} <div class="answer">{record.detail}</div></td>
             {cells}
             <td><time>{format::utc_or_never(record.since_ms)}</time></td>
         </tr>

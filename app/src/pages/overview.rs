@@ -1,7 +1,7 @@
 //! Overview: one status per area, and each site's maintenance state.
 
 use crate::api::get_overview;
-use crate::components::StatusBadge;
+use crate::components::Badge;
 use crate::format;
 use crate::live::LiveRegion;
 use crate::model::Overview;
@@ -30,7 +30,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                 <li class=format!("area status-{}", area.status.as_str()) data-area=key>
                     <a href=area.href>
                         <h2>{area.title}</h2>
-                        <StatusBadge status=area.status/>
+                        <Badge status=area.status/>
                         <p>{area.summary}</p>
                     </a>
                 </li>
@@ -78,7 +78,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         <ul class="areas">{areas}</ul>
         <section class=format!("fail-back status-{}", verdict.status.as_str()) id="fail-back"
             data-safe=if verdict.safe { "true" } else { "false" }>
-            <h2>"Safe to fail back? " <StatusBadge status=verdict.status/> " " <strong>{answer}</strong></h2>
+            <h2>"Safe to fail back? " <Badge status=verdict.status/> " " <strong>{answer}</strong></h2>
             <p class="muted">"Every replica within its lag thresholds and every loader's queue empty; otherwise, why not:"</p>
             <ul class="reasons">{reasons}</ul>
         </section>

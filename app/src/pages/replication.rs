@@ -2,22 +2,12 @@
 //! receiver state, slot retention and a short lag history.
 
 use crate::api::get_replication;
-use crate::components::Sparkline;
+use crate::components::{Badge, Sparkline};
 use crate::format;
 use crate::live::LiveRegion;
-use crate::model::{DbCluster, DbNode, ReplicaStatus, Replication};
+use crate::model::{DbCluster, DbNode, Replication};
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// A replication status as a badge coloured by what it means.
-#[component]
-pub fn ReplicaBadge(status: ReplicaStatus) -> impl IntoView {
-    view! {
-        <span class=format!("badge status-{}", status.status().as_str()) data-replica-status=status.as_str()>
-            {status.as_str()}
-        </span>
-    }
-}
 
 /// The replication page.
 #[component]
@@ -98,7 +88,7 @@ fn ClusterView(cluster: DbCluster) -> impl IntoView {
     };
     view! {
         <section class="cluster" data-cluster=name>
-            <h2>"Cluster " {cluster.name} " " <ReplicaBadge status=cluster.status/></h2>
+            <h2>"Cluster " {cluster.name} " " <Badge status=cluster.status/></h2>
             <p class="chain">{chain}</p>
             <p class="answer">{cluster.detail}</p>
             {heartbeat}
@@ -171,7 +161,7 @@ fn NodeRow(node: DbNode) -> impl IntoView {
         <tr data-node=host data-status=node.status.as_str()>
             <th scope="row">{node.host} <div class="muted">{node.region_display}</div></th>
             <td>{role}</td>
-            <td><ReplicaBadge status=node.status/> <div class="answer">{node.detail}</div></td>
+            <td><Badge status=node.status/> <div class="answer">{node.detail}</div></td>
             <td>{lag}</td>
             <td>{link}</td>
             <td>{chart}</td>

@@ -1,11 +1,10 @@
 //! Topology: regions, hosts, tiers and live health, as a diagram and a table.
 
 use crate::api::get_topology;
-use crate::components::StatusBadge;
+use crate::components::Badge;
 use crate::format;
 use crate::live::LiveRegion;
 use crate::model::{DnsStatus, Host, Region, Topology};
-use crate::pages::dns::DnsBadge;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -26,7 +25,7 @@ fn TopologyView(topology: Topology) -> impl IntoView {
     let counts = topology
         .counts()
         .into_iter()
-        .map(|(status, n)| view! { <li><StatusBadge status/> " " {n}</li> })
+        .map(|(status, n)| view! { <li><Badge status/> " " {n}</li> })
         .collect_view();
     view! {
         <p class="lede">
@@ -137,7 +136,7 @@ fn HostRow(region: String, host: Host) -> impl IntoView {
             <th scope="row">{host.name}</th>
             <td>{region}</td>
             <td><code>{host.tier}</code></td>
-            <td><StatusBadge status=host.health.status/></td>
+            <td><Badge status=host.health.status/></td>
             <td class="num">{format::latency(host.health.latency_ms)}</td>
             <td><time>{format::utc_or_never(host.health.checked_at_ms)}</time></td>
             <td><code>{host.check}</code></td>
@@ -173,7 +172,7 @@ fn HostnameTable(topology: Topology) -> impl IntoView {
                     <td><code>{h.tier}</code></td>
                     <td>{h.site.unwrap_or_else(|| "—".into())}</td>
                     <td>
-                        {status.map(|s| view! { <DnsBadge status=s/> " " })}
+                        {status.map(|s| view! { <Badge status=s/> " " })}
                         {wrong_tier.then(|| view! { <strong class="alarm-text">"WRONG TIER: "</strong> })}
                         {lands}
                     </td>
