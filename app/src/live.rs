@@ -120,7 +120,8 @@ mod browser {
     use leptos::prelude::*;
     use std::cell::Cell;
     use std::rc::Rc;
-    use web_sys::{Document, DomParser, SupportedType};
+    use wasm_bindgen::JsCast;
+    use web_sys::{Document, DomParser, Element, SupportedType};
 
     /// The watchdog's tick.
     const TICK: Duration = Duration::from_secs(1);
@@ -152,19 +153,18 @@ mod browser {
             .unwrap_or(0)
     }
 
+    /// The page's live regions (elements with `data-live`).
+    fn regions(document: &Document) -> Vec<Element> {
+        let Ok(found) = document.query_selector_all("[data-live]") else { return Vec::new() };
+        (0..found.length()).filter_map(|i| found.item(i)?.dyn_into::<Element>().ok()).collect()
+    }
+
     /// Opens the event stream and refreshes the page's regions as their engines move.
     pub fn connect(link: RwSignal<Link>) {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
         let mut on = Vec::new();
-        if let Ok(regions) = document.query_selector_all("[data-live]") {
-            for i in 0..regions.length() {
-                let names = regions
-                    .item(i)
-                    .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
-                    .and_then(|e| e.get_attribute("data-live"))
-                    .unwrap_or_default();
-                on.extend(names.split_whitespace().map(str::to_owned));
-            }
+        for names in regions(&document).iter().filter_map(|r| r.get_attribute("data-live")) {
+            on.extend(names.split_whitespace().map(str::to_owned));
         }
         let page = Rc::new(Page {
             generation: Cell::new(generation_of(&document)),
@@ -273,11 +273,7 @@ mod browser {
         let html = response.text().await.ok()?;
         let fresh = DomParser::new().ok()?.parse_from_string(&html, SupportedType::TextHtml).ok()?;
         let document = window.document()?;
-        let regions = document.query_selector_all("[data-live][id]").ok()?;
-        for i in 0..regions.length() {
-            let Some(old) = regions.item(i).and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok()) else {
-                continue;
-            };
+        for old in regions(&document).into_iter().filter(|r| !r.id().is_empty()) {
             if let Some(new) = fresh.get_element_by_id(&old.id()) {
                 old.replace_with_with_node_1(&new).ok()?;
             }
