@@ -9,6 +9,7 @@
 
 use super::{HostState, LabZone};
 use crate::config::RecordKind;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -30,6 +31,11 @@ type Reply = (StatusCode, Json<Value>);
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Reply {
     (status, Json(json!({ "error": message.into() })))
+}
+
+/// A request's JSON body, or a 400 that shows the expected `shape` and what was wrong.
+fn body<T>(body: Result<Json<T>, JsonRejection>, shape: &str) -> Result<T, Reply> {
+    body.map(|Json(b)| b).map_err(|e| problem(StatusCode::BAD_REQUEST, format!("body must be {shape}: {e}")))
 }
 
 pub fn router(control: Control) -> Router {
@@ -59,11 +65,11 @@ struct HostChange {
 async fn set_host(
     State(c): State<Control>,
     Path(name): Path<String>,
-    body: Result<Json<HostChange>, axum::extract::rejection::JsonRejection>,
+    request: Result<Json<HostChange>, JsonRejection>,
 ) -> Reply {
-    let Json(change) = match body {
-        Ok(b) => b,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("body must be {{\"state\": \"up|down|hang|error\"}}: {e}")),
+    let change = match body(request, r#"{"state": "up|down|hang|error"}"#) {
+        Ok(change) => change,
+        Err(reply) => return reply,
     };
     let Some(tx) = c.hosts.get(&name) else {
         let known: Vec<&String> = c.hosts.keys().collect();
@@ -89,14 +95,14 @@ fn kind(text: &str) -> Result<RecordKind, Reply> {
 async fn set_record(
     State(c): State<Control>,
     Path((name, kind_text)): Path<(String, String)>,
-    body: Result<Json<RecordChange>, axum::extract::rejection::JsonRejection>,
+    request: Result<Json<RecordChange>, JsonRejection>,
 ) -> Reply {
     let Some(zone) = &c.zone else {
         return problem(StatusCode::NOT_FOUND, "the lab serves no zone (no [zone] in the config)");
     };
-    let Json(change) = match body {
-        Ok(b) => b,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("body must be {{\"ttl\": N, \"values\": [..]}}: {e}")),
+    let change = match body(request, r#"{"ttl": N, "values": [..]}"#) {
+        Ok(change) => change,
+        Err(reply) => return reply,
     };
     let kind = match kind(&kind_text) {
         Ok(k) => k,
@@ -142,11 +148,11 @@ struct ServerChange {
 async fn set_postgres(
     State(c): State<Control>,
     Path(host): Path<String>,
-    body: Result<Json<ServerChange>, axum::extract::rejection::JsonRejection>,
+    request: Result<Json<ServerChange>, JsonRejection>,
 ) -> Reply {
-    let Json(change) = match body {
-        Ok(b) => b,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("body must be {{\"state\": \"stopped|running\"}}: {e}")),
+    let change = match body(request, r#"{"state": "stopped|running"}"#) {
+        Ok(change) => change,
+        Err(reply) => return reply,
     };
     let Some(node) = c.postgres.get(&host).cloned() else {
         let known: Vec<&String> = c.postgres.keys().collect();
