@@ -3,6 +3,7 @@
 //! On the server they call the [`Console`] that the `crowsnest` binary provides as context; in the
 //! browser they are HTTP calls.
 
+use crate::action::{ActionsBoard, AuditFilter, AuditPage};
 use crate::error::ConsoleError;
 use crate::model::{Backlog, Dns, DnsRecordDetail, Instance, Overview, Replication, Topology};
 use leptos::prelude::*;
@@ -24,6 +25,10 @@ pub trait Console: Send + Sync + 'static {
     fn backlog(&self) -> Backlog;
     /// One status per area, with the sites' maintenance state.
     fn overview(&self) -> futures::future::BoxFuture<'_, Result<Overview, ConsoleError>>;
+    /// Sites, what users see of them, and action requests.
+    fn actions(&self) -> futures::future::BoxFuture<'_, Result<ActionsBoard, ConsoleError>>;
+    /// One page of the audit log.
+    fn audit(&self, filter: AuditFilter) -> futures::future::BoxFuture<'_, Result<AuditPage, ConsoleError>>;
 }
 
 /// The console handle the server puts into each request's context.
@@ -75,4 +80,16 @@ pub async fn get_replication() -> Result<Replication, ConsoleError> {
 #[server(endpoint = "backlog")]
 pub async fn get_backlog() -> Result<Backlog, ConsoleError> {
     Ok(console()?.backlog())
+}
+
+/// Sites and action requests.
+#[server(endpoint = "actions")]
+pub async fn get_actions() -> Result<ActionsBoard, ConsoleError> {
+    console()?.actions().await
+}
+
+/// One page of the audit log.
+#[server(endpoint = "audit")]
+pub async fn get_audit(filter: AuditFilter) -> Result<AuditPage, ConsoleError> {
+    console()?.audit(filter).await
 }

@@ -91,6 +91,37 @@ pub fn count(n: Option<f64>) -> String {
 }
 
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+/// Parses a UTC time as a `datetime-local` field sends it (`YYYY-MM-DDTHH:MM`, optionally
+/// `:SS`; a space instead of `T` too) into unix milliseconds; None when it is not one.
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let text = text.trim().trim_end_matches(" UTC").trim_end_matches('Z');
+    let (date, time) = text.split_once(['T', ' '])?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min) = (t.next()??, t.next()??);
+    let s = t.next().flatten().unwrap_or(0);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 59 || h < 0 || min < 0 || s < 0 {
+        return None;
+    }
+    let days = days_from_civil(y, m as u32, day as u32);
+    // Reject dates that do not exist (31 February) by converting back.
+    if civil_from_days(days) != (y, m as u32, day as u32) {
+        return None;
+    }
+    Some(((days * 86_400) + h * 3600 + min * 60 + s) * 1000)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -107,6 +138,26 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_a_datetime_local_field_sends() {
+        let cases = [
+            ("1970-01-01T00:00", Some(0)),
+            ("2026-11-26T18:30", Some(1_795_717_800_000)),
+            ("2026-11-26 18:30:15", Some(1_795_717_815_000)),
+            ("2024-02-29T00:00", Some(1_709_164_800_000)),
+            ("2025-02-29T00:00", None),
+            ("2026-13-01T00:00", None),
+            ("2026-11-26T24:00", None),
+            ("tomorrow", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_utc(text), want, "{text}");
+        }
+        // It is the inverse of `utc`.
+        assert_eq!(utc(parse_utc("2026-11-26T18:30:15").unwrap()), "2026-11-26 18:30:15 UTC");
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -3,7 +3,9 @@
 //! Built twice: with `ssr` into the server binary, with `hydrate` into the WebAssembly bundle.
 //! In islands mode: the server renders every page; the bundle carries only [`live::LiveLink`].
 
+pub mod action;
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod format;
@@ -60,7 +62,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dns/record") view=pages::dns::DnsRecordPage ssr=SsrMode::Async/>
                     <Route path=path!("/replication") view=pages::replication::ReplicationPage ssr=SsrMode::Async/>
                     <Route path=path!("/backlog") view=pages::backlog::BacklogPage ssr=SsrMode::Async/>
-                    <Route path=path!("/actions") view=pages::planned::ActionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/actions") view=pages::actions::ActionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

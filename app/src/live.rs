@@ -24,8 +24,11 @@ pub const REPLICATION_EVENT: &str = "replication";
 /// Name of the SSE event that carries a backlog snapshot as JSON.
 pub const BACKLOG_EVENT: &str = "backlog";
 
+/// Name of the SSE event sent when an action request, site state or the audit log changes.
+pub const ACTIONS_EVENT: &str = "actions";
+
 /// Every event the stream sends.
-pub const EVENTS: [&str; 4] = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT];
+pub const EVENTS: [&str; 5] = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT, ACTIONS_EVENT];
 
 /// Name of the event the stream sends when it has sent nothing else for
 /// [`HEARTBEAT_SECONDS`], so that a browser can tell a quiet stream from a dead one.

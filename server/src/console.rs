@@ -9,6 +9,7 @@ use crate::probe::{now_ms, HealthBoard, Target};
 use crate::backlog::engine::LoaderBoard;
 use crate::replication::engine::ReplicationBoard;
 use crate::replication::evaluate::ClusterSpec;
+use crate::actions::ActionService;
 use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
@@ -42,6 +43,7 @@ pub struct ConsoleState {
     checks: Arc<Vec<RecordCheck>>,
     book: AddressBook,
     local: LocalStore,
+    actions: ActionService,
 }
 
 impl ConsoleState {
@@ -52,6 +54,7 @@ impl ConsoleState {
         control: ControlStore,
         checks: Arc<Vec<RecordCheck>>,
         local: LocalStore,
+        actions: ActionService,
     ) -> Self {
         let Boards { health: board, dns, replication, backlog } = boards;
         let clusters = crate::replication::engine::specs(&estate);
@@ -76,6 +79,7 @@ impl ConsoleState {
             checks,
             book,
             local,
+            actions,
         }
     }
 
@@ -190,7 +194,7 @@ impl ConsoleState {
     /// rendered page and each live event are stamped with. Boards count after storing their data,
     /// so state read after this value is at least as new as it.
     pub fn generation(&self) -> u64 {
-        self.board.rounds() + self.dns.rounds() + self.replication.rounds() + self.backlog.rounds()
+        self.board.rounds() + self.dns.rounds() + self.replication.rounds() + self.backlog.rounds() + self.actions.generation()
     }
 
     /// The health board the probe engine publishes to.
@@ -323,6 +327,34 @@ impl Console for ConsoleState {
         })
     }
 
+    fn actions(&self) -> BoxFuture<'_, Result<app::action::ActionsBoard, ConsoleError>> {
+        Box::pin(async move { self.actions.board().await.map_err(control_error) })
+    }
+
+    fn audit(&self, filter: app::action::AuditFilter) -> BoxFuture<'_, Result<app::action::AuditPage, ConsoleError>> {
+        Box::pin(async move {
+            const PAGE: i64 = 50;
+            let (entries, total) = self.control.audit_page(&filter, PAGE + 1).await.map_err(control_error)?;
+            let more = entries.len() as i64 > PAGE;
+            let entries: Vec<app::action::AuditRow> = entries
+                .into_iter()
+                .take(PAGE as usize)
+                .map(|e| app::action::AuditRow {
+                    seq: e.seq,
+                    at_ms: e.entry.at_ms,
+                    actor: e.entry.actor,
+                    action: e.entry.action,
+                    target: e.entry.target,
+                    reason: e.entry.reason,
+                    detail: e.entry.detail,
+                    hash: e.hash,
+                })
+                .collect();
+            let next_before_seq = if more { entries.last().map(|e| e.seq) } else { None };
+            Ok(app::action::AuditPage { entries, next_before_seq, total })
+        })
+    }
+
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
         Box::pin(async move {
             let sites = self.control.sites().await.map_err(|e| ConsoleError::Store {
@@ -358,4 +390,8 @@ impl Console for ConsoleState {
             })
         })
     }
+}
+
+fn control_error(e: crate::store::StoreError) -> ConsoleError {
+    ConsoleError::Store { store: "control".into(), message: e.to_string() }
 }

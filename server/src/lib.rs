@@ -1,10 +1,15 @@
 //! Crowsnest's server side: configuration, probe engines, stores, the lab and the HTTP surface.
 //! The binary in `main.rs` only parses flags and calls [`run`].
 
+pub mod actions;
+pub mod audit;
+pub mod auth;
 pub mod backlog;
+pub mod cli;
 pub mod config;
 pub mod console;
 pub mod dns;
+pub mod edge;
 pub mod health;
 pub mod lab;
 pub mod metrics;

@@ -12,9 +12,10 @@ use std::sync::Arc;
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// The estate config (TOML).
-    #[arg(long, global = true, env = "CROWSNEST_CONFIG", default_value = "deploy/demo.toml")]
-    config: PathBuf,
+    /// The estate config (TOML). Required: the demo's (`deploy/demo.toml`, with its public demo
+    /// passwords) is only used when asked for, as `scripts/run.sh` does.
+    #[arg(long, global = true, env = "CROWSNEST_CONFIG")]
+    config: Option<PathBuf>,
     /// Log as JSON lines instead of text.
     #[arg(long, global = true, env = "CROWSNEST_LOG_JSON")]
     log_json: bool,
@@ -32,6 +33,12 @@ enum Command {
     CheckConfig,
     /// Read a password from standard input and print its argon2id hash for `users.password_hash`.
     HashPassword,
+    /// Manage users kept in the control store (the config's users are managed in the config).
+    #[command(subcommand)]
+    User(crowsnest::cli::UserCommand),
+    /// Check or export the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Convert an RFC 1035 zone file into `[zone]` records for the config (printed to stdout).
     ImportZone {
         /// The zone file.
@@ -42,7 +49,15 @@ enum Command {
     },
 }
 
-#[derive(clap::Args, Default)]
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the chain: exit 0 when intact, 1 naming the first bad entry.
+    Verify,
+    /// Write every entry as JSON lines to standard output.
+    Export,
+}
+
+#[derive(clap::Args)]
 struct ServeArgs {
     /// Listen address; overrides `instance.listen`.
     #[arg(long)]
@@ -61,7 +76,14 @@ struct ServeArgs {
     lab: bool,
 }
 
-fn load(path: &std::path::Path) -> Result<config::Estate, ExitCode> {
+fn load(path: Option<&std::path::Path>) -> Result<config::Estate, ExitCode> {
+    let Some(path) = path else {
+        eprintln!(
+            "crowsnest: give the estate config with --config FILE (or CROWSNEST_CONFIG); \
+             `scripts/run.sh` serves the demo with --config deploy/demo.toml"
+        );
+        return Err(ExitCode::from(2));
+    };
     config::load(path).map_err(|errors| {
         eprint!("{}", config::report(&errors));
         ExitCode::from(2)
@@ -81,14 +103,32 @@ fn init_logs(json: bool) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // Bare `crowsnest` is `crowsnest serve`, with clap's defaults and environment applied.
+        cli = Cli::parse_from(std::env::args_os().chain(["serve".into()]));
+    }
     init_logs(cli.log_json);
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::CheckConfig => match load(&cli.config) {
+    let config_path = cli.config.clone();
+    let config = config_path.as_deref();
+    let Some(command) = cli.command else { return ExitCode::FAILURE };
+    match command {
+        Command::User(user) => match load(config) {
+            Ok(estate) => crowsnest::cli::user(&estate, user).await,
+            Err(code) => code,
+        },
+        Command::Audit(audit) => match load(config) {
+            Ok(estate) => match audit {
+                AuditCommand::Verify => crowsnest::cli::audit_verify(&estate).await,
+                AuditCommand::Export => crowsnest::cli::audit_export(&estate).await,
+            },
+            Err(code) => code,
+        },
+        Command::CheckConfig => match load(config) {
             Ok(estate) => {
                 println!(
                     "{}: ok ({} regions, {} hosts, {} hostnames)",
-                    cli.config.display(),
+                    config.map(|p| p.display().to_string()).unwrap_or_default(),
                     estate.regions.len(),
                     estate.hosts.len(),
                     estate.hostnames.len()
@@ -100,7 +140,7 @@ async fn main() -> ExitCode {
         Command::HashPassword => hash_password(),
         Command::ImportZone { file, origin } => import_zone(&file, origin.as_deref()),
         Command::Lab => {
-            let estate = match load(&cli.config) {
+            let estate = match load(config) {
                 Ok(e) => Arc::new(e),
                 Err(code) => return code,
             };
@@ -117,7 +157,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Serve(args) => {
-            let mut estate = match load(&cli.config) {
+            let mut estate = match load(config) {
                 Ok(e) => e,
                 Err(code) => return code,
             };
@@ -148,14 +188,13 @@ async fn main() -> ExitCode {
 }
 
 fn hash_password() -> ExitCode {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    use argon2::PasswordHasher;
     let mut password = String::new();
     if std::io::stdin().read_line(&mut password).is_err() || password.trim_end().is_empty() {
         eprintln!("crowsnest hash-password: type the password on standard input");
         return ExitCode::FAILURE;
     }
-    let salt = SaltString::generate(&mut OsRng);
-    match argon2::Argon2::default().hash_password(password.trim_end_matches(['\r', '\n']).as_bytes(), &salt) {
+    match argon2::Argon2::default().hash_password(password.trim_end_matches(['\r', '\n']).as_bytes()) {
         Ok(hash) => {
             println!("{hash}");
             ExitCode::SUCCESS
@@ -186,3 +225,4 @@ fn import_zone(file: &std::path::Path, origin: Option<&str>) -> ExitCode {
         }
     }
 }
+

@@ -2,10 +2,13 @@
 //!
 //! A page's content only changes when a probe round lands (or, for staleness, as time passes),
 //! so a rendered page is reused for requests in the same probe round and the same second.
-//! Requests that carry a cookie bypass the cache: once sessions exist, a page may differ per
-//! user. Only `200 OK` HTML responses to plain GETs are cached.
+//! Rendered pages carry nothing personal: who is logged in is filled into the banner by the
+//! gate, outside this cache. Pages that are personal anyway (forms with tokens) say so with
+//! `Cache-Control: no-store` and are never kept, nor is any response that sets a cookie. Only
+//! `200 OK` HTML responses to plain GETs are cached; a page too large to keep is served as is.
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{Body, Bytes};
+use futures::StreamExt;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -45,7 +48,6 @@ impl PageCache {
 fn cacheable(request: &Request) -> bool {
     request.method() == Method::GET
         && request.uri().query().is_none()
-        && !request.headers().contains_key(header::COOKIE)
         && !request.uri().path().starts_with("/api/")
         && !request.uri().path().starts_with("/pkg/")
 }
@@ -70,12 +72,21 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
-    if response.status() != StatusCode::OK || !is_html {
+    let personal = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.to_str().is_ok_and(|v| v.contains("no-store") || v.contains("private")));
+    if response.status() != StatusCode::OK || !is_html || personal || response.headers().contains_key(header::SET_COOKIE) {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_PAGE_BYTES).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large to render").into_response();
+    let bytes = match crate::web::buffer(body, MAX_PAGE_BYTES).await {
+        Ok(bytes) => bytes,
+        // Too large to keep: sent whole, uncached.
+        Err((head, rest)) => {
+            let stream = futures::stream::once(async move { Ok::<_, axum::Error>(head) }).chain(rest);
+            return Response::from_parts(parts, Body::from_stream(stream));
+        }
     };
     if let (Some(content_type), Ok(mut pages)) = (parts.headers.get(header::CONTENT_TYPE), cache.pages.lock()) {
         pages.insert(path, (now, bytes.clone(), content_type.clone()));

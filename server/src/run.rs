@@ -9,7 +9,16 @@ use crate::dns::{self, engine::DnsBoard};
 use crate::lab::Lab;
 use crate::probe::{self, HealthBoard, NetProbe};
 use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
-use crate::web::{self, AppState};
+use crate::actions::observe::Observations;
+use crate::actions::ActionService;
+use crate::auth::{Directory, LoginLimiter, Passwords, Timeouts};
+use crate::edge::EdgePublisher;
+use crate::web::gate::GateState;
+use crate::web::{self, AppState, LoginState};
+use tower_http::csrf::CsrfLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +35,9 @@ pub enum StartError {
     /// The lab failed to start.
     #[error(transparent)]
     Lab(#[from] crate::lab::LabError),
+    /// The built site is missing: without it no file may be served.
+    #[error("the site root {0} is not a directory; build the site (`cargo leptos build --release`) or pass --site-root")]
+    SiteRoot(PathBuf),
     /// The data directory or listen socket is unusable.
     #[error("{what}: {source}")]
     Io {
@@ -55,6 +67,8 @@ pub struct Server {
     dns_rounds: tokio::task::JoinHandle<()>,
     replication_rounds: tokio::task::JoinHandle<()>,
     scrapes: tokio::task::JoinHandle<()>,
+    /// Directory refresh, request expiry, site observation, session cleanup.
+    chores: Vec<tokio::task::JoinHandle<()>>,
     control: ControlStore,
     local: LocalStore,
 }
@@ -95,13 +109,17 @@ fn desired_records(estate: &Estate) -> Vec<DesiredRecord> {
 impl Server {
     /// Opens the stores, starts the lab if asked, the probe engine and the HTTP server.
     pub async fn start(estate: Arc<Estate>, site: Site, with_lab: bool) -> Result<Server, StartError> {
+        // Only the built site is ever served: never a working directory by default.
+        if site.root.as_os_str().is_empty() || !site.root.is_dir() {
+            return Err(StartError::SiteRoot(site.root));
+        }
         let data_dir = &estate.instance.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| StartError::Io {
             what: format!("cannot create the data directory {}", data_dir.display()),
             source,
         })?;
         let local = LocalStore::open(&data_dir.join("local.db")).await?;
-        let control = ControlStore::open(&control_url(&estate)).await?;
+        let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone());
         let users: Vec<(String, String, String)> = estate
             .users
             .iter()
@@ -168,20 +186,90 @@ impl Server {
             );
         }
         let (shutdown, stopping) = watch::channel(false);
-        let boards = Boards { health: board, dns: dns_board, replication, backlog };
-        let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone()));
-        let router = web::router(AppState {
-            leptos_options,
-            console,
-            shutdown: stopping.clone(),
-            sse_clients: Default::default(),
+        let io = |what: String| move |source| StartError::Io { what, source };
+
+        let directory = Directory::default();
+        directory.refresh(&control).await?;
+        let edge_dir = estate.edge_dir();
+        let edge = EdgePublisher::new(edge_dir.clone(), estate.edge.default_retry_after_seconds)
+            .map_err(io(format!("cannot create the edge directory {}", edge_dir.display())))?;
+        let observations = Observations::default();
+        let read_only = estate.instance.region != estate.primary_region().name;
+        let actions = ActionService::new(control.clone(), edge, estate.clone(), observations.clone(), read_only);
+        actions.publish_all().await;
+
+        let session_store = SqliteStore::new(local.pool());
+        session_store.migrate().await.map_err(|source| StoreError::Query {
+            store: "local",
+            doing: "creating the sessions table",
+            source,
+        })?;
+        let chores = vec![
+            tokio::spawn(directory.clone().run(control.clone())),
+            tokio::spawn(actions.clone().run_expiry()),
+            tokio::spawn(crate::actions::observe::run(estate.clone(), observations)),
+            tokio::spawn(async move {
+                let _ = session_store.continuously_delete_expired(Duration::from_secs(60)).await;
+            }),
+        ];
+        let auth = &estate.auth;
+        let https = auth.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        let sessions = SessionManagerLayer::new(SqliteStore::new(local.pool()))
+            .with_name("crowsnest_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(https)
+            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(auth.idle_timeout_minutes as i64)));
+        let mut csrf = CsrfLayer::new();
+        if let Some(origin) = &auth.public_url {
+            csrf = csrf.add_trusted_origin(origin.trim_end_matches('/')).map_err(|e| StartError::Io {
+                what: format!("auth.public_url {origin:?} is not an origin"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        }
+        let gate = Arc::new(GateState {
+            directory: directory.clone(),
+            timeouts: Timeouts {
+                idle_ms: auth.idle_timeout_minutes as i64 * 60_000,
+                absolute_ms: auth.absolute_timeout_hours as i64 * 3_600_000,
+            },
+            anonymous_role: auth.anonymous_role,
+            public_metrics: auth.public_metrics,
         });
+        let login = Arc::new(LoginState {
+            control: control.clone(),
+            passwords: Passwords::new(auth.concurrent_password_checks),
+            limiter: std::sync::Mutex::new(LoginLimiter::new(
+                auth.max_failures_per_account,
+                auth.max_failures_per_address,
+                auth.failure_window_seconds as i64 * 1000,
+            )),
+            trusted_proxies: auth.trusted_proxies.clone(),
+            directory,
+        });
+
+        let boards = Boards { health: board, dns: dns_board, replication, backlog };
+        let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone()));
+        let router = web::router(
+            AppState {
+                leptos_options,
+                console,
+                shutdown: stopping.clone(),
+                sse_clients: Default::default(),
+                actions,
+                login,
+            },
+            gate,
+            sessions,
+            csrf,
+        );
         let mut until_stop = stopping;
         let serve = tokio::spawn(async move {
             let stop = async move {
                 let _ = until_stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop).await {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
@@ -202,6 +290,7 @@ impl Server {
             dns_rounds,
             replication_rounds,
             scrapes,
+            chores,
             control,
             local,
         })
@@ -215,6 +304,9 @@ impl Server {
         self.dns_rounds.abort();
         self.replication_rounds.abort();
         self.scrapes.abort();
+        for chore in &self.chores {
+            chore.abort();
+        }
         if let Some(lab) = self.lab {
             lab.stop().await;
         }

@@ -2,7 +2,10 @@
 //! `CROWSNEST_TEST_PG`, default `postgres://postgres@127.0.0.1:5432/postgres`; each test makes
 //! and drops its own database).
 
-use crowsnest::store::{ControlStore, DesiredRecord, NewAuditEntry, StoreError};
+use app::action::{ActionKind, ActionState};
+use app::auth::Role;
+use crowsnest::audit::{self, AuditEntry};
+use crowsnest::store::{ControlStore, DesiredRecord, LocalStore, NewActionRequest, NewAuditEntry, SiteChange, Transition, UserChange};
 
 fn pg_admin_url() -> String {
     std::env::var("CROWSNEST_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -50,48 +53,119 @@ fn entry(n: i64, action: &str) -> NewAuditEntry {
         action: action.into(),
         target: "web".into(),
         reason: format!("reason {n}: it's \"quoted\""),
+        detail: String::new(),
+    }
+}
+
+fn verify(chain: &[AuditEntry]) -> Result<usize, audit::ChainBreak> {
+    audit::verify(chain, None)
+}
+
+fn request(key: &str, state: ActionState) -> NewActionRequest {
+    NewActionRequest {
+        idempotency_key: key.into(),
+        kind: ActionKind::MaintenanceOn,
+        site: "web".into(),
+        message: Some("back soon".into()),
+        expected_end_ms: None,
+        reason: "the primary is down".into(),
+        requested_by: "alice".into(),
+        requested_at_ms: 1_795_600_000_000,
+        expires_at_ms: 1_795_600_900_000,
+        state,
+        detail: String::new(),
     }
 }
 
 /// The behaviour both backends must share.
 async fn exercise(store: &ControlStore) {
-    // Users mirror the config.
+    // The config's users mirror the config; managed users stay.
     let users = vec![
         ("alice".to_string(), "oncall".to_string(), "$argon2id$a".to_string()),
         ("bob".to_string(), "viewer".to_string(), "$argon2id$b".to_string()),
     ];
     store.sync_users(&users, 1).await.unwrap();
+    assert!(store.add_user("dave", Role::Oncall, "$argon2id$d", entry(0, "user_added")).await.unwrap());
+    assert!(!store.add_user("dave", Role::Admin, "$argon2id$x", entry(0, "user_added")).await.unwrap(), "names are unique");
     store.sync_users(&users[..1], 2).await.unwrap();
-    assert_eq!(store.user("alice").await.unwrap(), Some(("oncall".into(), "$argon2id$a".into())));
-    assert_eq!(store.user("bob").await.unwrap(), None, "users removed from config are removed");
+    let alice = store.user("alice").await.unwrap().unwrap();
+    assert_eq!((alice.role, alice.password_hash.as_str(), alice.managed), (Role::Oncall, "$argon2id$a", false));
+    assert_eq!(alice.sessions_valid_after_ms, 0, "an unchanged config user keeps their sessions");
+    assert!(store.user("bob").await.unwrap().is_none(), "users removed from config are removed");
+    assert!(store.user("dave").await.unwrap().unwrap().managed, "managed users survive a config sync");
+    store.sync_users(&[("alice".into(), "admin".into(), "$argon2id$a".into())], 3).await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap().unwrap().sessions_valid_after_ms, 3, "a role change ends sessions");
+    assert!(store.change_user("dave", UserChange::Disabled(true), entry(0, "user_disabled")).await.unwrap());
+    let dave = store.user("dave").await.unwrap().unwrap();
+    assert!(dave.disabled && dave.sessions_valid_after_ms == entry(0, "").at_ms);
+    assert!(!store.change_user("nobody", UserChange::Disabled(true), entry(0, "user_disabled")).await.unwrap());
 
     // Sites: added once, never reset by a restart.
     store.ensure_sites(&["web".into(), "api".into()]).await.unwrap();
-    let stored = store.set_maintenance("web", true, entry(1, "maintenance_on")).await.unwrap();
+    let change = SiteChange {
+        site: "web".into(),
+        maintenance: true,
+        message: Some("back soon".into()),
+        expected_end_ms: Some(1_795_603_600_000),
+        changed_by: "alice".into(),
+        at_ms: 1_795_600_000_001,
+    };
+    let (first, created) = store
+        .create_request(&request("k1", ActionState::Executed), Some(&change), vec![entry(1, "maintenance_on.executed")])
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(first.state, ActionState::Executed);
+    // The same key again changes nothing and returns the stored request.
+    let (again, created) = store
+        .create_request(&request("k1", ActionState::Executed), Some(&change), vec![entry(9, "maintenance_on.executed")])
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id);
     store.ensure_sites(&["web".into(), "api".into()]).await.unwrap();
-    let sites = store.sites().await.unwrap();
+    let sites = store.site_records().await.unwrap();
     assert_eq!(sites.len(), 2);
     let web = sites.iter().find(|s| s.name == "web").unwrap();
     assert!(web.maintenance, "a restart must not switch maintenance off");
+    assert_eq!(web.message.as_deref(), Some("back soon"));
     assert_eq!(web.changed_by.as_deref(), Some("alice"));
-    assert_eq!(web.changed_at_ms, Some(stored.entry.at_ms));
     assert!(!sites.iter().find(|s| s.name == "api").unwrap().maintenance);
 
-    // The audit log is a hash chain.
-    let second = store.append_audit(entry(2, "note")).await.unwrap();
-    assert_eq!(second.prev_hash, stored.hash);
-    assert_ne!(second.hash, stored.hash);
-    assert_eq!(store.verify_audit_chain().await.unwrap(), 2);
+    // A pending request moves once; a second mover loses.
+    let (pending, _) = store.create_request(&request("k2", ActionState::Pending), None, vec![]).await.unwrap();
+    let approve = Transition { state: ActionState::Executed, approved_by: Some("carol"), at_ms: 5, detail: "approved" };
+    assert!(store.transition(pending.id, &[ActionState::Pending], approve, None, vec![entry(2, "approved")]).await.unwrap());
+    assert!(!store.transition(pending.id, &[ActionState::Pending], approve, None, vec![entry(3, "approved")]).await.unwrap());
+    let moved = store.request(pending.id).await.unwrap().unwrap();
+    assert_eq!((moved.state, moved.approved_by.as_deref()), (ActionState::Executed, Some("carol")));
+
+    // The audit log is a hash chain with contiguous seq: user_added, user_disabled, executed, approved.
+    let chain = store.audit_chain().await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(verify(&chain), Ok(4));
+    let note = store.append_audit(entry(4, "note")).await.unwrap();
+    assert_eq!((note.seq, note.prev_hash.as_str()), (5, chain[3].hash.as_str()));
     let newest = store.audit_entries(10).await.unwrap();
-    assert_eq!(newest.iter().map(|e| e.id).collect::<Vec<_>>(), vec![second.id, stored.id]);
-    assert_eq!(newest[0].entry, entry(2, "note"), "text round-trips exactly");
+    assert_eq!(newest[0].entry, entry(4, "note"), "text round-trips exactly");
+    let filtered = store
+        .audit_page(&app::action::AuditFilter { action: Some("user_".into()), ..Default::default() }, 10)
+        .await
+        .unwrap();
+    assert_eq!(filtered.0.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(filtered.1, 5);
+    let page = store
+        .audit_page(&app::action::AuditFilter { before_seq: Some(3), actor: Some("alice".into()), ..Default::default() }, 1)
+        .await
+        .unwrap();
+    assert_eq!(page.0.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2]);
 
     // The database itself refuses edits and deletions of audit entries.
     let edit = store.execute_raw("UPDATE audit_entries SET reason = 'nothing happened'").await;
     assert!(edit.unwrap_err().to_string().contains("append-only"));
     let delete = store.execute_raw("DELETE FROM audit_entries").await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
-    assert_eq!(store.verify_audit_chain().await.unwrap(), 2);
+    assert_eq!(verify(&store.audit_chain().await.unwrap()), Ok(5));
 
     // Declared records replace as a set.
     let a = DesiredRecord { name: "www.example.test.".into(), kind: "A".into(), ttl: 60, value: "127.0.1.2".into() };
@@ -112,7 +186,7 @@ async fn sqlite_control_store() {
     store.close().await;
     // Reopening runs migrations again without harm and keeps the data.
     let again = ControlStore::open(&url).await.unwrap();
-    assert_eq!(again.verify_audit_chain().await.unwrap(), 2);
+    assert_eq!(verify(&again.audit_chain().await.unwrap()), Ok(5));
     again.close().await;
 }
 
@@ -124,29 +198,65 @@ async fn postgres_control_store() {
     exercise(&store).await;
     store.close().await;
     let again = ControlStore::open(&db.url).await.unwrap();
-    assert_eq!(again.verify_audit_chain().await.unwrap(), 2);
+    assert_eq!(verify(&again.audit_chain().await.unwrap()), Ok(5));
     again.close().await;
     db.drop_now().await;
 }
 
-#[tokio::test]
-async fn tampering_is_detected() {
-    // Drop the guard trigger the way an intruder with database access could, then edit.
-    let db = PgDatabase::create("tamper").await;
-    let store = ControlStore::open(&db.url).await.unwrap();
-    for n in 0..3 {
+/// Tampers with a real database the way an intruder with write access could (dropping the
+/// guard triggers first), and checks verification names the first bad entry, the local head
+/// catching a cut-off tail.
+async fn tamper(url: &str, drop_guards: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let local = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
+    let store = ControlStore::open(url).await.unwrap().keep_head_in(local.clone());
+    for n in 1..=5 {
         store.append_audit(entry(n, "note")).await.unwrap();
     }
-    store.execute_raw("DROP TRIGGER audit_entries_no_change ON audit_entries").await.unwrap();
-    store
-        .execute_raw("UPDATE audit_entries SET reason = 'nothing to see' WHERE id = 2")
-        .await
-        .unwrap();
-    match store.verify_audit_chain().await {
-        Err(StoreError::Tampered { id }) => assert_eq!(id, 2),
-        other => panic!("tampering went unnoticed: {other:?}"),
+    let head = local.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.0, 5, "every append moves the local head");
+    let check = |chain: Vec<AuditEntry>| {
+        let head = head.clone();
+        async move { audit::verify(&chain, Some((head.0, head.1.as_str()))).map_err(|b| b.seq()) }
+    };
+    assert_eq!(check(store.audit_chain().await.unwrap()).await, Ok(5));
+    for sql in drop_guards {
+        store.execute_raw(sql).await.unwrap();
+    }
+    // (what, SQL, first bad seq)
+    // Each step breaks the chain earlier than the one before, so each must be seen.
+    let table = [
+        ("deleted tail", "DELETE FROM audit_entries WHERE id = 5".to_string(), 5),
+        ("edited row", "UPDATE audit_entries SET reason = 'nothing to see' WHERE id = 4".to_string(), 4),
+        ("deleted middle row", "DELETE FROM audit_entries WHERE id = 3".to_string(), 3),
+        (
+            "swapped pair",
+            // Row 1 takes row 2's content and the other way round; numbers stay in place.
+            "UPDATE audit_entries SET at_ms = 3591200000003 - at_ms, reason = CASE id WHEN 1 THEN 'reason 2: it''s \"quoted\"' \
+             ELSE 'reason 1: it''s \"quoted\"' END WHERE id IN (1, 2)"
+                .to_string(),
+            1,
+        ),
+    ];
+    for (what, sql, bad) in table {
+        store.execute_raw(&sql).await.unwrap();
+        assert_eq!(check(store.audit_chain().await.unwrap()).await, Err(bad), "{what}");
     }
     store.close().await;
+    local.close().await;
+}
+
+#[tokio::test]
+async fn tampering_is_detected_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("control.db").display());
+    tamper(&url, &["DROP TRIGGER audit_entries_no_update", "DROP TRIGGER audit_entries_no_delete"]).await;
+}
+
+#[tokio::test]
+async fn tampering_is_detected_on_postgres() {
+    let db = PgDatabase::create("tamper").await;
+    tamper(&db.url, &["DROP TRIGGER audit_entries_no_change ON audit_entries"]).await;
     db.drop_now().await;
 }
 

@@ -21,6 +21,8 @@ pub fn Banner() -> impl IntoView {
                 })}
             </Suspense>
             <LiveLink/>
+            // The server puts who is logged in here, outside the shared rendering of the page.
+            <span class="who" id="who" inner_html=crate::auth::WHO_SLOT></span>
         </header>
     }
 }
@@ -56,6 +58,7 @@ pub fn Nav() -> impl IntoView {
             <A href="/replication">"Replication"</A>
             <A href="/backlog">"Backlog"</A>
             <A href="/actions">"Actions"</A>
+            <A href="/audit">"Audit"</A>
         </nav>
     }
 }

@@ -1,9 +1,11 @@
 //! One module per page.
 
+pub mod actions;
+pub mod audit;
 pub mod backlog;
 pub mod dns;
+pub mod login;
 pub mod overview;
-pub mod planned;
 pub mod replication;
 pub mod topology;
 

@@ -49,6 +49,78 @@ pub struct Estate {
     /// The loopback lab that stands the estate up for demos and tests.
     #[serde(default)]
     pub lab: LabConfig,
+    /// Login, sessions, CSRF and the two-person rule.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Where this region's nginx reads each site's maintenance flag and page.
+    #[serde(default)]
+    pub edge: EdgeConfig,
+}
+
+/// Login, sessions and approvals.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The URL people reach the console at; `https://…` makes the session cookie `Secure`, and
+    /// its origin is trusted for same-origin checks behind a proxy.
+    pub public_url: Option<String>,
+    /// Minutes without a request after which a session ends.
+    pub idle_timeout_minutes: u64,
+    /// Hours after login after which a session ends, however busy.
+    pub absolute_timeout_hours: u64,
+    /// Role given to visitors who have not logged in (`viewer` for a wall display); off unless set.
+    pub anonymous_role: Option<Role>,
+    /// Serve `/metrics` without a session (for a Prometheus scraper).
+    pub public_metrics: bool,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Failed logins per account within the window before further tries get 429.
+    pub max_failures_per_account: u32,
+    /// Failed logins per client address within the window before further tries get 429.
+    pub max_failures_per_address: u32,
+    /// Seconds over which failed logins are counted.
+    pub failure_window_seconds: u64,
+    /// Password checks running at once (each takes about 19 MiB and tens of milliseconds).
+    pub concurrent_password_checks: usize,
+    /// Minutes a two-person request waits for its approver before it expires.
+    pub approval_ttl_minutes: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            public_url: None,
+            idle_timeout_minutes: 60,
+            absolute_timeout_hours: 12,
+            anonymous_role: None,
+            public_metrics: true,
+            trusted_proxies: Vec::new(),
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            failure_window_seconds: 300,
+            concurrent_password_checks: 2,
+            approval_ttl_minutes: 15,
+        }
+    }
+}
+
+/// The edge publisher: files this region's web balancer reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeConfig {
+    /// Directory nginx reads (`flags/SITE.maintenance`, `pages/SITE.html`); default `DATA_DIR/edge`.
+    pub dir: Option<PathBuf>,
+    /// Retry-After, in seconds, when a maintenance has no expected end.
+    pub default_retry_after_seconds: u64,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            dir: None,
+            default_retry_after_seconds: 300,
+        }
+    }
 }
 
 /// This instance.
@@ -217,6 +289,9 @@ pub struct SiteConfig {
     /// True when switching maintenance needs a second approver.
     #[serde(default)]
     pub two_person: bool,
+    /// URL of the site through its balancer (e.g. `http://127.0.1.2/`), fetched with the site's
+    /// first hostname as `Host`, to see whether users really get the maintenance page.
+    pub check_url: Option<String>,
 }
 
 /// The DNS zone and its declared records.
@@ -451,28 +526,7 @@ impl Default for MetricNames {
     }
 }
 
-/// Login roles, least to most powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads every page.
-    Viewer,
-    /// May run break-glass actions such as maintenance mode.
-    Oncall,
-    /// May change users and declared state.
-    Admin,
-}
-
-impl Role {
-    /// The key as written in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Oncall => "oncall",
-            Role::Admin => "admin",
-        }
-    }
-}
+pub use app::auth::Role;
 
 /// A person who may log in.
 #[derive(Debug, Clone, Deserialize)]
@@ -516,6 +570,11 @@ impl Default for LabConfig {
 }
 
 impl Estate {
+    /// Where the edge publisher writes: `edge.dir`, or `edge` under the data directory.
+    pub fn edge_dir(&self) -> PathBuf {
+        self.edge.dir.clone().unwrap_or_else(|| self.instance.data_dir.join("edge"))
+    }
+
     /// The primary region; validation guarantees there is exactly one.
     pub fn primary_region(&self) -> &RegionConfig {
         self.regions

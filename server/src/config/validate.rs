@@ -24,6 +24,8 @@ pub fn validate(estate: &Estate) -> Vec<Mistake> {
     databases(estate, &root, &mut out);
     loaders(estate, &root, &mut out);
     users(estate, &root, &mut out);
+    auth(&estate.auth, &root.key("auth"), &mut out);
+    site_checks(estate, &root, &mut out);
     out
 }
 
@@ -497,6 +499,50 @@ fn users(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
                 root.key("users").index(i).key("password_hash"),
                 "password_hash must be an argon2 PHC string ($argon2id$…), never a plain password; \
                  make one with `crowsnest hash-password`",
+            );
+        }
+    }
+}
+
+fn auth(auth: &AuthConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    if let Some(url) = &auth.public_url {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/" => {}
+            _ => push(
+                out,
+                key.key("public_url"),
+                format!("{url:?} is not an origin; write the scheme and host only, e.g. \"https://crowsnest.example.com\""),
+            ),
+        }
+    }
+    for (name, value) in [
+        ("idle_timeout_minutes", auth.idle_timeout_minutes),
+        ("absolute_timeout_hours", auth.absolute_timeout_hours),
+        ("failure_window_seconds", auth.failure_window_seconds),
+        ("approval_ttl_minutes", auth.approval_ttl_minutes),
+        ("max_failures_per_account", auth.max_failures_per_account as u64),
+        ("max_failures_per_address", auth.max_failures_per_address as u64),
+        ("concurrent_password_checks", auth.concurrent_password_checks as u64),
+    ] {
+        if value == 0 {
+            push(out, key.key(name), format!("{name} must be at least 1"));
+        }
+    }
+}
+
+fn site_checks(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    for (i, site) in estate.sites.iter().enumerate() {
+        let Some(url) = &site.check_url else { continue };
+        let key = root.key("sites").index(i).key("check_url");
+        match reqwest::Url::parse(url) {
+            Ok(u) if u.scheme() == "http" && u.host().is_some() => {}
+            _ => push(out, key, format!("{url:?} is not an http:// URL of the site's balancer, e.g. \"http://10.0.1.2/\"")),
+        }
+        if !estate.hostnames.iter().any(|h| h.site.as_deref() == Some(site.name.as_str())) {
+            push(
+                out,
+                root.key("sites").index(i).key("name"),
+                format!("site {:?} has a check_url but no [[hostnames]] entry names it as its site, so there is no Host to ask for", site.name),
             );
         }
     }

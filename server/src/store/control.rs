@@ -4,8 +4,10 @@
 //! backend has its own migrations because DDL differs (autoincrement, trigger syntax).
 
 use super::{redact, StoreError};
+use crate::audit::{chain_hash, AuditEntry, NewAuditEntry, GENESIS};
+use app::action::{ActionKind, ActionRequestView, ActionState, AuditFilter};
+use app::auth::Role;
 use app::model::SiteState;
-use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
@@ -18,34 +20,8 @@ pub struct ControlStore {
     backend: &'static str,
     /// Serialises audit appends within this process; PostgreSQL also takes an advisory lock.
     append: std::sync::Arc<tokio::sync::Mutex<()>>,
-}
-
-/// An audit entry to append.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAuditEntry {
-    /// When it happened (unix milliseconds).
-    pub at_ms: i64,
-    /// Who did it.
-    pub actor: String,
-    /// What was done, e.g. `maintenance_on`.
-    pub action: String,
-    /// What it was done to, e.g. the site `web`.
-    pub target: String,
-    /// Why, in the actor's words.
-    pub reason: String,
-}
-
-/// A stored audit entry with its place in the hash chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Position in the log.
-    pub id: i64,
-    /// The entry as appended.
-    pub entry: NewAuditEntry,
-    /// Hash of the previous entry (all zeros for the first).
-    pub prev_hash: String,
-    /// SHA-256 over the previous hash and this entry's fields.
-    pub hash: String,
+    /// Where the audit head is also kept after each append (this instance's local store).
+    head_keeper: Option<super::LocalStore>,
 }
 
 /// One declared record value.
@@ -59,18 +35,6 @@ pub struct DesiredRecord {
     pub ttl: i64,
     /// Value in presentation format.
     pub value: String,
-}
-
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-fn chain_hash(prev: &str, e: &NewAuditEntry) -> String {
-    let mut h = Sha256::new();
-    // Length-prefix every field so no two different entries hash the same bytes.
-    for field in [prev, &e.at_ms.to_string(), &e.actor, &e.action, &e.target, &e.reason] {
-        h.update((field.len() as u64).to_be_bytes());
-        h.update(field.as_bytes());
-    }
-    format!("{:x}", h.finalize())
 }
 
 fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -106,7 +70,22 @@ impl ControlStore {
             pool,
             backend,
             append: Default::default(),
+            head_keeper: None,
         })
+    }
+
+    /// Keeps the audit head in `local` too after every append, so a cut-off tail shows.
+    pub fn keep_head_in(mut self, local: super::LocalStore) -> Self {
+        self.head_keeper = Some(local);
+        self
+    }
+
+    async fn keep_head(&self, last: Option<AuditEntry>) {
+        if let (Some(local), Some(e)) = (&self.head_keeper, last) {
+            if let Err(err) = local.set_audit_head(e.seq, &e.hash).await {
+                tracing::error!(error = %err, seq = e.seq, "cannot keep the audit head in the local store");
+            }
+        }
     }
 
     /// `sqlite` or `postgres`.
@@ -114,38 +93,121 @@ impl ControlStore {
         self.backend
     }
 
-    /// Makes the users table equal the configured users (config is the source of truth).
-    pub async fn sync_users(
-        &self,
-        users: &[(String, String, String)],
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query_error("syncing users"))?;
-        sqlx::query("DELETE FROM users")
+    /// Makes the config's users (not managed ones) equal `users` (name, role, hash); a changed
+    /// hash or role ends that user's sessions.
+    pub async fn sync_users(&self, users: &[(String, String, String)], now_ms: i64) -> Result<(), StoreError> {
+        const DOING: &str = "syncing users from the config";
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let stored = sqlx::query("SELECT name FROM users WHERE managed = 0")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(query_error(DOING))?;
+        for row in &stored {
+            let name: String = row.get(0);
+            if !users.iter().any(|(n, _, _)| *n == name) {
+                sqlx::query("DELETE FROM users WHERE name = $1 AND managed = 0")
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error(DOING))?;
+            }
+        }
+        for (name, role, hash) in users {
+            sqlx::query(
+                "INSERT INTO users (name, role, password_hash, updated_at_ms, managed) VALUES ($1, $2, $3, $4, 0) \
+                 ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash, \
+                 updated_at_ms = excluded.updated_at_ms, sessions_valid_after_ms = excluded.updated_at_ms \
+                 WHERE users.managed = 0 AND (users.role <> excluded.role OR users.password_hash <> excluded.password_hash)",
+            )
+            .bind(name)
+            .bind(role)
+            .bind(hash)
+            .bind(now_ms)
             .execute(&mut *tx)
             .await
-            .map_err(query_error("syncing users"))?;
-        for (name, role, hash) in users {
-            sqlx::query("INSERT INTO users (name, role, password_hash, updated_at_ms) VALUES ($1, $2, $3, $4)")
-                .bind(name)
-                .bind(role)
-                .bind(hash)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(query_error("syncing users"))?;
+            .map_err(query_error(DOING))?;
         }
-        tx.commit().await.map_err(query_error("syncing users"))
+        tx.commit().await.map_err(query_error(DOING))
     }
 
-    /// Role and password hash of a user.
-    pub async fn user(&self, name: &str) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT role, password_hash FROM users WHERE name = $1")
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, role, password_hash, disabled, managed, sessions_valid_after_ms FROM users ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading users"))?;
+        Ok(rows
+            .iter()
+            .map(|r| UserRecord {
+                name: r.get(0),
+                role: Role::parse(&r.get::<String, _>(1)).unwrap_or(Role::Viewer),
+                password_hash: r.get(2),
+                disabled: r.get::<i64, _>(3) != 0,
+                managed: r.get::<i64, _>(4) != 0,
+                sessions_valid_after_ms: r.get(5),
+            })
+            .collect())
+    }
+
+    /// One user.
+    pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.users().await?.into_iter().find(|u| u.name == name))
+    }
+
+    /// Adds a managed user and audits it; false when the name is taken.
+    pub async fn add_user(&self, name: &str, role: Role, hash: &str, audit: NewAuditEntry) -> Result<bool, StoreError> {
+        const DOING: &str = "adding a user";
+        let _guard = self.append.lock().await;
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let added = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, updated_at_ms, managed) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(hash)
+        .bind(audit.at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error(DOING))?
+        .rows_affected()
+            == 1;
+        let last = if added { Some(self.append_in(&mut tx, audit).await?) } else { None };
+        tx.commit().await.map_err(query_error(DOING))?;
+        self.keep_head(last).await;
+        Ok(added)
+    }
+
+    /// Changes a user's password or disabled flag, ends their sessions, and audits it; false
+    /// when there is no such user.
+    pub async fn change_user(&self, name: &str, change: UserChange, audit: NewAuditEntry) -> Result<bool, StoreError> {
+        const DOING: &str = "changing a user";
+        let _guard = self.append.lock().await;
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let query = match &change {
+            UserChange::Password(hash) => sqlx::query(
+                "UPDATE users SET password_hash = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3",
+            )
+            .bind(hash.clone()),
+            UserChange::Disabled(disabled) => sqlx::query(
+                "UPDATE users SET disabled = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3",
+            )
+            .bind(*disabled as i64),
+        };
+        let changed = query
+            .bind(audit.at_ms)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map_err(query_error("reading a user"))?;
-        Ok(row.map(|r| (r.get::<String, _>(0), r.get::<String, _>(1))))
+            .map_err(query_error(DOING))?
+            .rows_affected()
+            == 1;
+        let last = if changed { Some(self.append_in(&mut tx, audit).await?) } else { None };
+        tx.commit().await.map_err(query_error(DOING))?;
+        self.keep_head(last).await;
+        Ok(changed)
     }
 
     /// Adds sites that are configured but not stored yet; never touches existing state.
@@ -177,26 +239,163 @@ impl ControlStore {
             .collect())
     }
 
-    /// Sets a site's maintenance flag and appends the audit entry in the same transaction.
-    pub async fn set_maintenance(
+    /// Every site's maintenance state with its message and expected end.
+    pub async fn site_records(&self) -> Result<Vec<SiteRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, maintenance, message, expected_end_ms, changed_by, changed_at_ms FROM sites ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading sites"))?;
+        Ok(rows
+            .iter()
+            .map(|r| SiteRecord {
+                name: r.get(0),
+                maintenance: r.get::<i64, _>(1) != 0,
+                message: r.get(2),
+                expected_end_ms: r.get(3),
+                changed_by: r.get(4),
+                changed_at_ms: r.get(5),
+            })
+            .collect())
+    }
+
+    /// Records a new action request with its audit entries, and, when it runs at once, the
+    /// site change, all in one transaction. A request whose idempotency key is already stored
+    /// changes nothing: the stored request comes back with `false`.
+    pub async fn create_request(
         &self,
-        site: &str,
-        on: bool,
-        entry: NewAuditEntry,
-    ) -> Result<AuditEntry, StoreError> {
+        request: &NewActionRequest,
+        change: Option<&SiteChange>,
+        audit: Vec<NewAuditEntry>,
+    ) -> Result<(ActionRequestView, bool), StoreError> {
+        const DOING: &str = "recording an action request";
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error("setting maintenance"))?;
-        sqlx::query("UPDATE sites SET maintenance = $1, changed_by = $2, changed_at_ms = $3 WHERE name = $4")
-            .bind(on as i64)
-            .bind(&entry.actor)
-            .bind(entry.at_ms)
-            .bind(site)
-            .execute(&mut *tx)
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let inserted = sqlx::query(
+            "INSERT INTO action_requests (idempotency_key, kind, site, message, expected_end_ms, reason, \
+             requested_by, requested_at_ms, expires_at_ms, state, approved_by, decided_at_ms, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&request.idempotency_key)
+        .bind(request.kind.as_str())
+        .bind(&request.site)
+        .bind(&request.message)
+        .bind(request.expected_end_ms)
+        .bind(&request.reason)
+        .bind(&request.requested_by)
+        .bind(request.requested_at_ms)
+        .bind(request.expires_at_ms)
+        .bind(request.state.as_str())
+        .bind(request.state.is_final().then_some(request.requested_at_ms))
+        .bind(&request.detail)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query_error(DOING))?;
+        let Some(row) = inserted else {
+            drop(tx);
+            let existing = self.request_by_key(&request.idempotency_key).await?;
+            return existing.map(|r| (r, false)).ok_or(StoreError::Query {
+                store: STORE,
+                doing: DOING,
+                source: sqlx::Error::RowNotFound,
+            });
+        };
+        let id: i64 = row.get(0);
+        if let Some(change) = change {
+            apply_site_change(&mut tx, change).await?;
+        }
+        let mut last = None;
+        for mut entry in audit {
+            entry.detail = entry.detail.replace("{id}", &id.to_string());
+            last = Some(self.append_in(&mut tx, entry).await?);
+        }
+        tx.commit().await.map_err(query_error(DOING))?;
+        self.keep_head(last).await;
+        let stored = self.request(id).await?.ok_or(StoreError::Query {
+            store: STORE,
+            doing: DOING,
+            source: sqlx::Error::RowNotFound,
+        })?;
+        Ok((stored, true))
+    }
+
+    /// Moves request `id` from one of `from` to `to` with its audit entries and site change, in
+    /// one transaction; false (and nothing written) when the request is not in `from` any more,
+    /// so two people acting at once cannot both succeed.
+    pub async fn transition(
+        &self,
+        id: i64,
+        from: &[ActionState],
+        to: Transition<'_>,
+        change: Option<&SiteChange>,
+        audit: Vec<NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
+        const DOING: &str = "changing an action request";
+        let _guard = self.append.lock().await;
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let moved = sqlx::query(&format!(
+            "UPDATE action_requests SET state = $1, approved_by = COALESCE($2, approved_by), decided_at_ms = $3, \
+             detail = $4 WHERE id = $5 AND state IN ({})",
+            states.join(", ")
+        ))
+        .bind(to.state.as_str())
+        .bind(to.approved_by)
+        .bind(to.at_ms)
+        .bind(to.detail)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_error(DOING))?
+        .rows_affected()
+            == 1;
+        if !moved {
+            return Ok(false);
+        }
+        if let Some(change) = change {
+            apply_site_change(&mut tx, change).await?;
+        }
+        let mut last = None;
+        for entry in audit {
+            last = Some(self.append_in(&mut tx, entry).await?);
+        }
+        tx.commit().await.map_err(query_error(DOING))?;
+        self.keep_head(last).await;
+        Ok(true)
+    }
+
+    /// One request.
+    pub async fn request(&self, id: i64) -> Result<Option<ActionRequestView>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM action_requests WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(query_error("setting maintenance"))?;
-        let stored = self.append_in(&mut tx, entry).await?;
-        tx.commit().await.map_err(query_error("setting maintenance"))?;
-        Ok(stored)
+            .map_err(query_error("reading an action request"))?;
+        Ok(row.as_ref().map(request_from_row))
+    }
+
+    async fn request_by_key(&self, key: &str) -> Result<Option<ActionRequestView>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM action_requests WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error("reading an action request"))?;
+        Ok(row.as_ref().map(request_from_row))
+    }
+
+    /// The newest `limit` requests, pending ones first.
+    pub async fn requests(&self, limit: i64) -> Result<Vec<ActionRequestView>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM action_requests \
+             ORDER BY CASE WHEN state = 'pending' THEN 0 ELSE 1 END, id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading action requests"))?;
+        Ok(rows.iter().map(request_from_row).collect())
     }
 
     /// Appends one entry to the hash-chained audit log.
@@ -205,6 +404,7 @@ impl ControlStore {
         let mut tx = self.pool.begin().await.map_err(query_error("appending to the audit log"))?;
         let stored = self.append_in(&mut tx, entry).await?;
         tx.commit().await.map_err(query_error("appending to the audit log"))?;
+        self.keep_head(Some(stored.clone())).await;
         Ok(stored)
     }
 
@@ -221,40 +421,87 @@ impl ControlStore {
                 .await
                 .map_err(query_error(DOING))?;
         }
-        let prev: Option<String> = sqlx::query("SELECT hash FROM audit_entries ORDER BY id DESC LIMIT 1")
+        let last = sqlx::query("SELECT id, hash FROM audit_entries ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await
             .map_err(query_error(DOING))?
-            .map(|r| r.get(0));
-        let prev_hash = prev.unwrap_or_else(|| GENESIS.to_string());
-        let hash = chain_hash(&prev_hash, &entry);
-        let id: i64 = sqlx::query(
-            "INSERT INTO audit_entries (at_ms, actor, action, target, reason, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)));
+        let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(id, hash)| (id + 1, hash));
+        let hash = chain_hash(&prev_hash, seq, &entry);
+        // The seq is set here, under the lock, rather than by a sequence: a PostgreSQL sequence
+        // skips numbers on rollback, and the chain must have no gaps.
+        sqlx::query(
+            "INSERT INTO audit_entries (id, at_ms, actor, action, target, reason, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
+        .bind(seq)
         .bind(entry.at_ms)
         .bind(&entry.actor)
         .bind(&entry.action)
         .bind(&entry.target)
         .bind(&entry.reason)
+        .bind(&entry.detail)
         .bind(&prev_hash)
         .bind(&hash)
-        .fetch_one(&mut **tx)
+        .execute(&mut **tx)
         .await
-        .map_err(query_error(DOING))?
-        .get(0);
-        Ok(AuditEntry {
-            id,
-            entry,
-            prev_hash,
-            hash,
-        })
+        .map_err(query_error(DOING))?;
+        Ok(AuditEntry { seq, entry, prev_hash, hash })
+    }
+
+    /// Audit entries matching `filter`, newest first, at most `limit`; with the log's size.
+    pub async fn audit_page(&self, filter: &AuditFilter, limit: i64) -> Result<(Vec<AuditEntry>, i64), StoreError> {
+        const DOING: &str = "reading the audit log";
+        let mut clauses = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut numbers: Vec<i64> = Vec::new();
+        // Placeholders are numbered in bind order: texts first, then numbers.
+        for (column, value, op) in [
+            ("actor", &filter.actor, "="),
+            ("target", &filter.target, "="),
+            ("action", &filter.action, "LIKE"),
+        ] {
+            if let Some(v) = value {
+                texts.push(if op == "LIKE" { format!("{}%", v.replace(['%', '_'], "")) } else { v.clone() });
+                clauses.push(format!("{column} {op} ${}", texts.len()));
+            }
+        }
+        for (column, value, op) in [
+            ("at_ms", filter.since_ms, ">="),
+            ("at_ms", filter.until_ms, "<"),
+            ("id", filter.before_seq, "<"),
+        ] {
+            if let Some(v) = value {
+                numbers.push(v);
+                clauses.push(format!("{column} {op} ${}", texts.len() + numbers.len()));
+            }
+        }
+        let filter_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let sql = format!(
+            "SELECT id, at_ms, actor, action, target, reason, detail, prev_hash, hash FROM audit_entries \
+             {filter_sql} ORDER BY id DESC LIMIT {}",
+            limit.clamp(1, 1000)
+        );
+        let mut query = sqlx::query(&sql);
+        for t in &texts {
+            query = query.bind(t.clone());
+        }
+        for n in &numbers {
+            query = query.bind(*n);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(query_error(DOING))?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM audit_entries")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error(DOING))?
+            .get(0);
+        Ok((rows.iter().map(audit_from_row).collect(), total))
     }
 
     /// The newest `limit` audit entries, newest first.
     pub async fn audit_entries(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, at_ms, actor, action, target, reason, prev_hash, hash \
+            "SELECT id, at_ms, actor, action, target, reason, detail, prev_hash, hash \
              FROM audit_entries ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
@@ -264,24 +511,16 @@ impl ControlStore {
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
-    /// Recomputes the whole chain; the first entry that does not match is reported.
-    pub async fn verify_audit_chain(&self) -> Result<usize, StoreError> {
+    /// The whole audit log in `seq` order, for verifying and exporting.
+    pub async fn audit_chain(&self) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, at_ms, actor, action, target, reason, prev_hash, hash \
+            "SELECT id, at_ms, actor, action, target, reason, detail, prev_hash, hash \
              FROM audit_entries ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(query_error("verifying the audit log"))?;
-        let mut prev = GENESIS.to_string();
-        for row in &rows {
-            let e = audit_from_row(row);
-            if e.prev_hash != prev || chain_hash(&prev, &e.entry) != e.hash {
-                return Err(StoreError::Tampered { id: e.id });
-            }
-            prev = e.hash;
-        }
-        Ok(rows.len())
+        .map_err(query_error("reading the audit log"))?;
+        Ok(rows.iter().map(audit_from_row).collect())
     }
 
     /// Replaces the declared records with `records`.
@@ -336,15 +575,166 @@ impl ControlStore {
 
 fn audit_from_row(r: &AnyRow) -> AuditEntry {
     AuditEntry {
-        id: r.get(0),
+        seq: r.get(0),
         entry: NewAuditEntry {
             at_ms: r.get(1),
             actor: r.get(2),
             action: r.get(3),
             target: r.get(4),
             reason: r.get(5),
+            detail: r.get(6),
         },
-        prev_hash: r.get(6),
-        hash: r.get(7),
+        prev_hash: r.get(7),
+        hash: r.get(8),
     }
+}
+
+const REQUEST_COLUMNS: &str = "id, kind, site, message, expected_end_ms, reason, requested_by, requested_at_ms, \
+     expires_at_ms, state, approved_by, decided_at_ms, detail";
+
+fn request_from_row(r: &AnyRow) -> ActionRequestView {
+    ActionRequestView {
+        id: r.get(0),
+        kind: ActionKind::parse(&r.get::<String, _>(1)).unwrap_or(ActionKind::MaintenanceOn),
+        site: r.get(2),
+        message: r.get(3),
+        expected_end_ms: r.get(4),
+        reason: r.get(5),
+        requested_by: r.get(6),
+        requested_at_ms: r.get(7),
+        expires_at_ms: r.get(8),
+        state: ActionState::parse(&r.get::<String, _>(9)).unwrap_or(ActionState::Failed),
+        approved_by: r.get(10),
+        decided_at_ms: r.get(11),
+        detail: r.get(12),
+    }
+}
+
+async fn apply_site_change(tx: &mut sqlx::Transaction<'_, sqlx::Any>, c: &SiteChange) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE sites SET maintenance = $1, message = $2, expected_end_ms = $3, changed_by = $4, changed_at_ms = $5 \
+         WHERE name = $6",
+    )
+    .bind(c.maintenance as i64)
+    .bind(&c.message)
+    .bind(c.expected_end_ms)
+    .bind(&c.changed_by)
+    .bind(c.at_ms)
+    .bind(&c.site)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error("changing a site's maintenance state"))?;
+    Ok(())
+}
+
+/// A stored user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// True when the user may not log in.
+    pub disabled: bool,
+    /// True for users added with `crowsnest user add` (false: from the config).
+    pub managed: bool,
+    /// Sessions that logged in before this (unix milliseconds) are over.
+    pub sessions_valid_after_ms: i64,
+}
+
+/// Explicitly not `Debug` with the hash: a secret must not reach a log by accident.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("managed", &self.managed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change to a user.
+#[derive(Debug, Clone)]
+pub enum UserChange {
+    /// A new argon2id hash.
+    Password(String),
+    /// Disable (true) or enable (false).
+    Disabled(bool),
+}
+
+/// A site's stored maintenance state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRecord {
+    /// Site key.
+    pub name: String,
+    /// True while maintenance is on.
+    pub maintenance: bool,
+    /// The page's message.
+    pub message: Option<String>,
+    /// Expected end (unix milliseconds).
+    pub expected_end_ms: Option<i64>,
+    /// Who changed it last.
+    pub changed_by: Option<String>,
+    /// When (unix milliseconds).
+    pub changed_at_ms: Option<i64>,
+}
+
+/// A change of a site's maintenance state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteChange {
+    /// Site key.
+    pub site: String,
+    /// On or off.
+    pub maintenance: bool,
+    /// The page's message (None when off).
+    pub message: Option<String>,
+    /// Expected end (unix milliseconds).
+    pub expected_end_ms: Option<i64>,
+    /// Who.
+    pub changed_by: String,
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+}
+
+/// A new action request.
+#[derive(Debug, Clone)]
+pub struct NewActionRequest {
+    /// The form's or client's key: the same key never executes twice.
+    pub idempotency_key: String,
+    /// What it does.
+    pub kind: ActionKind,
+    /// The site.
+    pub site: String,
+    /// The maintenance message.
+    pub message: Option<String>,
+    /// Expected end (unix milliseconds).
+    pub expected_end_ms: Option<i64>,
+    /// Why.
+    pub reason: String,
+    /// Who asks.
+    pub requested_by: String,
+    /// When (unix milliseconds).
+    pub requested_at_ms: i64,
+    /// When a pending request expires (unix milliseconds).
+    pub expires_at_ms: i64,
+    /// Pending (awaits approval) or executed (ran at once).
+    pub state: ActionState,
+    /// What happened.
+    pub detail: String,
+}
+
+/// Where a request moves to.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    /// The new state.
+    pub state: ActionState,
+    /// The approver, when approving.
+    pub approved_by: Option<&'a str>,
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// What happened, in words.
+    pub detail: &'a str,
 }

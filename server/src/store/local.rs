@@ -70,6 +70,35 @@ impl LocalStore {
         Ok(LocalStore { pool })
     }
 
+    /// The pool, shared with the session store (sessions are local: a secondary must log
+    /// people in with no primary).
+    pub fn pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
+    /// The audit head this instance last appended or verified: `(seq, hash)`.
+    pub async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error("reading the audit head"))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Records the audit head; never moves it backwards.
+    pub async fn set_audit_head(&self, seq: i64, hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq >= audit_head.seq",
+        )
+        .bind(seq)
+        .bind(hash)
+        .execute(&self.pool)
+        .await
+        .map_err(query_error("keeping the audit head"))?;
+        Ok(())
+    }
+
     /// Stores one probe round's health observations in one transaction.
     pub async fn record_health(&self, round: &[(String, Observation)]) -> Result<(), StoreError> {
         const DOING: &str = "storing health observations";

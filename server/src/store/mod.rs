@@ -3,7 +3,10 @@
 mod control;
 mod local;
 
-pub use control::{AuditEntry, ControlStore, DesiredRecord, NewAuditEntry};
+pub use crate::audit::{AuditEntry, NewAuditEntry};
+pub use control::{
+    ControlStore, DesiredRecord, NewActionRequest, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
+};
 pub use local::{DnsRow, HealthRow, LocalStore};
 
 /// A store failure, naming which store and what it was doing.
@@ -36,12 +39,6 @@ pub enum StoreError {
         doing: &'static str,
         /// The driver's error.
         source: sqlx::Error,
-    },
-    /// The audit chain does not verify: something was changed behind our back.
-    #[error("audit entry {id} does not match its hash chain: the audit log was tampered with")]
-    Tampered {
-        /// First entry that fails to verify.
-        id: i64,
     },
 }
 

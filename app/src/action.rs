@@ -1,0 +1,278 @@
+//! Guarded actions and the audit log as the pages see them.
+
+use serde::{Deserialize, Serialize};
+
+/// What an action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Turn a site's maintenance page on.
+    MaintenanceOn,
+    /// Turn a site's maintenance page off.
+    MaintenanceOff,
+}
+
+impl ActionKind {
+    /// The key used in forms, JSON and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::MaintenanceOn => "maintenance_on",
+            ActionKind::MaintenanceOff => "maintenance_off",
+        }
+    }
+
+    /// The kind for a key.
+    pub fn parse(text: &str) -> Option<ActionKind> {
+        match text {
+            "maintenance_on" => Some(ActionKind::MaintenanceOn),
+            "maintenance_off" => Some(ActionKind::MaintenanceOff),
+            _ => None,
+        }
+    }
+
+    /// A short phrase for people.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            ActionKind::MaintenanceOn => "maintenance on",
+            ActionKind::MaintenanceOff => "maintenance off",
+        }
+    }
+}
+
+/// Where an action request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionState {
+    /// Waiting for a second person's approval.
+    Pending,
+    /// Approved; about to execute.
+    Approved,
+    /// Done: the state change and its effect both happened.
+    Executed,
+    /// The state changed but the effect (the edge) failed; see the detail.
+    Failed,
+    /// Nobody approved it within the approval time.
+    Expired,
+    /// Withdrawn by the requester or an admin.
+    Cancelled,
+}
+
+impl ActionState {
+    /// The stored key, also the badge word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Pending => "pending",
+            ActionState::Approved => "approved",
+            ActionState::Executed => "executed",
+            ActionState::Failed => "failed",
+            ActionState::Expired => "expired",
+            ActionState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state for a stored key.
+    pub fn parse(text: &str) -> Option<ActionState> {
+        [
+            ActionState::Pending,
+            ActionState::Approved,
+            ActionState::Executed,
+            ActionState::Failed,
+            ActionState::Expired,
+            ActionState::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// True once nothing more can happen to the request.
+    pub fn is_final(self) -> bool {
+        !matches!(self, ActionState::Pending | ActionState::Approved)
+    }
+}
+
+/// What a person sees for one site on the Actions page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteView {
+    /// Site key, e.g. `web`: what is typed to confirm.
+    pub name: String,
+    /// Public hostnames served by the site.
+    pub hostnames: Vec<String>,
+    /// True when a change needs a second person's approval.
+    pub two_person: bool,
+    /// True while the maintenance page is requested on.
+    pub maintenance: bool,
+    /// The message shown on the maintenance page, while on.
+    pub message: Option<String>,
+    /// When the maintenance is expected to end (unix milliseconds), if said.
+    pub expected_end_ms: Option<i64>,
+    /// Who changed it last.
+    pub changed_by: Option<String>,
+    /// When it last changed (unix milliseconds).
+    pub changed_at_ms: Option<i64>,
+    /// What users really get through the site's balancer, if the site has a check.
+    pub observed: Option<SiteObservation>,
+}
+
+/// One look at a site through its balancer, as its users see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteObservation {
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// HTTP status answered, if any.
+    pub status_code: Option<u16>,
+    /// True when the answer was Crowsnest's maintenance page.
+    pub maintenance_seen: bool,
+    /// The answer or error, in words.
+    pub detail: String,
+}
+
+impl SiteView {
+    /// Whether what users see matches what was requested, in words; None while unobserved.
+    pub fn agreement(&self) -> Option<(bool, String)> {
+        let seen = self.observed.as_ref()?;
+        let agree = seen.maintenance_seen == self.maintenance;
+        let answer = seen.status_code.map_or_else(|| seen.detail.clone(), |c| format!("answers {c}"));
+        let words = match (self.maintenance, agree) {
+            (true, true) => format!("users see the maintenance page ({answer})"),
+            (true, false) => format!("maintenance is on but the balancer still {answer}"),
+            (false, true) => format!("users are served normally ({answer})"),
+            (false, false) => format!("maintenance is off but users still get the maintenance page ({answer})"),
+        };
+        Some((agree, words))
+    }
+}
+
+/// One action request, as listed on the Actions page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRequestView {
+    /// Its number.
+    pub id: i64,
+    /// What it does.
+    pub kind: ActionKind,
+    /// The site it acts on.
+    pub site: String,
+    /// The maintenance message, for `maintenance_on`.
+    pub message: Option<String>,
+    /// Expected end of the maintenance (unix milliseconds), if said.
+    pub expected_end_ms: Option<i64>,
+    /// Why, in the requester's words.
+    pub reason: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// When (unix milliseconds).
+    pub requested_at_ms: i64,
+    /// When a pending request expires (unix milliseconds).
+    pub expires_at_ms: i64,
+    /// Where it stands.
+    pub state: ActionState,
+    /// Who approved it (two-person sites).
+    pub approved_by: Option<String>,
+    /// When it reached its current state (unix milliseconds).
+    pub decided_at_ms: Option<i64>,
+    /// Why it failed or was refused, or what it did.
+    pub detail: String,
+}
+
+/// Everything the Actions page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionsBoard {
+    /// Every configured site.
+    pub sites: Vec<SiteView>,
+    /// Recent requests, newest first (pending ones first of all).
+    pub requests: Vec<ActionRequestView>,
+    /// How long a two-person request waits for approval, in seconds.
+    pub approval_ttl_seconds: i64,
+    /// A fresh random key for this rendering's forms, so a double submit executes once.
+    pub form_key: String,
+    /// When this was read (unix milliseconds).
+    pub evaluated_at_ms: i64,
+}
+
+/// One audit entry as shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Its place in the chain (1, 2, 3, … with no gaps).
+    pub seq: i64,
+    /// When it happened (unix milliseconds).
+    pub at_ms: i64,
+    /// Who did it.
+    pub actor: String,
+    /// What kind of event, e.g. `login_failed`, `maintenance_on.executed`.
+    pub action: String,
+    /// What it was done to.
+    pub target: String,
+    /// Why, in the actor's words.
+    pub reason: String,
+    /// Anything else worth keeping (outcome, refusal reason, client address).
+    pub detail: String,
+    /// The entry's chain hash (first 12 hex digits are shown).
+    pub hash: String,
+}
+
+/// Which audit entries to show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only actions starting with this, e.g. `login` or `maintenance_on`.
+    pub action: Option<String>,
+    /// Only this target.
+    pub target: Option<String>,
+    /// Only entries at or after this time (unix milliseconds).
+    pub since_ms: Option<i64>,
+    /// Only entries before this time (unix milliseconds).
+    pub until_ms: Option<i64>,
+    /// Entries with `seq` below this (the next page); None for the newest.
+    pub before_seq: Option<i64>,
+}
+
+/// One page of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// Entries, newest first.
+    pub entries: Vec<AuditRow>,
+    /// `before_seq` of the next (older) page, if there is one.
+    pub next_before_seq: Option<i64>,
+    /// Entries in the whole log.
+    pub total: i64,
+}
+
+/// What a refused or accepted form submission tells the page that is rendered in answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FormOutcome {
+    /// Which form (the site name for a request form, `approve-N` for an approval).
+    pub form: String,
+    /// Errors by field name (`reason`, `confirmation`, `message`, `expected_end`, `site`, `kind`);
+    /// the empty field name is for the form as a whole.
+    pub errors: Vec<(String, String)>,
+    /// The values the person typed, to show again.
+    pub values: Vec<(String, String)>,
+}
+
+impl FormOutcome {
+    /// The error for `field`, if any.
+    pub fn error(&self, field: &str) -> Option<String> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, e)| e.clone())
+    }
+
+    /// The value typed into `field`, or empty.
+    pub fn value(&self, field: &str) -> String {
+        self.values.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+}
+
+impl crate::model::Worded for ActionState {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+
+    fn meaning(self) -> crate::model::Status {
+        use crate::model::Status;
+        match self {
+            ActionState::Executed => Status::Ok,
+            ActionState::Pending | ActionState::Approved | ActionState::Cancelled => Status::Unknown,
+            ActionState::Expired => Status::Warn,
+            ActionState::Failed => Status::Critical,
+        }
+    }
+}

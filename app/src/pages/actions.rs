@@ -1,0 +1,213 @@
+//! Actions: each site's maintenance state, what users really see, the forms that change it, and
+//! every request with where it stands. Plain HTML forms: they work without JavaScript.
+
+use crate::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, FormOutcome, SiteView};
+use crate::api::get_actions;
+use crate::auth::{personal_page, refusal, who, CsrfField, Permission};
+use crate::components::{Badge, Failure};
+use crate::format;
+use crate::live::LiveRegion;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Longest maintenance message, in characters (the server enforces the same).
+pub const MESSAGE_MAX_CHARS: usize = 500;
+
+/// Shortest reason, in characters (the server enforces the same).
+pub const REASON_MIN_CHARS: usize = 10;
+
+/// The Actions page.
+#[component]
+pub fn ActionsPage() -> impl IntoView {
+    personal_page();
+    let outcome = use_context::<FormOutcome>().unwrap_or_default();
+    let notice = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("notice"));
+    let forms = Resource::new_blocking(|| (), |_| get_actions());
+    view! {
+        <Title text="Actions"/>
+        <h1>"Actions"</h1>
+        {notice.map(|n| view! { <p class="notice" role="status" id="notice">{n}</p> })}
+        {outcome.error("").map(|e| view! { <p class="form-error" role="alert" id="form-error">{e}</p> })}
+        <LiveRegion on="actions topology" loading="Loading requests…" load=get_actions
+            render=|board| view! { <Requests board/> }/>
+        <h2>"Sites"</h2>
+        <Suspense fallback=|| view! { <p class="loading">"Loading sites…"</p> }>
+            <Failure>
+                {move || {
+                    let outcome = outcome.clone();
+                    Suspend::new(async move {
+                        forms.await.map(|board| {
+                            let key = board.form_key.clone();
+                            board
+                                .sites
+                                .into_iter()
+                                .map(|site| view! { <SiteCard site outcome=outcome.clone() form_key=key.clone()/> })
+                                .collect_view()
+                        })
+                    })
+                }}
+            </Failure>
+        </Suspense>
+    }
+}
+
+/// One site: its state, what users see, and the form to change it.
+#[component]
+fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String) -> impl IntoView {
+    let agreement = site.agreement();
+    let (kind, verb) = if site.maintenance {
+        (ActionKind::MaintenanceOff, "Turn maintenance off")
+    } else {
+        (ActionKind::MaintenanceOn, "Turn maintenance on")
+    };
+    let hosts = if site.hostnames.is_empty() { site.name.clone() } else { site.hostnames.join(", ") };
+    let preview = match kind {
+        ActionKind::MaintenanceOn => format!(
+            "{hosts} and every page under it will answer 503 with this message until you turn it off."
+        ),
+        ActionKind::MaintenanceOff => format!("{hosts} will be served normally again."),
+    };
+    let preview = if site.two_person {
+        format!("{preview} This site needs a second person: your request waits for their approval.")
+    } else {
+        preview
+    };
+    let mine = outcome.form == site.name;
+    let field = {
+        let outcome = outcome.clone();
+        move |name: &str| if mine { outcome.value(name) } else { String::new() }
+    };
+    let error_of = move |name: &str| if mine { outcome.error(name) } else { None };
+    let denied = who().and_then(|w| refusal(w.role, Permission::OperateSites));
+    let disabled = denied.is_some();
+    let id = |part: &str| format!("{}-{part}", site.name);
+    let state_words = if site.maintenance { "maintenance page on" } else { "serving normally" };
+    let state_class = if site.maintenance { "site-state on" } else { "site-state off" };
+    let field_error = |name: &'static str| {
+        error_of(name).map(|e| view! { <p class="field-error" id=format!("{}-{name}-error", site.name)>{e}</p> })
+    };
+    let message_field = (kind == ActionKind::MaintenanceOn).then(|| {
+        view! {
+            <label for=id("message")>"Message on the maintenance page (plain text, at most 500 characters)"</label>
+            <textarea id=id("message") name="message" maxlength="500" rows="3" disabled=disabled>{field("message")}</textarea>
+            {field_error("message")}
+            <label for=id("expected_end")>"Expected end (UTC, optional; sets Retry-After)"</label>
+            <input type="datetime-local" id=id("expected_end") name="expected_end" value=field("expected_end") disabled=disabled/>
+            {field_error("expected_end")}
+        }
+    });
+    view! {
+        <section class="site-card" id=format!("site-{}", site.name) data-site=site.name.clone()
+            data-maintenance=if site.maintenance { "on" } else { "off" }>
+            <h3>{site.name.clone()} " " <span class=state_class>{state_words}</span>
+                {site.two_person.then(|| view! { " " <span class="two-person">"two-person"</span> })}</h3>
+            <p class="muted">{format!("Hostnames: {hosts}")}</p>
+            {site.message.clone().filter(|_| site.maintenance).map(|m| view! { <p>"Message: " <q class="maintenance-message">{m}</q></p> })}
+            {site.expected_end_ms.filter(|_| site.maintenance).map(|t| view! { <p>"Expected end: " <time>{format::utc(t)}</time></p> })}
+            <p class="muted">"Last changed by " {site.changed_by.clone().unwrap_or_else(|| "nobody".into())}
+                " at " <time>{format::utc_or_never(site.changed_at_ms)}</time></p>
+            {match agreement {
+                Some((agree, words)) => view! {
+                    <p class=if agree { "observed agree" } else { "observed disagree" } data-observed=if agree { "agree" } else { "disagree" }>
+                        {if agree { "Observed: " } else { "Warning: " }} {words}
+                    </p>
+                }.into_any(),
+                None => view! { <p class="observed muted" data-observed="none">"Not observed: this site has no check_url to look through its balancer."</p> }.into_any(),
+            }}
+            <form method="post" action="/actions" class="action-form" id=id("form")>
+                <CsrfField/>
+                <input type="hidden" name="idempotency_key" value=format!("{form_key}-{}", site.name)/>
+                <input type="hidden" name="site" value=site.name.clone()/>
+                <input type="hidden" name="kind" value=kind.as_str()/>
+                {message_field}
+                <label for=id("reason")>"Reason (at least 10 characters; kept in the audit log)"</label>
+                <input type="text" id=id("reason") name="reason" value=field("reason") required=true disabled=disabled/>
+                {field_error("reason")}
+                <label for=id("confirmation")>{format!("Type the site's name, {}, to confirm", site.name)}</label>
+                <input type="text" id=id("confirmation") name="confirmation" autocomplete="off" value=field("confirmation") required=true disabled=disabled/>
+                {field_error("confirmation")}
+                <p class="preview" id=id("preview")>{preview}</p>
+                <button type="submit" disabled=disabled>{verb}</button>
+                {denied.map(|why| view! { <p class="denied" id=id("denied")>{why}</p> })}
+            </form>
+        </section>
+    }
+}
+
+/// Every recent request, pending ones with their approve and cancel buttons.
+#[component]
+fn Requests(board: ActionsBoard) -> impl IntoView {
+    if board.requests.is_empty() {
+        return view! { <h2>"Requests"</h2> <p class="empty" id="no-requests">"No action has been requested yet."</p> }.into_any();
+    }
+    let me = who();
+    let rows = board
+        .requests
+        .into_iter()
+        .map(|r| view! { <RequestRow request=r me=me.clone()/> })
+        .collect_view();
+    view! {
+        <h2>"Requests"</h2>
+        <p class="muted">{format!("Two-person requests wait {} minutes for a second person, then expire.", board.approval_ttl_seconds / 60)}</p>
+        <table class="requests" id="requests">
+            <thead>
+                <tr>
+                    <th scope="col">"#"</th>
+                    <th scope="col">"Action"</th>
+                    <th scope="col">"Site"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Requested by"</th>
+                    <th scope="col">"Reason"</th>
+                    <th scope="col">"Approved by"</th>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Detail"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn RequestRow(request: ActionRequestView, me: Option<crate::auth::Who>) -> impl IntoView {
+    let id = request.id;
+    let pending = request.state == ActionState::Pending;
+    let controls = pending.then(|| {
+        let own = me.as_ref().is_some_and(|w| w.name == request.requested_by);
+        let denied = me
+            .as_ref()
+            .and_then(|w| refusal(w.role, Permission::OperateSites))
+            .or(own.then_some("you asked for this; a different person must approve it"));
+        let why = denied.map(|w| view! { <span class="denied">{w}</span> });
+        view! {
+            <form method="post" action=format!("/actions/{id}/approve") class="inline">
+                <CsrfField/>
+                <button type="submit" disabled=denied.is_some() id=format!("approve-{id}")>"Approve"</button>
+            </form>
+            <form method="post" action=format!("/actions/{id}/cancel") class="inline">
+                <CsrfField/>
+                <button type="submit" id=format!("cancel-{id}")>"Cancel"</button>
+            </form>
+            {why}
+        }
+    });
+    let when = match request.decided_at_ms {
+        Some(t) => format::utc(t),
+        None if pending => format!("expires {}", format::utc(request.expires_at_ms)),
+        None => format::utc(request.requested_at_ms),
+    };
+    view! {
+        <tr data-request=id data-state=request.state.as_str()>
+            <td>{id}</td>
+            <td>{request.kind.phrase()}</td>
+            <td>{request.site}</td>
+            <td><Badge status=request.state/> {controls}</td>
+            <td>{request.requested_by}</td>
+            <td>{request.reason}</td>
+            <td>{request.approved_by.unwrap_or_else(|| "—".into())}</td>
+            <td><time>{when}</time></td>
+            <td>{request.detail}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,328 @@
+//! Guarded actions: requests checked by the pure rules in [`decide`], executed as one
+//! transaction (state change + audit entries), then the effect on this region's edge.
+
+pub mod decide;
+pub mod observe;
+
+use crate::audit::NewAuditEntry;
+use crate::config::Estate;
+use crate::edge::{EdgePublisher, Maintenance};
+use crate::probe::now_ms;
+use crate::store::{ControlStore, NewActionRequest, SiteChange, StoreError, Transition};
+use app::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, SiteView};
+use app::auth::Who;
+use decide::{FieldErrors, Refusal, RequestForm, Step};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Why an action did not go ahead.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// Bad input, by field.
+    #[error("the request has mistakes: {}", .0.iter().map(|(f, m)| if f.is_empty() { m.clone() } else { format!("{f}: {m}") }).collect::<Vec<_>>().join("; "))]
+    Invalid(FieldErrors),
+    /// Not allowed now, with the status that says why.
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    /// No such request.
+    #[error("there is no action request {0}")]
+    NotFound(i64),
+    /// The control store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Requests, approvals, cancellations and expiry of actions; publishes to the edge.
+#[derive(Clone)]
+pub struct ActionService {
+    control: ControlStore,
+    edge: EdgePublisher,
+    estate: Arc<Estate>,
+    changes: Arc<watch::Sender<u64>>,
+    observations: observe::Observations,
+    read_only: bool,
+}
+
+fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
+    NewAuditEntry {
+        at_ms,
+        actor: actor.to_string(),
+        action,
+        target: target.to_string(),
+        reason: reason.to_string(),
+        detail,
+    }
+}
+
+impl ActionService {
+    /// A service over `control` publishing to `edge`; `read_only` refuses every action.
+    pub fn new(control: ControlStore, edge: EdgePublisher, estate: Arc<Estate>, observations: observe::Observations, read_only: bool) -> Self {
+        ActionService { control, edge, estate, changes: Arc::new(watch::channel(0).0), observations, read_only }
+    }
+
+    /// Moves every time an action, site or audit entry changes (the `actions` event).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Changes seen so far.
+    pub fn generation(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
+    /// Says that something changed (also used by logins, which append to the audit log).
+    pub fn changed(&self) {
+        self.changes.send_modify(|g| *g += 1);
+    }
+
+    fn ttl_ms(&self) -> i64 {
+        self.estate.auth.approval_ttl_minutes as i64 * 60_000
+    }
+
+    fn site_names(&self) -> Vec<String> {
+        self.estate.sites.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Appends a refusal to the audit log: who tried what, and why not.
+    async fn audit_refusal(&self, who: &Who, what: &str, target: &str, reason: &str, why: String) {
+        let entry = audit(&who.name, format!("{what}.refused"), target, reason, why, now_ms());
+        match self.control.append_audit(entry).await {
+            Ok(_) => self.changed(),
+            Err(e) => tracing::error!(error = %e, "cannot audit a refused action"),
+        }
+    }
+
+    /// Checks and records a request; runs it now unless its site needs a second person.
+    /// Returns the request and whether it is new (false: the same key was submitted before).
+    pub async fn request(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequestView, bool), ActionError> {
+        let now = now_ms();
+        let what = ActionKind::parse(form.kind.trim()).map_or("action", |k| k.as_str());
+        let valid = match decide::check_form(form, &self.site_names(), now) {
+            Ok(v) => v,
+            Err(errors) => {
+                let why = ActionError::Invalid(errors.clone()).to_string();
+                self.audit_refusal(who, what, form.site.trim(), form.reason.trim(), why).await;
+                return Err(ActionError::Invalid(errors));
+            }
+        };
+        let two_person = self.estate.sites.iter().any(|s| s.name == valid.site && s.two_person);
+        let on_now = self.control.site_records().await?.iter().any(|s| s.name == valid.site && s.maintenance);
+        let step = match decide::decide_request(who.role, valid.kind, two_person, on_now, self.read_only) {
+            Ok(step) => step,
+            Err(refusal) => {
+                self.audit_refusal(who, what, &valid.site, &valid.reason, refusal.message.clone()).await;
+                return Err(ActionError::Refused(refusal));
+            }
+        };
+        let kind = valid.kind.as_str();
+        let (state, detail, entries, change) = match step {
+            Step::Execute => (
+                ActionState::Executed,
+                "executed at once (one-person site)".to_string(),
+                vec![audit(&who.name, format!("{kind}.executed"), &valid.site, &valid.reason, "request {id}".into(), now)],
+                Some(SiteChange {
+                    site: valid.site.clone(),
+                    maintenance: valid.kind == ActionKind::MaintenanceOn,
+                    message: valid.message.clone(),
+                    expected_end_ms: valid.expected_end_ms,
+                    changed_by: who.name.clone(),
+                    at_ms: now,
+                }),
+            ),
+            Step::AwaitApproval => (
+                ActionState::Pending,
+                "waiting for a second person".to_string(),
+                vec![audit(&who.name, format!("{kind}.requested"), &valid.site, &valid.reason, "request {id}; needs a second person".into(), now)],
+                None,
+            ),
+        };
+        let new = NewActionRequest {
+            idempotency_key: valid.key.clone(),
+            kind: valid.kind,
+            site: valid.site.clone(),
+            message: valid.message.clone(),
+            expected_end_ms: valid.expected_end_ms,
+            reason: valid.reason.clone(),
+            requested_by: who.name.clone(),
+            requested_at_ms: now,
+            expires_at_ms: now + self.ttl_ms(),
+            state,
+            detail,
+        };
+        let (stored, created) = self.control.create_request(&new, change.as_ref(), entries).await?;
+        if created {
+            self.changed();
+            if state == ActionState::Executed {
+                return Ok((self.effect(stored).await?, true));
+            }
+        }
+        Ok((stored, created))
+    }
+
+    /// Approves a pending request (never the requester's own) and runs it.
+    pub async fn approve(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+        self.expire_due(now_ms()).await?;
+        let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
+        let now = now_ms();
+        if let Err(refusal) = decide::decide_approval(&who.name, who.role, &request, self.read_only, now) {
+            self.audit_refusal(who, "approval", &request.site, "", format!("request {id}: {}", refusal.message)).await;
+            return Err(ActionError::Refused(refusal));
+        }
+        let kind = request.kind.as_str();
+        let change = SiteChange {
+            site: request.site.clone(),
+            maintenance: request.kind == ActionKind::MaintenanceOn,
+            message: request.message.clone(),
+            expected_end_ms: request.expected_end_ms,
+            changed_by: who.name.clone(),
+            at_ms: now,
+        };
+        let entries = vec![
+            audit(&who.name, format!("{kind}.approved"), &request.site, &request.reason, format!("request {id} by {}", request.requested_by), now),
+            audit(&who.name, format!("{kind}.executed"), &request.site, &request.reason, format!("request {id}; approved by {}", who.name), now),
+        ];
+        let detail = format!("approved by {} and executed", who.name);
+        let moved = self
+            .control
+            .transition(
+                id,
+                &[ActionState::Pending],
+                Transition { state: ActionState::Executed, approved_by: Some(&who.name), at_ms: now, detail: &detail },
+                Some(&change),
+                entries,
+            )
+            .await?;
+        if !moved {
+            let now_state = self.control.request(id).await?.map_or("gone", |r| r.state.as_str());
+            return Err(ActionError::Refused(Refusal {
+                status: 409,
+                code: "conflict",
+                message: format!("request {id} is {now_state} now; someone else acted on it first"),
+            }));
+        }
+        self.changed();
+        let executed = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
+        self.effect(executed).await
+    }
+
+    /// Cancels a pending request (its requester, or an admin).
+    pub async fn cancel(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+        let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
+        if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.read_only) {
+            self.audit_refusal(who, "cancel", &request.site, "", format!("request {id}: {}", refusal.message)).await;
+            return Err(ActionError::Refused(refusal));
+        }
+        let now = now_ms();
+        let detail = format!("cancelled by {}", who.name);
+        let entry = audit(&who.name, format!("{}.cancelled", request.kind.as_str()), &request.site, &request.reason, format!("request {id}"), now);
+        let moved = self
+            .control
+            .transition(id, &[ActionState::Pending], Transition { state: ActionState::Cancelled, approved_by: None, at_ms: now, detail: &detail }, None, vec![entry])
+            .await?;
+        if moved {
+            self.changed();
+        }
+        self.control.request(id).await?.ok_or(ActionError::NotFound(id))
+    }
+
+    /// Expires pending requests whose approval time is over.
+    pub async fn expire_due(&self, now: i64) -> Result<(), StoreError> {
+        for r in self.control.requests(200).await? {
+            if r.state == ActionState::Pending && now >= r.expires_at_ms {
+                let detail = "nobody approved it in time";
+                let entry = audit("crowsnest", format!("{}.expired", r.kind.as_str()), &r.site, &r.reason, format!("request {} by {}", r.id, r.requested_by), now);
+                let transition = Transition { state: ActionState::Expired, approved_by: None, at_ms: now, detail };
+                if self.control.transition(r.id, &[ActionState::Pending], transition, None, vec![entry]).await? {
+                    self.changed();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes an executed request's site to the edge; a failure marks it failed and audits it.
+    async fn effect(&self, request: ActionRequestView) -> Result<ActionRequestView, ActionError> {
+        match self.publish_site(&request.site).await {
+            Ok(()) => Ok(request),
+            Err(why) => {
+                let now = now_ms();
+                let detail = format!("the state changed but the edge was not written: {why}");
+                let entry = audit("crowsnest", format!("{}.failed", request.kind.as_str()), &request.site, &request.reason, detail.clone(), now);
+                self.control
+                    .transition(request.id, &[ActionState::Executed], Transition { state: ActionState::Failed, approved_by: None, at_ms: now, detail: &detail }, None, vec![entry])
+                    .await?;
+                self.changed();
+                Ok(self.control.request(request.id).await?.unwrap_or(request))
+            }
+        }
+    }
+
+    /// Writes one site's stored state to the edge.
+    async fn publish_site(&self, site: &str) -> Result<(), String> {
+        let sites = self.control.site_records().await.map_err(|e| e.to_string())?;
+        let record = sites.iter().find(|s| s.name == site).ok_or_else(|| format!("no site {site}"))?;
+        let state = record.maintenance.then(|| Maintenance {
+            message: record.message.clone().unwrap_or_default(),
+            expected_end_ms: record.expected_end_ms,
+        });
+        let edge = self.edge.clone();
+        let site = site.to_string();
+        tokio::task::spawn_blocking(move || edge.publish(&site, state.as_ref(), now_ms()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{}: {e}", self.edge.dir().display()))
+    }
+
+    /// Makes the edge match the control store for every site (at start, and after a failure).
+    pub async fn publish_all(&self) {
+        for site in self.site_names() {
+            if let Err(e) = self.publish_site(&site).await {
+                tracing::error!(site, error = %e, "cannot publish the site's maintenance state to the edge");
+            }
+        }
+    }
+
+    /// Expires due requests every few seconds, so the page shows them expired without a click.
+    pub async fn run_expiry(self) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.expire_due(now_ms()).await {
+                tracing::warn!(error = %e, "cannot expire action requests");
+            }
+        }
+    }
+
+    /// Everything the Actions page shows.
+    pub async fn board(&self) -> Result<ActionsBoard, StoreError> {
+        let now = now_ms();
+        self.expire_due(now).await?;
+        let records = self.control.site_records().await?;
+        let sites = self
+            .estate
+            .sites
+            .iter()
+            .map(|s| {
+                let r = records.iter().find(|r| r.name == s.name);
+                SiteView {
+                    name: s.name.clone(),
+                    hostnames: self.estate.hostnames.iter().filter(|h| h.site.as_deref() == Some(&s.name)).map(|h| h.name.clone()).collect(),
+                    two_person: s.two_person,
+                    maintenance: r.is_some_and(|r| r.maintenance),
+                    message: r.and_then(|r| r.message.clone()),
+                    expected_end_ms: r.and_then(|r| r.expected_end_ms),
+                    changed_by: r.and_then(|r| r.changed_by.clone()),
+                    changed_at_ms: r.and_then(|r| r.changed_at_ms),
+                    observed: self.observations.get(&s.name),
+                }
+            })
+            .collect();
+        Ok(ActionsBoard {
+            sites,
+            requests: self.control.requests(50).await?,
+            approval_ttl_seconds: self.ttl_ms() / 1000,
+            form_key: crate::auth::random_token(),
+            evaluated_at_ms: now,
+        })
+    }
+}

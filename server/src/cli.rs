@@ -1,0 +1,183 @@
+//! The maintenance subcommands: `crowsnest user …` and `crowsnest audit …`. They open the
+//! stores the config names, like the server does, and report with context.
+
+use crate::audit::{self, NewAuditEntry};
+use crate::config::Estate;
+use crate::probe::now_ms;
+use crate::run::control_url;
+use crate::store::{ControlStore, LocalStore, UserChange};
+use app::auth::Role;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// `crowsnest user …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        /// Login name.
+        name: String,
+        /// viewer, oncall or admin.
+        #[arg(long, value_parser = ["viewer", "oncall", "admin"])]
+        role: String,
+    },
+    /// Set a user's password (read from standard input); ends their sessions.
+    Passwd {
+        /// Login name.
+        name: String,
+    },
+    /// Disable a user: they cannot log in, and their sessions end within a second.
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// Login name.
+        name: String,
+    },
+    /// List every user with their role and standing.
+    List,
+}
+
+async fn stores(estate: &Estate) -> Result<(ControlStore, LocalStore), String> {
+    let dir = &estate.instance.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let local = LocalStore::open(&dir.join("local.db")).await.map_err(|e| e.to_string())?;
+    let control = ControlStore::open(&control_url(estate)).await.map_err(|e| e.to_string())?.keep_head_in(local.clone());
+    Ok((control, local))
+}
+
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.chars().count() < 12 {
+        return Err("the password must have at least 12 characters (type it on standard input)".into());
+    }
+    Ok(password)
+}
+
+fn entry(action: &str, target: &str, detail: String) -> NewAuditEntry {
+    let actor = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "cli".into());
+    NewAuditEntry { at_ms: now_ms(), actor: format!("cli:{actor}"), action: action.into(), target: target.into(), reason: String::new(), detail }
+}
+
+/// Runs `crowsnest user …`.
+pub async fn user(estate: &Estate, command: UserCommand) -> ExitCode {
+    let result = async {
+        let (control, _local) = stores(estate).await?;
+        let configured = |name: &str| estate.users.iter().any(|u| u.name == name);
+        match command {
+            UserCommand::List => {
+                for u in control.users().await.map_err(|e| e.to_string())? {
+                    let source = if u.managed { "managed" } else { "config" };
+                    let standing = if u.disabled { "disabled" } else { "active" };
+                    println!("{:<20} {:<7} {:<8} {source}", u.name, u.role.as_str(), standing);
+                }
+                Ok(())
+            }
+            UserCommand::Add { name, role } => {
+                let role = Role::parse(&role).ok_or("role must be viewer, oncall or admin")?;
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+                    return Err(format!("{name:?} is not a login name: use letters, digits, `_`, `.` and `-`"));
+                }
+                let hash = crate::auth::password::hash(&read_password()?)?;
+                let added = control
+                    .add_user(&name, role, &hash, entry("user_added", &name, format!("role {}", role.as_str())))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !added {
+                    return Err(format!("there is already a user {name:?}"));
+                }
+                println!("added {name} ({})", role.as_str());
+                Ok(())
+            }
+            UserCommand::Passwd { name } | UserCommand::Disable { name } | UserCommand::Enable { name } if configured(&name) => {
+                Err(format!("{name:?} comes from the config's [[users]]; change it there"))
+            }
+            UserCommand::Passwd { name } => {
+                let hash = crate::auth::password::hash(&read_password()?)?;
+                change(&control, &name, UserChange::Password(hash), "user_password_changed").await
+            }
+            UserCommand::Disable { name } => change(&control, &name, UserChange::Disabled(true), "user_disabled").await,
+            UserCommand::Enable { name } => change(&control, &name, UserChange::Disabled(false), "user_enabled").await,
+        }
+    };
+    match result.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crowsnest user: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn change(control: &ControlStore, name: &str, change: UserChange, action: &str) -> Result<(), String> {
+    let changed = control.change_user(name, change, entry(action, name, String::new())).await.map_err(|e| e.to_string())?;
+    if !changed {
+        return Err(format!("there is no user {name:?}"));
+    }
+    println!("{action}: {name} (their sessions have ended)");
+    Ok(())
+}
+
+/// Runs `crowsnest audit verify`: 0 when intact, 1 naming the first bad entry, 2 when the
+/// stores cannot be read.
+pub async fn audit_verify(estate: &Estate) -> ExitCode {
+    let (control, local) = match stores(estate).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("crowsnest audit verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (chain, head) = match (control.audit_chain().await, local.audit_head().await) {
+        (Ok(c), Ok(h)) => (c, h),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("crowsnest audit verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match audit::verify(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))) {
+        Ok(n) => {
+            if let Some(last) = chain.last() {
+                // Verified: this is the head from now on.
+                let _ = local.set_audit_head(last.seq, &last.hash).await;
+            }
+            println!("audit log intact: {n} entries, head {}", chain.last().map_or("none".into(), |e| format!("{} {}", e.seq, &e.hash[..16])));
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            eprintln!("audit log BROKEN: {broken}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs `crowsnest audit export`: every entry as one JSON object per line.
+pub async fn audit_export(estate: &Estate) -> ExitCode {
+    let chain = match stores(estate).await {
+        Ok((control, _)) => control.audit_chain().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let chain = match chain {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("crowsnest audit export: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for e in chain {
+        let line = serde_json::json!({
+            "seq": e.seq, "at_ms": e.entry.at_ms, "actor": e.entry.actor, "action": e.entry.action,
+            "target": e.entry.target, "reason": e.entry.reason, "detail": e.entry.detail,
+            "prev_hash": e.prev_hash, "hash": e.hash,
+        });
+        if writeln!(out, "{line}").is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,127 @@
+//! The JSON API: each page's data, the loader push, `/healthz` and `/metrics`.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::metrics;
+use app::action::AuditFilter;
+use app::api::Console;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::atomic::Ordering;
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    // Healthy once the first probe round has completed: before that the pages have nothing true.
+    let rounds = state.console.board().rounds();
+    let body = serde_json::json!({
+        "status": if rounds > 0 { "ok" } else { "starting" },
+        "probe_rounds": rounds,
+        "instance": state.console.instance(),
+    });
+    let code = if rounds > 0 { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+pub async fn metrics_text(State(state): State<AppState>) -> Response {
+    let console = &state.console;
+    let mut text = metrics::render(
+        &console.instance(),
+        &console.topology(),
+        console.board().rounds(),
+        state.sse_clients.load(Ordering::Relaxed),
+    );
+    metrics::render_engines(&mut text, &console.replication(), &console.backlog());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+pub async fn instance(State(state): State<AppState>) -> Json<app::model::Instance> {
+    Json(state.console.instance())
+}
+
+pub async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {
+    Json(state.console.topology())
+}
+
+pub async fn dns(State(state): State<AppState>) -> Json<app::model::Dns> {
+    Json(state.console.dns())
+}
+
+pub async fn replication(State(state): State<AppState>) -> Json<app::model::Replication> {
+    Json(state.console.replication())
+}
+
+pub async fn backlog(State(state): State<AppState>) -> Json<app::model::Backlog> {
+    Json(state.console.backlog())
+}
+
+/// `POST /api/v1/loaders/{name}/report` with `Authorization: Bearer TOKEN` and a JSON report.
+pub async fn push_report(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use crate::backlog::engine::PushError;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match state.console.backlog_board().push(&name, bearer, &body).await {
+        Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": name }))).into_response(),
+        Err(e) => {
+            let code = match e {
+                PushError::UnknownLoader(_) => StatusCode::NOT_FOUND,
+                PushError::NotPushing(_) => StatusCode::CONFLICT,
+                PushError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                PushError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(code, "push_refused", e.to_string()).into_response()
+        }
+    }
+}
+
+pub async fn overview(State(state): State<AppState>) -> Response {
+    match state.console.overview().await {
+        Ok(o) => Json(o).into_response(),
+        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).into_response(),
+    }
+}
+
+
+/// `GET /api/v1/actions`: sites, what users see, and requests.
+pub async fn actions(State(state): State<AppState>) -> Response {
+    match state.actions.board().await {
+        Ok(board) => Json(board).into_response(),
+        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).into_response(),
+    }
+}
+
+/// `GET /api/v1/audit?actor=&action=&target=&before=`: one page of the audit log.
+pub async fn audit(State(state): State<AppState>, Query(filter): Query<AuditQuery>) -> Response {
+    let filter = AuditFilter {
+        actor: filter.actor,
+        action: filter.action,
+        target: filter.target,
+        since_ms: filter.since_ms,
+        until_ms: filter.until_ms,
+        before_seq: filter.before,
+    };
+    match state.console.audit(filter).await {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).into_response(),
+    }
+}
+
+/// Query of `GET /api/v1/audit`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    before: Option<i64>,
+}

@@ -1,0 +1,132 @@
+//! The live event stream: a named event each time an engine moves, or an action or the audit
+//! log changes.
+
+use super::AppState;
+use app::api::Console;
+use app::live::{ACTIONS_EVENT, BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Counts a connected browser for as long as its stream lives.
+struct Connected(Arc<AtomicUsize>);
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Query of the event stream.
+#[derive(serde::Deserialize)]
+pub struct EventsQuery {
+    /// `false`: each event carries only its generation (what pages need), not the snapshot.
+    #[serde(default = "yes")]
+    snapshots: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `GET /api/v1/events`: a named event per engine move, its `id` the console's generation read
+/// before the snapshot, so the snapshot is at least as new as the id says.
+pub async fn events(
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let console = state.console.clone();
+    let snapshots = query.snapshots;
+    let mut rounds = console.board().subscribe();
+    let mut dns_rounds = console.dns_board().subscribe();
+    let mut replication_rounds = console.replication_board().subscribe();
+    let mut backlog_changes = console.backlog_board().subscribe();
+    let mut action_changes = state.actions.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    state.sse_clients.fetch_add(1, Ordering::Relaxed);
+    let connected = Connected(state.sse_clients.clone());
+    let stream = async_stream::stream! {
+        let _connected = connected;
+        // Every snapshot at once, then each after its engine moves.
+        let mut send = Pending { topology: true, dns: true, replication: true, backlog: true, actions: true };
+        loop {
+            let generation = console.generation();
+            if send.topology {
+                yield Ok(event(TOPOLOGY_EVENT, generation, snapshots.then(|| console.topology())));
+            }
+            if send.dns {
+                yield Ok(event(DNS_EVENT, generation, snapshots.then(|| console.dns())));
+            }
+            if send.replication {
+                yield Ok(event(REPLICATION_EVENT, generation, snapshots.then(|| console.replication())));
+            }
+            if send.backlog {
+                yield Ok(event(BACKLOG_EVENT, generation, snapshots.then(|| console.backlog())));
+            }
+            if send.actions {
+                // No snapshot: the actions board is per person (buttons, tokens), so it is fetched.
+                yield Ok(event(ACTIONS_EVENT, generation, None::<()>));
+            }
+            send = Pending::default();
+            tokio::select! {
+                changed = rounds.changed() => {
+                    if changed.is_err() { break }
+                    send.topology = true;
+                }
+                changed = dns_rounds.changed() => {
+                    if changed.is_err() { break }
+                    // The topology's hostname landing follows DNS too.
+                    (send.topology, send.dns) = (true, true);
+                }
+                changed = replication_rounds.changed() => {
+                    if changed.is_err() { break }
+                    send.replication = true;
+                }
+                changed = backlog_changes.changed() => {
+                    if changed.is_err() { break }
+                    send.backlog = true;
+                }
+                changed = action_changes.changed() => {
+                    if changed.is_err() { break }
+                    send.actions = true;
+                }
+                _ = shutdown.wait_for(|stopping| *stopping) => break,
+            }
+        }
+    };
+    // A named event rather than a comment: browsers cannot see comments, and the page's
+    // watchdog tells a quiet stream from a dead one by hearing something every few seconds.
+    let heartbeat = Event::default().event(app::live::HEARTBEAT_EVENT).data("alive");
+    Sse::new(stream).keep_alive(
+        KeepAlive::new()
+            .interval(std::time::Duration::from_secs(app::live::HEARTBEAT_SECONDS))
+            .event(heartbeat),
+    )
+}
+
+/// Which snapshots the next turn of an event stream sends.
+#[derive(Default)]
+struct Pending {
+    topology: bool,
+    dns: bool,
+    replication: bool,
+    backlog: bool,
+    actions: bool,
+}
+
+/// One named SSE event stamped with `generation`, carrying the snapshot as JSON or, without
+/// one, the generation again (SSE drops events with empty data). A snapshot that cannot be
+/// encoded becomes an `error` event, so the browser is told rather than left waiting.
+fn event(name: &str, generation: u64, snapshot: Option<impl serde::Serialize>) -> Event {
+    let stamped = Event::default().event(name).id(generation.to_string());
+    match snapshot {
+        None => stamped.data(generation.to_string()),
+        Some(data) => stamped.json_data(data).unwrap_or_else(|e| {
+            tracing::error!(error = %e, event = name, "cannot encode a snapshot");
+            Event::default().event("error").data(format!("cannot encode {name}: {e}"))
+        }),
+    }
+}

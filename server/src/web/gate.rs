@@ -1,0 +1,350 @@
+//! The gate: one layer over the whole router. Every request needs a session unless its path is
+//! on the short public list below, so a route added later is protected by default. For every
+//! state-changing request it checks the role (through `app::auth::refusal`, the one place roles
+//! are decided) and the session's synchronizer token. It also puts who is logged in into each
+//! HTML page, outside the shared (cached) rendering.
+
+use super::error::{wants_html, ApiError};
+use crate::auth::session::{self, SessionRecord, Timeouts};
+use crate::auth::{random_token, same_secret, Directory};
+use crate::probe::now_ms;
+use app::auth::{refusal, LoginToken, Permission, Role, Who, CSRF_FIELD, CSRF_HEADER, WHO_SLOT};
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use futures::StreamExt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tower_sessions::Session;
+
+/// Paths anyone may reach without a session. Keep this list short: everything else is
+/// protected. `/metrics` is public only when `auth.public_metrics` says so; the loader push
+/// checks its own bearer token.
+pub const PUBLIC: &[Public] = &[
+    Public::Exact("/login"),
+    Public::Exact("/healthz"),
+    Public::Exact("/favicon.svg"),
+    Public::Prefix("/pkg/"),
+    Public::LoaderPush,
+];
+
+/// One entry of the public list.
+#[derive(Debug, Clone, Copy)]
+pub enum Public {
+    /// Exactly this path, any method.
+    Exact(&'static str),
+    /// Every path under this prefix, GET and HEAD only.
+    Prefix(&'static str),
+    /// `POST /api/v1/loaders/{name}/report`, authenticated by the loader's own token.
+    LoaderPush,
+}
+
+/// Whether `method path` is on the public list.
+pub fn is_public(method: &Method, path: &str, public_metrics: bool) -> bool {
+    if public_metrics && path == "/metrics" {
+        return true;
+    }
+    PUBLIC.iter().any(|p| match p {
+        Public::Exact(exact) => path == *exact,
+        Public::Prefix(prefix) => path.starts_with(prefix) && matches!(*method, Method::GET | Method::HEAD),
+        Public::LoaderPush => {
+            *method == Method::POST
+                && path
+                    .strip_prefix("/api/v1/loaders/")
+                    .and_then(|rest| rest.strip_suffix("/report"))
+                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+        }
+    })
+}
+
+/// What a request needs to be allowed, by method and path: the one table of roles per route.
+pub fn required(method: &Method, path: &str) -> Permission {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || path == "/logout" {
+        return Permission::Read;
+    }
+    if path == "/actions" || path.starts_with("/actions/") || path.starts_with("/api/v1/actions") {
+        return Permission::OperateSites;
+    }
+    // Leptos' server functions (`POST /api/NAME`) only read.
+    if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
+        return Permission::Read;
+    }
+    // Anything else that changes state is the most guarded thing there is.
+    Permission::ManageUsers
+}
+
+/// The client's address: the socket's peer, or the last `X-Forwarded-For` hop when the peer is
+/// a trusted proxy (nginx overwrites the header with `$remote_addr`).
+pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> String {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    match (peer, forwarded) {
+        (Some(p), Some(f)) if trusted.contains(&p) => f.to_string(),
+        (Some(p), _) => p.to_string(),
+        (None, _) => "unknown".to_string(),
+    }
+}
+
+/// The gate's settings and the directory it checks sessions against.
+pub struct GateState {
+    /// Users by name.
+    pub directory: Directory,
+    /// Session lifetimes.
+    pub timeouts: Timeouts,
+    /// Role of visitors without a session, if any (a wall display).
+    pub anonymous_role: Option<Role>,
+    /// `/metrics` without a session.
+    pub public_metrics: bool,
+}
+
+/// Bodies the gate reads to find a form's token (and handlers read at most).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Reads the session's record, ending it if it is over. None: nobody logged in.
+async fn logged_in(gate: &GateState, session: &Session, now: i64) -> Option<(SessionRecord, Who)> {
+    let record: SessionRecord = session.get(session::KEY).await.ok().flatten()?;
+    let name = record.user.clone()?;
+    let user = gate.directory.get(&name);
+    match session::check(&record, user.as_ref(), gate.timeouts, now) {
+        Ok(()) => {
+            let role = user.map_or(Role::Viewer, |u| u.role);
+            let who = Who { name, role, csrf_token: record.csrf_token.clone(), anonymous: false };
+            Some((record, who))
+        }
+        Err(ended) => {
+            tracing::info!(user = %name, ?ended, "session ended");
+            let _ = session.flush().await;
+            None
+        }
+    }
+}
+
+/// The token a login form carries: the pre-login session's, made on first sight.
+async fn login_token(session: &Session, now: i64) -> String {
+    if let Ok(Some(record)) = session.get::<SessionRecord>(session::KEY).await {
+        return record.csrf_token;
+    }
+    let record = SessionRecord { user: None, csrf_token: random_token(), login_at_ms: now, seen_at_ms: now };
+    let _ = session.insert(session::KEY, &record).await;
+    record.csrf_token
+}
+
+/// The token a state-changing request carries: `X-CSRF-Token`, or the form's `csrf` field (the
+/// body is read and put back).
+async fn carried_token(request: Request) -> Result<(Request, Option<String>), ApiError> {
+    if let Some(token) = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        let token = token.to_string();
+        return Ok((request, Some(token)));
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {BODY_LIMIT} bytes"))
+    })?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let token = fields.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v);
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+/// The gate middleware.
+pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut request: Request, next: Next) -> Response {
+    let now = now_ms();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let html = wants_html(request.headers(), &path);
+    let found = logged_in(&gate, &session, now).await;
+    if is_public(&method, &path, gate.public_metrics) {
+        if path == "/login" {
+            let token = match &found {
+                Some((record, _)) => record.csrf_token.clone(),
+                None => login_token(&session, now).await,
+            };
+            request.extensions_mut().insert(LoginToken(token));
+        }
+        if let Some((_, who)) = found {
+            request.extensions_mut().insert(who);
+        }
+        return splice_who(next.run(request).await).await;
+    }
+    let (record, who) = match (found, gate.anonymous_role) {
+        (Some((record, who)), _) => (Some(record), who),
+        (None, Some(role)) => {
+            (None, Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true })
+        }
+        (None, None) => return ApiError::unauthenticated().respond(html),
+    };
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        if who.anonymous {
+            return ApiError::forbidden("the wall display is read-only; log in to act").respond(html);
+        }
+        if let Some(why) = refusal(who.role, required(&method, &path)) {
+            return ApiError::forbidden(why).respond(html);
+        }
+        let (back, token) = match carried_token(request).await {
+            Ok(found) => found,
+            Err(e) => return e.respond(html),
+        };
+        request = back;
+        if !token.is_some_and(|t| same_secret(&t, &who.csrf_token)) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "this request does not carry this session's CSRF token (form field `csrf` or header X-CSRF-Token); reload the page and try again",
+            )
+            .respond(html);
+        }
+    }
+    if let Some(record) = record.filter(|r| session::needs_touch(r, now)) {
+        let _ = session.insert(session::KEY, SessionRecord { seen_at_ms: now, ..record }).await;
+    }
+    request.extensions_mut().insert(who);
+    let who = request.extensions().get::<Who>().cloned();
+    let response = next.run(request).await;
+    match who {
+        Some(who) => splice(response, Some(&who)).await,
+        None => response,
+    }
+}
+
+async fn splice_who(response: Response) -> Response {
+    splice(response, None).await
+}
+
+/// The banner's who-slot for `who`: name, role and a logout button carrying the token.
+fn who_html(who: Option<&Who>) -> String {
+    let escape = crate::edge::escape;
+    match who {
+        None => String::new(),
+        Some(w) if w.anonymous => format!(
+            "<span class=\"who-name\">wall display</span> <span class=\"who-role\">{}</span> <a href=\"/login\">Log in</a>",
+            w.role.as_str()
+        ),
+        Some(w) => format!(
+            "<span class=\"who-name\" id=\"who-name\">{}</span> <span class=\"who-role\" id=\"who-role\">{}</span> \
+             <form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+             <button type=\"submit\" id=\"logout\">Log out</button></form>",
+            escape(&w.name),
+            w.role.as_str(),
+            escape(&w.csrf_token)
+        ),
+    }
+}
+
+/// Fills the who-slot of an HTML response. A page too large to buffer is sent as it is.
+async fn splice(response: Response, who: Option<&Who>) -> Response {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if !is_html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let (bytes, rest) = match super::buffer(body, super::MAX_BUFFERED_PAGE).await {
+        Ok(bytes) => (bytes, None),
+        Err((head, rest)) => (head, Some(rest)),
+    };
+    let fill = who_html(who);
+    let Some(at) = (rest.is_none()).then(|| find(&bytes, WHO_SLOT.as_bytes())).flatten() else {
+        let body = match rest {
+            None => Body::from(bytes),
+            Some(rest) => Body::from_stream(futures::stream::once(async move { Ok(bytes) }).chain(rest)),
+        };
+        return Response::from_parts(parts, body);
+    };
+    let mut out = Vec::with_capacity(bytes.len() + fill.len());
+    out.extend_from_slice(&bytes[..at]);
+    out.extend_from_slice(fill.as_bytes());
+    out.extend_from_slice(&bytes[at + WHO_SLOT.len()..]);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if who.is_some_and(|w| !w.anonymous) {
+        // A page carrying a person's token is theirs alone.
+        parts.headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
+    }
+    Response::from_parts(parts, Body::from(out))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The peer address of a request, when the server was started with connect info.
+pub fn peer(request_extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    request_extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_list_is_short_and_exact() {
+        let get = Method::GET;
+        let post = Method::POST;
+        // (method, path, public_metrics, public)
+        let table = [
+            (&get, "/login", false, true),
+            (&post, "/login", false, true),
+            (&get, "/healthz", false, true),
+            (&get, "/metrics", true, true),
+            (&get, "/metrics", false, false),
+            (&get, "/pkg/crowsnest.css", false, true),
+            (&post, "/pkg/crowsnest.css", false, false),
+            (&post, "/api/v1/loaders/loader-sin/report", false, true),
+            (&get, "/api/v1/loaders/loader-sin/report", false, false),
+            (&post, "/api/v1/loaders//report", false, false),
+            (&post, "/api/v1/loaders/a/b/report", false, false),
+            (&get, "/", false, false),
+            (&get, "/topology", false, false),
+            (&get, "/api/v1/topology", false, false),
+            (&post, "/actions", false, false),
+            (&get, "/login/../topology", false, false),
+            (&get, "/new-route-added-later", false, false),
+        ];
+        for (method, path, metrics, want) in table {
+            assert_eq!(is_public(method, path, metrics), want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn every_write_needs_its_permission_and_unknown_writes_need_the_most() {
+        // (method, path, permission)
+        let table = [
+            (Method::GET, "/actions", Permission::Read),
+            (Method::POST, "/logout", Permission::Read),
+            (Method::POST, "/actions", Permission::OperateSites),
+            (Method::POST, "/actions/3/approve", Permission::OperateSites),
+            (Method::POST, "/api/v1/actions", Permission::OperateSites),
+            (Method::POST, "/api/topology", Permission::Read),
+            (Method::POST, "/api/v1/something-new", Permission::ManageUsers),
+            (Method::DELETE, "/anything", Permission::ManageUsers),
+        ];
+        for (method, path, want) in table {
+            assert_eq!(required(&method, path), want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let proxy: IpAddr = "127.0.0.9".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "198.51.100.7, 203.0.113.5".parse().unwrap());
+        assert_eq!(client_address(Some(proxy), &headers, &[proxy]), "203.0.113.5");
+        assert_eq!(client_address(Some("127.0.0.2".parse().unwrap()), &headers, &[proxy]), "127.0.0.2");
+        assert_eq!(client_address(Some(proxy), &HeaderMap::new(), &[proxy]), "127.0.0.9");
+    }
+}

@@ -1,0 +1,170 @@
+//! The HTTP surface, one edge: the gate (sessions, roles, CSRF) over every route, Leptos pages,
+//! the forms that log in and act, the JSON API, the live event stream, `/healthz` and `/metrics`.
+//!
+//! Layers, outermost first: cookies and sessions, the same-origin check (tower-http's CSRF layer
+//! on `Sec-Fetch-Site` / `Origin`), the gate, the page cache, then the routes.
+
+pub mod actions;
+pub mod api;
+pub mod error;
+pub mod events;
+pub mod gate;
+pub mod login;
+
+use crate::actions::ActionService;
+use crate::auth::{LoginLimiter, Passwords};
+use crate::console::ConsoleState;
+use crate::page_cache::{self, Freshness, PageCache};
+use crate::probe::now_ms;
+use crate::store::ControlStore;
+use app::action::FormOutcome;
+use app::api::SharedConsole;
+use app::live::RenderedAt;
+use app::{shell, App};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, Request};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use futures::StreamExt;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::IpAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// Largest page body the server buffers (to fill the who-slot or to cache); larger pages are
+/// streamed as they are.
+pub const MAX_BUFFERED_PAGE: usize = 16 * 1024 * 1024;
+
+/// Application state shared by every handler.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' own options (site root, output name, address).
+    pub leptos_options: LeptosOptions,
+    /// The console the pages read.
+    pub console: Arc<ConsoleState>,
+    /// Flips to true when the server is shutting down, so event streams end.
+    pub shutdown: watch::Receiver<bool>,
+    /// Browsers connected to the event stream.
+    pub sse_clients: Arc<AtomicUsize>,
+    /// Guarded actions.
+    pub actions: ActionService,
+    /// Logins: passwords, failure limits, the audit log.
+    pub login: Arc<LoginState>,
+}
+
+/// What the login handler needs.
+pub struct LoginState {
+    /// Users, hashes and roles.
+    pub control: ControlStore,
+    /// Password checks off the async threads.
+    pub passwords: Passwords,
+    /// Failed logins per account and address.
+    pub limiter: Mutex<LoginLimiter>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Refreshed right after a login, so a new user's session is seen at once.
+    pub directory: crate::auth::Directory,
+}
+
+/// Builds the router with the gate (`gate`) and the session layer (`sessions`) over it.
+pub fn router(
+    state: AppState,
+    gate: Arc<gate::GateState>,
+    sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>,
+    csrf: tower_http::csrf::CsrfLayer,
+) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let console = state.console.clone();
+    let cache = PageCache::new(move || Freshness {
+        round: console.generation(),
+        second: now_ms() / 1000,
+    });
+    let context = page_context(&state);
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics_text))
+        .route("/api/v1/instance", get(api::instance))
+        .route("/api/v1/topology", get(api::topology))
+        .route("/api/v1/overview", get(api::overview))
+        .route("/api/v1/dns", get(api::dns))
+        .route("/api/v1/replication", get(api::replication))
+        .route("/api/v1/backlog", get(api::backlog))
+        .route("/api/v1/audit", get(api::audit))
+        .route("/api/v1/actions", get(api::actions).post(actions::api_request))
+        .route("/api/v1/actions/{id}/{verb}", post(actions::api_decide))
+        .route("/api/v1/loaders/{name}/report", post(api::push_report))
+        .route(app::live::EVENTS_PATH, get(events::events))
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/actions", post(actions::form_request))
+        .route("/actions/{id}/{verb}", post(actions::form_decide))
+        .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
+        .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
+        .layer(csrf)
+        .layer(sessions)
+        .with_state(state)
+}
+
+/// What every rendered page gets in its context.
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let shared: SharedConsole = state.console.clone();
+    let console = state.console.clone();
+    move || {
+        provide_context(shared.clone());
+        provide_context(RenderedAt(console.generation()));
+    }
+}
+
+/// Renders the page at `path` in answer to a form, with what the form got wrong, and `status`.
+/// The request's extensions (who is logged in, the login token) go with it.
+pub async fn render_with_outcome(
+    state: &AppState,
+    extensions: axum::http::Extensions,
+    path: &'static str,
+    outcome: FormOutcome,
+    status: StatusCode,
+) -> Response {
+    let base = page_context(state);
+    let context = move || {
+        base();
+        provide_context(outcome.clone());
+    };
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(context, move || shell(options.clone()));
+    let mut request = Request::new(Body::empty());
+    *request.method_mut() = Method::GET;
+    *request.uri_mut() = Uri::from_static(path);
+    *request.extensions_mut() = extensions;
+    let mut response = render(request).await;
+    *response.status_mut() = status;
+    response
+}
+
+/// Reads a body up to `limit` bytes. A longer body comes back as what was read plus the rest of
+/// the stream, so the caller can still send it whole.
+pub async fn buffer(
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, (Bytes, futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>)> {
+    let mut stream = body.into_data_stream();
+    let mut read = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                read.extend_from_slice(&chunk);
+                if read.len() > limit {
+                    return Err((Bytes::from(read), stream.boxed()));
+                }
+            }
+            Err(e) => return Err((Bytes::from(read), futures::stream::once(async move { Err(e) }).boxed())),
+        }
+    }
+    Ok(Bytes::from(read))
+}
