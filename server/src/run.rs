@@ -61,6 +61,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The lab, when started in-process.
     pub lab: Option<Lab>,
+    estate: Arc<Estate>,
     shutdown: watch::Sender<bool>,
     serve: tokio::task::JoinHandle<()>,
     probes: tokio::task::JoinHandle<()>,
@@ -219,7 +220,7 @@ impl Server {
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(https)
-            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(auth.idle_timeout_minutes as i64)));
+            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(auth.idle_timeout_seconds as i64)));
         let mut csrf = CsrfLayer::new();
         if let Some(origin) = &auth.public_url {
             csrf = csrf.add_trusted_origin(origin.trim_end_matches('/')).map_err(|e| StartError::Io {
@@ -230,8 +231,8 @@ impl Server {
         let gate = Arc::new(GateState {
             directory: directory.clone(),
             timeouts: Timeouts {
-                idle_ms: auth.idle_timeout_minutes as i64 * 60_000,
-                absolute_ms: auth.absolute_timeout_hours as i64 * 3_600_000,
+                idle_ms: auth.idle_timeout_seconds as i64 * 1000,
+                absolute_ms: auth.absolute_timeout_seconds as i64 * 1000,
             },
             anonymous_role: auth.anonymous_role,
             public_metrics: auth.public_metrics,
@@ -284,6 +285,7 @@ impl Server {
         Ok(Server {
             addr,
             lab,
+            estate: estate.clone(),
             shutdown,
             serve,
             probes,
@@ -294,6 +296,11 @@ impl Server {
             control,
             local,
         })
+    }
+
+    /// The estate this server runs with.
+    pub fn estate(&self) -> &Estate {
+        &self.estate
     }
 
     /// Stops accepting, ends event streams, waits for requests in flight, closes the stores.

@@ -148,7 +148,7 @@ fn Requests(board: ActionsBoard) -> impl IntoView {
         .collect_view();
     view! {
         <h2>"Requests"</h2>
-        <p class="muted">{format!("Two-person requests wait {} minutes for a second person, then expire.", board.approval_ttl_seconds / 60)}</p>
+        <p class="muted">{format!("Two-person requests wait {} for a second person, then expire.", crate::format::seconds(Some(board.approval_ttl_seconds as f64)))}</p>
         <table class="requests" id="requests">
             <thead>
                 <tr>

@@ -76,7 +76,7 @@ impl ActionService {
     }
 
     fn ttl_ms(&self) -> i64 {
-        self.estate.auth.approval_ttl_minutes as i64 * 60_000
+        self.estate.auth.approval_ttl_seconds as i64 * 1000
     }
 
     fn site_names(&self) -> Vec<String> {

@@ -59,10 +59,11 @@ pub fn check(record: &SessionRecord, user: Option<&UserRecord>, t: Timeouts, now
     }
 }
 
-/// Whether the record's last-seen time is old enough to be worth writing again (once a minute
-/// at most: a write per request would make every page view a database write).
-pub fn needs_touch(record: &SessionRecord, now: i64) -> bool {
-    now - record.seen_at_ms >= 60_000
+/// Whether the record's last-seen time is old enough to be worth writing again: once a minute
+/// at most (a write per request would make every page view a database write), and often
+/// enough that a busy session never looks idle.
+pub fn needs_touch(record: &SessionRecord, t: Timeouts, now: i64) -> bool {
+    now - record.seen_at_ms >= (t.idle_ms / 4).min(60_000)
 }
 
 #[cfg(test)]
@@ -98,7 +99,10 @@ mod tests {
         }
         let busy = SessionRecord { seen_at_ms: 1_000 + 12 * 3_600_000 - 1, ..rec.clone() };
         assert_eq!(check(&busy, Some(&ok), t, 1_000 + 12 * 3_600_000), Err(Ended::TooOld));
-        assert!(!needs_touch(&rec, 64_999));
-        assert!(needs_touch(&rec, 65_000));
+        assert!(!needs_touch(&rec, t, 64_999));
+        assert!(needs_touch(&rec, t, 65_000));
+        let short = Timeouts { idle_ms: 2_000, ..t };
+        assert!(!needs_touch(&rec, short, 5_499));
+        assert!(needs_touch(&rec, short, 5_500), "a short idle timeout is refreshed often enough");
     }
 }

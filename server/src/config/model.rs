@@ -64,10 +64,10 @@ pub struct AuthConfig {
     /// The URL people reach the console at; `https://…` makes the session cookie `Secure`, and
     /// its origin is trusted for same-origin checks behind a proxy.
     pub public_url: Option<String>,
-    /// Minutes without a request after which a session ends.
-    pub idle_timeout_minutes: u64,
-    /// Hours after login after which a session ends, however busy.
-    pub absolute_timeout_hours: u64,
+    /// Seconds without a request after which a session ends.
+    pub idle_timeout_seconds: u64,
+    /// Seconds after login after which a session ends, however busy.
+    pub absolute_timeout_seconds: u64,
     /// Role given to visitors who have not logged in (`viewer` for a wall display); off unless set.
     pub anonymous_role: Option<Role>,
     /// Serve `/metrics` without a session (for a Prometheus scraper).
@@ -82,16 +82,16 @@ pub struct AuthConfig {
     pub failure_window_seconds: u64,
     /// Password checks running at once (each takes about 19 MiB and tens of milliseconds).
     pub concurrent_password_checks: usize,
-    /// Minutes a two-person request waits for its approver before it expires.
-    pub approval_ttl_minutes: u64,
+    /// Seconds a two-person request waits for its approver before it expires.
+    pub approval_ttl_seconds: u64,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             public_url: None,
-            idle_timeout_minutes: 60,
-            absolute_timeout_hours: 12,
+            idle_timeout_seconds: 3600,
+            absolute_timeout_seconds: 12 * 3600,
             anonymous_role: None,
             public_metrics: true,
             trusted_proxies: Vec::new(),
@@ -99,7 +99,7 @@ impl Default for AuthConfig {
             max_failures_per_address: 20,
             failure_window_seconds: 300,
             concurrent_password_checks: 2,
-            approval_ttl_minutes: 15,
+            approval_ttl_seconds: 15 * 60,
         }
     }
 }

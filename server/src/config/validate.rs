@@ -516,10 +516,10 @@ fn auth(auth: &AuthConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
         }
     }
     for (name, value) in [
-        ("idle_timeout_minutes", auth.idle_timeout_minutes),
-        ("absolute_timeout_hours", auth.absolute_timeout_hours),
+        ("idle_timeout_seconds", auth.idle_timeout_seconds),
+        ("absolute_timeout_seconds", auth.absolute_timeout_seconds),
         ("failure_window_seconds", auth.failure_window_seconds),
-        ("approval_ttl_minutes", auth.approval_ttl_minutes),
+        ("approval_ttl_seconds", auth.approval_ttl_seconds),
         ("max_failures_per_account", auth.max_failures_per_account as u64),
         ("max_failures_per_address", auth.max_failures_per_address as u64),
         ("concurrent_password_checks", auth.concurrent_password_checks as u64),

@@ -206,7 +206,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
             .respond(html);
         }
     }
-    if let Some(record) = record.filter(|r| session::needs_touch(r, now)) {
+    if let Some(record) = record.filter(|r| session::needs_touch(r, gate.timeouts, now)) {
         let _ = session.insert(session::KEY, SessionRecord { seen_at_ms: now, ..record }).await;
     }
     request.extensions_mut().insert(who);

@@ -25,7 +25,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use futures::StreamExt;
 use leptos::prelude::*;
@@ -77,7 +77,7 @@ pub fn router(
     sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>,
     csrf: tower_http::csrf::CsrfLayer,
 ) -> Router {
-    let routes = generate_route_list(App);
+    let pages = generate_route_list(App);
     let options = state.leptos_options.clone();
     let console = state.console.clone();
     let cache = PageCache::new(move || Freshness {
@@ -85,31 +85,52 @@ pub fn router(
         second: now_ms() / 1000,
     });
     let context = page_context(&state);
-    Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics_text))
-        .route("/api/v1/instance", get(api::instance))
-        .route("/api/v1/topology", get(api::topology))
-        .route("/api/v1/overview", get(api::overview))
-        .route("/api/v1/dns", get(api::dns))
-        .route("/api/v1/replication", get(api::replication))
-        .route("/api/v1/backlog", get(api::backlog))
-        .route("/api/v1/audit", get(api::audit))
-        .route("/api/v1/actions", get(api::actions).post(actions::api_request))
-        .route("/api/v1/actions/{id}/{verb}", post(actions::api_decide))
-        .route("/api/v1/loaders/{name}/report", post(api::push_report))
-        .route(app::live::EVENTS_PATH, get(events::events))
-        .route("/login", post(login::login))
-        .route("/logout", post(login::logout))
-        .route("/actions", post(actions::form_request))
-        .route("/actions/{id}/{verb}", post(actions::form_decide))
-        .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))
+    let mut router = Router::new();
+    for (path, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router
+        .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
         .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
         .layer(csrf)
         .layer(sessions)
         .with_state(state)
+}
+
+/// Every route besides the Leptos pages and server functions. The router is built from this
+/// list, and so is the test that sweeps every route as every role.
+fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/healthz", get(api::healthz)),
+        ("/metrics", get(api::metrics_text)),
+        ("/api/v1/instance", get(api::instance)),
+        ("/api/v1/topology", get(api::topology)),
+        ("/api/v1/overview", get(api::overview)),
+        ("/api/v1/dns", get(api::dns)),
+        ("/api/v1/replication", get(api::replication)),
+        ("/api/v1/backlog", get(api::backlog)),
+        ("/api/v1/audit", get(api::audit)),
+        ("/api/v1/actions", get(api::actions).post(actions::api_request)),
+        ("/api/v1/actions/{id}/{verb}", post(actions::api_decide)),
+        ("/api/v1/loaders/{name}/report", post(api::push_report)),
+        (app::live::EVENTS_PATH, get(events::events)),
+        ("/login", post(login::login)),
+        ("/logout", post(login::logout)),
+        ("/actions", post(actions::form_request)),
+        ("/actions/{id}/{verb}", post(actions::form_decide)),
+    ]
+}
+
+/// Every path the server routes: its own routes, the Leptos pages and the server functions.
+pub fn route_paths() -> Vec<String> {
+    let mut paths: Vec<String> = routes().into_iter().map(|(p, _)| p.to_string()).collect();
+    paths.extend(generate_route_list(App).iter().map(|r| r.path().to_string()));
+    paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()));
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 /// What every rendered page gets in its context.
