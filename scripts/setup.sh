@@ -8,10 +8,12 @@ cd "$ROOT"
 say() { printf 'setup: %s\n' "$*"; }
 
 # Debian packages: Chromium for the Playwright suite, Knot DNS for the DNS end-to-end test,
-# curl for scripts.
+# nginx for the maintenance-mode test (the tests start it themselves, unprivileged), curl for
+# scripts.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/sbin/knotd ] || missing+=(knot)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"

@@ -1,0 +1,282 @@
+//! Maintenance mode through a real nginx: Debian's nginx, started unprivileged under a temp
+//! prefix on loopback with the shipped `deploy/nginx/crowsnest-site.conf`, in front of a real
+//! upstream, with a real Crowsnest writing the edge files and looking through the balancer.
+
+use crowsnest::config;
+use crowsnest::run::{Server, Site};
+use reqwest::{Client, Method, StatusCode};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SHIPPED: &str = include_str!("../../deploy/nginx/crowsnest-site.conf");
+
+fn nginx_binary() -> Option<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// A port free on 127.0.0.1 now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Replaces `from` with `to` in `text`, failing loudly when the shipped config no longer has it.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the shipped nginx config no longer contains {from:?}");
+    text.replace(from, to)
+}
+
+/// Makes `path` and every parent up to `/` readable by nginx's worker (CI runs as root, and the
+/// workers then run as `nobody`).
+fn open_up(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in path.ancestors() {
+        if dir == Path::new("/") || dir.as_os_str().is_empty() {
+            break;
+        }
+        if let Ok(meta) = std::fs::metadata(dir) {
+            let mode = meta.permissions().mode();
+            if mode & 0o005 != 0o005 {
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o755));
+            }
+        }
+    }
+}
+
+/// nginx, stopped when dropped.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_nginx(binary: &Path, prefix: &Path, port: u16, upstream: u16, edge: &Path) -> Nginx {
+    let site = edit(SHIPPED, "/var/lib/crowsnest/edge", &edge.display().to_string());
+    let site = edit(&site, "server 127.0.0.1:8080;", &format!("server 127.0.0.1:{upstream};"));
+    let site = edit(&site, "listen 80 default_server;", &format!("listen 127.0.0.1:{port} default_server;"));
+    let site = edit(&site, "listen 80;", &format!("listen 127.0.0.1:{port};"));
+    for dir in ["conf", "logs", "tmp"] {
+        std::fs::create_dir_all(prefix.join(dir)).unwrap();
+    }
+    std::fs::write(prefix.join("conf/crowsnest-site.conf"), site).unwrap();
+    let p = prefix.display();
+    let temp: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|t| format!("    {t}_temp_path {p}/tmp/{t};\n"))
+        .collect();
+    let conf = format!(
+        "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 64; }}\n\
+         http {{\n    access_log off;\n{temp}    include {p}/conf/crowsnest-site.conf;\n}}\n"
+    );
+    std::fs::write(prefix.join("conf/nginx.conf"), conf).unwrap();
+    open_up(&prefix.join("tmp"));
+    open_up(edge);
+    let child = Command::new(binary)
+        .args(["-p", &format!("{p}/"), "-c", "conf/nginx.conf", "-e", "stderr", "-g", "daemon off;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nginx starts");
+    Nginx(child)
+}
+
+async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn client() -> Client {
+    Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_is_served_by_nginx_for_every_method_without_a_reload() {
+    let Some(binary) = nginx_binary() else {
+        panic!("nginx is needed for this test: scripts/setup.sh installs Debian's nginx");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let edge = dir.path().join("edge");
+
+    // The upstream web tier.
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_port = upstream.local_addr().unwrap().port();
+    let web = axum::Router::new().fallback(|| async { "hello from the web tier" });
+    tokio::spawn(async move { axum::serve(upstream, web).await });
+
+    // Crowsnest, publishing to the edge directory nginx reads and looking through nginx.
+    let port = free_port();
+    let hash = crowsnest::auth::password::hash("alice-oncall-pw").unwrap();
+    let text = format!(
+        r#"
+[instance]
+name = "sjc-1"
+region = "sjc"
+listen = "127.0.0.1:0"
+data_dir = {data:?}
+
+[probes]
+interval_seconds = 1
+timeout_ms = 800
+
+[edge]
+dir = {edge:?}
+
+[[regions]]
+name = "sjc"
+display = "San Jose"
+primary = true
+
+[[sites]]
+name = "web"
+check_url = "http://127.0.0.1:{port}/"
+
+[[hostnames]]
+name = "www.example.test"
+tier = "web_lb"
+site = "web"
+
+[[users]]
+name = "alice"
+role = "oncall"
+password_hash = "{hash}"
+"#,
+        data = dir.path().join("data").display().to_string(),
+        edge = edge.display().to_string(),
+    );
+    let estate = config::parse(Path::new("nginx.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let server = Server::start(Arc::new(estate), Site { root: site }, false).await.unwrap();
+    let console = format!("http://{}", server.addr);
+
+    let nginx = start_nginx(&binary, &dir.path().join("nginx"), port, upstream_port, &edge);
+    let pid = nginx.0.id();
+    let balancer = format!("http://127.0.0.1:{port}");
+    let plain = Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
+    let ask = |method: Method, path: &str, host: &str| {
+        plain.request(method, format!("{balancer}{path}")).header("host", host).send()
+    };
+
+    // Normal service through the balancer.
+    eventually(Duration::from_secs(10), "nginx to answer", || async {
+        let r = ask(Method::GET, "/", "www.example.test").await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    assert_eq!(ask(Method::GET, "/", "www.example.test").await.unwrap().text().await.unwrap(), "hello from the web tier");
+
+    // API traffic on the web tier, and hostnames it does not serve: 421 with a clear body.
+    let r = ask(Method::GET, "/v1/things", "api.example.test").await.unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(r.text().await.unwrap().contains("served by the API tier"));
+    let r = ask(Method::POST, "/api/v1/things", "www.example.test").await.unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(ask(Method::GET, "/", "elsewhere.example").await.unwrap().status(), StatusCode::MISDIRECTED_REQUEST);
+
+    // Log in as on-call and turn maintenance on, with an expected end in two hours.
+    let http = client();
+    let page = http.get(format!("{console}/login")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_in(&page).unwrap();
+    let r = http
+        .post(format!("{console}/login"))
+        .form(&[("csrf", token.as_str()), ("name", "alice"), ("password", "alice-oncall-pw"), ("next", "/actions")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = http.get(format!("{console}/actions")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_in(&page).unwrap();
+    let end = app::format::utc(crowsnest::probe::now_ms() + 2 * 3600 * 1000 + 120_000).trim_end_matches(" UTC").replace(' ', "T");
+    let r = http
+        .post(format!("{console}/actions"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "maintenance_on"),
+            ("site", "web"),
+            ("reason", "primary datacenter unreachable"),
+            ("confirmation", "web"),
+            ("message", "Back soon <b>& thanks</b>"),
+            ("expected_end", end.as_str()),
+            ("idempotency_key", "nginx-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+
+    // Every method answers 503 with Retry-After (the expected end's bucket), no-store and the page.
+    for method in [Method::GET, Method::POST, Method::HEAD, Method::PUT, Method::DELETE] {
+        let r = ask(method.clone(), "/checkout", "www.example.test").await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{method}");
+        assert_eq!(r.headers()["retry-after"], "7200", "{method}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{method}");
+        if method != Method::HEAD {
+            let body = r.text().await.unwrap();
+            assert!(body.contains("Back soon &lt;b&gt;&amp; thanks&lt;/b&gt;"), "{method}: {body}");
+            assert!(!body.contains("<b>"), "the message is escaped");
+        }
+    }
+    // Crowsnest sees what users see: requested = observed.
+    eventually(Duration::from_secs(10), "the console to observe the maintenance page", || async {
+        let board: serde_json::Value = http.get(format!("{console}/api/v1/actions")).send().await.ok()?.json().await.ok()?;
+        let web = board["sites"].as_array()?.iter().find(|s| s["name"] == "web")?.clone();
+        (web["maintenance"] == true && web["observed"]["maintenance_seen"] == true && web["observed"]["status_code"] == 503).then_some(())
+    })
+    .await;
+    let html = http.get(format!("{console}/actions")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-observed=\"agree\"") && html.contains("users see the maintenance page"));
+
+    // Off: the upstream answers again, with no reload (same nginx process, no signal sent).
+    let r = http
+        .post(format!("{console}/actions"))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("kind", "maintenance_off"),
+            ("site", "web"),
+            ("reason", "primary is back and healthy"),
+            ("confirmation", "web"),
+            ("idempotency_key", "nginx-2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = ask(Method::POST, "/checkout", "www.example.test").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "hello from the web tier");
+    assert_eq!(nginx.0.id(), pid);
+    eventually(Duration::from_secs(10), "the console to observe normal service", || async {
+        let board: serde_json::Value = http.get(format!("{console}/api/v1/actions")).send().await.ok()?.json().await.ok()?;
+        let web = board["sites"].as_array()?.iter().find(|s| s["name"] == "web")?.clone();
+        (web["maintenance"] == false && web["observed"]["status_code"] == 200).then_some(())
+    })
+    .await;
+    drop(nginx);
+    server.stop().await;
+}
