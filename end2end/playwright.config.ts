@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { VIEWER_STATE } from "./tests/login";
 
 // The console under test: the release binary with the lab, on its own port and a fresh data dir.
 const port = 3300;
@@ -13,9 +14,12 @@ export default defineConfig({
   retries: 0,
   timeout: 60_000,
   reporter: [["list"]],
+  // Logs the viewer in once; every test starts with that session unless it logs in itself.
+  globalSetup: "./global-setup.ts",
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: "off",
+    storageState: VIEWER_STATE,
   },
   projects: [
     {

@@ -8,4 +8,5 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh"
 cargo leptos build --release --cargo-locked
 echo "Crowsnest: open http://127.0.0.1:3000 (lab control API on http://127.0.0.1:3100; Ctrl-C stops both)"
-exec "$CARGO_TARGET_DIR/release/crowsnest" serve --lab "$@"
+# The demo's config is named here on purpose: the binary never falls back to it by itself.
+exec "$CARGO_TARGET_DIR/release/crowsnest" --config "$ROOT/deploy/demo.toml" serve --lab "$@"

@@ -1,4 +1,5 @@
 import { test, expect, Page, ConsoleMessage } from "@playwright/test";
+import { consoleJson } from "./login";
 
 // The lab's control API, from deploy/demo.toml.
 const LAB = "http://127.0.0.1:3100";
@@ -12,6 +13,7 @@ const PAGES: [string, string][] = [
   ["/replication", "Replication"],
   ["/backlog", "Backlog"],
   ["/actions", "Actions"],
+  ["/audit", "Audit"],
 ];
 
 async function setHost(host: string, state: "up" | "down" | "hang" | "error") {
@@ -38,7 +40,7 @@ function collectErrors(page: Page): string[] {
 
 /** Status of a host as the console reports it over its JSON API. */
 async function hostStatus(baseURL: string, host: string): Promise<string | undefined> {
-  const topology = await (await fetch(`${baseURL}/api/v1/topology`)).json();
+  const topology = await consoleJson(baseURL, "/api/v1/topology");
   for (const region of topology.regions) {
     for (const h of region.hosts) if (h.name === host) return h.health.status;
   }
@@ -210,7 +212,7 @@ test("repointing www to lb1 raises the wrong-tier alarm without reload", async (
   }
   await expect
     .poll(async () => {
-      const dns = await (await fetch(`${baseURL}/api/v1/dns`)).json();
+      const dns = await consoleJson(baseURL!, "/api/v1/dns");
       return dns.records.find((r: any) => r.name === "www.example.test." && r.kind === "A").status;
     }, { timeout: 2 * ONE_INTERVAL_MS })
     .toBe("ok");
