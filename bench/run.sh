@@ -35,8 +35,8 @@ echo "bundle_gzip_bytes wasm=$wasm js=$js css=$css wasm+js=$((wasm + js)) goal<=
 data=$(mktemp -d)
 # The demo with its wall display on, so the same server answers anonymous and logged-in requests.
 config="$data/bench.toml"
-sed 's/^# anonymous_role = "viewer".*/anonymous_role = "viewer"/' deploy/demo.toml >"$config"
-grep -q '^anonymous_role = "viewer"' "$config" || { echo "bench: deploy/demo.toml no longer has the anonymous_role line" >&2; exit 1; }
+sed "s/^# anonymous_role = 'viewer'.*/anonymous_role = 'viewer'/" deploy/demo.toml >"$config"
+grep -q "^anonymous_role = 'viewer'" "$config" || { echo "bench: deploy/demo.toml no longer has the anonymous_role line" >&2; exit 1; }
 "$CARGO_TARGET_DIR/release/crowsnest" --config "$config" serve --lab --listen "127.0.0.1:$PORT_CONSOLE" --data-dir "$data" >"$data/log" 2>&1 &
 console=$!
 trap 'kill $console ${bare:-} 2>/dev/null || true' EXIT

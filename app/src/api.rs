@@ -29,6 +29,8 @@ pub trait Console: Send + Sync + 'static {
     fn actions(&self) -> futures::future::BoxFuture<'_, Result<ActionsBoard, ConsoleError>>;
     /// One page of the audit log.
     fn audit(&self, filter: AuditFilter) -> futures::future::BoxFuture<'_, Result<AuditPage, ConsoleError>>;
+    /// Every user, for the admin page.
+    fn users(&self) -> futures::future::BoxFuture<'_, Result<Vec<crate::auth::UserView>, ConsoleError>>;
 }
 
 /// The console handle the server puts into each request's context.
@@ -92,4 +94,10 @@ pub async fn get_actions() -> Result<ActionsBoard, ConsoleError> {
 #[server(endpoint = "audit")]
 pub async fn get_audit(filter: AuditFilter) -> Result<AuditPage, ConsoleError> {
     console()?.audit(filter).await
+}
+
+/// Every user (names, roles, standing; never hashes).
+#[server(endpoint = "users")]
+pub async fn get_users() -> Result<Vec<crate::auth::UserView>, ConsoleError> {
+    console()?.users().await
 }

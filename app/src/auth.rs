@@ -165,3 +165,16 @@ pub fn login_token() -> Option<String> {
         None
     }
 }
+
+/// A user as the admin page lists them (never with the hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// True for users added here or with `crowsnest user add`; false for the config's.
+    pub managed: bool,
+    /// True when the user may not log in.
+    pub disabled: bool,
+}

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/actions") view=pages::actions::ActionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

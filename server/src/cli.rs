@@ -6,7 +6,6 @@ use crate::config::Estate;
 use crate::probe::now_ms;
 use crate::run::control_url;
 use crate::store::{ControlStore, LocalStore, UserChange};
-use app::auth::Role;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -51,11 +50,11 @@ async fn stores(estate: &Estate) -> Result<(ControlStore, LocalStore), String> {
 fn read_password() -> Result<String, String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
-    if password.chars().count() < 12 {
-        return Err("the password must have at least 12 characters (type it on standard input)".into());
-    }
-    Ok(password)
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn words(errors: Vec<(String, String)>) -> String {
+    errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")
 }
 
 fn entry(action: &str, target: &str, detail: String) -> NewAuditEntry {
@@ -78,11 +77,9 @@ pub async fn user(estate: &Estate, command: UserCommand) -> ExitCode {
                 Ok(())
             }
             UserCommand::Add { name, role } => {
-                let role = Role::parse(&role).ok_or("role must be viewer, oncall or admin")?;
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-                    return Err(format!("{name:?} is not a login name: use letters, digits, `_`, `.` and `-`"));
-                }
-                let hash = crate::auth::password::hash(&read_password()?)?;
+                let password = read_password()?;
+                let role = crate::auth::check_new_user(&name, &role, &password).map_err(words)?;
+                let hash = crate::auth::password::hash(&password)?;
                 let added = control
                     .add_user(&name, role, &hash, entry("user_added", &name, format!("role {}", role.as_str())))
                     .await
@@ -97,7 +94,9 @@ pub async fn user(estate: &Estate, command: UserCommand) -> ExitCode {
                 Err(format!("{name:?} comes from the config's [[users]]; change it there"))
             }
             UserCommand::Passwd { name } => {
-                let hash = crate::auth::password::hash(&read_password()?)?;
+                let password = read_password()?;
+                crate::auth::check_new_user(&name, "viewer", &password).map_err(words)?;
+                let hash = crate::auth::password::hash(&password)?;
                 change(&control, &name, UserChange::Password(hash), "user_password_changed").await
             }
             UserCommand::Disable { name } => change(&control, &name, UserChange::Disabled(true), "user_disabled").await,

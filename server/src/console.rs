@@ -355,6 +355,16 @@ impl Console for ConsoleState {
         })
     }
 
+    fn users(&self) -> BoxFuture<'_, Result<Vec<app::auth::UserView>, ConsoleError>> {
+        Box::pin(async move {
+            let users = self.control.users().await.map_err(control_error)?;
+            Ok(users
+                .into_iter()
+                .map(|u| app::auth::UserView { name: u.name, role: u.role, managed: u.managed, disabled: u.disabled })
+                .collect())
+        })
+    }
+
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
         Box::pin(async move {
             let sites = self.control.sites().await.map_err(|e| ConsoleError::Store {

@@ -236,6 +236,7 @@ impl Server {
             },
             anonymous_role: auth.anonymous_role,
             public_metrics: auth.public_metrics,
+            loader_tokens: crate::backlog::engine::LoaderTokens::from_estate(&estate),
         });
         let login = Arc::new(LoginState {
             control: control.clone(),

@@ -161,18 +161,22 @@ async fn every_backlog_status_from_real_scraped_loaders() {
 
     // Pushes: token checked, body checked, previous good report kept on a bad one.
     let good = br#"{"queue_depth": 4, "oldest_item_age_seconds": 2.5, "enqueued_total": 10, "loaded_total": 6}"#;
-    assert!(matches!(board.push("l-push", Some("wrong"), good).await, Err(PushError::Unauthorized(_))));
-    assert!(matches!(board.push("l-push", None, good).await, Err(PushError::Unauthorized(_))));
-    assert!(matches!(board.push("nobody", Some("s3cret-token"), good).await, Err(PushError::UnknownLoader(_))));
-    assert!(matches!(board.push("l-drain", Some("s3cret-token"), good).await, Err(PushError::NotPushing(_))));
-    board.push("l-push", Some("s3cret-token"), good).await.expect("a good push is accepted");
+    let tokens = crowsnest::backlog::engine::LoaderTokens::from_estate(&estate);
+    assert!(matches!(tokens.check("l-push", Some("wrong")), Err(PushError::Unauthorized(_))));
+    assert!(matches!(tokens.check("l-push", None), Err(PushError::Unauthorized(_))));
+    assert!(matches!(tokens.check("nobody", Some("s3cret-token")), Err(PushError::UnknownLoader(_))));
+    assert!(matches!(tokens.check("l-drain", Some("s3cret-token")), Err(PushError::NotPushing(_))));
+    assert!(tokens.check("l-push", Some("s3cret-token")).is_ok());
+    assert!(matches!(board.push("nobody", good).await, Err(PushError::UnknownLoader(_))));
+    assert!(matches!(board.push("l-drain", good).await, Err(PushError::NotPushing(_))));
+    board.push("l-push", good).await.expect("a good push is accepted");
     let bad = br#"{"queue_depth": -4, "oldest_item_age_seconds": 2.5, "enqueued_total": 10, "loaded_total": 6}"#;
-    match board.push("l-push", Some("s3cret-token"), bad).await {
+    match board.push("l-push", bad).await {
         Err(PushError::Rejected { reason, .. }) => assert!(reason.contains("queue_depth"), "{reason}"),
         other => panic!("a negative depth is rejected, got {other:?}"),
     }
     let unknown_field = br#"{"queue_depth": 1, "oldest_item_age_seconds": 0, "enqueued_total": 1, "loaded_total": 0, "extra": 1}"#;
-    assert!(matches!(board.push("l-push", Some("s3cret-token"), unknown_field).await, Err(PushError::Rejected { .. })));
+    assert!(matches!(board.push("l-push", unknown_field).await, Err(PushError::Rejected { .. })));
     let p = loader(&board, "l-push");
     assert_eq!(p.depth, Some(4.0), "the good push stays");
     assert!(p.last_error.is_some());

@@ -510,3 +510,53 @@ fn bare_crowsnest_needs_a_config_and_a_site() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("site root"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_add_and_disable_users_others_cannot() {
+    let c = start(|_| {}).await;
+    let base = &c.base;
+    let (carol, c_token) = session(base, "carol").await;
+    let (alice, a_token) = session(base, "alice").await;
+    let add = |http: &Client, token: &str, name: &str, password: &str| {
+        http.post(format!("{base}/admin/users"))
+            .form(&[("csrf", token), ("name", name), ("role", "oncall"), ("password", password)])
+            .send()
+    };
+    // An on-call sees the form disabled with the reason, and the server refuses anyway.
+    let page = alice.get(format!("{base}/admin/users")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("only admins manage users; ask an admin"));
+    assert_eq!(add(&alice, &a_token, "erin", "erin-oncall-pw1").await.unwrap().status(), 403);
+    // Bad input is refused next to the field.
+    let r = add(&carol, &c_token, "erin smith", "short").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"user-name-error\"") && html.contains("id=\"user-password-error\""));
+    // An admin adds erin; erin logs in.
+    assert_eq!(add(&carol, &c_token, "erin", "erin-oncall-pw1").await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(add(&carol, &c_token, "erin", "erin-oncall-pw1").await.unwrap().status(), 409, "names are unique");
+    let erin = browser();
+    assert_eq!(login_as(base, &erin, "erin", "erin-oncall-pw1").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(erin.get(format!("{base}/actions")).send().await.unwrap().status(), 200);
+    // Config users are changed in the config, not here.
+    let r = carol.post(format!("{base}/admin/users/alice/disable")).form(&[("csrf", c_token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    // Disabling erin ends her session at once.
+    let r = carol.post(format!("{base}/admin/users/erin/disable")).form(&[("csrf", c_token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(erin.get(format!("{base}/actions")).send().await.unwrap().status(), 401);
+    let kinds = audit_actions(base, &carol).await;
+    assert!(kinds.contains(&"user_added".to_string()) && kinds.contains(&"user_disabled".to_string()), "{kinds:?}");
+    let users: Vec<serde_json::Value> = carol
+        .post(format!("{base}/api/users"))
+        .header("x-csrf-token", &c_token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = serde_json::to_string(&users).unwrap();
+    assert!(listed.contains("erin") && !listed.contains("argon2"), "the list never carries hashes: {listed}");
+    c.server.stop().await;
+}

@@ -59,6 +59,7 @@ pub fn Nav() -> impl IntoView {
             <A href="/backlog">"Backlog"</A>
             <A href="/actions">"Actions"</A>
             <A href="/audit">"Audit"</A>
+            <A href="/admin/users">"Users"</A>
         </nav>
     }
 }

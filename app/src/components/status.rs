@@ -20,6 +20,11 @@ pub fn Badge<S: Worded + Send + Sync + 'static>(status: S) -> impl IntoView {
 pub fn Failure(children: Children) -> impl IntoView {
     view! {
         <ErrorBoundary fallback=|errors| {
+            // A page whose data failed is not a 200: monitors and scripts must see it.
+            #[cfg(feature = "ssr")]
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+            }
             view! {
                 <div class="error-box" role="alert">
                     <h2>"This page's data could not be loaded"</h2>

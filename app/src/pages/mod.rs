@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod actions;
+pub mod admin;
 pub mod audit;
 pub mod backlog;
 pub mod dns;

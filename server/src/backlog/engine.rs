@@ -62,10 +62,6 @@ fn policy(estate: &Estate) -> Policy {
 }
 
 /// Compares two byte strings in time that does not depend on where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl LoaderBoard {
     /// An empty board for the estate's loaders; good reports also go to `local`.
     pub fn new(estate: Arc<Estate>, local: Option<LocalStore>) -> Self {
@@ -118,18 +114,17 @@ impl LoaderBoard {
         }
     }
 
-    /// Takes a pushed JSON body with its bearer token.
-    pub async fn push(&self, loader: &str, bearer: Option<&str>, body: &[u8]) -> Result<(), PushError> {
+    /// Takes a pushed JSON body; the gate has checked the loader's bearer token
+    /// ([`LoaderTokens`]).
+    pub async fn push(&self, loader: &str, body: &[u8]) -> Result<(), PushError> {
         let config = self
             .estate
             .loaders
             .iter()
             .find(|l| l.name == loader)
             .ok_or_else(|| PushError::UnknownLoader(loader.to_string()))?;
-        let expected = config.push_token_sha256.as_deref().ok_or_else(|| PushError::NotPushing(loader.to_string()))?;
-        let presented = bearer.map(|t| format!("{:x}", Sha256::digest(t.as_bytes()))).unwrap_or_default();
-        if !same(presented.as_bytes(), expected.to_ascii_lowercase().as_bytes()) {
-            return Err(PushError::Unauthorized(loader.to_string()));
+        if config.push_token_sha256.is_none() {
+            return Err(PushError::NotPushing(loader.to_string()));
         }
         let parsed = serde_json::from_slice::<super::PushedReport>(body)
             .map_err(|e| e.to_string())
@@ -253,5 +248,35 @@ pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard) {
         }
         // One change per round, not per loader: watchers get one backlog snapshot a round.
         board.notify();
+    }
+}
+
+/// Each pushing loader's token hash: the gate checks a push's bearer token with it before the
+/// push reaches the board.
+#[derive(Debug, Clone, Default)]
+pub struct LoaderTokens(std::collections::HashMap<String, Option<String>>);
+
+impl LoaderTokens {
+    /// The tokens of every configured loader (None: it is scraped, not pushing).
+    pub fn from_estate(estate: &Estate) -> Self {
+        LoaderTokens(
+            estate
+                .loaders
+                .iter()
+                .map(|l| (l.name.clone(), l.push_token_sha256.as_ref().map(|t| t.to_ascii_lowercase())))
+                .collect(),
+        )
+    }
+
+    /// Whether `bearer` is `loader`'s token.
+    pub fn check(&self, loader: &str, bearer: Option<&str>) -> Result<(), PushError> {
+        let expected = self.0.get(loader).ok_or_else(|| PushError::UnknownLoader(loader.to_string()))?;
+        let expected = expected.as_deref().ok_or_else(|| PushError::NotPushing(loader.to_string()))?;
+        let presented = bearer.map(|t| format!("{:x}", Sha256::digest(t.as_bytes()))).unwrap_or_default();
+        if crate::auth::same_secret(&presented, expected) {
+            Ok(())
+        } else {
+            Err(PushError::Unauthorized(loader.to_string()))
+        }
     }
 }

@@ -55,31 +55,26 @@ pub async fn backlog(State(state): State<AppState>) -> Json<app::model::Backlog>
     Json(state.console.backlog())
 }
 
-/// `POST /api/v1/loaders/{name}/report` with `Authorization: Bearer TOKEN` and a JSON report.
-pub async fn push_report(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    use crate::backlog::engine::PushError;
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match state.console.backlog_board().push(&name, bearer, &body).await {
+/// `POST /api/v1/loaders/{name}/report` with a JSON report; the gate has checked the loader's
+/// `Authorization: Bearer TOKEN`.
+pub async fn push_report(State(state): State<AppState>, Path(name): Path<String>, body: axum::body::Bytes) -> Response {
+    match state.console.backlog_board().push(&name, &body).await {
         Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": name }))).into_response(),
-        Err(e) => {
-            let code = match e {
-                PushError::UnknownLoader(_) => StatusCode::NOT_FOUND,
-                PushError::NotPushing(_) => StatusCode::CONFLICT,
-                PushError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-                PushError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            ApiError::new(code, "push_refused", e.to_string()).into_response()
-        }
+        Err(e) => push_error(e).into_response(),
     }
+}
+
+/// The answer for a refused push: 404 unknown loader, 409 not a pushing loader, 401 wrong
+/// token, 422 a bad report.
+pub fn push_error(e: crate::backlog::engine::PushError) -> ApiError {
+    use crate::backlog::engine::PushError;
+    let code = match e {
+        PushError::UnknownLoader(_) => StatusCode::NOT_FOUND,
+        PushError::NotPushing(_) => StatusCode::CONFLICT,
+        PushError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        PushError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    ApiError::new(code, "push_refused", e.to_string())
 }
 
 pub async fn overview(State(state): State<AppState>) -> Response {

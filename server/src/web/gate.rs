@@ -13,7 +13,7 @@ use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -49,13 +49,7 @@ pub fn is_public(method: &Method, path: &str, public_metrics: bool) -> bool {
     PUBLIC.iter().any(|p| match p {
         Public::Exact(exact) => path == *exact,
         Public::Prefix(prefix) => path.starts_with(prefix) && matches!(*method, Method::GET | Method::HEAD),
-        Public::LoaderPush => {
-            *method == Method::POST
-                && path
-                    .strip_prefix("/api/v1/loaders/")
-                    .and_then(|rest| rest.strip_suffix("/report"))
-                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
-        }
+        Public::LoaderPush => pushing_loader(method, path).is_some(),
     })
 }
 
@@ -100,6 +94,16 @@ pub struct GateState {
     pub anonymous_role: Option<Role>,
     /// `/metrics` without a session.
     pub public_metrics: bool,
+    /// Pushing loaders' token hashes.
+    pub loader_tokens: crate::backlog::engine::LoaderTokens,
+}
+
+/// The loader a push path names, if it is one.
+fn pushing_loader<'p>(method: &Method, path: &'p str) -> Option<&'p str> {
+    if *method != Method::POST {
+        return None;
+    }
+    path.strip_prefix("/api/v1/loaders/")?.strip_suffix("/report").filter(|n| !n.is_empty() && !n.contains('/'))
 }
 
 /// Bodies the gate reads to find a form's token (and handlers read at most).
@@ -165,6 +169,19 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     let path = request.uri().path().to_string();
     let html = wants_html(request.headers(), &path);
     let found = logged_in(&gate, &session, now).await;
+    if let Some(loader) = pushing_loader(&method, &path) {
+        // The loader's own token instead of a session.
+        let bearer = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if let Err(e) = gate.loader_tokens.check(loader, bearer) {
+            return super::api::push_error(e).into_response();
+        }
+        return next.run(request).await;
+    }
     if is_public(&method, &path, gate.public_metrics) {
         if path == "/login" {
             let token = match &found {

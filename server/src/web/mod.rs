@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod login;
+pub mod users;
 
 use crate::actions::ActionService;
 use crate::auth::{LoginLimiter, Passwords};
@@ -120,6 +121,8 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/logout", post(login::logout)),
         ("/actions", post(actions::form_request)),
         ("/actions/{id}/{verb}", post(actions::form_decide)),
+        ("/admin/users", post(users::add)),
+        ("/admin/users/{name}/{verb}", post(users::standing)),
     ]
 }
 
