@@ -1,5 +1,27 @@
 import { test, expect, Browser, Page } from "@playwright/test";
 import { logIn, consoleJson } from "./login";
+import * as http from "http";
+
+// www's nginx (playwright.config.ts starts it with the shipped config).
+const BALANCER_PORT = 8081;
+// deploy/demo.toml probes (and looks through the balancer) every 5 s.
+const ONE_INTERVAL_MS = 5_000 + 2_000;
+
+/** Asks www's balancer as a user's browser would (Host: www.example.test). */
+function throughBalancer(method: string, path = "/checkout"): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: BALANCER_PORT, path, method, headers: { host: "www.example.test" } },
+      (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 // Guarded actions in Chromium: login, typed confirmation, the two-person rule, what a viewer
 // sees, and the Audit page. Each flow runs with JavaScript and again without it: every form is
@@ -67,6 +89,21 @@ for (const js of [true, false]) {
     expect(await siteState(baseURL!, "web")).toBe(true);
     await expect(page.locator("#requests tr[data-state=executed]").first()).toContainText("alice");
 
+    // Users of www really get the maintenance page from nginx, for every method.
+    for (const method of ["GET", "POST", "HEAD"]) {
+      const seen = await throughBalancer(method);
+      expect(seen.status, method).toBe(503);
+      expect(seen.headers["retry-after"], method).toBe("300");
+      expect(seen.headers["cache-control"], method).toBe("no-store");
+      if (method !== "HEAD") expect(seen.body).toContain("Back soon: &lt;b&gt;database move&lt;/b&gt;");
+    }
+    // And the console says so: requested = observed.
+    await expect(async () => {
+      await page.goto("/actions");
+      await expect(page.locator("#site-web [data-observed]")).toHaveAttribute("data-observed", "agree", { timeout: 500 });
+    }).toPass({ timeout: 2 * ONE_INTERVAL_MS });
+    await expect(page.locator("#site-web [data-observed]")).toContainText("users see the maintenance page (answers 503)");
+
     await page.goto("/audit?action=maintenance_on");
     await expect(page.locator("#audit tbody tr").first()).toHaveAttribute("data-action", "maintenance_on.executed");
     await expect(page.locator("#audit tbody tr").first()).toContainText("primary datacenter unreachable");
@@ -74,6 +111,8 @@ for (const js of [true, false]) {
     await act(page, "web", "primary is back and healthy");
     await expect(page.locator("#notice")).toContainText("maintenance off for web is executed");
     expect(await siteState(baseURL!, "web")).toBe(false);
+    // Served by the web tier again (the lab's web1 answers GET /), with no nginx reload.
+    expect((await throughBalancer("GET", "/")).status).toBe(200);
 
     // Logging out ends the session.
     await page.locator("#logout").click();

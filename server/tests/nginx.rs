@@ -5,43 +5,18 @@
 use crowsnest::config;
 use crowsnest::run::{Server, Site};
 use reqwest::{Client, Method, StatusCode};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const SHIPPED: &str = include_str!("../../deploy/nginx/crowsnest-site.conf");
-
-fn nginx_binary() -> Option<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/bin/nginx"].iter().map(PathBuf::from).find(|p| p.exists())
-}
+/// Renders the shipped config and runs nginx in the foreground (also used by the demo and the
+/// Playwright suite, so all three run the same file).
+const EDGE_NGINX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/edge-nginx.sh");
 
 /// A port free on 127.0.0.1 now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Replaces `from` with `to` in `text`, failing loudly when the shipped config no longer has it.
-fn edit(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "the shipped nginx config no longer contains {from:?}");
-    text.replace(from, to)
-}
-
-/// Makes `path` and every parent up to `/` readable by nginx's worker (CI runs as root, and the
-/// workers then run as `nobody`).
-fn open_up(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    for dir in path.ancestors() {
-        if dir == Path::new("/") || dir.as_os_str().is_empty() {
-            break;
-        }
-        if let Ok(meta) = std::fs::metadata(dir) {
-            let mode = meta.permissions().mode();
-            if mode & 0o005 != 0o005 {
-                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o755));
-            }
-        }
-    }
 }
 
 /// nginx, stopped when dropped.
@@ -54,34 +29,18 @@ impl Drop for Nginx {
     }
 }
 
-fn start_nginx(binary: &Path, prefix: &Path, port: u16, upstream: u16, edge: &Path) -> Nginx {
-    let site = edit(SHIPPED, "/var/lib/crowsnest/edge", &edge.display().to_string());
-    let site = edit(&site, "server 127.0.0.1:8080;", &format!("server 127.0.0.1:{upstream};"));
-    let site = edit(&site, "listen 80 default_server;", &format!("listen 127.0.0.1:{port} default_server;"));
-    let site = edit(&site, "listen 80;", &format!("listen 127.0.0.1:{port};"));
-    for dir in ["conf", "logs", "tmp"] {
-        std::fs::create_dir_all(prefix.join(dir)).unwrap();
-    }
-    std::fs::write(prefix.join("conf/crowsnest-site.conf"), site).unwrap();
-    let p = prefix.display();
-    let temp: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
-        .iter()
-        .map(|t| format!("    {t}_temp_path {p}/tmp/{t};\n"))
-        .collect();
-    let conf = format!(
-        "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 64; }}\n\
-         http {{\n    access_log off;\n{temp}    include {p}/conf/crowsnest-site.conf;\n}}\n"
-    );
-    std::fs::write(prefix.join("conf/nginx.conf"), conf).unwrap();
-    open_up(&prefix.join("tmp"));
-    open_up(edge);
-    let child = Command::new(binary)
-        .args(["-p", &format!("{p}/"), "-c", "conf/nginx.conf", "-e", "stderr", "-g", "daemon off;"])
+fn start_nginx(prefix: &Path, port: u16, upstream: u16, edge: &Path) -> Nginx {
+    let child = Command::new("bash")
+        .arg(EDGE_NGINX)
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(format!("127.0.0.1:{upstream}"))
+        .arg(edge)
+        .arg(prefix)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("nginx starts");
+        .expect("scripts/edge-nginx.sh starts");
     Nginx(child)
 }
 
@@ -117,9 +76,7 @@ fn csrf_in(html: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_is_served_by_nginx_for_every_method_without_a_reload() {
-    let Some(binary) = nginx_binary() else {
-        panic!("nginx is needed for this test: scripts/setup.sh installs Debian's nginx");
-    };
+    assert!(Path::new("/usr/sbin/nginx").exists(), "nginx is needed for this test: scripts/setup.sh installs Debian's nginx");
     let dir = tempfile::tempdir().unwrap();
     let edge = dir.path().join("edge");
 
@@ -175,7 +132,7 @@ password_hash = "{hash}"
     let server = Server::start(Arc::new(estate), Site { root: site }, false).await.unwrap();
     let console = format!("http://{}", server.addr);
 
-    let nginx = start_nginx(&binary, &dir.path().join("nginx"), port, upstream_port, &edge);
+    let nginx = start_nginx(&dir.path().join("nginx"), port, upstream_port, &edge);
     let pid = nginx.0.id();
     let balancer = format!("http://127.0.0.1:{port}");
     let plain = Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
