@@ -538,12 +538,5 @@ fn site_checks(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
             Ok(u) if u.scheme() == "http" && u.host().is_some() => {}
             _ => push(out, key, format!("{url:?} is not an http:// URL of the site's balancer, e.g. \"http://10.0.1.2/\"")),
         }
-        if !estate.hostnames.iter().any(|h| h.site.as_deref() == Some(site.name.as_str())) {
-            push(
-                out,
-                root.key("sites").index(i).key("name"),
-                format!("site {:?} has a check_url but no [[hostnames]] entry names it as its site, so there is no Host to ask for", site.name),
-            );
-        }
     }
 }
