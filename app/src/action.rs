@@ -134,7 +134,10 @@ impl SiteView {
         let answer = seen.status_code.map_or_else(|| seen.detail.clone(), |c| format!("answers {c}"));
         let words = match (self.maintenance, agree) {
             (true, true) => format!("users see the maintenance page ({answer})"),
-            (true, false) => format!("maintenance is on but the balancer still {answer}"),
+            (true, false) => {
+                let since = self.changed_at_ms.map(|t| (seen.at_ms - t).max(0) as f64 / 1000.0);
+                format!("maintenance on for {}; the balancer still {answer}", crate::format::seconds(since))
+            }
             (false, true) => format!("users are served normally ({answer})"),
             (false, false) => format!("maintenance is off but users still get the maintenance page ({answer})"),
         };
@@ -273,6 +276,43 @@ impl crate::model::Worded for ActionState {
             ActionState::Pending | ActionState::Approved | ActionState::Cancelled => Status::Unknown,
             ActionState::Expired => Status::Warn,
             ActionState::Failed => Status::Critical,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_versus_observed_in_words() {
+        let site = |maintenance: bool, seen: Option<(u16, bool)>| SiteView {
+            name: "web".into(),
+            hostnames: vec!["www.example.test".into()],
+            two_person: false,
+            maintenance,
+            message: None,
+            expected_end_ms: None,
+            changed_by: Some("alice".into()),
+            changed_at_ms: Some(1_000),
+            observed: seen.map(|(code, page)| SiteObservation {
+                at_ms: 41_000,
+                status_code: Some(code),
+                maintenance_seen: page,
+                detail: format!("answers {code}"),
+            }),
+        };
+        // (requested on, observed (status, maintenance page), agree, words)
+        let table = [
+            (true, Some((503, true)), Some((true, "users see the maintenance page (answers 503)"))),
+            (true, Some((200, false)), Some((false, "maintenance on for 40 s; the balancer still answers 200"))),
+            (false, Some((200, false)), Some((true, "users are served normally (answers 200)"))),
+            (false, Some((503, true)), Some((false, "maintenance is off but users still get the maintenance page (answers 503)"))),
+            (true, None, None),
+        ];
+        for (on, seen, want) in table {
+            let got = site(on, seen).agreement();
+            assert_eq!(got.as_ref().map(|(a, w)| (*a, w.as_str())), want, "on={on} seen={seen:?}");
         }
     }
 }

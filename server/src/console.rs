@@ -372,12 +372,21 @@ impl Console for ConsoleState {
                 message: e.to_string(),
             })?;
             let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
+            // What users really see, where a site is observed through its balancer.
+            let board = self.actions.board().await.map_err(control_error)?;
+            let disagreements: Vec<String> = board
+                .sites
+                .iter()
+                .filter_map(|s| s.agreement().filter(|(agree, _)| !agree).map(|(_, words)| format!("{}: {words}", s.name)))
+                .collect();
             let maintenance = Area {
                 key: "actions".into(),
                 title: "Maintenance".into(),
-                status: if on.is_empty() { Status::Ok } else { Status::Warn },
+                status: if !disagreements.is_empty() || !on.is_empty() { Status::Warn } else { Status::Ok },
                 summary: if sites.is_empty() {
                     "No sites are configured.".into()
+                } else if !disagreements.is_empty() {
+                    format!("Requested and observed differ: {}.", disagreements.join("; "))
                 } else if on.is_empty() {
                     format!("All {} sites are serving normally.", sites.len())
                 } else {

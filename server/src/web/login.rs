@@ -126,7 +126,8 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
 /// `POST /logout`: ends the session at once (the gate has checked its token).
 pub async fn logout(State(state): State<AppState>, session: Session, request: Request) -> Response {
     let who = request.extensions().get::<app::auth::Who>().cloned();
-    let _ = session.delete().await;
+    // Flush: deleted from the store, and the browser told to drop the cookie.
+    let _ = session.flush().await;
     if let Some(who) = who.filter(|w| !w.anonymous) {
         let address = client_address(peer(request.extensions()), request.headers(), &state.login.trusted_proxies);
         audit(&state, &who.name, "logout", format!("from {address}")).await;
