@@ -93,3 +93,66 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     }
     Response::from_parts(parts, Body::from(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use axum::Router;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tower::ServiceExt;
+
+    /// A router whose pages count their renders, behind the cache.
+    fn app(renders: Arc<AtomicU64>) -> Router {
+        let html = |body: String| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body);
+        let count = move || {
+            let n = renders.fetch_add(1, Ordering::SeqCst) + 1;
+            html(format!("render {n}"))
+        };
+        let (c1, c2, c3, c4) = (count.clone(), count.clone(), count.clone(), count.clone());
+        Router::new()
+            .route("/page", get(move || async move { c1() }))
+            .route("/personal", get(move || async move { ([(header::CACHE_CONTROL, "private, no-store")], c2()) }))
+            .route("/cookie", get(move || async move { ([(header::SET_COOKIE, "a=b")], c3()) }))
+            .route("/missing", get(move || async move { (StatusCode::NOT_FOUND, c4()) }))
+            .route("/huge", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "x".repeat(MAX_PAGE_BYTES + 10)) }))
+            .layer(axum::middleware::from_fn_with_state(PageCache::new(|| Freshness { round: 1, second: 1 }), serve))
+    }
+
+    async fn fetch(app: &Router, uri: &str, cookie: bool) -> (StatusCode, String) {
+        let mut request = Request::builder().uri(uri);
+        if cookie {
+            request = request.header(header::COOKIE, "crowsnest_session=x");
+        }
+        let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn what_is_kept_and_what_is_rendered_again() {
+        let renders = Arc::new(AtomicU64::new(0));
+        let app = app(renders.clone());
+        // (uri, with a cookie, expected body): a cached page is the same rendering for everyone.
+        let table = [
+            ("/page", false, "render 1"),
+            ("/page", true, "render 1"),
+            ("/page?q=1", false, "render 2"),
+            ("/personal", true, "render 3"),
+            ("/personal", true, "render 4"),
+            ("/page", false, "render 1"),
+        ];
+        for (uri, cookie, want) in table {
+            assert_eq!(fetch(&app, uri, cookie).await, (StatusCode::OK, want.to_string()), "{uri} cookie={cookie}");
+        }
+        // Responses that set a cookie or are not 200 are never kept (and still served).
+        assert_eq!(fetch(&app, "/cookie", false).await.1, "render 5");
+        assert_eq!(fetch(&app, "/cookie", false).await.1, "render 6");
+        assert_eq!(fetch(&app, "/missing", false).await, (StatusCode::NOT_FOUND, "render 7".to_string()));
+        assert_eq!(fetch(&app, "/missing", false).await, (StatusCode::NOT_FOUND, "render 8".to_string()));
+        // A page too large to keep is served whole, uncached, never refused.
+        let (status, body) = fetch(&app, "/huge", false).await;
+        assert_eq!((status, body.len()), (StatusCode::OK, MAX_PAGE_BYTES + 10));
+    }
+}
