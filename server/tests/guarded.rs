@@ -560,3 +560,19 @@ async fn admins_add_and_disable_users_others_cannot() {
     assert!(listed.contains("erin") && !listed.contains("argon2"), "the list never carries hashes: {listed}");
     c.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_display_reads_without_login_and_never_writes() {
+    let c = start(|e| e.auth.anonymous_role = Some(app::auth::Role::Viewer)).await;
+    let base = &c.base;
+    let wall = browser();
+    let r = wall.get(format!("{base}/topology")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("wall display"), "the banner says it is a wall display");
+    let page = wall.get(format!("{base}/actions")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("viewers cannot change maintenance"));
+    let r = wall.post(format!("{base}/actions")).form(&form("web", "maintenance_on", "wall-1", "")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!flag(&c, "web"));
+    c.server.stop().await;
+}
