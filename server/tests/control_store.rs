@@ -154,6 +154,12 @@ async fn exercise(store: &ControlStore) {
         .unwrap();
     assert_eq!(filtered.0.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(filtered.1, 5);
+    // `_` and `%` in a filter are themselves, not wildcards.
+    let kind = |k: &str| app::action::AuditFilter { action: Some(k.into()), ..Default::default() };
+    let exact = store.audit_page(&kind("maintenance_on"), 10).await.unwrap().0;
+    assert_eq!(exact.iter().map(|e| e.entry.action.as_str()).collect::<Vec<_>>(), vec!["maintenance_on.executed"]);
+    assert!(store.audit_page(&kind("user%"), 10).await.unwrap().0.is_empty());
+    assert!(store.audit_page(&kind("maintenance-on"), 10).await.unwrap().0.is_empty());
     let page = store
         .audit_page(&app::action::AuditFilter { before_seq: Some(3), actor: Some("alice".into()), ..Default::default() }, 1)
         .await

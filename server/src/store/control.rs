@@ -462,8 +462,15 @@ impl ControlStore {
             ("action", &filter.action, "LIKE"),
         ] {
             if let Some(v) = value {
-                texts.push(if op == "LIKE" { format!("{}%", v.replace(['%', '_'], "")) } else { v.clone() });
-                clauses.push(format!("{column} {op} ${}", texts.len()));
+                if op == "LIKE" {
+                    // A prefix match: the text's own `%`, `_` and `\` match only themselves.
+                    let escaped = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    texts.push(format!("{escaped}%"));
+                    clauses.push(format!("{column} LIKE ${} ESCAPE '\\'", texts.len()));
+                } else {
+                    texts.push(v.clone());
+                    clauses.push(format!("{column} {op} ${}", texts.len()));
+                }
             }
         }
         for (column, value, op) in [
