@@ -11,6 +11,7 @@ use crate::probe::{self, HealthBoard, NetProbe};
 use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
 use crate::actions::observe::Observations;
 use crate::actions::ActionService;
+use crate::auth::session_cache::CachedStore;
 use crate::auth::{Directory, LoginLimiter, Passwords, Timeouts};
 use crate::edge::EdgePublisher;
 use crate::web::gate::GateState;
@@ -215,7 +216,7 @@ impl Server {
         ];
         let auth = &estate.auth;
         let https = auth.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
-        let sessions = SessionManagerLayer::new(SqliteStore::new(local.pool()))
+        let sessions = SessionManagerLayer::new(CachedStore::new(SqliteStore::new(local.pool())))
             .with_name("crowsnest_session")
             .with_http_only(true)
             .with_same_site(SameSite::Lax)

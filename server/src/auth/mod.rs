@@ -5,6 +5,7 @@ pub mod directory;
 pub mod limit;
 pub mod password;
 pub mod session;
+pub mod session_cache;
 
 pub use directory::Directory;
 pub use limit::LoginLimiter;

@@ -75,7 +75,7 @@ pub struct LoginState {
 pub fn router(
     state: AppState,
     gate: Arc<gate::GateState>,
-    sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>,
+    sessions: tower_sessions::SessionManagerLayer<crate::auth::session_cache::CachedStore<tower_sessions_sqlx_store::SqliteStore>>,
     csrf: tower_http::csrf::CsrfLayer,
 ) -> Router {
     let pages = generate_route_list(App);
