@@ -7,6 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{client, eventually};
+
 const DEMO: &str = include_str!("../../deploy/demo.toml");
 
 /// A UDP port that is free now (the lab binds UDP and TCP on it; the resolver config names it).
@@ -61,26 +64,6 @@ async fn start_with(n: u8, postgres: bool) -> (Server, tempfile::TempDir) {
     std::fs::create_dir_all(&site.root).unwrap();
     let server = Server::start(estate, site, true).await.expect("server starts");
     (server, dir)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
-}
-
-/// Polls `f` until it returns Some, or fails after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn host_status(base: &str, host: &str) -> Option<String> {

@@ -9,6 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{browser, csrf_in, login_as};
+
 /// Users and their passwords: name, role, password.
 const USERS: [(&str, &str, &str); 4] = [
     ("alice", "oncall", "alice-oncall-pw"),
@@ -86,33 +89,6 @@ async fn start(tweak: impl FnOnce(&mut Estate)) -> Console {
     let server = Server::start(estate, Site { root: site }, false).await.expect("server starts");
     let base = format!("http://{}", server.addr);
     Console { server, dir, base }
-}
-
-/// A browser: a cookie jar, no redirects followed, no proxy for loopback.
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-/// The value of the first `name="csrf"` hidden field in a page.
-fn csrf_in(html: &str) -> Option<String> {
-    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().map(str::to_string)
-}
-
-async fn login_as(base: &str, http: &Client, name: &str, password: &str) -> reqwest::Response {
-    let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-    let token = csrf_in(&page).expect("the login form carries a token");
-    http.post(format!("{base}/login"))
-        .form(&[("csrf", token.as_str()), ("name", name), ("password", password), ("next", "/actions")])
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Logs `name` in and returns its browser and CSRF token.

@@ -4,11 +4,14 @@
 
 use crowsnest::config;
 use crowsnest::run::{Server, Site};
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::{browser, csrf_in, eventually, login_as};
 
 /// Renders the shipped config and runs nginx in the foreground (also used by the demo and the
 /// Playwright suite, so all three run the same file).
@@ -42,36 +45,6 @@ fn start_nginx(prefix: &Path, port: u16, upstream: u16, edge: &Path) -> Nginx {
         .spawn()
         .expect("scripts/edge-nginx.sh starts");
     Nginx(child)
-}
-
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn client() -> Client {
-    Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
-fn csrf_in(html: &str) -> Option<String> {
-    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().map(str::to_string)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +108,7 @@ password_hash = "{hash}"
     let nginx = start_nginx(&dir.path().join("nginx"), port, upstream_port, &edge);
     let pid = nginx.0.id();
     let balancer = format!("http://127.0.0.1:{port}");
-    let plain = Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap();
+    let plain = common::client();
     let ask = |method: Method, path: &str, host: &str| {
         plain.request(method, format!("{balancer}{path}")).header("host", host).send()
     };
@@ -157,15 +130,8 @@ password_hash = "{hash}"
     assert_eq!(ask(Method::GET, "/", "elsewhere.example").await.unwrap().status(), StatusCode::MISDIRECTED_REQUEST);
 
     // Log in as on-call and turn maintenance on, with an expected end in two hours.
-    let http = client();
-    let page = http.get(format!("{console}/login")).send().await.unwrap().text().await.unwrap();
-    let token = csrf_in(&page).unwrap();
-    let r = http
-        .post(format!("{console}/login"))
-        .form(&[("csrf", token.as_str()), ("name", "alice"), ("password", "alice-oncall-pw"), ("next", "/actions")])
-        .send()
-        .await
-        .unwrap();
+    let http = browser();
+    let r = login_as(&console, &http, "alice", "alice-oncall-pw").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = http.get(format!("{console}/actions")).send().await.unwrap().text().await.unwrap();
     let token = csrf_in(&page).unwrap();

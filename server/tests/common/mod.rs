@@ -1,0 +1,55 @@
+//! What the integration tests share: HTTP clients that behave like a browser, logging in
+//! through the form, and polling with a deadline instead of sleeping.
+#![allow(dead_code)] // each test binary uses its own part of this
+
+use reqwest::Client;
+use std::time::{Duration, Instant};
+
+/// A plain client for loopback: no proxy from the environment, bounded in time.
+pub fn client() -> Client {
+    Client::builder().no_proxy().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
+/// A browser: a cookie jar, no redirects followed, no proxy for loopback.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// The value of the first `name="csrf"` hidden field in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().map(str::to_string)
+}
+
+/// Logs in through the form at `base`, as a browser would: fetch the form for its token, post.
+pub async fn login_as(base: &str, http: &Client, name: &str, password: &str) -> reqwest::Response {
+    let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_in(&page).expect("the login form carries a token");
+    http.post(format!("{base}/login"))
+        .form(&[("csrf", token.as_str()), ("name", name), ("password", password), ("next", "/actions")])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Polls `f` until it returns Some, or fails after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
