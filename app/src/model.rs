@@ -116,6 +116,10 @@ pub struct Instance {
     pub mode: Mode,
     /// True when ordinary writes are refused here.
     pub read_only: bool,
+    /// Why this instance is in its mode, e.g. "the control store is a read-only replica".
+    pub mode_reason: String,
+    /// Since when (unix milliseconds).
+    pub mode_since_ms: i64,
     /// Where control state lives, without credentials (`sqlite`, `postgres`).
     pub control_store: String,
     /// Crate version of the running binary.

@@ -44,6 +44,7 @@ pub struct ConsoleState {
     book: AddressBook,
     local: LocalStore,
     actions: ActionService,
+    mode: crate::mode::ModeWatch,
 }
 
 impl ConsoleState {
@@ -55,6 +56,7 @@ impl ConsoleState {
         checks: Arc<Vec<RecordCheck>>,
         local: LocalStore,
         actions: ActionService,
+        mode: crate::mode::ModeWatch,
     ) -> Self {
         let Boards { health: board, dns, replication, backlog } = boards;
         let clusters = crate::replication::engine::specs(&estate);
@@ -80,6 +82,7 @@ impl ConsoleState {
             book,
             local,
             actions,
+            mode,
         }
     }
 
@@ -207,13 +210,9 @@ impl ConsoleState {
         &self.estate
     }
 
-    /// The mode follows from where this instance runs: the primary region's instance is primary.
+    /// Primary while the control store accepts writes (see `mode.rs`).
     pub fn mode(&self) -> Mode {
-        if self.estate.instance.region == self.estate.primary_region().name {
-            Mode::Primary
-        } else {
-            Mode::Secondary
-        }
+        self.mode.get().mode
     }
 
     /// The topology evaluated at `now_ms` (tests pass their own clock).
@@ -277,8 +276,11 @@ impl ConsoleState {
 
 impl Console for ConsoleState {
     fn instance(&self) -> Instance {
-        let mode = self.mode();
+        let state = self.mode.get();
+        let mode = state.mode;
         Instance {
+            mode_reason: state.reason,
+            mode_since_ms: state.since_ms,
             name: self.estate.instance.name.clone(),
             region: self.estate.instance.region.clone(),
             region_display: self.estate.own_region().display.clone(),

@@ -13,6 +13,7 @@ pub mod edge;
 pub mod health;
 pub mod lab;
 pub mod metrics;
+pub mod mode;
 pub mod page_cache;
 pub mod pgcluster;
 pub mod probe;

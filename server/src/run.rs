@@ -14,6 +14,7 @@ use crate::actions::ActionService;
 use crate::auth::session_cache::CachedStore;
 use crate::auth::{Directory, LoginLimiter, Passwords, Timeouts};
 use crate::edge::EdgePublisher;
+use crate::mode::ModeWatch;
 use crate::web::gate::GateState;
 use crate::web::{self, AppState, LoginState};
 use tower_http::csrf::CsrfLayer;
@@ -82,6 +83,21 @@ pub fn control_url(estate: &Estate) -> String {
     })
 }
 
+/// Makes control state follow this instance's config: the primary's config is the source of
+/// users, sites and declared records (a secondary's config is not written anywhere).
+pub async fn adopt_config(control: &ControlStore, estate: &Estate) -> Result<(), StoreError> {
+    control.migrate().await?;
+    let users: Vec<(String, String, String)> = estate
+        .users
+        .iter()
+        .map(|u| (u.name.clone(), u.role.as_str().to_string(), u.password_hash.clone()))
+        .collect();
+    control.sync_users(&users, probe::now_ms()).await?;
+    let sites: Vec<String> = estate.sites.iter().map(|s| s.name.clone()).collect();
+    control.ensure_sites(&sites).await?;
+    control.replace_desired_records(&desired_records(estate)).await
+}
+
 /// Declared records from the zone config, fully qualified.
 fn desired_records(estate: &Estate) -> Vec<DesiredRecord> {
     let Some(zone) = &estate.zone else { return Vec::new() };
@@ -122,18 +138,23 @@ impl Server {
         })?;
         let local = LocalStore::open(&data_dir.join("local.db")).await?;
         let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone());
-        let users: Vec<(String, String, String)> = estate
-            .users
-            .iter()
-            .map(|u| (u.name.clone(), u.role.as_str().to_string(), u.password_hash.clone()))
-            .collect();
-        control.sync_users(&users, probe::now_ms()).await?;
-        let sites: Vec<String> = estate.sites.iter().map(|s| s.name.clone()).collect();
-        control.ensure_sites(&sites).await?;
+        let mode = ModeWatch::start(&control).await;
         // The declaration stored by the previous start is what caches may still hold: `stale`.
-        let before = control.desired_records().await?;
+        // A replica that has no schema yet has no declaration either.
+        let before = match control.desired_records().await {
+            Ok(records) => records,
+            Err(e) if mode.read_only() => {
+                tracing::warn!(error = %e, "cannot read declared records from the replica");
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
         let checks = Arc::new(dns::engine::checks(&estate, &before, probe::now_ms()));
-        control.replace_desired_records(&desired_records(&estate)).await?;
+        if mode.read_only() {
+            tracing::warn!(reason = %mode.get().reason, "secondary: control state is read from the replica; this config's users, sites and records are not written");
+        } else {
+            adopt_config(&control, &estate).await?;
+        }
 
         let lab = if with_lab { Some(Lab::start(estate.clone()).await?) } else { None };
 
@@ -191,13 +212,15 @@ impl Server {
         let io = |what: String| move |source| StartError::Io { what, source };
 
         let directory = Directory::default();
-        directory.refresh(&control).await?;
+        if let Err(e) = directory.refresh(&control).await {
+            // It is re-read every second; a replica may not have the users yet.
+            tracing::warn!(error = %e, "cannot read users yet");
+        }
         let edge_dir = estate.edge_dir();
         let edge = EdgePublisher::new(edge_dir.clone(), estate.edge.default_retry_after_seconds)
             .map_err(io(format!("cannot create the edge directory {}", edge_dir.display())))?;
         let observations = Observations::default();
-        let read_only = estate.instance.region != estate.primary_region().name;
-        let actions = ActionService::new(control.clone(), edge, estate.clone(), observations.clone(), read_only);
+        let actions = ActionService::new(control.clone(), edge, estate.clone(), observations.clone(), mode.clone());
         actions.publish_all().await;
 
         let session_store = SqliteStore::new(local.pool());
@@ -206,7 +229,19 @@ impl Server {
             doing: "creating the sessions table",
             source,
         })?;
+        let on_primary = {
+            let (control, estate) = (control.clone(), estate.clone());
+            move || {
+                let (control, estate) = (control.clone(), estate.clone());
+                async move {
+                    if let Err(e) = adopt_config(&control, &estate).await {
+                        tracing::error!(error = %e, "promoted to primary but cannot adopt this config");
+                    }
+                }
+            }
+        };
         let chores = vec![
+            tokio::spawn(mode.clone().run(control.clone(), Duration::from_secs(estate.probes.interval_seconds), on_primary)),
             tokio::spawn(directory.clone().run(control.clone())),
             tokio::spawn(actions.clone().run_expiry()),
             tokio::spawn(crate::actions::observe::run(estate.clone(), observations)),
@@ -252,7 +287,7 @@ impl Server {
         });
 
         let boards = Boards { health: board, dns: dns_board, replication, backlog };
-        let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone()));
+        let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
         let router = web::router(
             AppState {
                 leptos_options,
@@ -265,6 +300,7 @@ impl Server {
             gate,
             sessions,
             csrf,
+            mode.clone(),
         );
         let mut until_stop = stopping;
         let serve = tokio::spawn(async move {

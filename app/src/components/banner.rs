@@ -35,15 +35,21 @@ fn InstanceFacts(instance: Instance) -> impl IntoView {
     };
     let access = if instance.read_only { "read-only" } else { "writable" };
     let region_key = instance.region.clone();
+    let why = format!("{mode} since {}: {}", crate::format::utc(instance.mode_since_ms), instance.mode_reason);
     view! {
         <span class="instance" data-region=region_key data-mode=mode>
             "instance " <strong>{instance.name}</strong>
             " · vantage " <strong>{instance.region_display}</strong>
             " (" {instance.region} ")"
-            " · " <span class=format!("mode mode-{mode}")>{mode}</span>
+            " · " <span class=format!("mode mode-{mode}") title=why.clone()>{mode}</span>
             " · " <span class=format!("access access-{access}")>{access}</span>
             " · control store " {instance.control_store}
         </span>
+        {instance.read_only.then(|| view! {
+            <p class="read-only-notice" id="read-only-notice" role="status">
+                "Read-only: " {why} ". Pages show this region's own observations and the replica; changes are refused until the primary is writable."
+            </p>
+        })}
     }
 }
 

@@ -40,7 +40,7 @@ pub struct ActionService {
     estate: Arc<Estate>,
     changes: Arc<watch::Sender<u64>>,
     observations: observe::Observations,
-    read_only: bool,
+    mode: crate::mode::ModeWatch,
 }
 
 fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
@@ -55,9 +55,10 @@ fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String
 }
 
 impl ActionService {
-    /// A service over `control` publishing to `edge`; `read_only` refuses every action.
-    pub fn new(control: ControlStore, edge: EdgePublisher, estate: Arc<Estate>, observations: observe::Observations, read_only: bool) -> Self {
-        ActionService { control, edge, estate, changes: Arc::new(watch::channel(0).0), observations, read_only }
+    /// A service over `control` publishing to `edge`; while `mode` is secondary every action
+    /// is refused.
+    pub fn new(control: ControlStore, edge: EdgePublisher, estate: Arc<Estate>, observations: observe::Observations, mode: crate::mode::ModeWatch) -> Self {
+        ActionService { control, edge, estate, changes: Arc::new(watch::channel(0).0), observations, mode }
     }
 
     /// Moves every time an action, site or audit entry changes (the `actions` event).
@@ -107,7 +108,7 @@ impl ActionService {
         };
         let two_person = self.estate.sites.iter().any(|s| s.name == valid.site && s.two_person);
         let on_now = self.control.site_records().await?.iter().any(|s| s.name == valid.site && s.maintenance);
-        let step = match decide::decide_request(who.role, valid.kind, two_person, on_now, self.read_only) {
+        let step = match decide::decide_request(who.role, valid.kind, two_person, on_now, self.mode.read_only()) {
             Ok(step) => step,
             Err(refusal) => {
                 self.audit_refusal(who, what, &valid.site, &valid.reason, refusal.message.clone()).await;
@@ -164,7 +165,7 @@ impl ActionService {
         self.expire_due(now_ms()).await?;
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         let now = now_ms();
-        if let Err(refusal) = decide::decide_approval(&who.name, who.role, &request, self.read_only, now) {
+        if let Err(refusal) = decide::decide_approval(&who.name, who.role, &request, self.mode.read_only(), now) {
             self.audit_refusal(who, "approval", &request.site, "", format!("request {id}: {}", refusal.message)).await;
             return Err(ActionError::Refused(refusal));
         }
@@ -208,7 +209,7 @@ impl ActionService {
     /// Cancels a pending request (its requester, or an admin).
     pub async fn cancel(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
-        if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.read_only) {
+        if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.mode.read_only()) {
             self.audit_refusal(who, "cancel", &request.site, "", format!("request {id}: {}", refusal.message)).await;
             return Err(ActionError::Refused(refusal));
         }

@@ -46,8 +46,19 @@ fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 impl ControlStore {
-    /// Connects to `url` (`sqlite://…?mode=rwc` or `postgres://…`) and runs its migrations.
+    /// Connects to `url` (`sqlite://…?mode=rwc` or `postgres://…`) and, when the store is
+    /// writable, runs its migrations. A PostgreSQL standby is opened read-only, unmigrated: only
+    /// a primary changes control state.
     pub async fn open(url: &str) -> Result<ControlStore, StoreError> {
+        let store = Self::connect(url).await?;
+        if store.writable().await.unwrap_or(false) {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+
+    /// Connects without touching the schema.
+    pub async fn connect(url: &str) -> Result<ControlStore, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
         let pool = AnyPoolOptions::new()
@@ -60,18 +71,35 @@ impl ControlStore {
                 url: redact(url),
                 source,
             })?;
-        let migrated = if backend == "postgres" {
-            sqlx::migrate!("migrations/control/postgres").run(&pool).await
-        } else {
-            sqlx::migrate!("migrations/control/sqlite").run(&pool).await
-        };
-        migrated.map_err(|source| StoreError::Migrate { store: STORE, source })?;
         Ok(ControlStore {
             pool,
             backend,
             append: Default::default(),
             head_keeper: None,
         })
+    }
+
+    /// Runs the migrations (a no-op when they are applied).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrated = if self.backend == "postgres" {
+            sqlx::migrate!("migrations/control/postgres").run(&self.pool).await
+        } else {
+            sqlx::migrate!("migrations/control/sqlite").run(&self.pool).await
+        };
+        migrated.map_err(|source| StoreError::Migrate { store: STORE, source })
+    }
+
+    /// Whether this store accepts writes: SQLite always; PostgreSQL when not in recovery (a
+    /// standby is not; a promoted one is).
+    pub async fn writable(&self) -> Result<bool, StoreError> {
+        if self.backend == "sqlite" {
+            return Ok(true);
+        }
+        let row = sqlx::query("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error("asking whether the control store is writable"))?;
+        Ok(row.get::<i32, _>(0) == 1)
     }
 
     /// Keeps the audit head in `local` too after every append, so a cut-off tail shows.

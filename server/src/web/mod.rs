@@ -2,7 +2,8 @@
 //! the forms that log in and act, the JSON API, the live event stream, `/healthz` and `/metrics`.
 //!
 //! Layers, outermost first: cookies and sessions, the same-origin check (tower-http's CSRF layer
-//! on `Sec-Fetch-Site` / `Origin`), the gate, the page cache, then the routes.
+//! on `Sec-Fetch-Site` / `Origin`), the gate, the read-only layer (a secondary refuses writes),
+//! the page cache, then the routes.
 
 pub mod actions;
 pub mod api;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod login;
+pub mod read_only;
 pub mod users;
 
 use crate::actions::ActionService;
@@ -77,6 +79,7 @@ pub fn router(
     gate: Arc<gate::GateState>,
     sessions: tower_sessions::SessionManagerLayer<crate::auth::session_cache::CachedStore<tower_sessions_sqlx_store::SqliteStore>>,
     csrf: tower_http::csrf::CsrfLayer,
+    mode: crate::mode::ModeWatch,
 ) -> Router {
     let pages = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -94,6 +97,7 @@ pub fn router(
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
+        .layer(axum::middleware::from_fn_with_state(mode, read_only::refuse_writes))
         .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
         .layer(csrf)
         .layer(sessions)

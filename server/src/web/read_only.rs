@@ -1,0 +1,67 @@
+//! The read-only layer: on a secondary, every state-changing request is refused here, in front
+//! of the routes, with 503, Retry-After and why, so no handler can half-write. Login and logout
+//! still work (sessions live in the local store), and so do loader pushes (kept in memory).
+
+use super::error::{wants_html, ApiError};
+use crate::mode::ModeWatch;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Seconds a refused client is told to wait: about how often the mode is re-checked.
+pub const RETRY_AFTER_SECONDS: u64 = 30;
+
+/// Whether `method path` may run on a secondary.
+pub fn allowed_on_secondary(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || path == "/login"
+        || path == "/logout"
+        || (path.starts_with("/api/v1/loaders/") && path.ends_with("/report"))
+        // Leptos' server functions only read.
+        || (path.starts_with("/api/") && !path.starts_with("/api/v1/"))
+}
+
+/// Refuses ordinary writes while this instance is a secondary.
+pub async fn refuse_writes(State(mode): State<ModeWatch>, request: Request, next: Next) -> Response {
+    if !mode.read_only() || allowed_on_secondary(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    let state = mode.get();
+    let message = format!(
+        "This instance is a read-only secondary: {}, since {}. Changes are refused here until the \
+         control store is writable again (the primary is back, or this region's replica is promoted).",
+        state.reason,
+        app::format::utc(state.since_ms)
+    );
+    let html = wants_html(request.headers(), request.uri().path());
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", message)
+        .retry_after(RETRY_AFTER_SECONDS)
+        .respond(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_reads_login_logout_and_pushes_run_on_a_secondary() {
+        // (method, path, allowed)
+        let table = [
+            (Method::GET, "/actions", true),
+            (Method::HEAD, "/", true),
+            (Method::POST, "/login", true),
+            (Method::POST, "/logout", true),
+            (Method::POST, "/api/v1/loaders/loader-sin/report", true),
+            (Method::POST, "/api/topology", true),
+            (Method::POST, "/actions", false),
+            (Method::POST, "/actions/3/approve", false),
+            (Method::POST, "/api/v1/actions", false),
+            (Method::POST, "/admin/users", false),
+            (Method::DELETE, "/anything", false),
+        ];
+        for (method, path, want) in table {
+            assert_eq!(allowed_on_secondary(&method, path), want, "{method} {path}");
+        }
+    }
+}

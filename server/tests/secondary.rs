@@ -1,0 +1,162 @@
+//! The mode comes from the control store: a real PostgreSQL primary and streaming standby, one
+//! Crowsnest on each. The one on the standby starts without migrating, is secondary, logs people
+//! in from the replica, refuses writes with 503 in front of the routes, and becomes primary
+//! when its standby is promoted, without a restart.
+
+use crowsnest::config::{self, Estate};
+use crowsnest::pgcluster::Cluster;
+use crowsnest::run::{Server, Site};
+use reqwest::StatusCode;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod common;
+use common::{browser, csrf_in, eventually, login_as};
+
+fn estate(name: &str, region: &str, data: &Path, control_db: &str, hash: &str) -> Estate {
+    let text = format!(
+        r#"
+[instance]
+name = "{name}"
+region = "{region}"
+listen = "127.0.0.1:0"
+data_dir = {data:?}
+control_db = "{control_db}"
+
+[probes]
+interval_seconds = 1
+timeout_ms = 800
+
+[[regions]]
+name = "sjc"
+display = "San Jose"
+primary = true
+
+[[regions]]
+name = "sin"
+display = "Singapore"
+
+[[sites]]
+name = "web"
+
+[[hostnames]]
+name = "www.example.test"
+tier = "web_lb"
+site = "web"
+
+[[users]]
+name = "alice"
+role = "oncall"
+password_hash = "{hash}"
+"#,
+        data = data.display().to_string()
+    );
+    config::parse(Path::new("secondary.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+}
+
+async fn mode_of(base: &str, http: &reqwest::Client) -> Option<String> {
+    let instance: serde_json::Value = http.get(format!("{base}/api/v1/instance")).send().await.ok()?.json().await.ok()?;
+    instance["mode"].as_str().map(str::to_string)
+}
+
+fn maintenance_form(token: &str, key: &str) -> Vec<(String, String)> {
+    [
+        ("csrf", token),
+        ("kind", "maintenance_on"),
+        ("site", "web"),
+        ("reason", "primary datacenter unreachable"),
+        ("confirmation", "web"),
+        ("message", "Back soon."),
+        ("idempotency_key", key),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = tokio::task::spawn_blocking({
+        let root = dir.path().join("pg");
+        move || Cluster::build(&root, &["db-sin"], "", None)
+    })
+    .await
+    .unwrap()
+    .expect("initdb, pg_basebackup and two servers start")
+    .remove_on_drop();
+    let hash = crowsnest::auth::password::hash("alice-oncall-pw").unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+
+    // The primary region's instance migrates and writes its config's users.
+    let sjc = estate("sjc-1", "sjc", &dir.path().join("sjc"), &cluster.primary.dsn(), &hash);
+    let primary = Server::start(Arc::new(sjc), Site { root: site.clone() }, false).await.expect("primary starts");
+    let sjc_base = format!("http://{}", primary.addr);
+    let at_sjc = browser();
+    assert_eq!(login_as(&sjc_base, &at_sjc, "alice", "alice-oncall-pw").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(mode_of(&sjc_base, &at_sjc).await.as_deref(), Some("primary"));
+
+    // Singapore's instance on the standby: starts once the replica has the schema and users.
+    let standby = cluster.standbys[0].clone();
+    let replica = crowsnest::store::ControlStore::connect(&standby.dsn()).await.unwrap();
+    eventually(Duration::from_secs(20), "the users to reach the standby", || async {
+        replica.user("alice").await.ok().flatten().map(|_| ())
+    })
+    .await;
+    assert!(!replica.writable().await.unwrap(), "a standby is not writable");
+    let sin = estate("sin-1", "sin", &dir.path().join("sin"), &standby.dsn(), &hash);
+    let secondary = Server::start(Arc::new(sin), Site { root: site }, false).await.expect("a secondary starts on a standby");
+    let sin_base = format!("http://{}", secondary.addr);
+
+    // Login works on the secondary: users from the replica, the session in the local store.
+    let alice = browser();
+    let r = login_as(&sin_base, &alice, "alice", "alice-oncall-pw").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let instance: serde_json::Value = alice.get(format!("{sin_base}/api/v1/instance")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((instance["mode"].as_str(), instance["read_only"].as_bool()), (Some("secondary"), Some(true)));
+    assert!(instance["mode_reason"].as_str().unwrap().contains("read-only replica"));
+
+    // Every page renders, with the banner saying read-only.
+    let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"read-only-notice\""));
+    let token = csrf_in(&html).unwrap();
+
+    // An ordinary write is refused in front of the routes: 503, Retry-After, the reason.
+    let r = alice.post(format!("{sin_base}/actions")).form(&maintenance_form(&token, "s1")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "30");
+    assert!(r.text().await.unwrap().contains("read-only secondary"));
+    let body = serde_json::json!({"kind": "maintenance_on", "site": "web", "reason": "primary datacenter unreachable", "confirmation": "web", "message": "m", "idempotency_key": "s2"});
+    let r = alice.post(format!("{sin_base}/api/v1/actions")).header("x-csrf-token", &token).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "read_only");
+    // Nothing was half-written: the primary sees no request.
+    let board: serde_json::Value = at_sjc.get(format!("{sjc_base}/api/v1/actions")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(board["requests"].as_array().unwrap().len(), 0);
+
+    // The primary region is lost; Singapore's standby is promoted: its instance becomes primary
+    // within a probe interval or two, without a restart, and accepts the write.
+    primary.stop().await;
+    let _cluster = tokio::task::spawn_blocking(move || {
+        cluster.primary.stop().unwrap();
+        standby.promote().unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(20), "the promoted instance to be primary", || async {
+        (mode_of(&sin_base, &alice).await.as_deref() == Some("primary")).then_some(())
+    })
+    .await;
+    let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("id=\"read-only-notice\""));
+    let token = csrf_in(&page).unwrap();
+    let r = alice.post(format!("{sin_base}/actions")).form(&maintenance_form(&token, "s3")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    secondary.stop().await;
+}
