@@ -111,6 +111,8 @@ pub struct SiteView {
     pub changed_at_ms: Option<i64>,
     /// What users really get through the site's balancer, if the site has a check.
     pub observed: Option<SiteObservation>,
+    /// A break-glass change taken here and not yet replayed into the primary, in words.
+    pub pending_replay: Option<String>,
 }
 
 /// One look at a site through its balancer, as its users see it.
@@ -187,6 +189,8 @@ pub struct ActionsBoard {
     pub approval_ttl_seconds: i64,
     /// A fresh random key for this rendering's forms, so a double submit executes once.
     pub form_key: String,
+    /// True on a secondary: only break-glass maintenance is possible here.
+    pub read_only: bool,
     /// When this was read (unix milliseconds).
     pub evaluated_at_ms: i64,
 }
@@ -295,6 +299,7 @@ mod tests {
             expected_end_ms: None,
             changed_by: Some("alice".into()),
             changed_at_ms: Some(1_000),
+            pending_replay: None,
             observed: seen.map(|(code, page)| SiteObservation {
                 at_ms: 41_000,
                 status_code: Some(code),

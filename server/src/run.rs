@@ -220,7 +220,7 @@ impl Server {
         let edge = EdgePublisher::new(edge_dir.clone(), estate.edge.default_retry_after_seconds)
             .map_err(io(format!("cannot create the edge directory {}", edge_dir.display())))?;
         let observations = Observations::default();
-        let actions = ActionService::new(control.clone(), edge, estate.clone(), observations.clone(), mode.clone());
+        let actions = ActionService::new(control.clone(), local.clone(), edge, estate.clone(), observations.clone(), mode.clone());
         actions.publish_all().await;
 
         let session_store = SqliteStore::new(local.pool());
@@ -230,12 +230,15 @@ impl Server {
             source,
         })?;
         let on_primary = {
-            let (control, estate) = (control.clone(), estate.clone());
+            let (control, estate, actions) = (control.clone(), estate.clone(), actions.clone());
             move || {
-                let (control, estate) = (control.clone(), estate.clone());
+                let (control, estate, actions) = (control.clone(), estate.clone(), actions.clone());
                 async move {
                     if let Err(e) = adopt_config(&control, &estate).await {
                         tracing::error!(error = %e, "promoted to primary but cannot adopt this config");
+                    }
+                    if let Err(e) = actions.replay_pending().await {
+                        tracing::error!(error = %e, "promoted to primary but cannot replay break-glass changes yet");
                     }
                 }
             }

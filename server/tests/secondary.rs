@@ -100,6 +100,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
 
     // Singapore's instance on the standby: starts once the replica has the schema and users.
     let standby = cluster.standbys[0].clone();
+    let dsn = standby.dsn();
     let replica = crowsnest::store::ControlStore::connect(&standby.dsn()).await.unwrap();
     eventually(Duration::from_secs(20), "the users to reach the standby", || async {
         replica.user("alice").await.ok().flatten().map(|_| ())
@@ -139,6 +140,21 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let board: serde_json::Value = at_sjc.get(format!("{sjc_base}/api/v1/actions")).send().await.unwrap().json().await.unwrap();
     assert_eq!(board["requests"].as_array().unwrap().len(), 0);
 
+    // Break-glass: on-call turns maintenance on here anyway. This region's edge serves it at
+    // once; it waits in the local journal for a writable control store.
+    let mut glass = maintenance_form(&token, "glass-1");
+    glass.retain(|(k, _)| k != "csrf");
+    glass.push(("csrf".into(), token.clone()));
+    let r = alice.post(format!("{sin_base}/actions/break-glass")).form(&glass).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = alice.post(format!("{sin_base}/actions/break-glass")).form(&glass).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "a double submit is harmless");
+    assert!(dir.path().join("sin/edge/flags/web.maintenance").exists(), "the local edge serves maintenance at once");
+    let html = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-pending-replay=\"true\""), "the page says it waits for replay");
+    assert!(html.contains("maintenance on by alice at "), "and what waits");
+    assert!(!replica.site_records().await.unwrap().iter().any(|s| s.maintenance), "nothing reached the control store yet");
+
     // The primary region is lost; Singapore's standby is promoted: its instance becomes primary
     // within a probe interval or two, without a restart, and accepts the write.
     primary.stop().await;
@@ -153,10 +169,46 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
         (mode_of(&sin_base, &alice).await.as_deref() == Some("primary")).then_some(())
     })
     .await;
+    // The journal is replayed into the now-writable store exactly once.
+    let promoted = crowsnest::store::ControlStore::connect(&dsn).await.unwrap();
+    let replayed = eventually(Duration::from_secs(20), "the break-glass change to be replayed", || async {
+        let chain = promoted.audit_chain().await.ok()?;
+        let n = chain.iter().filter(|e| e.entry.action == "maintenance_on.replayed").count();
+        (n > 0).then_some(chain)
+    })
+    .await;
+    let entry = replayed.iter().find(|e| e.entry.action == "maintenance_on.replayed").unwrap();
+    assert_eq!(replayed.iter().filter(|e| e.entry.action == "maintenance_on.replayed").count(), 1);
+    assert_eq!(entry.entry.actor, "alice");
+    assert!(entry.entry.detail.starts_with("break-glass on sin-1 at "), "{}", entry.entry.detail);
+    assert!(promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance));
+    assert_eq!(crowsnest::audit::verify(&replayed, None), Ok(replayed.len()), "the chain still verifies");
+    // Replaying the same key again changes nothing.
+    let again = crowsnest::store::BreakGlass {
+        key: "glass-1".into(),
+        site: "web".into(),
+        maintenance: true,
+        message: None,
+        expected_end_ms: None,
+        reason: "again".into(),
+        actor: "alice".into(),
+        at_ms: crowsnest::probe::now_ms(),
+    };
+    assert_eq!(promoted.replay(&again, "sin-1", crowsnest::probe::now_ms()).await.unwrap(), crowsnest::store::Replay::AlreadyReplayed);
+    assert_eq!(promoted.audit_chain().await.unwrap().len(), replayed.len());
+
     let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("id=\"read-only-notice\""));
+    assert!(!page.contains("data-pending-replay"), "nothing is pending after the replay");
     let token = csrf_in(&page).unwrap();
-    let r = alice.post(format!("{sin_base}/actions")).form(&maintenance_form(&token, "s3")).send().await.unwrap();
+    let mut off = maintenance_form(&token, "s3");
+    for (k, v) in off.iter_mut() {
+        if k == "kind" {
+            *v = "maintenance_off".into();
+        }
+    }
+    let r = alice.post(format!("{sin_base}/actions")).form(&off).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert!(!dir.path().join("sin/edge/flags/web.maintenance").exists());
     secondary.stop().await;
 }

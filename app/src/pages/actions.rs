@@ -38,10 +38,11 @@ pub fn ActionsPage() -> impl IntoView {
                     Suspend::new(async move {
                         forms.await.map(|board| {
                             let key = board.form_key.clone();
+                            let read_only = board.read_only;
                             board
                                 .sites
                                 .into_iter()
-                                .map(|site| view! { <SiteCard site outcome=outcome.clone() form_key=key.clone()/> })
+                                .map(|site| view! { <SiteCard site outcome=outcome.clone() form_key=key.clone() read_only/> })
                                 .collect_view()
                         })
                     })
@@ -53,7 +54,7 @@ pub fn ActionsPage() -> impl IntoView {
 
 /// One site: its state, what users see, and the form to change it.
 #[component]
-fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String) -> impl IntoView {
+fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: bool) -> impl IntoView {
     let agreement = site.agreement();
     let (kind, verb) = if site.maintenance {
         (ActionKind::MaintenanceOff, "Turn maintenance off")
@@ -67,10 +68,17 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String) -> impl Into
         ),
         ActionKind::MaintenanceOff => format!("{hosts} will be served normally again."),
     };
-    let preview = if site.two_person {
+    let preview = if read_only {
+        format!("{preview} Break-glass: this instance is read-only, so it takes effect on this region's edge now and is replayed into the primary once the control store is writable again.")
+    } else if site.two_person {
         format!("{preview} This site needs a second person: your request waits for their approval.")
     } else {
         preview
+    };
+    let (action, verb) = if read_only {
+        ("/actions/break-glass", if kind == ActionKind::MaintenanceOn { "Break glass: turn maintenance on here" } else { "Break glass: turn maintenance off here" })
+    } else {
+        ("/actions", verb)
     };
     let mine = outcome.form == site.name;
     let field = {
@@ -114,7 +122,8 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String) -> impl Into
                 }.into_any(),
                 None => view! { <p class="observed muted" data-observed="none">"Not observed: this site has no check_url to look through its balancer."</p> }.into_any(),
             }}
-            <form method="post" action="/actions" class="action-form" id=id("form")>
+            {site.pending_replay.clone().map(|p| view! { <p class="pending-replay" data-pending-replay="true">"Pending replay: " {p}</p> })}
+            <form method="post" action=action class="action-form" id=id("form")>
                 <CsrfField/>
                 <input type="hidden" name="idempotency_key" value=format!("{form_key}-{}", site.name)/>
                 <input type="hidden" name="site" value=site.name.clone()/>

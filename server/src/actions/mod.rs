@@ -41,6 +41,7 @@ pub struct ActionService {
     changes: Arc<watch::Sender<u64>>,
     observations: observe::Observations,
     mode: crate::mode::ModeWatch,
+    local: crate::store::LocalStore,
 }
 
 fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
@@ -57,8 +58,79 @@ fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String
 impl ActionService {
     /// A service over `control` publishing to `edge`; while `mode` is secondary every action
     /// is refused.
-    pub fn new(control: ControlStore, edge: EdgePublisher, estate: Arc<Estate>, observations: observe::Observations, mode: crate::mode::ModeWatch) -> Self {
-        ActionService { control, edge, estate, changes: Arc::new(watch::channel(0).0), observations, mode }
+    pub fn new(
+        control: ControlStore,
+        local: crate::store::LocalStore,
+        edge: EdgePublisher,
+        estate: Arc<Estate>,
+        observations: observe::Observations,
+        mode: crate::mode::ModeWatch,
+    ) -> Self {
+        ActionService { control, edge, estate, changes: Arc::new(watch::channel(0).0), observations, mode, local }
+    }
+
+    /// Break-glass on a secondary: maintenance on or off for on-call, applied to this region's
+    /// edge at once and journaled locally by its key, to be replayed into the control store
+    /// exactly once when it is writable ([`Self::replay_pending`]).
+    pub async fn break_glass(&self, who: &Who, form: &RequestForm) -> Result<String, ActionError> {
+        if !self.mode.read_only() {
+            return Err(ActionError::Refused(Refusal {
+                status: 409,
+                code: "not_read_only",
+                message: "this instance is primary: use the ordinary form".into(),
+            }));
+        }
+        let now = now_ms();
+        let valid = decide::check_form(form, &self.site_names(), now).map_err(ActionError::Invalid)?;
+        if let Some(why) = app::auth::refusal(who.role, app::auth::Permission::OperateSites) {
+            return Err(ActionError::Refused(Refusal { status: 403, code: "forbidden", message: why.into() }));
+        }
+        let entry = crate::store::BreakGlass {
+            key: valid.key.clone(),
+            site: valid.site.clone(),
+            maintenance: valid.kind == ActionKind::MaintenanceOn,
+            message: valid.message.clone(),
+            expected_end_ms: valid.expected_end_ms,
+            reason: valid.reason.clone(),
+            actor: who.name.clone(),
+            at_ms: now,
+        };
+        let fresh = self.local.journal_break_glass(&entry).await?;
+        if fresh {
+            tracing::warn!(site = %entry.site, actor = %entry.actor, on = entry.maintenance, "break-glass maintenance on a secondary; pending replay");
+            self.publish_site(&valid.site).await.map_err(|why| {
+                ActionError::Refused(Refusal { status: 503, code: "edge", message: format!("journaled, but the edge was not written: {why}") })
+            })?;
+            self.changed();
+        }
+        Ok(format!(
+            "Break-glass: {} for {} applied to this region's edge; pending replay into the primary.",
+            valid.kind.phrase(),
+            valid.site
+        ))
+    }
+
+    /// Replays every journaled break-glass change into the control store, each exactly once;
+    /// stops at the first failure and tries again later.
+    pub async fn replay_pending(&self) -> Result<usize, StoreError> {
+        let pending = self.local.pending_break_glass().await?;
+        for e in &pending {
+            let outcome = self.control.replay(e, &self.estate.instance.name, now_ms()).await?;
+            // A crash before this mark is harmless: the key makes the next replay a no-op.
+            self.local.mark_replayed(&e.key, outcome.as_str(), now_ms()).await?;
+            tracing::info!(key = %e.key, site = %e.site, outcome = outcome.as_str(), "break-glass change replayed");
+        }
+        if !pending.is_empty() {
+            self.changed();
+            self.publish_all().await;
+        }
+        Ok(pending.len())
+    }
+
+    /// The journaled changes not yet replayed, latest per site.
+    async fn pending_by_site(&self) -> std::collections::HashMap<String, crate::store::BreakGlass> {
+        let pending = self.local.pending_break_glass().await.unwrap_or_default();
+        pending.into_iter().map(|e| (e.site.clone(), e)).collect()
     }
 
     /// Moves every time an action, site or audit entry changes (the `actions` event).
@@ -262,10 +334,14 @@ impl ActionService {
     async fn publish_site(&self, site: &str) -> Result<(), String> {
         let sites = self.control.site_records().await.map_err(|e| e.to_string())?;
         let record = sites.iter().find(|s| s.name == site).ok_or_else(|| format!("no site {site}"))?;
-        let state = record.maintenance.then(|| Maintenance {
+        let mut state = record.maintenance.then(|| Maintenance {
             message: record.message.clone().unwrap_or_default(),
             expected_end_ms: record.expected_end_ms,
         });
+        // A break-glass change not yet replayed is newer than what the replica says.
+        if let Some(e) = self.pending_by_site().await.remove(site) {
+            state = e.maintenance.then(|| Maintenance { message: e.message.unwrap_or_default(), expected_end_ms: e.expected_end_ms });
+        }
         let edge = self.edge.clone();
         let site = site.to_string();
         tokio::task::spawn_blocking(move || edge.publish(&site, state.as_ref(), now_ms()))
@@ -288,8 +364,14 @@ impl ActionService {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {
             tick.tick().await;
+            if self.mode.read_only() {
+                continue;
+            }
             if let Err(e) = self.expire_due(now_ms()).await {
                 tracing::warn!(error = %e, "cannot expire action requests");
+            }
+            if let Err(e) = self.replay_pending().await {
+                tracing::warn!(error = %e, "cannot replay break-glass changes yet");
             }
         }
     }
@@ -297,15 +379,38 @@ impl ActionService {
     /// Everything the Actions page shows.
     pub async fn board(&self) -> Result<ActionsBoard, StoreError> {
         let now = now_ms();
-        self.expire_due(now).await?;
+        if !self.mode.read_only() {
+            self.expire_due(now).await?;
+        }
         let records = self.control.site_records().await?;
+        let mut pending = self.pending_by_site().await;
         let sites = self
             .estate
             .sites
             .iter()
             .map(|s| {
                 let r = records.iter().find(|r| r.name == s.name);
+                let journal = pending.remove(&s.name);
+                let pending_replay = journal.as_ref().map(|e| {
+                    format!("{} by {} at {} (break-glass on this instance)", if e.maintenance { "maintenance on" } else { "maintenance off" }, e.actor, app::format::utc(e.at_ms))
+                });
+                if let Some(e) = journal {
+                    // What this region's edge serves now.
+                    return SiteView {
+                        name: s.name.clone(),
+                        hostnames: self.estate.hostnames.iter().filter(|h| h.site.as_deref() == Some(&s.name)).map(|h| h.name.clone()).collect(),
+                        two_person: s.two_person,
+                        maintenance: e.maintenance,
+                        message: e.message,
+                        expected_end_ms: e.expected_end_ms,
+                        changed_by: Some(e.actor),
+                        changed_at_ms: Some(e.at_ms),
+                        observed: self.observations.get(&s.name),
+                        pending_replay,
+                    };
+                }
                 SiteView {
+                    pending_replay,
                     name: s.name.clone(),
                     hostnames: self.estate.hostnames.iter().filter(|h| h.site.as_deref() == Some(&s.name)).map(|h| h.name.clone()).collect(),
                     two_person: s.two_person,
@@ -323,6 +428,7 @@ impl ActionService {
             requests: self.control.requests(50).await?,
             approval_ttl_seconds: self.ttl_ms() / 1000,
             form_key: crate::auth::random_token(),
+            read_only: self.mode.read_only(),
             evaluated_at_ms: now,
         })
     }

@@ -394,6 +394,67 @@ impl ControlStore {
         Ok(true)
     }
 
+    /// Replays a break-glass change taken on `instance`, exactly once by its key: in one
+    /// transaction the key is recorded (`ON CONFLICT DO NOTHING`), and only when it is new is
+    /// the change applied with its audit entry. A change the site already moved past (changed
+    /// later here) is recorded as superseded and not applied.
+    pub async fn replay(&self, e: &super::BreakGlass, instance: &str, now_ms: i64) -> Result<Replay, StoreError> {
+        const DOING: &str = "replaying a break-glass change";
+        let _guard = self.append.lock().await;
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let site_changed: Option<Option<i64>> = sqlx::query("SELECT changed_at_ms FROM sites WHERE name = $1")
+            .bind(&e.site)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(query_error(DOING))?
+            .map(|r| r.get(0));
+        let superseded = matches!(site_changed, Some(Some(t)) if t > e.at_ms);
+        let outcome = if superseded { Replay::Superseded } else { Replay::Applied };
+        let fresh = sqlx::query(
+            "INSERT INTO replayed_actions (idempotency_key, instance, outcome, replayed_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
+        )
+        .bind(&e.key)
+        .bind(instance)
+        .bind(outcome.as_str())
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query_error(DOING))?;
+        if fresh.is_none() {
+            return Ok(Replay::AlreadyReplayed);
+        }
+        let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
+        if !superseded {
+            let change = SiteChange {
+                site: e.site.clone(),
+                maintenance: e.maintenance,
+                message: e.message.clone(),
+                expected_end_ms: e.expected_end_ms,
+                changed_by: e.actor.clone(),
+                at_ms: e.at_ms,
+            };
+            apply_site_change(&mut tx, &change).await?;
+        }
+        let entry = NewAuditEntry {
+            at_ms: e.at_ms,
+            actor: e.actor.clone(),
+            action: format!("{kind}.{}", outcome.as_str()),
+            target: e.site.clone(),
+            reason: e.reason.clone(),
+            detail: format!(
+                "break-glass on {instance} at {}, replayed at {}{}",
+                app::format::utc(e.at_ms),
+                app::format::utc(now_ms),
+                if superseded { "; the site had changed since, so it was not applied" } else { "" }
+            ),
+        };
+        let last = self.append_in(&mut tx, entry).await?;
+        tx.commit().await.map_err(query_error(DOING))?;
+        self.keep_head(Some(last)).await;
+        Ok(outcome)
+    }
+
     /// One request.
     pub async fn request(&self, id: i64) -> Result<Option<ActionRequestView>, StoreError> {
         let row = sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM action_requests WHERE id = $1"))
@@ -772,4 +833,26 @@ pub struct Transition<'a> {
     pub at_ms: i64,
     /// What happened, in words.
     pub detail: &'a str,
+}
+
+/// What came of replaying one break-glass change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Applied, with an audit entry saying where and when it really happened.
+    Applied,
+    /// Not applied: the site changed here after it (recorded and audited).
+    Superseded,
+    /// Its key was replayed before: nothing done.
+    AlreadyReplayed,
+}
+
+impl Replay {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Replay::Applied => "replayed",
+            Replay::Superseded => "superseded",
+            Replay::AlreadyReplayed => "already_replayed",
+        }
+    }
 }

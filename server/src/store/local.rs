@@ -99,6 +99,62 @@ impl LocalStore {
         Ok(())
     }
 
+    /// Journals a break-glass change; false when its key is already journaled.
+    pub async fn journal_break_glass(&self, e: &BreakGlass) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(&e.key)
+        .bind(&e.site)
+        .bind(e.maintenance as i64)
+        .bind(&e.message)
+        .bind(e.expected_end_ms)
+        .bind(&e.reason)
+        .bind(&e.actor)
+        .bind(e.at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(query_error("journaling a break-glass change"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Break-glass changes not replayed yet, oldest first.
+    pub async fn pending_break_glass(&self) -> Result<Vec<BreakGlass>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms \
+             FROM break_glass WHERE replayed_at_ms IS NULL ORDER BY at_ms, idempotency_key",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading the break-glass journal"))?;
+        Ok(rows
+            .iter()
+            .map(|r| BreakGlass {
+                key: r.get(0),
+                site: r.get(1),
+                maintenance: r.get::<i64, _>(2) != 0,
+                message: r.get(3),
+                expected_end_ms: r.get(4),
+                reason: r.get(5),
+                actor: r.get(6),
+                at_ms: r.get(7),
+            })
+            .collect())
+    }
+
+    /// Marks a journaled change replayed, with what came of it.
+    pub async fn mark_replayed(&self, key: &str, outcome: &str, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE break_glass SET replayed_at_ms = $1, outcome = $2 WHERE idempotency_key = $3")
+            .bind(at_ms)
+            .bind(outcome)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error("marking a break-glass change replayed"))?;
+        Ok(())
+    }
+
     /// Stores one probe round's health observations in one transaction.
     pub async fn record_health(&self, round: &[(String, Observation)]) -> Result<(), StoreError> {
         const DOING: &str = "storing health observations";
@@ -254,4 +310,25 @@ impl LocalStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A maintenance change taken on a secondary (break-glass), journaled for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlass {
+    /// The form's idempotency key: replayed at most once, by this key.
+    pub key: String,
+    /// Site key.
+    pub site: String,
+    /// On or off.
+    pub maintenance: bool,
+    /// The page's message.
+    pub message: Option<String>,
+    /// Expected end (unix milliseconds).
+    pub expected_end_ms: Option<i64>,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: String,
+    /// When it really happened (unix milliseconds).
+    pub at_ms: i64,
 }

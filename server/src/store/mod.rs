@@ -5,9 +5,9 @@ mod local;
 
 pub use crate::audit::{AuditEntry, NewAuditEntry};
 pub use control::{
-    ControlStore, DesiredRecord, NewActionRequest, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
+    ControlStore, DesiredRecord, NewActionRequest, Replay, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
 };
-pub use local::{DnsRow, HealthRow, LocalStore};
+pub use local::{BreakGlass, DnsRow, HealthRow, LocalStore};
 
 /// A store failure, naming which store and what it was doing.
 #[derive(Debug, thiserror::Error)]

@@ -90,6 +90,21 @@ fn see_actions(r: &ActionRequestView) -> Response {
     Redirect::to(&format!("/actions?{query}")).into_response()
 }
 
+/// The Actions page again, with what a refused form got wrong next to its fields.
+async fn refused_form(state: &AppState, extensions: axum::http::Extensions, form: &RequestForm, e: ActionError) -> Response {
+    let status = status_of(&e);
+    let errors = match e {
+        ActionError::Invalid(fields) => fields,
+        other => vec![(String::new(), other.to_string())],
+    };
+    let values = [("reason", &form.reason), ("confirmation", &form.confirmation), ("message", &form.message), ("expected_end", &form.expected_end)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let outcome = FormOutcome { form: form.site.trim().to_string(), errors, values };
+    render_with_outcome(state, extensions, "/actions", outcome, status).await
+}
+
 /// `POST /actions` (form).
 pub async fn form_request(State(state): State<AppState>, request: Request) -> Response {
     let (parts, form) = match read_body(request, Encoding::Form).await {
@@ -102,19 +117,7 @@ pub async fn form_request(State(state): State<AppState>, request: Request) -> Re
     };
     match state.actions.request(&who, &form).await {
         Ok((r, _)) => see_actions(&r),
-        Err(e) => {
-            let status = status_of(&e);
-            let errors = match e {
-                ActionError::Invalid(fields) => fields,
-                other => vec![(String::new(), other.to_string())],
-            };
-            let values = [("reason", &form.reason), ("confirmation", &form.confirmation), ("message", &form.message), ("expected_end", &form.expected_end)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect();
-            let outcome = FormOutcome { form: form.site.trim().to_string(), errors, values };
-            render_with_outcome(&state, parts.extensions, "/actions", outcome, status).await
-        }
+        Err(e) => refused_form(&state, parts.extensions, &form, e).await,
     }
 }
 
@@ -167,5 +170,24 @@ pub async fn api_decide(State(state): State<AppState>, Path((id, verb)): Path<(i
     match result.await {
         Ok(r) => Json(r).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /actions/break-glass` (form): maintenance on a secondary, journaled for replay.
+pub async fn form_break_glass(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, form) = match read_body(request, Encoding::Form).await {
+        Ok(read) => read,
+        Err(e) => return e.page(),
+    };
+    let who = match who(&parts) {
+        Ok(w) => w,
+        Err(e) => return e.page(),
+    };
+    match state.actions.break_glass(&who, &form).await {
+        Ok(notice) => {
+            let query: String = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
+            Redirect::to(&format!("/actions?{query}")).into_response()
+        }
+        Err(e) => refused_form(&state, parts.extensions, &form, e).await,
     }
 }

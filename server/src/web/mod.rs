@@ -124,6 +124,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/login", post(login::login)),
         ("/logout", post(login::logout)),
         ("/actions", post(actions::form_request)),
+        ("/actions/break-glass", post(actions::form_break_glass)),
         ("/actions/{id}/{verb}", post(actions::form_decide)),
         ("/admin/users", post(users::add)),
         ("/admin/users/{name}/{verb}", post(users::standing)),

@@ -17,6 +17,8 @@ pub fn allowed_on_secondary(method: &Method, path: &str) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
         || path == "/login"
         || path == "/logout"
+        // Break-glass maintenance: on-call may still act on this region's edge.
+        || path == "/actions/break-glass"
         || (path.starts_with("/api/v1/loaders/") && path.ends_with("/report"))
         // Leptos' server functions only read.
         || (path.starts_with("/api/") && !path.starts_with("/api/v1/"))
@@ -56,6 +58,7 @@ mod tests {
             (Method::POST, "/api/topology", true),
             (Method::POST, "/actions", false),
             (Method::POST, "/actions/3/approve", false),
+            (Method::POST, "/actions/break-glass", true),
             (Method::POST, "/api/v1/actions", false),
             (Method::POST, "/admin/users", false),
             (Method::DELETE, "/anything", false),
