@@ -85,9 +85,17 @@ fn notice(r: &ActionRequestView) -> String {
     format!("Request {}: {} for {} is {}.", r.id, r.kind.phrase(), r.site, r.state.as_str())
 }
 
-fn see_actions(r: &ActionRequestView) -> Response {
-    let query: String = serde_urlencoded::to_string([("notice", notice(r))]).unwrap_or_default();
+/// Back to the Actions page with a notice (post, redirect, get: a reload never resubmits).
+fn see_actions(notice: String) -> Response {
+    let query: String = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
     Redirect::to(&format!("/actions?{query}")).into_response()
+}
+
+/// A form's body and who sent it, or the error page to answer.
+async fn read_form(request: Request) -> Result<(axum::http::request::Parts, RequestForm, Who), Response> {
+    let (parts, form) = read_body(request, Encoding::Form).await.map_err(ApiError::page)?;
+    let who = who(&parts).map_err(ApiError::page)?;
+    Ok((parts, form, who))
 }
 
 /// The Actions page again, with what a refused form got wrong next to its fields.
@@ -107,16 +115,12 @@ async fn refused_form(state: &AppState, extensions: axum::http::Extensions, form
 
 /// `POST /actions` (form).
 pub async fn form_request(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, form) = match read_body(request, Encoding::Form).await {
+    let (parts, form, who) = match read_form(request).await {
         Ok(read) => read,
-        Err(e) => return e.page(),
-    };
-    let who = match who(&parts) {
-        Ok(w) => w,
-        Err(e) => return e.page(),
+        Err(page) => return page,
     };
     match state.actions.request(&who, &form).await {
-        Ok((r, _)) => see_actions(&r),
+        Ok((r, _)) => see_actions(notice(&r)),
         Err(e) => refused_form(&state, parts.extensions, &form, e).await,
     }
 }
@@ -137,7 +141,7 @@ pub async fn form_decide(State(state): State<AppState>, Path((id, verb)): Path<(
         Err(e) => return e.page(),
     };
     match decide(&state, &who, id, &verb).await {
-        Ok(r) => see_actions(&r),
+        Ok(r) => see_actions(notice(&r)),
         Err(e) => {
             let outcome = FormOutcome { form: format!("{verb}-{id}"), errors: vec![(String::new(), e.message.clone())], values: Vec::new() };
             render_with_outcome(&state, parts.extensions, "/actions", outcome, e.status).await
@@ -175,19 +179,12 @@ pub async fn api_decide(State(state): State<AppState>, Path((id, verb)): Path<(i
 
 /// `POST /actions/break-glass` (form): maintenance on a secondary, journaled for replay.
 pub async fn form_break_glass(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, form) = match read_body(request, Encoding::Form).await {
+    let (parts, form, who) = match read_form(request).await {
         Ok(read) => read,
-        Err(e) => return e.page(),
-    };
-    let who = match who(&parts) {
-        Ok(w) => w,
-        Err(e) => return e.page(),
+        Err(page) => return page,
     };
     match state.actions.break_glass(&who, &form).await {
-        Ok(notice) => {
-            let query: String = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
-            Redirect::to(&format!("/actions?{query}")).into_response()
-        }
+        Ok(words) => see_actions(words),
         Err(e) => refused_form(&state, parts.extensions, &form, e).await,
     }
 }
