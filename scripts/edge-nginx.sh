@@ -32,8 +32,9 @@ replace "listen 80 default_server;" "listen $listen default_server;"
 replace "listen 80;" "listen $listen;"
 
 {
-    # As root (CI), workers would drop to nobody, who cannot read a 0700 temp dir.
-    [ "$(id -u)" -eq 0 ] && echo "user root;"
+    # One process: stopping it (even with SIGKILL) leaves no orphaned worker holding the port,
+    # and it never drops to `nobody` (who could not read a 0700 temp dir when run as root).
+    echo "master_process off;"
     echo "worker_processes 1;"
     echo "pid $prefix/nginx.pid;"
     echo "error_log $prefix/logs/error.log;"
