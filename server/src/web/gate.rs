@@ -168,7 +168,6 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let html = wants_html(request.headers(), &path);
-    let found = logged_in(&gate, &session, now).await;
     if let Some(loader) = pushing_loader(&method, &path) {
         // The loader's own token instead of a session.
         let bearer = request
@@ -182,6 +181,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         }
         return next.run(request).await;
     }
+    let found = logged_in(&gate, &session, now).await;
     if is_public(&method, &path, gate.public_metrics) {
         if path == "/login" {
             let token = match &found {
@@ -226,13 +226,9 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     if let Some(record) = record.filter(|r| session::needs_touch(r, gate.timeouts, now)) {
         let _ = session.insert(session::KEY, SessionRecord { seen_at_ms: now, ..record }).await;
     }
-    request.extensions_mut().insert(who);
-    let who = request.extensions().get::<Who>().cloned();
+    request.extensions_mut().insert(who.clone());
     let response = next.run(request).await;
-    match who {
-        Some(who) => splice(response, Some(&who)).await,
-        None => response,
-    }
+    splice(response, Some(&who)).await
 }
 
 async fn splice_who(response: Response) -> Response {
