@@ -5,6 +5,8 @@ import { consoleJson } from "./login";
 const LAB = "http://127.0.0.1:3100";
 // deploy/demo.toml probes every 5 s; one interval plus time for the round and the push.
 const ONE_INTERVAL_MS = 5_000 + 2_000;
+// The island's watchdog: a stream silent this long is dead (3 heartbeats of 5 s), plus a margin.
+const WATCHDOG_SILENCE_MS = 15_000 + 3_000;
 
 const PAGES: [string, string][] = [
   ["/", "Overview"],
@@ -154,7 +156,10 @@ test("after the stream breaks, the banner says so and the page catches up when i
   await expect(row).toHaveAttribute("data-status", "ok");
   await page.evaluate(() => ((window as any).__noReload = true));
   await context.setOffline(true);
-  await expect(page.locator("#live-link")).toHaveText("reconnecting…", { timeout: ONE_INTERVAL_MS });
+  // Chromium may keep an EventSource "open" when the network goes away (no reset arrives), so
+  // the island's watchdog is what notices: it calls a stream dead after 15 s of silence
+  // (SILENT_TICKS in app/src/live.rs). Wait for that, not for one probe interval.
+  await expect(page.locator("#live-link")).toHaveText("reconnecting…", { timeout: WATCHDOG_SILENCE_MS });
   // lb2 goes down while the browser cannot hear about it.
   await setHost("lb2", "down");
   await expect.poll(() => hostStatus(baseURL!, "lb2"), { timeout: ONE_INTERVAL_MS }).toBe("critical");
