@@ -390,27 +390,7 @@ impl ActionService {
             .iter()
             .map(|s| {
                 let r = records.iter().find(|r| r.name == s.name);
-                let journal = pending.remove(&s.name);
-                let pending_replay = journal.as_ref().map(|e| {
-                    format!("{} by {} at {} (break-glass on this instance)", if e.maintenance { "maintenance on" } else { "maintenance off" }, e.actor, app::format::utc(e.at_ms))
-                });
-                if let Some(e) = journal {
-                    // What this region's edge serves now.
-                    return SiteView {
-                        name: s.name.clone(),
-                        hostnames: self.estate.hostnames.iter().filter(|h| h.site.as_deref() == Some(&s.name)).map(|h| h.name.clone()).collect(),
-                        two_person: s.two_person,
-                        maintenance: e.maintenance,
-                        message: e.message,
-                        expected_end_ms: e.expected_end_ms,
-                        changed_by: Some(e.actor),
-                        changed_at_ms: Some(e.at_ms),
-                        observed: self.observations.get(&s.name),
-                        pending_replay,
-                    };
-                }
-                SiteView {
-                    pending_replay,
+                let mut view = SiteView {
                     name: s.name.clone(),
                     hostnames: self.estate.hostnames.iter().filter(|h| h.site.as_deref() == Some(&s.name)).map(|h| h.name.clone()).collect(),
                     two_person: s.two_person,
@@ -420,7 +400,24 @@ impl ActionService {
                     changed_by: r.and_then(|r| r.changed_by.clone()),
                     changed_at_ms: r.and_then(|r| r.changed_at_ms),
                     observed: self.observations.get(&s.name),
+                    pending_replay: None,
+                };
+                // A break-glass change not yet replayed is what this region's edge serves now.
+                if let Some(e) = pending.remove(&s.name) {
+                    let kind = if e.maintenance { ActionKind::MaintenanceOn } else { ActionKind::MaintenanceOff };
+                    view.pending_replay = Some(format!(
+                        "{} by {} at {} (break-glass on this instance)",
+                        kind.phrase(),
+                        e.actor,
+                        app::format::utc(e.at_ms)
+                    ));
+                    view.maintenance = e.maintenance;
+                    view.message = e.message;
+                    view.expected_end_ms = e.expected_end_ms;
+                    view.changed_by = Some(e.actor);
+                    view.changed_at_ms = Some(e.at_ms);
                 }
+                view
             })
             .collect();
         Ok(ActionsBoard {
