@@ -375,9 +375,8 @@ impl Console for ConsoleState {
             })?;
             let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
             // What users really see, where a site is observed through its balancer.
-            let board = self.actions.board().await.map_err(control_error)?;
-            let disagreements: Vec<String> = board
-                .sites
+            let views = self.actions.sites().await.map_err(control_error)?;
+            let disagreements: Vec<String> = views
                 .iter()
                 .filter_map(|s| s.agreement().filter(|(agree, _)| !agree).map(|(_, words)| format!("{}: {words}", s.name)))
                 .collect();

@@ -382,6 +382,19 @@ impl ActionService {
         if !self.mode.read_only() {
             self.expire_due(now).await?;
         }
+        Ok(ActionsBoard {
+            sites: self.sites().await?,
+            requests: self.control.requests(50).await?,
+            approval_ttl_seconds: self.ttl_ms() / 1000,
+            form_key: crate::auth::random_token(),
+            read_only: self.mode.read_only(),
+            evaluated_at_ms: now,
+        })
+    }
+
+    /// Every configured site as this region serves it: stored state, a pending break-glass
+    /// change over it, and what users are seen to get.
+    pub async fn sites(&self) -> Result<Vec<SiteView>, StoreError> {
         let records = self.control.site_records().await?;
         let mut pending = self.pending_by_site().await;
         let sites = self
@@ -420,13 +433,6 @@ impl ActionService {
                 view
             })
             .collect();
-        Ok(ActionsBoard {
-            sites,
-            requests: self.control.requests(50).await?,
-            approval_ttl_seconds: self.ttl_ms() / 1000,
-            form_key: crate::auth::random_token(),
-            read_only: self.mode.read_only(),
-            evaluated_at_ms: now,
-        })
+        Ok(sites)
     }
 }
