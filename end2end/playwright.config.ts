@@ -66,5 +66,16 @@ export default defineConfig({
       stdout: "ignore",
       stderr: "pipe",
     },
+    {
+      // Two regions: a PostgreSQL control primary and standby, sjc-1 and sin-1 on them, and
+      // Singapore's nginx (tests/secondary.spec.ts).
+      command: `bash ../scripts/regions.sh .run-regions 3400 3401 8082`,
+      url: "http://127.0.0.1:3401/healthz",
+      reuseExistingServer: false,
+      timeout: 90_000,
+      gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
+      stdout: "ignore",
+      stderr: "pipe",
+    },
   ],
 });

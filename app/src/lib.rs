@@ -12,6 +12,7 @@ pub mod format;
 pub mod live;
 pub mod model;
 pub mod pages;
+pub mod vantage;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

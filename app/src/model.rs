@@ -122,6 +122,24 @@ pub struct Instance {
     pub mode_since_ms: i64,
     /// Where control state lives, without credentials (`sqlite`, `postgres`).
     pub control_store: String,
+    /// On a secondary: the control node that accepts writes, when one answers.
+    #[serde(default)]
+    pub primary: Option<String>,
+    /// On a secondary: since when no primary has answered (unix milliseconds).
+    #[serde(default)]
+    pub primary_lost_since_ms: Option<i64>,
+    /// On a secondary: for how long no primary has answered, at the time of this answer.
+    #[serde(default)]
+    pub primary_lost_seconds: Option<f64>,
+    /// On a secondary: WAL received but not yet replayed by this region's replica, in bytes.
+    #[serde(default)]
+    pub replica_unreplayed_bytes: Option<i64>,
+    /// On a secondary: seconds since the last change the replica replayed was made.
+    #[serde(default)]
+    pub replica_last_replay_seconds: Option<f64>,
+    /// On a secondary: how this instance's config differs from the primary's (which wins).
+    #[serde(default)]
+    pub config_differences: Vec<String>,
     /// Crate version of the running binary.
     pub version: String,
 }
@@ -197,6 +215,9 @@ pub struct Topology {
     pub probe_interval_seconds: u64,
     /// When this snapshot was evaluated (unix milliseconds).
     pub evaluated_at_ms: i64,
+    /// What each vantage (this instance and its peers) sees, side by side.
+    #[serde(default)]
+    pub vantages: crate::vantage::Vantages,
 }
 
 impl Topology {
@@ -257,6 +278,16 @@ pub struct Overview {
 }
 
 impl Area {
+    /// The vantages area: peers nobody reaches and vantages that disagree.
+    pub fn vantages(v: &crate::vantage::Vantages) -> Area {
+        let summary = if v.findings.is_empty() {
+            format!("All {} peers answer and every vantage sees the same.", v.peers.len())
+        } else {
+            format!("{}.", v.findings.join("; "))
+        };
+        Area { key: "vantages".into(), title: "Vantages".into(), status: v.status, summary, href: "/topology#vantages".into() }
+    }
+
     /// The health area of the overview, derived from a topology snapshot.
     ///
     /// Lives here, not on the server, so a live snapshot in the browser updates it the same way.

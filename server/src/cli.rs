@@ -145,7 +145,17 @@ pub async fn audit_verify(estate: &Estate) -> ExitCode {
                 let _ = local.set_audit_head(last.seq, &last.hash).await;
             }
             println!("audit log intact: {n} entries, head {}", chain.last().map_or("none".into(), |e| format!("{} {}", e.seq, &e.hash[..16])));
-            ExitCode::SUCCESS
+            // This instance's own chain: what it did while it could not write the control store.
+            match local.local_audit_chain().await.map_err(|e| e.to_string()).and_then(|c| audit::verify(&c, None).map_err(|b| format!("BROKEN: {b}"))) {
+                Ok(n) => {
+                    println!("local audit chain intact: {n} entries");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("local audit chain {e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(broken) => {
             eprintln!("audit log BROKEN: {broken}");

@@ -27,6 +27,10 @@ pub struct Boards {
     pub replication: ReplicationBoard,
     /// Loader reports.
     pub backlog: LoaderBoard,
+    /// Peers' reports and reachability.
+    pub peers: crate::peers::PeerBook,
+    /// How this instance's config differs from the primary's (on a secondary).
+    pub drift: crate::drift::Drift,
 }
 
 /// Everything the pages read, shared by all requests.
@@ -45,6 +49,8 @@ pub struct ConsoleState {
     local: LocalStore,
     actions: ActionService,
     mode: crate::mode::ModeWatch,
+    peers: crate::peers::PeerBook,
+    drift: crate::drift::Drift,
 }
 
 impl ConsoleState {
@@ -58,7 +64,7 @@ impl ConsoleState {
         actions: ActionService,
         mode: crate::mode::ModeWatch,
     ) -> Self {
-        let Boards { health: board, dns, replication, backlog } = boards;
+        let Boards { health: board, dns, replication, backlog, peers, drift } = boards;
         let clusters = crate::replication::engine::specs(&estate);
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
@@ -83,6 +89,8 @@ impl ConsoleState {
             local,
             actions,
             mode,
+            peers,
+            drift,
         }
     }
 
@@ -197,7 +205,7 @@ impl ConsoleState {
     /// rendered page and each live event are stamped with. Boards count after storing their data,
     /// so state read after this value is at least as new as it.
     pub fn generation(&self) -> u64 {
-        self.board.rounds() + self.dns.rounds() + self.replication.rounds() + self.backlog.rounds() + self.actions.generation()
+        self.board.rounds() + self.dns.rounds() + self.replication.rounds() + self.backlog.rounds() + self.actions.generation() + self.peers.rounds()
     }
 
     /// The health board the probe engine publishes to.
@@ -217,6 +225,30 @@ impl ConsoleState {
 
     /// The topology evaluated at `now_ms` (tests pass their own clock).
     pub fn topology_at(&self, now_ms: i64) -> Topology {
+        let own = self.vantage_report_at(now_ms);
+        let display = |region: &str| -> &str {
+            self.estate.regions.iter().find(|r| r.name == region).map(|r| r.display.as_str()).unwrap_or("an unknown region")
+        };
+        let known = self.peers.snapshot();
+        let peers: Vec<crate::peers::evaluate::PeerView<'_>> = known
+            .iter()
+            .map(|(status, report)| crate::peers::evaluate::PeerView { status, display: display(&status.region), report: report.as_ref() })
+            .collect();
+        let vantages = crate::peers::evaluate::vantages(&own, &peers, now_ms);
+        Topology { vantages, ..own.topology }
+    }
+
+    /// What this instance serves its peers: its facts and own observations only.
+    pub fn vantage_report_at(&self, now_ms: i64) -> app::vantage::VantageReport {
+        app::vantage::VantageReport {
+            instance: self.instance(),
+            topology: self.own_topology_at(now_ms),
+            peers: self.peers.statuses(),
+            at_ms: now_ms,
+        }
+    }
+
+    fn own_topology_at(&self, now_ms: i64) -> Topology {
         let regions = self
             .estate
             .regions
@@ -270,6 +302,7 @@ impl ConsoleState {
                 .collect(),
             probe_interval_seconds: self.estate.probes.interval_seconds,
             evaluated_at_ms: now_ms,
+            vantages: Default::default(),
         }
     }
 }
@@ -285,7 +318,13 @@ impl Console for ConsoleState {
             region: self.estate.instance.region.clone(),
             region_display: self.estate.own_region().display.clone(),
             mode,
-            read_only: mode == Mode::Secondary,
+            read_only: state.read_only,
+            primary: state.primary,
+            primary_lost_since_ms: state.primary_lost_since_ms,
+            primary_lost_seconds: state.primary_lost_since_ms.map(|t| (now_ms() - t).max(0) as f64 / 1000.0),
+            replica_unreplayed_bytes: state.lag.map(|l| l.unreplayed_bytes),
+            replica_last_replay_seconds: state.lag.and_then(|l| l.last_replay_seconds_ago),
+            config_differences: self.drift.get(),
             control_store: self.control.backend().to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
@@ -397,14 +436,19 @@ impl Console for ConsoleState {
             };
             let replication = self.replication();
             let backlog = self.backlog();
+            let topology = self.topology();
+            let mut areas = vec![
+                Area::health(&topology),
+                Area::dns(&self.dns()),
+                Area::replication(&replication),
+                Area::backlog(&backlog),
+                maintenance,
+            ];
+            if !topology.vantages.peers.is_empty() {
+                areas.push(Area::vantages(&topology.vantages));
+            }
             Ok(Overview {
-                areas: vec![
-                    Area::health(&self.topology()),
-                    Area::dns(&self.dns()),
-                    Area::replication(&replication),
-                    Area::backlog(&backlog),
-                    maintenance,
-                ],
+                areas,
                 sites,
                 fail_back: FailBack::judge(&replication, &backlog),
             })

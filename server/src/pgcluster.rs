@@ -142,6 +142,11 @@ impl Node {
         run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "fast", "-w", "-t", "60", "stop"]).map(|_| ())
     }
 
+    /// Stops the server as a crash would (immediate shutdown: no checkpoint, clients cut off).
+    pub fn kill(&self) -> Result<(), ClusterError> {
+        run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "immediate", "-w", "-t", "60", "stop"]).map(|_| ())
+    }
+
     /// True when the server process is running.
     pub fn is_running(&self) -> bool {
         run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "status"]).is_ok()

@@ -119,7 +119,7 @@ fn is_refused(e: &reqwest::Error) -> bool {
     false
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

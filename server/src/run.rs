@@ -83,6 +83,17 @@ pub fn control_url(estate: &Estate) -> String {
     })
 }
 
+/// The configured control nodes other than this instance's own store, lazily connected.
+fn other_control_nodes(estate: &Estate) -> Result<crate::mode::OtherNodes, StoreError> {
+    let own = control_url(estate);
+    estate
+        .control_nodes
+        .iter()
+        .filter(|n| n.url != own)
+        .map(|n| Ok(crate::mode::OtherNode { name: n.name.clone(), url: n.url.clone(), store: ControlStore::connect_lazy(&n.url)? }))
+        .collect()
+}
+
 /// Makes control state follow this instance's config: the primary's config is the source of
 /// users, sites and declared records (a secondary's config is not written anywhere).
 pub async fn adopt_config(control: &ControlStore, estate: &Estate) -> Result<(), StoreError> {
@@ -99,7 +110,7 @@ pub async fn adopt_config(control: &ControlStore, estate: &Estate) -> Result<(),
 }
 
 /// Declared records from the zone config, fully qualified.
-fn desired_records(estate: &Estate) -> Vec<DesiredRecord> {
+pub fn desired_records(estate: &Estate) -> Vec<DesiredRecord> {
     let Some(zone) = &estate.zone else { return Vec::new() };
     let origin = zone.origin.trim_end_matches('.');
     let mut out: Vec<DesiredRecord> = zone
@@ -138,7 +149,8 @@ impl Server {
         })?;
         let local = LocalStore::open(&data_dir.join("local.db")).await?;
         let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone());
-        let mode = ModeWatch::start(&control).await;
+        let others = other_control_nodes(&estate)?;
+        let mode = ModeWatch::start(&control, &others).await;
         // The declaration stored by the previous start is what caches may still hold: `stale`.
         // A replica that has no schema yet has no declaration either.
         let before = match control.desired_records().await {
@@ -243,8 +255,25 @@ impl Server {
                 }
             }
         };
+        let on_primary_elsewhere = {
+            let actions = actions.clone();
+            move |primary: ControlStore| {
+                let actions = actions.clone();
+                async move {
+                    if let Err(e) = actions.replay_pending_into(&primary).await {
+                        tracing::warn!(error = %e, "the primary answers but the break-glass journal cannot be replayed into it yet");
+                    }
+                }
+            }
+        };
         let chores = vec![
-            tokio::spawn(mode.clone().run(control.clone(), Duration::from_secs(estate.probes.interval_seconds), on_primary)),
+            tokio::spawn(mode.clone().run(
+                control.clone(),
+                others,
+                Duration::from_secs(estate.probes.interval_seconds),
+                on_primary,
+                on_primary_elsewhere,
+            )),
             tokio::spawn(directory.clone().run(control.clone())),
             tokio::spawn(actions.clone().run_expiry()),
             tokio::spawn(crate::actions::observe::run(estate.clone(), observations)),
@@ -276,6 +305,7 @@ impl Server {
             anonymous_role: auth.anonymous_role,
             public_metrics: auth.public_metrics,
             loader_tokens: crate::backlog::engine::LoaderTokens::from_estate(&estate),
+            peer_tokens: crate::peers::PeerTokens::from_estate(&estate),
         });
         let login = Arc::new(LoginState {
             control: control.clone(),
@@ -289,7 +319,17 @@ impl Server {
             directory,
         });
 
-        let boards = Boards { health: board, dns: dns_board, replication, backlog };
+        let peers = crate::peers::PeerBook::new(&estate);
+        let mut chores = chores;
+        chores.push(tokio::spawn(crate::peers::run(estate.clone(), peers.clone())));
+        let drift = crate::drift::Drift::default();
+        chores.push(tokio::spawn(drift.clone().run(
+            estate.clone(),
+            control.clone(),
+            mode.clone(),
+            Duration::from_secs(estate.probes.interval_seconds),
+        )));
+        let boards = Boards { health: board, dns: dns_board, replication, backlog, peers, drift };
         let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
         let router = web::router(
             AppState {

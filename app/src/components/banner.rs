@@ -36,6 +36,7 @@ fn InstanceFacts(instance: Instance) -> impl IntoView {
     let access = if instance.read_only { "read-only" } else { "writable" };
     let region_key = instance.region.clone();
     let why = format!("{mode} since {}: {}", crate::format::utc(instance.mode_since_ms), instance.mode_reason);
+    let instance_primary = instance.clone();
     view! {
         <span class="instance" data-region=region_key data-mode=mode>
             "instance " <strong>{instance.name}</strong>
@@ -46,10 +47,47 @@ fn InstanceFacts(instance: Instance) -> impl IntoView {
             " · control store " {instance.control_store}
         </span>
         {instance.read_only.then(|| view! {
-            <p class="read-only-notice" id="read-only-notice" role="status">
+            <div class="read-only-notice" id="read-only-notice" role="status">
                 "Read-only: " {why} ". Pages show this region's own observations and the replica; changes are refused until the primary is writable."
-            </p>
+                {primary_facts(&instance_primary)}
+            </div>
         })}
+    }
+}
+
+/// Where the primary is and how far behind this replica is, in one sentence each.
+fn primary_facts(i: &Instance) -> impl IntoView {
+    use crate::format::{bytes, seconds, utc};
+    let primary = match (&i.primary, i.primary_lost_since_ms) {
+        (Some(p), _) => format!(" This is a replica of a healthy primary, {p}."),
+        (None, Some(since)) => format!(
+            " The primary has not answered for {} (since {}).",
+            seconds(i.primary_lost_seconds),
+            utc(since)
+        ),
+        (None, None) => String::new(),
+    };
+    let lag = match (i.replica_unreplayed_bytes, i.replica_last_replay_seconds) {
+        (None, None) => String::new(),
+        (b, s) => format!(
+            " Replica lag: {} received but not replayed; last change replayed was made {} ago.",
+            b.map(bytes).unwrap_or_else(|| "—".into()),
+            seconds(s)
+        ),
+    };
+    let drift = (!i.config_differences.is_empty()).then(|| {
+        let items = i.config_differences.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view();
+        view! {
+            <details class="config-drift" id="config-drift">
+                <summary>"This instance's config differs from the primary's; the primary's config wins (" {i.config_differences.len()} ")"</summary>
+                <ul>{items}</ul>
+            </details>
+        }
+    });
+    view! {
+        <span class="primary-facts" id="primary-facts" data-primary-lost=i.primary_lost_since_ms.is_some().to_string()>{primary}</span>
+        <span class="replica-lag">{lag}</span>
+        {drift}
     }
 }
 

@@ -39,7 +39,91 @@ fn TopologyView(topology: Topology) -> impl IntoView {
         <HostTable regions=topology.regions.clone()/>
         <h2>"Public hostnames"</h2>
         <HostnameTable topology=topology.clone()/>
+        <VantageView vantages=topology.vantages.clone()/>
     }
+}
+
+/// What every vantage sees, side by side: the meta-monitoring the incident lacked.
+#[component]
+fn VantageView(vantages: crate::vantage::Vantages) -> impl IntoView {
+    if vantages.peers.is_empty() {
+        return view! {
+            <section id="vantages" aria-labelledby="vantages-heading">
+                <h2 id="vantages-heading">"Vantages"</h2>
+                <p class="empty">"No peers are configured: this instance is the only vantage. List the other regions' instances under [[peers]] to compare what each region sees."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let findings = (!vantages.findings.is_empty()).then(|| {
+        let items = vantages.findings.iter().map(|f| view! { <li>{f.clone()}</li> }).collect_view();
+        view! { <ul class="findings" id="vantage-findings" role="status">{items}</ul> }
+    });
+    let peers = vantages
+        .peers
+        .iter()
+        .map(|p| {
+            let status = if p.reachable { crate::model::Status::Ok } else { crate::model::Status::Critical };
+            let words = if p.reachable {
+                format!("answered at {}; {}", format::utc_or_never(p.last_ok_ms), p.mode.clone().unwrap_or_default())
+            } else {
+                format!(
+                    "unreachable since {}: {}",
+                    format::utc_or_never(p.failing_since_ms),
+                    p.error.clone().unwrap_or_default()
+                )
+            };
+            view! {
+                <tr data-peer=p.name.clone() data-reachable=p.reachable.to_string()>
+                    <th scope="row">{p.name.clone()}</th>
+                    <td>{p.region.clone()}</td>
+                    <td><Badge status/></td>
+                    <td>{words}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let table = |id: &'static str, caption: &'static str, rows: Vec<crate::vantage::VantageRow>| {
+        let heads = vantages.columns.iter().map(|c| view! { <th scope="col">{c.clone()}</th> }).collect_view();
+        let body = rows
+            .into_iter()
+            .map(|row| {
+                let cells = row
+                    .cells
+                    .into_iter()
+                    .map(|c| view! { <td><Badge status=c.status/> " " {c.text}</td> })
+                    .collect_view();
+                let (name, label) = (row.name.clone(), row.name);
+                let disagree = row.disagree;
+                view! {
+                    <tr data-name=name data-disagree=disagree.to_string() class:disagree=disagree>
+                        <th scope="row">{label}</th>{cells}
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="vantage-table" id=id>
+                <caption>{caption}</caption>
+                <thead><tr><th scope="col">""</th>{heads}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        }
+    };
+    view! {
+        <section id="vantages" aria-labelledby="vantages-heading">
+            <h2 id="vantages-heading">"Vantages " <Badge status=vantages.status/></h2>
+            {findings}
+            <table class="peer-table" id="peer-table">
+                <caption>"Peers, as this instance reaches them"</caption>
+                <thead><tr><th scope="col">"Peer"</th><th scope="col">"Region"</th><th scope="col">"Status"</th><th scope="col">"Detail"</th></tr></thead>
+                <tbody>{peers}</tbody>
+            </table>
+            {table("vantage-hostnames", "Where each hostname lands, seen from each region", vantages.hostnames.clone())}
+            {table("vantage-hosts", "Host health, seen from each region", vantages.hosts.clone())}
+        </section>
+    }
+    .into_any()
 }
 
 const COLUMN: i32 = 250;

@@ -95,7 +95,7 @@ impl ActionService {
             actor: who.name.clone(),
             at_ms: now,
         };
-        let fresh = self.local.journal_break_glass(&entry).await?;
+        let fresh = self.local.journal_break_glass(&entry, &self.estate.instance.name).await?;
         if fresh {
             tracing::warn!(site = %entry.site, actor = %entry.actor, on = entry.maintenance, "break-glass maintenance on a secondary; pending replay");
             self.publish_site(&valid.site).await.map_err(|why| {
@@ -113,9 +113,19 @@ impl ActionService {
     /// Replays every journaled break-glass change into the control store, each exactly once;
     /// stops at the first failure and tries again later.
     pub async fn replay_pending(&self) -> Result<usize, StoreError> {
+        self.replay_pending_into(&self.control).await
+    }
+
+    /// The same, into `primary`: another control node that accepts writes while this
+    /// instance's own store is still a replica (the primary came back).
+    pub async fn replay_pending_into(&self, primary: &ControlStore) -> Result<usize, StoreError> {
         let pending = self.local.pending_break_glass().await?;
         for e in &pending {
-            let outcome = self.control.replay(e, &self.estate.instance.name, now_ms()).await?;
+            let outcome = primary.replay(e, &self.estate.instance.name, now_ms()).await.inspect_err(|e| {
+                if e.is_read_only() {
+                    self.mode.recheck();
+                }
+            })?;
             // A crash before this mark is harmless: the key makes the next replay a no-op.
             self.local.mark_replayed(&e.key, outcome.as_str(), now_ms()).await?;
             tracing::info!(key = %e.key, site = %e.site, outcome = outcome.as_str(), "break-glass change replayed");
@@ -131,6 +141,17 @@ impl ActionService {
     async fn pending_by_site(&self) -> std::collections::HashMap<String, crate::store::BreakGlass> {
         let pending = self.local.pending_break_glass().await.unwrap_or_default();
         pending.into_iter().map(|e| (e.site.clone(), e)).collect()
+    }
+
+    /// A write refused as read-only (SQLSTATE 25006) means the mode is stale: look again now
+    /// rather than at the next interval.
+    fn look_again_if_read_only<T>(&self, result: Result<T, ActionError>) -> Result<T, ActionError> {
+        if let Err(ActionError::Store(e)) = &result {
+            if e.is_read_only() {
+                self.mode.recheck();
+            }
+        }
+        result
     }
 
     /// Moves every time an action, site or audit entry changes (the `actions` event).
@@ -168,6 +189,11 @@ impl ActionService {
     /// Checks and records a request; runs it now unless its site needs a second person.
     /// Returns the request and whether it is new (false: the same key was submitted before).
     pub async fn request(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequestView, bool), ActionError> {
+        let result = self.request_once(who, form).await;
+        self.look_again_if_read_only(result)
+    }
+
+    async fn request_once(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequestView, bool), ActionError> {
         let now = now_ms();
         let what = ActionKind::parse(form.kind.trim()).map_or("action", |k| k.as_str());
         let valid = match decide::check_form(form, &self.site_names(), now) {
@@ -234,6 +260,11 @@ impl ActionService {
 
     /// Approves a pending request (never the requester's own) and runs it.
     pub async fn approve(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+        let result = self.approve_once(who, id).await;
+        self.look_again_if_read_only(result)
+    }
+
+    async fn approve_once(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
         self.expire_due(now_ms()).await?;
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         let now = now_ms();
@@ -280,6 +311,11 @@ impl ActionService {
 
     /// Cancels a pending request (its requester, or an admin).
     pub async fn cancel(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+        let result = self.cancel_once(who, id).await;
+        self.look_again_if_read_only(result)
+    }
+
+    async fn cancel_once(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.mode.read_only()) {
             self.audit_refusal(who, "cancel", &request.site, "", format!("request {id}: {}", refusal.message)).await;

@@ -55,6 +55,39 @@ pub struct Estate {
     /// Where this region's nginx reads each site's maintenance flag and page.
     #[serde(default)]
     pub edge: EdgeConfig,
+    /// Every node of the control store (the primary and its standbys), to find the writable one
+    /// and to notice a second writable one (split brain).
+    #[serde(default)]
+    pub control_nodes: Vec<ControlNodeConfig>,
+    /// The other Crowsnest instances: each is a vantage whose observations this one shows.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// One node of the control store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlNodeConfig {
+    /// Name shown in the banner, e.g. `db-sjc`.
+    pub name: String,
+    /// Its URL, `postgres://…`; the node equal to `instance.control_db` is this instance's own.
+    pub url: String,
+}
+
+/// Another Crowsnest instance, asked for its observations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's instance name, e.g. `sin-1`.
+    pub name: String,
+    /// The peer's region key (its vantage).
+    pub region: String,
+    /// Base URL of the peer's console, e.g. `http://10.1.0.5:3000`.
+    pub url: String,
+    /// The token this instance presents to that peer.
+    pub token: String,
+    /// SHA-256 (hex) of the token that peer presents here; only the hash is stored.
+    pub accept_token_sha256: String,
 }
 
 /// Login, sessions and approvals.

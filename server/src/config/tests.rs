@@ -232,6 +232,40 @@ fn the_demo_config_is_valid() {
 }
 
 #[test]
+fn the_region_examples_are_valid_and_differ_only_where_a_region_does() {
+    let sjc = parse(Path::new("sjc-1.toml"), include_str!("../../../deploy/regions/sjc-1.toml")).expect("sjc-1.toml is valid");
+    let sin = parse(Path::new("sin-1.toml"), include_str!("../../../deploy/regions/sin-1.toml")).expect("sin-1.toml is valid");
+    assert_eq!((sjc.instance.region.as_str(), sin.instance.region.as_str()), ("sjc", "sin"));
+    assert_eq!(sjc.control_nodes.len(), 2);
+    assert_eq!(sjc.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["sin-1", "ams-1"]);
+    assert_eq!(sin.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["sjc-1", "ams-1"]);
+    // The same estate: a promoted secondary adopts the same users, sites and records.
+    assert_eq!(sjc.hosts.len(), sin.hosts.len());
+    assert_eq!(crate::drift::differences(&sin, &[], &["web".into(), "api".into()], &crate::run::desired_records(&sjc)).len(), 1, "only the user, absent from an empty store, differs");
+}
+
+#[test]
+fn peers_and_control_nodes_are_checked() {
+    let base = include_str!("../../../deploy/regions/sin-1.toml");
+    // (edit from, to, message expected)
+    let table = [
+        ("url = \"http://10.0.0.20:3000\"", "url = \"https://10.0.0.20:3000\"", "https peers need TLS"),
+        ("url = \"http://10.0.0.20:3000\"", "url = \"10.0.0.20\"", "is not an http:// base URL"),
+        ("token = \"replace-with-openssl-rand-hex-32-sin-to-sjc\"", "token = \"short\"", "at least 16 characters"),
+        ("0000000000000000000000000000000000000000000000000000000000000003", "abc", "64 hex digits"),
+        ("name = \"sjc-1\"\nregion = \"sjc\"\nurl", "name = \"sin-1\"\nregion = \"sjc\"\nurl", "is this instance"),
+        ("url = \"postgres://crowsnest@10.0.0.30:5432/crowsnest\"", "url = \"mysql://x\"", "write a postgres://… URL"),
+    ];
+    for (from, to, says) in table {
+        assert!(base.contains(from), "sin-1.toml has {from:?}");
+        let text = base.replacen(from, to, 1);
+        let errors = parse(Path::new("sin-1.toml"), &text).expect_err(says);
+        let report = report(&errors);
+        assert!(report.contains(says), "{says:?} not in:\n{report}");
+    }
+}
+
+#[test]
 fn each_mistake_names_file_line_key_and_expectation() {
     let all = scenarios();
     assert!(all.len() >= 10);

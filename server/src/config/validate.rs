@@ -26,6 +26,8 @@ pub fn validate(estate: &Estate) -> Vec<Mistake> {
     users(estate, &root, &mut out);
     auth(&estate.auth, &root.key("auth"), &mut out);
     site_checks(estate, &root, &mut out);
+    control_nodes(estate, &root, &mut out);
+    peers(estate, &root, &mut out);
     out
 }
 
@@ -537,6 +539,44 @@ fn site_checks(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
         match reqwest::Url::parse(url) {
             Ok(u) if u.scheme() == "http" && u.host().is_some() => {}
             _ => push(out, key, format!("{url:?} is not an http:// URL of the site's balancer, e.g. \"http://10.0.1.2/\"")),
+        }
+    }
+}
+
+fn control_nodes(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("control_nodes", estate.control_nodes.iter().map(|n| n.name.as_str()), root, out);
+    for (i, node) in estate.control_nodes.iter().enumerate() {
+        if !(node.url.starts_with("postgres://") || node.url.starts_with("postgresql://")) {
+            push(out, root.key("control_nodes").index(i).key("url"), "a control node is a PostgreSQL server: write a postgres://… URL");
+        }
+    }
+}
+
+fn peers(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
+    unique_names("peers", estate.peers.iter().map(|p| p.name.as_str()), root, out);
+    for (i, peer) in estate.peers.iter().enumerate() {
+        let key = root.key("peers").index(i);
+        if peer.name == estate.instance.name {
+            push(out, key.key("name"), format!("{:?} is this instance; list only the others", peer.name));
+        }
+        if !estate.regions.iter().any(|r| r.name == peer.region) {
+            push(out, key.key("region"), format!("unknown region {:?}; {}", peer.region, one_of(estate.regions.iter().map(|r| r.name.as_str()))));
+        }
+        match reqwest::Url::parse(&peer.url) {
+            Ok(u) if u.scheme() == "http" && u.host().is_some() => {}
+            Ok(u) if u.scheme() == "https" => push(
+                out,
+                key.key("url"),
+                "https peers need TLS, which this build leaves to a proxy in front of the peer; write its http:// address on a private network",
+            ),
+            _ => push(out, key.key("url"), format!("{:?} is not an http:// base URL, e.g. \"http://10.1.0.5:3000\"", peer.url)),
+        }
+        if peer.token.len() < 16 {
+            push(out, key.key("token"), "a peer token needs at least 16 characters; make one with `openssl rand -hex 32`");
+        }
+        let hash = &peer.accept_token_sha256;
+        if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            push(out, key.key("accept_token_sha256"), "write the SHA-256 of the peer's token as 64 hex digits (`printf %s TOKEN | sha256sum`)");
         }
     }
 }

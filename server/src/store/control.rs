@@ -57,6 +57,34 @@ impl ControlStore {
         Ok(store)
     }
 
+    /// Asks the node at `url` once, on a connection of its own, whether it accepts writes: a pool
+    /// would retry a refused connection until its timeout, and the mode must see a dead node at
+    /// once.
+    pub async fn ask_writable(url: &str) -> Result<bool, StoreError> {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(url)
+            .await
+            .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
+        let row = sqlx::query("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(query_error("asking whether a control node is writable"))?;
+        let _ = conn.close().await;
+        Ok(row.get::<i32, _>(0) == 1)
+    }
+
+    /// A pool that connects on first use: for watching other control nodes, which may be down.
+    pub fn connect_lazy(url: &str) -> Result<ControlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(std::time::Duration::from_secs(2))
+            .connect_lazy(url)
+            .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
+        Ok(ControlStore { pool, backend: "postgres", append: Default::default(), head_keeper: None })
+    }
+
     /// Connects without touching the schema.
     pub async fn connect(url: &str) -> Result<ControlStore, StoreError> {
         sqlx::any::install_default_drivers();
@@ -100,6 +128,28 @@ impl ControlStore {
             .await
             .map_err(query_error("asking whether the control store is writable"))?;
         Ok(row.get::<i32, _>(0) == 1)
+    }
+
+    /// How far this replica is behind, or `None` on a primary (or SQLite).
+    pub async fn replica_lag(&self) -> Result<Option<ReplicaLag>, StoreError> {
+        if self.backend == "sqlite" {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END, \
+             COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint, \
+             EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query_error("reading the replica's lag"))?;
+        if row.get::<i32, _>(0) == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ReplicaLag {
+            unreplayed_bytes: row.get::<i64, _>(1),
+            last_replay_seconds_ago: row.get::<Option<f64>, _>(2),
+        }))
     }
 
     /// Keeps the audit head in `local` too after every append, so a cut-off tail shows.
@@ -453,6 +503,16 @@ impl ControlStore {
         tx.commit().await.map_err(query_error(DOING))?;
         self.keep_head(Some(last)).await;
         Ok(outcome)
+    }
+
+    /// How many times the break-glass change `key` was replayed here: 0 or 1, by the key.
+    pub async fn replayed_count(&self, key: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM replayed_actions WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error("counting replays"))?;
+        Ok(row.get::<i64, _>(0))
     }
 
     /// One request.
@@ -855,4 +915,14 @@ impl Replay {
             Replay::AlreadyReplayed => "already_replayed",
         }
     }
+}
+
+/// How far a control replica is behind its primary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplicaLag {
+    /// WAL received but not yet replayed, in bytes.
+    pub unreplayed_bytes: i64,
+    /// Seconds since the last replayed transaction committed on the primary (grows while the
+    /// primary is idle or gone); `None` before any replay.
+    pub last_replay_seconds_ago: Option<f64>,
 }

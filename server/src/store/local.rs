@@ -99,24 +99,91 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Journals a break-glass change; false when its key is already journaled.
-    pub async fn journal_break_glass(&self, e: &BreakGlass) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+    /// Journals a break-glass change and appends it to this instance's own audit chain, in one
+    /// transaction; false (and nothing written) when its key is already journaled.
+    pub async fn journal_break_glass(&self, e: &BreakGlass, instance: &str) -> Result<bool, StoreError> {
+        const DOING: &str = "journaling a break-glass change";
+        // BEGIN IMMEDIATE: the chain's last entry is read and extended under SQLite's write lock.
+        let mut conn = self.pool.acquire().await.map_err(query_error(DOING))?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
+        let result = async {
+            let done = sqlx::query(
+                "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(&e.key)
+            .bind(&e.site)
+            .bind(e.maintenance as i64)
+            .bind(&e.message)
+            .bind(e.expected_end_ms)
+            .bind(&e.reason)
+            .bind(&e.actor)
+            .bind(e.at_ms)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM local_audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *conn)
+                .await?;
+            let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, crate::audit::GENESIS.to_string()));
+            let entry = crate::audit::NewAuditEntry {
+                at_ms: e.at_ms,
+                actor: e.actor.clone(),
+                action: format!("{}.break_glass", if e.maintenance { "maintenance_on" } else { "maintenance_off" }),
+                target: e.site.clone(),
+                reason: e.reason.clone(),
+                detail: format!("on {instance}, key {}; pending replay into the control store", e.key),
+            };
+            let hash = crate::audit::chain_hash(&prev, seq, &entry);
+            sqlx::query(
+                "INSERT INTO local_audit (seq, at_ms, actor, action, target, reason, detail, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(seq)
+            .bind(entry.at_ms)
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(&entry.target)
+            .bind(&entry.reason)
+            .bind(&entry.detail)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+            Ok::<bool, sqlx::Error>(true)
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *conn).await.map_err(query_error(DOING))?;
+        result.map_err(query_error(DOING))
+    }
+
+    /// This instance's own audit chain, oldest first.
+    pub async fn local_audit_chain(&self) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, action, target, reason, detail, prev_hash, hash FROM local_audit ORDER BY seq",
         )
-        .bind(&e.key)
-        .bind(&e.site)
-        .bind(e.maintenance as i64)
-        .bind(&e.message)
-        .bind(e.expected_end_ms)
-        .bind(&e.reason)
-        .bind(&e.actor)
-        .bind(e.at_ms)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
-        .map_err(query_error("journaling a break-glass change"))?;
-        Ok(done.rows_affected() == 1)
+        .map_err(query_error("reading the local audit chain"))?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::audit::AuditEntry {
+                seq: r.get(0),
+                entry: crate::audit::NewAuditEntry {
+                    at_ms: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    target: r.get(4),
+                    reason: r.get(5),
+                    detail: r.get(6),
+                },
+                prev_hash: r.get(7),
+                hash: r.get(8),
+            })
+            .collect())
     }
 
     /// Break-glass changes not replayed yet, oldest first.

@@ -5,7 +5,7 @@ mod local;
 
 pub use crate::audit::{AuditEntry, NewAuditEntry};
 pub use control::{
-    ControlStore, DesiredRecord, NewActionRequest, Replay, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
+    ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
 };
 pub use local::{BreakGlass, DnsRow, HealthRow, LocalStore};
 
@@ -40,6 +40,20 @@ pub enum StoreError {
         /// The driver's error.
         source: sqlx::Error,
     },
+}
+
+impl StoreError {
+    /// True when PostgreSQL refused a write because the node is in recovery (SQLSTATE 25006):
+    /// the mode must be looked at again at once, not at the next interval.
+    pub fn is_read_only(&self) -> bool {
+        match self {
+            StoreError::Query { source, .. } | StoreError::Open { source, .. } => source
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|code| code == "25006"),
+            StoreError::Migrate { .. } => false,
+        }
+    }
 }
 
 /// Hides a password in a database URL before it is shown or logged.

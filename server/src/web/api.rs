@@ -39,6 +39,12 @@ pub async fn instance(State(state): State<AppState>) -> Json<app::model::Instanc
     Json(state.console.instance())
 }
 
+/// `GET /api/v1/peer/report`: this vantage's own observations for a peer (the gate has
+/// checked the peer's token).
+pub async fn peer_report(State(state): State<AppState>) -> Json<app::vantage::VantageReport> {
+    Json(state.console.vantage_report_at(crate::probe::now_ms()))
+}
+
 pub async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {
     Json(state.console.topology())
 }

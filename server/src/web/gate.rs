@@ -28,6 +28,7 @@ pub const PUBLIC: &[Public] = &[
     Public::Exact("/favicon.svg"),
     Public::Prefix("/pkg/"),
     Public::LoaderPush,
+    Public::PeerReport,
 ];
 
 /// One entry of the public list.
@@ -39,6 +40,8 @@ pub enum Public {
     Prefix(&'static str),
     /// `POST /api/v1/loaders/{name}/report`, authenticated by the loader's own token.
     LoaderPush,
+    /// `GET /api/v1/peer/report`, authenticated by a peer's token.
+    PeerReport,
 }
 
 /// Whether `method path` is on the public list.
@@ -50,6 +53,7 @@ pub fn is_public(method: &Method, path: &str, public_metrics: bool) -> bool {
         Public::Exact(exact) => path == *exact,
         Public::Prefix(prefix) => path.starts_with(prefix) && matches!(*method, Method::GET | Method::HEAD),
         Public::LoaderPush => pushing_loader(method, path).is_some(),
+        Public::PeerReport => peer_report(method, path),
     })
 }
 
@@ -96,6 +100,23 @@ pub struct GateState {
     pub public_metrics: bool,
     /// Pushing loaders' token hashes.
     pub loader_tokens: crate::backlog::engine::LoaderTokens,
+    /// Peers' token hashes.
+    pub peer_tokens: crate::peers::PeerTokens,
+}
+
+/// Whether this is a peer asking for this instance's report.
+fn peer_report(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD) && path == crate::peers::REPORT_PATH
+}
+
+/// The bearer token of a request, if it has one.
+fn bearer(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 /// The loader a push path names, if it is one.
@@ -170,14 +191,16 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     let html = wants_html(request.headers(), &path);
     if let Some(loader) = pushing_loader(&method, &path) {
         // The loader's own token instead of a session.
-        let bearer = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if let Err(e) = gate.loader_tokens.check(loader, bearer) {
+        if let Err(e) = gate.loader_tokens.check(loader, bearer(&request)) {
             return super::api::push_error(e).into_response();
+        }
+        return next.run(request).await;
+    }
+    if peer_report(&method, &path) {
+        // A peer's token instead of a session.
+        if gate.peer_tokens.check(bearer(&request)).is_none() {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a peer report needs a configured peer's token: Authorization: Bearer TOKEN")
+                .respond(false);
         }
         return next.run(request).await;
     }
@@ -321,6 +344,9 @@ mod tests {
             (&get, "/api/v1/loaders/loader-sin/report", false, false),
             (&post, "/api/v1/loaders//report", false, false),
             (&post, "/api/v1/loaders/a/b/report", false, false),
+            (&get, "/api/v1/peer/report", false, true),
+            (&post, "/api/v1/peer/report", false, false),
+            (&get, "/api/v1/peer/report/x", false, false),
             (&get, "/", false, false),
             (&get, "/topology", false, false),
             (&get, "/api/v1/topology", false, false),

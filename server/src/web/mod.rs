@@ -120,6 +120,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/v1/actions", get(api::actions).post(actions::api_request)),
         ("/api/v1/actions/{id}/{verb}", post(actions::api_decide)),
         ("/api/v1/loaders/{name}/report", post(api::push_report)),
+        (crate::peers::REPORT_PATH, get(api::peer_report)),
         (app::live::EVENTS_PATH, get(events::events)),
         ("/login", post(login::login)),
         ("/logout", post(login::logout)),

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Two regions on loopback, for Playwright and for trying the secondary by hand: a PostgreSQL
+# control primary and a streaming standby (built here, in DIR), Crowsnest sjc-1 on the primary
+# and sin-1 on the standby (peers of each other), and Singapore's nginx with the shipped config.
+# Runs in the foreground; SIGTERM or Ctrl-C stops everything it started.
+#
+#   scripts/regions.sh DIR SJC_PORT SIN_PORT SIN_NGINX_PORT
+#   e.g. scripts/regions.sh /tmp/regions 3400 3401 8082   (alice / alice-oncall on both)
+set -euo pipefail
+[ $# -eq 4 ] || { echo "usage: $0 DIR SJC_PORT SIN_PORT SIN_NGINX_PORT" >&2; exit 2; }
+source "$(dirname "$0")/env.sh"
+dir=$(realpath -m "$1") sjc_port=$2 sin_port=$3 nginx_port=$4
+crowsnest="$CARGO_TARGET_DIR/release/crowsnest"
+[ -x "$crowsnest" ] || { echo "$0: build first: cargo leptos build --release" >&2; exit 1; }
+pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for node in primary standby; do
+        [ -f "$dir/pg/$node/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$dir/pg/$node" -m immediate -w stop >/dev/null 2>&1 || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 0' TERM INT
+
+for node in primary standby; do
+    [ -f "$dir/pg/$node/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$dir/pg/$node" -m immediate -w stop >/dev/null 2>&1 || true
+done
+rm -rf "$dir" && mkdir -p "$dir/pg" "$dir/sjc-1/edge" "$dir/sin-1/edge"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/pg"
+primary_port=$(free_port) standby_port=$(free_port)
+settings() {
+    printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = ''\nfsync = off\nwal_retrieve_retry_interval = '1s'\n" "$1"
+}
+as_pg "$pg_bin/initdb" -D "$dir/pg/primary" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
+settings "$primary_port" | as_pg tee -a "$dir/pg/primary/postgresql.conf" >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$dir/pg/primary" -l "$dir/pg/primary.log" -w start >/dev/null
+as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/pg/standby" -R -X stream -c fast -C -S db_sin --no-sync
+settings "$standby_port" | as_pg tee -a "$dir/pg/standby/postgresql.conf" >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$dir/pg/standby" -l "$dir/pg/standby.log" -w start >/dev/null
+
+hash=$(printf %s alice-oncall | "$crowsnest" hash-password)
+token() { printf 'regions-peer-token-%s-to-%s' "$1" "$2"; }
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+config() { # name region port control_db peer peer_region peer_port nginx
+    cat <<EOF
+[instance]
+name = "$1"
+region = "$2"
+listen = "127.0.0.1:$3"
+data_dir = "$dir/$1"
+control_db = "$4"
+
+[probes]
+interval_seconds = 1
+timeout_ms = 800
+
+[edge]
+dir = "$dir/$1/edge"
+
+[[regions]]
+name = "sjc"
+display = "San Jose"
+primary = true
+
+[[regions]]
+name = "sin"
+display = "Singapore"
+
+[[hosts]]
+name = "lb3"
+region = "sin"
+tier = "web_lb"
+address = "127.0.0.1"
+check = { tcp = $nginx_port }
+
+[[sites]]
+name = "web"
+$8
+
+[[hostnames]]
+name = "www.example.test"
+tier = "web_lb"
+site = "web"
+
+[[users]]
+name = "alice"
+role = "oncall"
+password_hash = "$hash"
+
+[[control_nodes]]
+name = "db-sjc"
+url = "postgres://postgres@127.0.0.1:$primary_port/postgres"
+
+[[control_nodes]]
+name = "db-sin"
+url = "postgres://postgres@127.0.0.1:$standby_port/postgres"
+
+[[peers]]
+name = "$5"
+region = "$6"
+url = "http://127.0.0.1:$7"
+token = "$(token "$1" "$5")"
+accept_token_sha256 = "$(sha "$(token "$5" "$1")")"
+EOF
+}
+config sjc-1 sjc "$sjc_port" "postgres://postgres@127.0.0.1:$primary_port/postgres" sin-1 sin "$sin_port" "" > "$dir/sjc-1.toml"
+config sin-1 sin "$sin_port" "postgres://postgres@127.0.0.1:$standby_port/postgres" sjc-1 sjc "$sjc_port" \
+    "check_url = \"http://127.0.0.1:$nginx_port/\"" > "$dir/sin-1.toml"
+
+site_root=${LEPTOS_SITE_ROOT}
+"$crowsnest" --config "$dir/sjc-1.toml" serve --site-root "$site_root" 2> "$dir/sjc-1.log" &
+pids+=($!)
+# The secondary starts once the replica has the primary's schema and users.
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$sjc_port/healthz" >/dev/null && break
+    sleep 0.2
+done
+"$crowsnest" --config "$dir/sin-1.toml" serve --site-root "$site_root" 2> "$dir/sin-1.log" &
+pids+=($!)
+# Nothing listens upstream: out of maintenance www answers 502 here, in maintenance 503.
+"$ROOT/scripts/edge-nginx.sh" "127.0.0.1:$nginx_port" "127.0.0.1:9" "$dir/sin-1/edge" "$dir/sin-1/nginx" &
+pids+=($!)
+echo "sjc-1 (primary): http://127.0.0.1:$sjc_port  sin-1 (secondary): http://127.0.0.1:$sin_port  Singapore's nginx: 127.0.0.1:$nginx_port"
+wait -n "${pids[@]}"
+echo "$0: a process stopped; see $dir/*.log" >&2
+exit 1

@@ -1,0 +1,578 @@
+//! The failover drill, against real processes on loopback: a PostgreSQL control primary and a
+//! streaming standby, three Crowsnest processes (sjc-1 on the primary; sin-1 and ams-1 on the
+//! standby, all peers of each other), one nginx per region with the shipped config.
+//!
+//! Each run, with randomized timing: cut off the primary region (SIGKILL its Crowsnest, crash
+//! its PostgreSQL); check that Singapore notices within one probe interval, serves every page,
+//! refuses an ordinary write with 503 and says why, and lets on-call put `web` into maintenance
+//! (which Singapore's nginx then serves); bring the primary back (odd runs) or promote the
+//! standby (even runs, which then also bring the stale primary back writable: split brain);
+//! check the journal is replayed exactly once and every audit chain verifies.
+//!
+//! `scripts/drill --runs N` runs it N times (default 20) and prints the report; plain
+//! `cargo test` runs it `DRILL_RUNS` times (default 2).
+
+use crowsnest::pgcluster::{free_port, Cluster, Node};
+use crowsnest::store::ControlStore;
+use reqwest::{Client, StatusCode};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+mod common;
+use common::{browser, csrf_in, login_as};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_crowsnest");
+const EDGE_NGINX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/edge-nginx.sh");
+const INTERVAL_MS: u64 = 1000;
+/// Noticing a cut-off primary may take one probe interval plus the look itself.
+const DETECTION_LIMIT_MS: u64 = INTERVAL_MS + 1000;
+const PAGES: &[&str] = &["/", "/topology", "/dns", "/replication", "/backlog", "/actions", "/audit"];
+const PASSWORD: &str = "alice-oncall-pw";
+
+/// A child process stopped (SIGKILL) when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// One region of the drill's estate.
+struct Region {
+    key: &'static str,
+    display: &'static str,
+    instance: &'static str,
+    host: &'static str,
+    console: SocketAddr,
+    nginx: SocketAddr,
+    data: PathBuf,
+    config: PathBuf,
+}
+
+impl Region {
+    fn base(&self) -> String {
+        format!("http://{}", self.console)
+    }
+}
+
+fn token(from: &str, to: &str) -> String {
+    format!("drill-peer-token-{from}-to-{to}")
+}
+
+fn sha256(text: &str) -> String {
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+/// A tiny seeded generator (xorshift64*): the timing is random, and the seed reproduces it.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
+    }
+}
+
+fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)], hash: &str) -> String {
+    let mut t = format!(
+        r#"[instance]
+name = "{name}"
+region = "{region}"
+listen = "{listen}"
+data_dir = {data:?}
+control_db = "{control_db}"
+
+[probes]
+interval_seconds = {interval}
+timeout_ms = 500
+
+[edge]
+dir = {edge:?}
+
+[[sites]]
+name = "web"
+check_url = "http://{nginx}/"
+
+[[hostnames]]
+name = "www.example.test"
+tier = "web_lb"
+site = "web"
+
+[[users]]
+name = "alice"
+role = "oncall"
+password_hash = "{hash}"
+"#,
+        name = me.instance,
+        region = me.key,
+        listen = me.console,
+        data = me.data.display().to_string(),
+        edge = me.data.join("edge").display().to_string(),
+        interval = INTERVAL_MS / 1000,
+        nginx = me.nginx,
+    );
+    for r in all {
+        let primary = r.key == "sjc";
+        let _ = write!(
+            t,
+            "\n[[regions]]\nname = \"{}\"\ndisplay = \"{}\"\nprimary = {primary}\n\n[[hosts]]\nname = \"{}\"\nregion = \"{}\"\ntier = \"web_lb\"\naddress = \"{}\"\ncheck = {{ tcp = {} }}\n",
+            r.key,
+            r.display,
+            r.host,
+            r.key,
+            r.nginx.ip(),
+            r.nginx.port()
+        );
+    }
+    for (name, url) in nodes {
+        let _ = write!(t, "\n[[control_nodes]]\nname = \"{name}\"\nurl = \"{url}\"\n");
+    }
+    for peer in all.iter().filter(|r| r.instance != me.instance) {
+        let _ = write!(
+            t,
+            "\n[[peers]]\nname = \"{}\"\nregion = \"{}\"\nurl = \"{}\"\ntoken = \"{}\"\naccept_token_sha256 = \"{}\"\n",
+            peer.instance,
+            peer.key,
+            peer.base(),
+            token(me.instance, peer.instance),
+            sha256(&token(peer.instance, me.instance))
+        );
+    }
+    t
+}
+
+fn spawn_console(region: &Region, site: &Path) -> Process {
+    let log = std::fs::File::create(region.data.join("console.log")).unwrap();
+    let child = Command::new(BINARY)
+        .args(["--config", &region.config.display().to_string(), "serve", "--site-root", &site.display().to_string()])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the crowsnest binary starts");
+    Process(child)
+}
+
+fn spawn_nginx(region: &Region, upstream: SocketAddr) -> Process {
+    let child = Command::new("bash")
+        .arg(EDGE_NGINX)
+        .arg(region.nginx.to_string())
+        .arg(upstream.to_string())
+        .arg(region.data.join("edge"))
+        .arg(region.data.join("nginx"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("scripts/edge-nginx.sh starts");
+    Process(child)
+}
+
+/// Polls `f` every 20 ms until it returns Some, or gives None after `limit`.
+async fn within<T, F, Fut>(limit: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn json(http: &Client, url: String) -> Option<serde_json::Value> {
+    http.get(url).send().await.ok()?.json().await.ok()
+}
+
+async fn healthy(http: &Client, region: &Region) -> bool {
+    within(Duration::from_secs(30), || async {
+        let r = http.get(format!("{}/healthz", region.base())).send().await.ok()?;
+        (r.status() == StatusCode::OK).then_some(())
+    })
+    .await
+    .is_some()
+}
+
+fn maintenance_form(token: &str, key: &str, kind: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", token.to_string()),
+        ("kind", kind.to_string()),
+        ("site", "web".to_string()),
+        ("reason", "failover drill".to_string()),
+        ("confirmation", "web".to_string()),
+        ("message", "Back soon.".to_string()),
+        ("idempotency_key", key.to_string()),
+    ]
+}
+
+async fn token_at(http: &Client, base: &str) -> String {
+    let page = http.get(format!("{base}/actions")).send().await.unwrap().text().await.unwrap();
+    csrf_in(&page).expect("the Actions page carries a form token")
+}
+
+/// How the primary comes back in a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Recovery {
+    /// The primary region returns with its old state.
+    Restart,
+    /// Singapore's standby is promoted; the stale primary later returns writable.
+    Promote,
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+struct RunReport {
+    run: usize,
+    recovery: Option<Recovery>,
+    detection_ms: Option<u64>,
+    peer_detection_ms: Option<u64>,
+    pages_ok: usize,
+    refused_writes: usize,
+    break_glass_ms: Option<u64>,
+    replay_ms: Option<u64>,
+    replays: i64,
+    lost_audit: usize,
+    duplicated_audit: usize,
+    chains_verified: usize,
+    split_brain_ms: Option<u64>,
+    failures: Vec<String>,
+}
+
+impl RunReport {
+    fn fail(&mut self, what: impl Into<String>) {
+        self.failures.push(what.into());
+    }
+}
+
+fn ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+/// The audit entries of `store`, verified; None (with why) when the chain does not verify.
+async fn verified_chain(store: &ControlStore) -> Result<Vec<crowsnest::audit::AuditEntry>, String> {
+    let chain = store.audit_chain().await.map_err(|e| e.to_string())?;
+    crowsnest::audit::verify(&chain, None).map_err(|e| e.to_string())?;
+    Ok(chain)
+}
+
+async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, site: &Path, hash: &str) -> RunReport {
+    let mut report = RunReport { run, recovery: Some(recovery), ..Default::default() };
+    let dir = root.join(format!("run-{run}"));
+    Cluster::clear(&dir);
+    let cluster = {
+        let pg = dir.join("pg");
+        tokio::task::spawn_blocking(move || Cluster::build(&pg, &["db-sin"], "", None))
+            .await
+            .unwrap()
+            .expect("initdb, pg_basebackup and two PostgreSQL servers start")
+    };
+    let (primary, standby): (Node, Node) = (cluster.primary.clone(), cluster.standbys[0].clone());
+    let nodes = [("db-sjc", primary.dsn()), ("db-sin", standby.dsn())];
+    let regions: Vec<Region> = [("sjc", "San Jose", "sjc-1", "lb2", 1), ("sin", "Singapore", "sin-1", "lb3", 2), ("ams", "Amsterdam", "ams-1", "lb4", 3)]
+        .into_iter()
+        .map(|(key, display, instance, host, n)| {
+            let ip = format!("127.0.3.{n}");
+            let port = |ip: &str| std::net::TcpListener::bind(format!("{ip}:0")).unwrap().local_addr().unwrap();
+            let data = dir.join(instance);
+            std::fs::create_dir_all(data.join("edge")).unwrap();
+            Region { key, display, instance, host, console: port(&ip), nginx: port(&ip), config: data.join("crowsnest.toml"), data }
+        })
+        .collect();
+    for r in &regions {
+        let control = if r.key == "sjc" { primary.dsn() } else { standby.dsn() };
+        std::fs::write(&r.config, config(r, &regions, &control, &nodes, hash)).unwrap();
+    }
+    // Nothing listens upstream: a site out of maintenance answers 502, in maintenance 503.
+    let upstream: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let _nginx: Vec<Process> = regions.iter().map(|r| spawn_nginx(r, upstream)).collect();
+    let (sjc, sin) = (&regions[0], &regions[1]);
+    let mut sjc_process = Some(spawn_console(sjc, site));
+    let plain = common::client();
+    assert!(healthy(&plain, sjc).await, "sjc-1 starts (see {})", sjc.data.join("console.log").display());
+    let replica = ControlStore::connect(&standby.dsn()).await.unwrap();
+    within(Duration::from_secs(30), || async { replica.user("alice").await.ok().flatten() })
+        .await
+        .expect("the users reach the standby");
+    let _others: Vec<Process> = regions[1..].iter().map(|r| spawn_console(r, site)).collect();
+    for r in &regions[1..] {
+        assert!(healthy(&plain, r).await, "{} starts (see {})", r.instance, r.data.join("console.log").display());
+    }
+
+    // Before the night: ordinary changes on the primary, so the chain has a past to lose.
+    let at_sjc = browser();
+    assert_eq!(login_as(&sjc.base(), &at_sjc, "alice", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    for (i, kind) in ["maintenance_on", "maintenance_off"].into_iter().enumerate() {
+        let t = token_at(&at_sjc, &sjc.base()).await;
+        let r = at_sjc.post(format!("{}/actions", sjc.base())).form(&maintenance_form(&t, &format!("before-{run}-{i}"), kind)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "an ordinary change on the primary");
+    }
+    let alice = browser();
+    assert_eq!(login_as(&sin.base(), &alice, "alice", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let primary_store = ControlStore::connect(&primary.dsn()).await.unwrap();
+    let before = verified_chain(&primary_store).await.expect("the primary's chain verifies before the cut");
+    within(Duration::from_secs(20), || async { (replica.audit_chain().await.ok()?.len() == before.len()).then_some(()) })
+        .await
+        .expect("the standby has the whole chain before the cut");
+    primary_store.close().await;
+
+    // The cut, at a random point of the probe interval.
+    tokio::time::sleep(Duration::from_millis(rng.below(INTERVAL_MS))).await;
+    drop(sjc_process.take());
+    tokio::task::spawn_blocking({
+        let primary = primary.clone();
+        move || primary.kill()
+    })
+    .await
+    .unwrap()
+    .expect("the primary PostgreSQL stops as in a crash");
+    let cut = Instant::now();
+
+    // Singapore notices: its banner says the primary does not answer; its peers table says so.
+    let lost = within(Duration::from_secs(10), || async {
+        let i = json(&alice, format!("{}/api/v1/instance", sin.base())).await?;
+        i["primary_lost_since_ms"].as_i64().map(|_| ())
+    })
+    .await;
+    report.detection_ms = lost.map(|_| ms(cut));
+    let peer_lost = within(Duration::from_secs(10), || async {
+        let t = json(&alice, format!("{}/api/v1/topology", sin.base())).await?;
+        let peers = t["vantages"]["peers"].as_array()?.clone();
+        peers.iter().any(|p| p["name"] == "sjc-1" && p["reachable"] == false).then_some(())
+    })
+    .await;
+    report.peer_detection_ms = peer_lost.map(|_| ms(cut));
+    match report.detection_ms {
+        Some(d) if d <= DETECTION_LIMIT_MS => {}
+        other => report.fail(format!("the secondary noticed the primary's loss after {other:?} ms, limit {DETECTION_LIMIT_MS} ms")),
+    }
+
+    // Every page is served from Singapore.
+    for page in PAGES {
+        match alice.get(format!("{}{page}", sin.base())).send().await {
+            Ok(r) if r.status() == StatusCode::OK => report.pages_ok += 1,
+            Ok(r) => report.fail(format!("{page} answered {}", r.status())),
+            Err(e) => report.fail(format!("{page}: {e}")),
+        }
+    }
+    let banner = alice.get(format!("{}/", sin.base())).send().await.unwrap().text().await.unwrap_or_default();
+    if !banner.contains("The primary has not answered for") {
+        report.fail("the banner does not say how long the primary has been unreachable");
+    }
+
+    // An ordinary write is refused, as a form and as JSON.
+    let t = token_at(&alice, &sin.base()).await;
+    let form = alice.post(format!("{}/actions", sin.base())).form(&maintenance_form(&t, &format!("refused-{run}"), "maintenance_on")).send().await.unwrap();
+    if form.status() == StatusCode::SERVICE_UNAVAILABLE && form.text().await.unwrap_or_default().contains("read-only secondary") {
+        report.refused_writes += 1;
+    } else {
+        report.fail("an ordinary form write was not refused with 503 and the reason");
+    }
+    let body = serde_json::json!({"kind": "maintenance_on", "site": "web", "reason": "drill", "confirmation": "web", "message": "m", "idempotency_key": format!("refused-json-{run}")});
+    let api = alice.post(format!("{}/api/v1/actions", sin.base())).header("x-csrf-token", &t).json(&body).send().await.unwrap();
+    let code = api.status();
+    let err: serde_json::Value = api.json().await.unwrap_or_default();
+    if code == StatusCode::SERVICE_UNAVAILABLE && err["error"]["code"] == "read_only" {
+        report.refused_writes += 1;
+    } else {
+        report.fail(format!("an ordinary API write answered {code}, not 503 read_only"));
+    }
+
+    // Break-glass: on-call puts `web` into maintenance from Singapore; Singapore's nginx serves it.
+    let key = format!("drill-{run}-{}", rng.below(1 << 40));
+    let glass = Instant::now();
+    let r = alice.post(format!("{}/actions/break-glass", sin.base())).form(&maintenance_form(&t, &key, "maintenance_on")).send().await.unwrap();
+    if r.status() != StatusCode::SEE_OTHER {
+        report.fail(format!("break-glass answered {}", r.status()));
+    }
+    let served = within(Duration::from_secs(5), || async {
+        let r = plain.get(format!("http://{}/", sin.nginx)).header("host", "www.example.test").send().await.ok()?;
+        (r.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    })
+    .await;
+    report.break_glass_ms = served.map(|_| ms(glass));
+    if served.is_none() {
+        report.fail("Singapore's nginx never served the maintenance page");
+    }
+
+    // The way back, after a random wait.
+    tokio::time::sleep(Duration::from_millis(rng.below(2 * INTERVAL_MS))).await;
+    let back = Instant::now();
+    let writable = match recovery {
+        Recovery::Restart => {
+            let p = primary.clone();
+            tokio::task::spawn_blocking(move || p.start()).await.unwrap().expect("the primary restarts");
+            sjc_process = Some(spawn_console(sjc, site));
+            primary.dsn()
+        }
+        Recovery::Promote => {
+            let s = standby.clone();
+            tokio::task::spawn_blocking(move || s.promote()).await.unwrap().expect("the standby is promoted");
+            standby.dsn()
+        }
+    };
+    let store = ControlStore::connect(&writable).await.unwrap();
+    let count = |store: &ControlStore, key: String| {
+        let store = store.clone();
+        async move { store.replayed_count(&key).await.ok() }
+    };
+    let replayed = within(Duration::from_secs(30), || async { count(&store, key.clone()).await.filter(|n| *n > 0) }).await;
+    report.replay_ms = replayed.map(|_| ms(back));
+    // A few intervals more: a second replay (from a retry, or another instance) would show.
+    tokio::time::sleep(Duration::from_millis(3 * INTERVAL_MS)).await;
+    report.replays = count(&store, key.clone()).await.unwrap_or(0);
+    if report.replays != 1 {
+        report.fail(format!("the break-glass change was replayed {} times", report.replays));
+    }
+
+    // No audit entry lost or duplicated, and every chain verifies.
+    match verified_chain(&store).await {
+        Ok(after) => {
+            report.chains_verified += 1;
+            report.lost_audit = before.iter().filter(|b| !after.iter().any(|a| a.hash == b.hash)).count();
+            let glass_entries = after.iter().filter(|a| a.entry.detail.contains(&format!("break-glass on {}", sin.instance)) && a.entry.action.starts_with("maintenance_on")).count();
+            report.lost_audit += usize::from(glass_entries == 0);
+            let mut seen = std::collections::HashSet::new();
+            report.duplicated_audit = after
+                .iter()
+                .filter(|a| !seen.insert((a.entry.at_ms, a.entry.actor.clone(), a.entry.action.clone(), a.entry.target.clone(), a.entry.reason.clone())))
+                .count();
+        }
+        Err(e) => report.fail(format!("the writable node's chain does not verify: {e}")),
+    }
+    if recovery == Recovery::Restart {
+        // The standby follows the returned primary; its copy of the chain must verify too.
+        let len = store.audit_chain().await.map(|c| c.len()).unwrap_or(0);
+        let caught_up = within(Duration::from_secs(20), || async { (replica.audit_chain().await.ok()?.len() == len).then_some(()) }).await;
+        match (caught_up, verified_chain(&replica).await) {
+            (Some(()), Ok(_)) => report.chains_verified += 1,
+            (None, _) => report.fail("the standby did not catch up with the returned primary"),
+            (_, Err(e)) => report.fail(format!("the standby's chain does not verify: {e}")),
+        }
+    }
+    // Each running instance's own check: the stored chain against the head it kept locally.
+    let live: Vec<&Region> = regions.iter().filter(|r| r.key != "sjc" || recovery == Recovery::Restart).collect();
+    for r in live {
+        let out = Command::new(BINARY).args(["--config", &r.config.display().to_string(), "audit", "verify"]).output().await.unwrap();
+        if out.status.success() {
+            report.chains_verified += 1;
+        } else {
+            report.fail(format!("`crowsnest audit verify` on {}: {}", r.instance, String::from_utf8_lossy(&out.stdout).trim()));
+        }
+    }
+
+    if recovery == Recovery::Promote {
+        // The stale primary comes back writable: Singapore, now primary, must refuse writes.
+        let p = primary.clone();
+        tokio::task::spawn_blocking(move || p.start()).await.unwrap().expect("the stale primary restarts");
+        let returned = Instant::now();
+        let split = within(Duration::from_secs(10), || async {
+            let i = json(&alice, format!("{}/api/v1/instance", sin.base())).await?;
+            (i["read_only"] == true && i["mode_reason"].as_str()?.starts_with("split brain")).then_some(())
+        })
+        .await;
+        report.split_brain_ms = split.map(|_| ms(returned));
+        if split.is_none() {
+            report.fail("split brain (two writable control nodes) was not noticed");
+        }
+    }
+    store.close().await;
+    replica.close().await;
+    drop(sjc_process);
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+    report
+}
+
+fn stats(values: &[u64]) -> String {
+    if values.is_empty() {
+        return "—".into();
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    format!("median {} ms, max {} ms", v[v.len() / 2], v[v.len() - 1])
+}
+
+fn render(reports: &[RunReport], seed: u64) -> String {
+    let mut out = format!("Failover drill: {} runs, seed {seed}, probe interval {INTERVAL_MS} ms\n\n", reports.len());
+    out.push_str("run recovery  detect  peers  pages refused glass  replay replays lost dup chains split  result\n");
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+    for r in reports {
+        let _ = writeln!(
+            out,
+            "{:>3} {:<9} {:>6} {:>6} {:>5} {:>7} {:>6} {:>6} {:>7} {:>4} {:>3} {:>6} {:>6}  {}",
+            r.run,
+            format!("{:?}", r.recovery.unwrap_or(Recovery::Restart)).to_lowercase(),
+            opt(r.detection_ms),
+            opt(r.peer_detection_ms),
+            format!("{}/{}", r.pages_ok, PAGES.len()),
+            r.refused_writes,
+            opt(r.break_glass_ms),
+            opt(r.replay_ms),
+            r.replays,
+            r.lost_audit,
+            r.duplicated_audit,
+            r.chains_verified,
+            opt(r.split_brain_ms),
+            if r.failures.is_empty() { "ok".to_string() } else { format!("FAILED: {}", r.failures.join("; ")) }
+        );
+    }
+    let all = |f: fn(&RunReport) -> Option<u64>| reports.iter().filter_map(f).collect::<Vec<_>>();
+    let _ = writeln!(out, "\nTotals");
+    let _ = writeln!(out, "  detection (banner): {}", stats(&all(|r| r.detection_ms)));
+    let _ = writeln!(out, "  detection (peers):  {}", stats(&all(|r| r.peer_detection_ms)));
+    let _ = writeln!(out, "  refused writes:     {} of {}", reports.iter().map(|r| r.refused_writes).sum::<usize>(), 2 * reports.len());
+    let _ = writeln!(out, "  break-glass → nginx: {}", stats(&all(|r| r.break_glass_ms)));
+    let _ = writeln!(out, "  replay after return: {}", stats(&all(|r| r.replay_ms)));
+    let _ = writeln!(out, "  replays:            {} for {} break-glass changes", reports.iter().map(|r| r.replays).sum::<i64>(), reports.len());
+    let _ = writeln!(out, "  split brain noticed: {}", stats(&all(|r| r.split_brain_ms)));
+    let _ = writeln!(out, "  lost audit entries: {}", reports.iter().map(|r| r.lost_audit).sum::<usize>());
+    let _ = writeln!(out, "  duplicated audit entries: {}", reports.iter().map(|r| r.duplicated_audit).sum::<usize>());
+    let _ = writeln!(out, "  failed runs:        {}", reports.iter().filter(|r| !r.failures.is_empty()).count());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failover_drill() {
+    assert!(Path::new("/usr/sbin/nginx").exists(), "the drill needs nginx: scripts/setup.sh installs Debian's nginx");
+    let runs: usize = std::env::var("DRILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let seed: u64 = std::env::var("DRILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    let mut rng = Rng(seed);
+    let root = tempfile::tempdir().unwrap();
+    let site = root.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let hash = crowsnest::auth::password::hash(PASSWORD).unwrap();
+    let mut reports = Vec::new();
+    for run in 1..=runs {
+        let recovery = if run % 2 == 1 { Recovery::Restart } else { Recovery::Promote };
+        let report = one_run(run, recovery, &mut rng, root.path(), &site, &hash).await;
+        eprintln!("drill run {run}: {}", if report.failures.is_empty() { "ok".to_string() } else { report.failures.join("; ") });
+        reports.push(report);
+    }
+    let text = render(&reports, seed);
+    println!("{text}");
+    if let Ok(path) = std::env::var("DRILL_REPORT") {
+        std::fs::write(&path, &text).expect("the report file can be written");
+    }
+    let failed: Vec<String> = reports.iter().filter(|r| !r.failures.is_empty()).map(|r| format!("run {}: {}", r.run, r.failures.join("; "))).collect();
+    assert!(failed.is_empty(), "the drill failed:\n{}\n\n{text}", failed.join("\n"));
+    assert_eq!(reports.iter().map(|r| r.lost_audit + r.duplicated_audit).sum::<usize>(), 0, "{text}");
+}
