@@ -191,8 +191,49 @@ pub struct ActionsBoard {
     pub form_key: String,
     /// True on a secondary: only break-glass maintenance is possible here.
     pub read_only: bool,
+    /// While read-only: why ordinary changes are refused, in the read-only layer's words.
+    #[serde(default)]
+    pub refusal: Option<String>,
+    /// Break-glass changes taken on this instance, newest first, with their replay outcome.
+    #[serde(default)]
+    pub break_glass: Vec<BreakGlassView>,
     /// When this was read (unix milliseconds).
     pub evaluated_at_ms: i64,
+}
+
+/// A break-glass change taken on this instance and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakGlassView {
+    /// Its idempotency key.
+    pub key: String,
+    /// The site.
+    pub site: String,
+    /// Maintenance on (true) or off.
+    pub maintenance: bool,
+    /// Who broke the glass.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// When it took effect on this region's edge (unix milliseconds).
+    pub at_ms: i64,
+    /// When it was replayed into the control store, if it has been.
+    pub replayed_at_ms: Option<i64>,
+    /// `replayed` (applied), `superseded` (the primary changed the site later) or
+    /// `already_replayed`; none while pending.
+    pub outcome: Option<String>,
+}
+
+impl BreakGlassView {
+    /// What became of it, in words.
+    pub fn outcome_words(&self) -> &'static str {
+        match self.outcome.as_deref() {
+            None => "pending replay",
+            Some("replayed") => "applied on the primary",
+            Some("superseded") => "superseded: the primary changed the site later, so its state stands",
+            Some("already_replayed") => "already replayed (a retry found it done)",
+            Some(_) => "replayed",
+        }
+    }
 }
 
 /// One audit entry as shown.

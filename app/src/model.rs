@@ -144,6 +144,27 @@ pub struct Instance {
     pub version: String,
 }
 
+/// The words for a change refused on a read-only instance: the read-only layer answers with
+/// them, and the pages disable their controls with the same words.
+pub fn read_only_refusal(mode: Mode, reason: &str, since_ms: i64) -> String {
+    let mode = match mode {
+        Mode::Primary => "primary",
+        Mode::Secondary => "secondary",
+    };
+    format!(
+        "This instance is a read-only {mode}: {reason}, since {}. Changes are refused here until the \
+         control store is writable again (the primary is back, or this region's replica is promoted).",
+        crate::format::utc(since_ms)
+    )
+}
+
+impl Instance {
+    /// Why changes are refused here, or `None` while this instance is writable.
+    pub fn refusal(&self) -> Option<String> {
+        self.read_only.then(|| read_only_refusal(self.mode, &self.mode_reason, self.mode_since_ms))
+    }
+}
+
 /// Result of the latest health check of one host, evaluated at `evaluated_at_ms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {

@@ -103,6 +103,16 @@ for (const js of [true, false]) {
       )
       .toBe(1);
     await expect(primary.locator("table.audit tbody tr", { hasText: `primary unreachable drill (${mode})` })).toContainText("break-glass on sin-1");
+    // Singapore's Actions page says what became of it.
+    await expect
+      .poll(
+        async () => {
+          await page.goto("/actions");
+          return page.locator("#break-glass tbody tr", { hasText: `primary unreachable drill (${mode})` }).getAttribute("data-outcome");
+        },
+        { timeout: 10_000 },
+      )
+      .toBe("replayed");
     // Once only, however often the secondary looks again.
     await primary.waitForTimeout(2_500);
     await primary.reload();

@@ -146,16 +146,22 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
 /// Every recent request, pending ones with their approve and cancel buttons.
 #[component]
 fn Requests(board: ActionsBoard) -> impl IntoView {
+    let glass = (!board.break_glass.is_empty()).then(|| view! { <BreakGlassTable changes=board.break_glass.clone()/> });
     if board.requests.is_empty() {
-        return view! { <h2>"Requests"</h2> <p class="empty" id="no-requests">"No action has been requested yet."</p> }.into_any();
+        return view! {
+            {glass}
+            <h2>"Requests"</h2> <p class="empty" id="no-requests">"No action has been requested yet."</p>
+        }
+        .into_any();
     }
     let me = who();
     let rows = board
         .requests
         .into_iter()
-        .map(|r| view! { <RequestRow request=r me=me.clone()/> })
+        .map(|r| view! { <RequestRow request=r me=me.clone() refusal=board.refusal.clone()/> })
         .collect_view();
     view! {
+        {glass}
         <h2>"Requests"</h2>
         <p class="muted">{format!("Two-person requests wait {} for a second person, then expire.", crate::format::seconds(Some(board.approval_ttl_seconds as f64)))}</p>
         <table class="requests" id="requests">
@@ -178,17 +184,56 @@ fn Requests(board: ActionsBoard) -> impl IntoView {
     .into_any()
 }
 
+/// Break-glass changes taken here, and what became of each when replayed.
 #[component]
-fn RequestRow(request: ActionRequestView, me: Option<crate::auth::Who>) -> impl IntoView {
+fn BreakGlassTable(changes: Vec<crate::action::BreakGlassView>) -> impl IntoView {
+    let rows = changes
+        .into_iter()
+        .map(|c| {
+            let words = c.outcome_words();
+            let kind = if c.maintenance { "maintenance on" } else { "maintenance off" };
+            view! {
+                <tr data-key=c.key.clone() data-outcome=c.outcome.clone().unwrap_or_else(|| "pending".into())>
+                    <td>{kind}</td>
+                    <td>{c.site}</td>
+                    <td>{c.actor}</td>
+                    <td>{c.reason}</td>
+                    <td><time>{crate::format::utc(c.at_ms)}</time></td>
+                    <td>{words} {c.replayed_at_ms.map(|t| format!(" at {}", crate::format::utc(t)))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h2>"Break-glass changes from this instance"</h2>
+        <table class="break-glass" id="break-glass">
+            <thead>
+                <tr>
+                    <th scope="col">"Change"</th>
+                    <th scope="col">"Site"</th>
+                    <th scope="col">"By"</th>
+                    <th scope="col">"Reason"</th>
+                    <th scope="col">"On this region's edge"</th>
+                    <th scope="col">"Outcome"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn RequestRow(request: ActionRequestView, me: Option<crate::auth::Who>, refusal: Option<String>) -> impl IntoView {
     let id = request.id;
     let pending = request.state == ActionState::Pending;
     let controls = pending.then(|| {
         let own = me.as_ref().is_some_and(|w| w.name == request.requested_by);
-        let denied = me
-            .as_ref()
-            .and_then(|w| refusal(w.role, Permission::OperateSites))
-            .or(own.then_some("you asked for this; a different person must approve it"));
-        let why = denied.map(|w| view! { <span class="denied">{w}</span> });
+        let read_only = refusal.clone();
+        let denied = read_only
+            .clone()
+            .or_else(|| me.as_ref().and_then(|w| crate::auth::refusal(w.role, Permission::OperateSites)).map(str::to_string))
+            .or(own.then(|| "you asked for this; a different person must approve it".to_string()));
+        let why = denied.clone().map(|w| view! { <span class="denied">{w}</span> });
         view! {
             <form method="post" action=format!("/actions/{id}/approve") class="inline">
                 <CsrfField/>
@@ -196,7 +241,7 @@ fn RequestRow(request: ActionRequestView, me: Option<crate::auth::Who>) -> impl 
             </form>
             <form method="post" action=format!("/actions/{id}/cancel") class="inline">
                 <CsrfField/>
-                <button type="submit" id=format!("cancel-{id}")>"Cancel"</button>
+                <button type="submit" disabled=read_only.is_some() id=format!("cancel-{id}")>"Cancel"</button>
             </form>
             {why}
         }

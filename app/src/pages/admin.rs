@@ -2,7 +2,7 @@
 //! here (or with `crowsnest user …`); the config's users are changed in the config.
 
 use crate::action::FormOutcome;
-use crate::api::get_users;
+use crate::api::{get_instance, get_users};
 use crate::auth::{personal_page, refusal, who, CsrfField, Permission, UserView};
 use crate::components::Failure;
 use leptos::prelude::*;
@@ -17,10 +17,12 @@ pub fn UsersPage() -> impl IntoView {
     personal_page();
     let outcome = use_context::<FormOutcome>().unwrap_or_default();
     let notice = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("notice"));
-    let denied = who().and_then(|w| refusal(w.role, Permission::ManageUsers));
-    let disabled = denied.is_some();
-    let users = Resource::new_blocking(|| (), |_| get_users());
-    let error = |field: &str| outcome.error(field).map(|e| view! { <p class="field-error" id=format!("user-{field}-error")>{e}</p> });
+    let role_denied = who().and_then(|w| refusal(w.role, Permission::ManageUsers)).map(str::to_string);
+    // Users live in the control store: a read-only instance refuses changes, in the same words.
+    let data = Resource::new_blocking(
+        || (),
+        |_| async move { Ok::<_, crate::error::ConsoleError>((get_users().await?, get_instance().await?.refusal())) },
+    );
     view! {
         <Title text="Users"/>
         <h1>"Users"</h1>
@@ -28,9 +30,30 @@ pub fn UsersPage() -> impl IntoView {
         {outcome.error("").map(|e| view! { <p class="form-error" role="alert" id="form-error">{e}</p> })}
         <Suspense fallback=|| view! { <p class="loading">"Loading users…"</p> }>
             <Failure>
-                {move || Suspend::new(async move { users.await.map(|list| view! { <UserTable users=list disabled/> }) })}
+                {move || {
+                    let (outcome, role_denied) = (outcome.clone(), role_denied.clone());
+                    Suspend::new(async move {
+                        data.await.map(|(list, read_only)| {
+                            let denied = read_only.or(role_denied);
+                            let disabled = denied.is_some();
+                            view! {
+                                <UserTable users=list disabled/>
+                                <AddUser outcome denied/>
+                            }
+                        })
+                    })
+                }}
             </Failure>
         </Suspense>
+    }
+}
+
+/// The form that adds a managed user, disabled with the reason when this person may not.
+#[component]
+fn AddUser(outcome: FormOutcome, denied: Option<String>) -> impl IntoView {
+    let disabled = denied.is_some();
+    let error = |field: &str| outcome.error(field).map(|e| view! { <p class="field-error" id=format!("user-{field}-error")>{e}</p> });
+    view! {
         <h2>"Add a user"</h2>
         <form method="post" action="/admin/users" class="action-form" id="add-user">
             <CsrfField/>

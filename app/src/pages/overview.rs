@@ -27,7 +27,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         .map(|area| {
             let key = area.key.clone();
             view! {
-                <li class=format!("area status-{}", area.status.as_str()) data-area=key>
+                <li class=format!("area status-{}", area.status.as_str()) data-area=key data-status=area.status.as_str()>
                     <a href=area.href>
                         <h2>{area.title}</h2>
                         <Badge status=area.status/>

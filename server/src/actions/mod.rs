@@ -424,6 +424,11 @@ impl ActionService {
             approval_ttl_seconds: self.ttl_ms() / 1000,
             form_key: crate::auth::random_token(),
             read_only: self.mode.read_only(),
+            refusal: {
+                let m = self.mode.get();
+                m.read_only.then(|| app::model::read_only_refusal(m.mode, &m.reason, m.since_ms))
+            },
+            break_glass: self.local.recent_break_glass(20).await?,
             evaluated_at_ms: now,
         })
     }

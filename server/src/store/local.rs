@@ -160,6 +160,31 @@ impl LocalStore {
         result.map_err(query_error(DOING))
     }
 
+    /// The latest `limit` break-glass changes, newest first, with their replay outcome.
+    pub async fn recent_break_glass(&self, limit: i64) -> Result<Vec<app::action::BreakGlassView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idempotency_key, site, maintenance, actor, reason, at_ms, replayed_at_ms, outcome \
+             FROM break_glass ORDER BY at_ms DESC, idempotency_key LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading the break-glass journal"))?;
+        Ok(rows
+            .iter()
+            .map(|r| app::action::BreakGlassView {
+                key: r.get(0),
+                site: r.get(1),
+                maintenance: r.get::<i64, _>(2) != 0,
+                actor: r.get(3),
+                reason: r.get(4),
+                at_ms: r.get(5),
+                replayed_at_ms: r.get(6),
+                outcome: r.get(7),
+            })
+            .collect())
+    }
+
     /// This instance's own audit chain, oldest first.
     pub async fn local_audit_chain(&self) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
         let rows = sqlx::query(

@@ -30,12 +30,7 @@ pub async fn refuse_writes(State(mode): State<ModeWatch>, request: Request, next
         return next.run(request).await;
     }
     let state = mode.get();
-    let message = format!(
-        "This instance is a read-only secondary: {}, since {}. Changes are refused here until the \
-         control store is writable again (the primary is back, or this region's replica is promoted).",
-        state.reason,
-        app::format::utc(state.since_ms)
-    );
+    let message = app::model::read_only_refusal(state.mode, &state.reason, state.since_ms);
     let html = wants_html(request.headers(), request.uri().path());
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", message)
         .retry_after(RETRY_AFTER_SECONDS)

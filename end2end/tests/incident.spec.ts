@@ -1,0 +1,78 @@
+import { test, expect } from "@playwright/test";
+
+// The incident's night replayed on the lab in Chromium (the same timeline as
+// scripts/replay-incident): each failure must show on the console's pages, live, without a
+// reload, and the estate is put back at the end.
+const LAB = "http://127.0.0.1:3100";
+// deploy/demo.toml probes every 5 s; a DNS alarm holds after two of three rounds.
+const ONE_INTERVAL_MS = 5_000 + 2_000;
+const DNS_ALARM_MS = 3 * 5_000 + 2_000;
+const SJC_HOSTS = ["lb1", "lb2", "web1", "api1"];
+
+async function lab(method: string, path: string, body?: unknown) {
+  const r = await fetch(`${LAB}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(r.status, `${method} ${path}`).toBe(200);
+}
+
+const hosts = async (state: "up" | "down") => {
+  for (const h of SJC_HOSTS) await lab("POST", `/lab/hosts/${h}`, { state });
+};
+const www = (values: string[] | null) =>
+  values ? lab("PUT", "/lab/records/www/A", { ttl: 60, values }) : lab("DELETE", "/lab/records/www/A");
+const api = (values: string[]) => lab("PUT", "/lab/records/api/A", { ttl: 60, values });
+
+test.afterEach(async () => {
+  await hosts("up");
+  await www(["127.0.1.2"]);
+  await api(["127.0.1.1"]);
+});
+
+test("the night of the incident, replayed: every failure shows live on the console", async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto("/dns");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  await page.evaluate(() => ((window as any).__noReload = true));
+  const wwwRow = page.locator('#records tr[data-record="www.example.test. A"]');
+  const apiRow = page.locator('#records tr[data-record="api.example.test. A"]');
+  await expect(wwwRow).toHaveAttribute("data-dns-status", "ok", { timeout: DNS_ALARM_MS });
+
+  // The primary's network fails: San Jose's balancers and servers stop answering.
+  await hosts("down");
+  const overview = await page.context().newPage();
+  await overview.goto("/");
+  await expect(overview.locator('[data-area="health"]')).toHaveAttribute("data-status", "critical", { timeout: ONE_INTERVAL_MS });
+
+  // DNS fails the API over to lb3 in Singapore: not what is declared, but the right tier.
+  await api(["127.0.2.1"]);
+  await expect(apiRow).toHaveAttribute("data-dns-status", "wrong_target", { timeout: DNS_ALARM_MS });
+  await expect(apiRow).toContainText("lb3 · api_lb · Singapore");
+
+  // The stale failover config points www at lb1, the API tier's balancer: the incident's alarm.
+  await www(["127.0.1.1"]);
+  await expect(wwwRow).toHaveAttribute("data-dns-status", "wrong_tier", { timeout: DNS_ALARM_MS });
+  await expect(wwwRow).toContainText("lb1 · api_lb · San Jose");
+
+  // …and then deletes the A record.
+  await www(null);
+  await expect(wwwRow).toHaveAttribute("data-dns-status", "missing", { timeout: DNS_ALARM_MS });
+
+  // The overview offers the action for the hung site: maintenance, on the Actions page.
+  await overview.reload();
+  await expect(overview.locator('[data-area="dns"]')).toHaveAttribute("data-status", "critical");
+  await overview.locator('[data-area="actions"] a').click();
+  await expect(overview.locator("#site-web")).toBeVisible();
+
+  // The primary returns; then the web tier gets the API's traffic.
+  await hosts("up");
+  await overview.goto("/");
+  await expect(overview.locator('[data-area="health"]')).not.toHaveAttribute("data-status", "critical", { timeout: 2 * ONE_INTERVAL_MS });
+  await api(["127.0.1.2"]);
+  await expect(apiRow).toHaveAttribute("data-dns-status", "wrong_tier", { timeout: DNS_ALARM_MS });
+  await expect(apiRow).toContainText("lb2 · web_lb · San Jose");
+  // All of it live, on one page load.
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+});
