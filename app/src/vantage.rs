@@ -14,6 +14,9 @@ pub struct VantageReport {
     pub topology: Topology,
     /// How it sees its own peers.
     pub peers: Vec<PeerStatus>,
+    /// Its summary per area (health, DNS, replication, backlog), as its overview shows them.
+    #[serde(default)]
+    pub areas: Vec<crate::model::Area>,
     /// When the report was made (unix milliseconds).
     pub at_ms: i64,
 }
@@ -66,6 +69,9 @@ pub struct Vantages {
     pub hostnames: Vec<VantageRow>,
     /// Each host's health, seen from each vantage.
     pub hosts: Vec<VantageRow>,
+    /// Each area's summary (health, DNS, replication, backlog), as each vantage reports it.
+    #[serde(default)]
+    pub areas: Vec<VantageRow>,
     /// This instance's view of its peers.
     pub peers: Vec<PeerStatus>,
     /// Findings in words: unreachable peers and disagreements between vantages.
@@ -76,6 +82,6 @@ pub struct Vantages {
 
 impl Default for Vantages {
     fn default() -> Self {
-        Vantages { columns: Vec::new(), hostnames: Vec::new(), hosts: Vec::new(), peers: Vec::new(), findings: Vec::new(), status: Status::Ok }
+        Vantages { columns: Vec::new(), hostnames: Vec::new(), hosts: Vec::new(), areas: Vec::new(), peers: Vec::new(), findings: Vec::new(), status: Status::Ok }
     }
 }

@@ -240,12 +240,14 @@ impl ConsoleState {
 
     /// What this instance serves its peers: its facts and own observations only.
     pub fn vantage_report_at(&self, now_ms: i64) -> app::vantage::VantageReport {
-        app::vantage::VantageReport {
-            instance: self.instance(),
-            topology: self.own_topology_at(now_ms),
-            peers: self.peers.statuses(),
-            at_ms: now_ms,
-        }
+        let topology = self.own_topology_at(now_ms);
+        let areas = vec![
+            Area::health(&topology),
+            Area::dns(&self.dns_at(now_ms)),
+            Area::replication(&self.replication_at(now_ms)),
+            Area::backlog(&self.backlog()),
+        ];
+        app::vantage::VantageReport { instance: self.instance(), topology, peers: self.peers.statuses(), areas, at_ms: now_ms }
     }
 
     fn own_topology_at(&self, now_ms: i64) -> Topology {

@@ -210,5 +210,16 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let r = alice.post(format!("{sin_base}/actions")).form(&off).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     assert!(!dir.path().join("sin/edge/flags/web.maintenance").exists());
+
+    // A break-glass change older than the primary's latest change of the site is superseded:
+    // the later change stands, and the audit entry says whose it was.
+    let stale = crowsnest::store::BreakGlass { key: "glass-old".into(), at_ms: crowsnest::probe::now_ms() - 60_000, ..again };
+    assert_eq!(promoted.replay(&stale, "ams-1", crowsnest::probe::now_ms()).await.unwrap(), crowsnest::store::Replay::Superseded);
+    assert!(!promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance), "not applied");
+    let chain = promoted.audit_chain().await.unwrap();
+    let last = chain.last().unwrap();
+    assert_eq!(last.entry.action, "maintenance_on.superseded");
+    assert!(last.entry.detail.contains("superseded by a later change on the primary (alice at "), "{}", last.entry.detail);
+    assert_eq!(crowsnest::audit::verify(&chain, None), Ok(chain.len()));
     secondary.stop().await;
 }

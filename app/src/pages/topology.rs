@@ -121,6 +121,7 @@ fn VantageView(vantages: crate::vantage::Vantages) -> impl IntoView {
             </table>
             {table("vantage-hostnames", "Where each hostname lands, seen from each region", vantages.hostnames.clone())}
             {table("vantage-hosts", "Host health, seen from each region", vantages.hosts.clone())}
+            {table("vantage-areas", "What each region reports", vantages.areas.clone())}
         </section>
     }
     .into_any()

@@ -52,11 +52,35 @@ fn rows<'a>(
 pub fn vantages(own: &VantageReport, peers: &[PeerView<'_>], now_ms: i64) -> Vantages {
     let mut columns = vec![column(&own.instance.region_display, &own.instance.name)];
     let mut seen: Vec<(String, Option<&Topology>)> = vec![(columns[0].clone(), Some(&own.topology))];
+    let mut reports: Vec<Option<&VantageReport>> = vec![Some(own)];
     for p in peers {
         let col = column(p.display, &p.status.name);
         columns.push(col.clone());
-        seen.push((col, p.report.filter(|_| p.status.reachable).map(|r| &r.topology)));
+        let report = p.report.filter(|_| p.status.reachable);
+        seen.push((col, report.map(|r| &r.topology)));
+        reports.push(report);
     }
+    // Each vantage's own summary per area; summaries differ in words, so no disagreement flag.
+    let areas = own
+        .areas
+        .iter()
+        .map(|a| VantageRow {
+            name: a.title.clone(),
+            disagree: false,
+            cells: reports
+                .iter()
+                .map(|r| match r {
+                    Some(r) => r
+                        .areas
+                        .iter()
+                        .find(|x| x.key == a.key)
+                        .map(|x| VantageCell { text: x.summary.clone(), status: x.status })
+                        .unwrap_or_else(|| unknown("not reported")),
+                    None => unknown("unreachable"),
+                })
+                .collect(),
+        })
+        .collect();
     let hostnames = rows(own.topology.hostnames.iter().map(|h| h.name.clone()), &seen, |t, name| {
         let h = t.hostnames.iter().find(|h| h.name == name)?;
         let text = if h.lands_on.is_empty() { "no answer".to_string() } else { h.lands_on.join("; ") };
@@ -118,7 +142,7 @@ pub fn vantages(own: &VantageReport, peers: &[PeerView<'_>], now_ms: i64) -> Van
         }
     }
     let peers = peers.iter().map(|p| p.status.clone()).collect();
-    Vantages { columns, hostnames, hosts, peers, findings, status }
+    Vantages { columns, hostnames, hosts, areas, peers, findings, status }
 }
 
 fn and_list(names: &[String]) -> String {
@@ -178,6 +202,7 @@ mod tests {
                 vantages: Vantages::default(),
             },
             peers,
+            areas: vec![],
             at_ms: 0,
         }
     }
@@ -252,5 +277,24 @@ mod tests {
         let v = vantages(&own, &peers, 5_000);
         assert!(v.findings[0].contains("unreachable from sin-1 for 5.0 s"), "{}", v.findings[0]);
         assert!(v.findings[0].contains("ams-1 still reaches it: a partition, not an outage"), "{}", v.findings[0]);
+    }
+
+    #[test]
+    fn each_vantage_reports_its_own_area_summaries() {
+        let area = |status, summary: &str| app::model::Area { key: "replication".into(), title: "Replication".into(), status, summary: summary.into(), href: "/replication".into() };
+        let mut own = report("sin-1", "Singapore", &["lb2"], Status::Ok, vec![]);
+        own.areas = vec![area(Status::Critical, "db-sin: receiver stopped")];
+        let mut theirs = report("ams-1", "Amsterdam", &["lb2"], Status::Ok, vec![]);
+        theirs.areas = vec![area(Status::Ok, "all replicas streaming")];
+        let (ams, sjc) = (status("ams-1", true, None), status("sjc-1", false, Some(0)));
+        let v = vantages(
+            &own,
+            &[PeerView { status: &ams, display: "Amsterdam", report: Some(&theirs) }, PeerView { status: &sjc, display: "San Jose", report: None }],
+            0,
+        );
+        let row = &v.areas[0];
+        assert_eq!(row.name, "Replication");
+        let cells: Vec<(&str, Status)> = row.cells.iter().map(|c| (c.text.as_str(), c.status)).collect();
+        assert_eq!(cells, [("db-sin: receiver stopped", Status::Critical), ("all replicas streaming", Status::Ok), ("unreachable", Status::Unknown)]);
     }
 }

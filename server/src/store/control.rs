@@ -452,13 +452,18 @@ impl ControlStore {
         const DOING: &str = "replaying a break-glass change";
         let _guard = self.append.lock().await;
         let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
-        let site_changed: Option<Option<i64>> = sqlx::query("SELECT changed_at_ms FROM sites WHERE name = $1")
+        let site_changed: Option<(Option<i64>, Option<String>)> = sqlx::query("SELECT changed_at_ms, changed_by FROM sites WHERE name = $1")
             .bind(&e.site)
             .fetch_optional(&mut *tx)
             .await
             .map_err(query_error(DOING))?
-            .map(|r| r.get(0));
-        let superseded = matches!(site_changed, Some(Some(t)) if t > e.at_ms);
+            .map(|r| (r.get(0), r.get(1)));
+        // The later change wins: one made on the primary after the break-glass change stands.
+        let superseded_by = match site_changed {
+            Some((Some(t), by)) if t > e.at_ms => Some(format!("{} at {}", by.unwrap_or_else(|| "someone".into()), app::format::utc(t))),
+            _ => None,
+        };
+        let superseded = superseded_by.is_some();
         let outcome = if superseded { Replay::Superseded } else { Replay::Applied };
         let fresh = sqlx::query(
             "INSERT INTO replayed_actions (idempotency_key, instance, outcome, replayed_at_ms) VALUES ($1, $2, $3, $4) \
@@ -496,7 +501,7 @@ impl ControlStore {
                 "break-glass on {instance} at {}, replayed at {}{}",
                 app::format::utc(e.at_ms),
                 app::format::utc(now_ms),
-                if superseded { "; the site had changed since, so it was not applied" } else { "" }
+                superseded_by.map(|by| format!("; superseded by a later change on the primary ({by}), so it was not applied")).unwrap_or_default()
             ),
         };
         let last = self.append_in(&mut tx, entry).await?;
