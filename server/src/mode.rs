@@ -124,8 +124,8 @@ pub type OtherNodes = Vec<OtherNode>;
 
 impl ModeWatch {
     /// Starts from one look at `control` and `others`.
-    pub async fn start(control: &ControlStore, others: &OtherNodes) -> ModeWatch {
-        let state = decide(&look(control, others).await, None, now_ms());
+    pub async fn start(control: &ControlStore, others: &OtherNodes, limit: Duration) -> ModeWatch {
+        let state = decide(&look(control, others, limit).await, None, now_ms());
         ModeWatch { tx: Arc::new(watch::channel(state).0), recheck: Arc::new(Notify::new()) }
     }
 
@@ -149,11 +149,18 @@ impl ModeWatch {
         self.recheck.notify_one();
     }
 
-    /// Looks again every `interval` (or when asked). `on_writable` runs each time this
+    /// Looks again every `interval` (or when asked), giving other nodes `limit` to answer. `on_writable` runs each time this
     /// instance's own store becomes writable without split brain (migrations, adopting its
     /// config, replay); `on_primary_elsewhere` runs on every look that finds another node
     /// writable while this one is a secondary (replaying the journal into it).
-    pub async fn run<F, Fut, G, Gut>(self, control: ControlStore, others: OtherNodes, interval: Duration, on_writable: F, on_primary_elsewhere: G)
+    pub async fn run<F, Fut, G, Gut>(
+        self,
+        control: ControlStore,
+        others: OtherNodes,
+        (interval, limit): (Duration, Duration),
+        on_writable: F,
+        on_primary_elsewhere: G,
+    )
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ()>,
@@ -168,7 +175,7 @@ impl ModeWatch {
                 _ = self.recheck.notified() => {}
             }
             let before = self.get();
-            let after = decide(&look(&control, &others).await, Some(&before), now_ms());
+            let after = decide(&look(&control, &others, limit).await, Some(&before), now_ms());
             if after.mode != before.mode || after.read_only != before.read_only {
                 tracing::warn!(from = ?before.mode, to = ?after.mode, read_only = after.read_only, reason = %after.reason, "mode changed");
             }
@@ -190,24 +197,30 @@ impl ModeWatch {
     }
 }
 
+/// How long this instance's own store may take to answer: generous, since a slow answer taken
+/// for none would make a primary refuse writes.
+const OWN_STORE_BOUND: Duration = Duration::from_secs(3);
+
 /// Bounded: a hung node must not hold the decision.
-async fn bounded(ask: impl std::future::Future<Output = Result<bool, crate::store::StoreError>>) -> Writable {
-    match tokio::time::timeout(Duration::from_secs(3), ask).await {
+async fn bounded(limit: Duration, ask: impl std::future::Future<Output = Result<bool, crate::store::StoreError>>) -> Writable {
+    match tokio::time::timeout(limit, ask).await {
         Ok(Ok(w)) => Ok(w),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer within 3 s".to_string()),
+        Err(_) => Err(format!("no answer within {} ms", limit.as_millis())),
     }
 }
 
-async fn look(control: &ControlStore, others: &OtherNodes) -> Look {
+/// Looks at the own store and, each within `limit` (the probe timeout: a silent network must
+/// show within an interval), at every other node.
+async fn look(control: &ControlStore, others: &OtherNodes, limit: Duration) -> Look {
     let (own, others) = tokio::join!(
-        bounded(control.writable()),
+        bounded(OWN_STORE_BOUND, control.writable()),
         futures::future::join_all(
-            others.iter().map(|n| async move { (n.name.clone(), bounded(ControlStore::ask_writable(&n.url)).await) })
+            others.iter().map(|n| async move { (n.name.clone(), bounded(limit, ControlStore::ask_writable(&n.url)).await) })
         )
     );
     let lag = match own {
-        Ok(false) => tokio::time::timeout(Duration::from_secs(3), control.replica_lag()).await.ok().and_then(Result::ok).flatten(),
+        Ok(false) => tokio::time::timeout(OWN_STORE_BOUND, control.replica_lag()).await.ok().and_then(Result::ok).flatten(),
         _ => None,
     };
     Look { own, others, lag }

@@ -85,14 +85,23 @@ fn is_root() -> bool {
 
 /// Runs a PostgreSQL tool, as `postgres` when we are root.
 fn run(bin: &Path, tool: &str, args: &[&str]) -> Result<String, ClusterError> {
+    run_in(None, bin, tool, args)
+}
+
+/// The same, inside network namespace `netns` when given.
+fn run_in(netns: Option<&str>, bin: &Path, tool: &str, args: &[&str]) -> Result<String, ClusterError> {
     let program = bin.join(tool);
-    let mut command = if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(&program);
-        c
-    } else {
-        Command::new(&program)
-    };
+    // [ip netns exec NS] [runuser -u postgres --] program args…
+    let mut argv: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(ns) = netns {
+        argv.extend(["ip", "netns", "exec", ns].map(Into::into));
+    }
+    if is_root() {
+        argv.extend(["runuser", "-u", "postgres", "--"].map(Into::into));
+    }
+    argv.push(program.clone().into());
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
     command.args(args).env("LC_ALL", "C").env_remove("PGDATA");
     let line = format!("{} {}", program.display(), args.join(" "));
     let out = command.output().map_err(|source| ClusterError::Spawn { command: line.clone(), source })?;
@@ -120,41 +129,57 @@ pub struct Node {
     pub name: String,
     /// Data directory.
     pub dir: PathBuf,
-    /// Port on 127.0.0.1.
+    /// Port it listens on.
     pub port: u16,
+    /// Address it listens on (127.0.0.1 unless moved into a network namespace).
+    pub host: String,
+    /// The network namespace it runs in, when moved into one.
+    pub netns: Option<String>,
     bin: PathBuf,
 }
 
 impl Node {
     /// A superuser URL to database `postgres` on this node.
     pub fn dsn(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        format!("postgres://postgres@{}:{}/postgres", self.host, self.port)
+    }
+
+    /// Restarts this node inside network namespace `netns`, listening on `address` there and
+    /// trusting `network` (CIDR) for clients and replication: cutting the namespace's link then
+    /// isolates it with its state, as a datacenter's network failure would.
+    pub fn move_into_namespace(&mut self, netns: &str, address: &str, network: &str) -> Result<(), ClusterError> {
+        self.stop()?;
+        append(&self.dir.join("postgresql.conf"), &format!("listen_addresses = '{address}'\n"))?;
+        append(&self.dir.join("pg_hba.conf"), &format!("host all all {network} trust\nhost replication all {network} trust\n"))?;
+        self.netns = Some(netns.to_string());
+        self.host = address.to_string();
+        self.start()
     }
 
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) -> Result<(), ClusterError> {
         let log = self.dir.join("server.log");
-        run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "-l", &path(&log), "-w", "-t", "60", "start"]).map(|_| ())
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-l", &path(&log), "-w", "-t", "60", "start"]).map(|_| ())
     }
 
     /// Stops the server (fast shutdown: clients are disconnected, nothing is lost).
     pub fn stop(&self) -> Result<(), ClusterError> {
-        run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "fast", "-w", "-t", "60", "stop"]).map(|_| ())
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "fast", "-w", "-t", "60", "stop"]).map(|_| ())
     }
 
     /// Stops the server as a crash would (immediate shutdown: no checkpoint, clients cut off).
     pub fn kill(&self) -> Result<(), ClusterError> {
-        run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "immediate", "-w", "-t", "60", "stop"]).map(|_| ())
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "immediate", "-w", "-t", "60", "stop"]).map(|_| ())
     }
 
     /// True when the server process is running.
     pub fn is_running(&self) -> bool {
-        run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "status"]).is_ok()
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "status"]).is_ok()
     }
 
     /// Promotes a standby to a writable primary and waits for it.
     pub fn promote(&self) -> Result<(), ClusterError> {
-        run(&self.bin, "pg_ctl", &["-D", &path(&self.dir), "-w", "-t", "60", "promote"]).map(|_| ())
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-w", "-t", "60", "promote"]).map(|_| ())
     }
 
     /// Points a standby at another upstream (`host:port`), e.g. the lab's switchable proxy.
@@ -225,13 +250,13 @@ impl Cluster {
                 });
             }
         }
-        let primary = Node { name: "primary".into(), dir: root.join("primary"), port: free_port(), bin: bin.clone() };
+        let primary = Node { name: "primary".into(), dir: root.join("primary"), port: free_port(), host: "127.0.0.1".into(), netns: None, bin: bin.clone() };
         run(&bin, "initdb", &["-D", &path(&primary.dir), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])?;
         append(&primary.dir.join("postgresql.conf"), &base_settings(primary.port, extra))?;
         let mut cluster = Cluster { primary, standbys: Vec::new(), root: root.to_path_buf(), remove_on_drop: false };
         cluster.primary.start()?;
         for name in standbys {
-            let node = Node { name: name.to_string(), dir: root.join(name), port: free_port(), bin: bin.clone() };
+            let node = Node { name: name.to_string(), dir: root.join(name), port: free_port(), host: "127.0.0.1".into(), netns: None, bin: bin.clone() };
             let slot = name.replace('-', "_");
             run(
                 &bin,

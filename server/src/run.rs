@@ -150,7 +150,8 @@ impl Server {
         let local = LocalStore::open(&data_dir.join("local.db")).await?;
         let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone());
         let others = other_control_nodes(&estate)?;
-        let mode = ModeWatch::start(&control, &others).await;
+        let look_limit = Duration::from_millis(estate.probes.timeout_ms);
+        let mode = ModeWatch::start(&control, &others, look_limit).await;
         // The declaration stored by the previous start is what caches may still hold: `stale`.
         // A replica that has no schema yet has no declaration either.
         let before = match control.desired_records().await {
@@ -270,7 +271,7 @@ impl Server {
             tokio::spawn(mode.clone().run(
                 control.clone(),
                 others,
-                Duration::from_secs(estate.probes.interval_seconds),
+                (Duration::from_secs(estate.probes.interval_seconds), look_limit),
                 on_primary,
                 on_primary_elsewhere,
             )),

@@ -2,15 +2,17 @@
 //! streaming standby, three Crowsnest processes (sjc-1 on the primary; sin-1 and ams-1 on the
 //! standby, all peers of each other), one nginx per region with the shipped config.
 //!
-//! Each run, with randomized timing: cut off the primary region (SIGKILL its Crowsnest, crash
-//! its PostgreSQL); check that Singapore notices within one probe interval, serves every page,
+//! Each run, with randomized timing: cut off the primary region (runs 1, 2 of every four:
+//! SIGKILL its Crowsnest and crash its PostgreSQL; runs 3, 4: the region lives in a network
+//! namespace and its link goes silent, everything in it still running, where namespaces can be
+//! made); check that Singapore notices within one probe interval, serves every page,
 //! refuses an ordinary write with 503 and says why, and lets on-call put `web` into maintenance
 //! (which Singapore's nginx then serves); bring the primary back (odd runs) or promote the
 //! standby (even runs, which then also bring the stale primary back writable: split brain);
 //! check the journal is replayed exactly once and every audit chain verifies.
 //!
 //! `scripts/drill --runs N` runs it N times (default 20) and prints the report; plain
-//! `cargo test` runs it `DRILL_RUNS` times (default 2).
+//! `cargo test` runs it `DRILL_RUNS` times (default 4: each kind of cut and recovery once).
 
 use crowsnest::pgcluster::{free_port, Cluster, Node};
 use crowsnest::store::ControlStore;
@@ -43,6 +45,72 @@ impl Drop for Process {
     }
 }
 
+/// A network namespace for the primary region, joined to the host by a veth pair; taking the
+/// host's end down isolates the region with everything in it still running.
+struct Net {
+    ns: String,
+    host_if: String,
+    ns_if: String,
+    host_ip: String,
+    ns_ip: String,
+    network: String,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("ip").args(args).output().map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+impl Net {
+    /// A namespace for run `run`, or why not (no `ip`, no privilege): the run then kills instead.
+    fn new(run: usize) -> Result<Net, String> {
+        let tag = format!("{:x}{run}", std::process::id() & 0xfff);
+        let octet = 100 + std::process::id() % 100;
+        let net = Net {
+            ns: format!("cn-drill-{tag}"),
+            host_if: format!("cnd{tag}h"),
+            ns_if: format!("cnd{tag}n"),
+            host_ip: format!("10.{octet}.{run}.1"),
+            ns_ip: format!("10.{octet}.{run}.2"),
+            network: format!("10.{octet}.{run}.0/24"),
+        };
+        let ns_if = net.ns_if.clone();
+        ip(&["netns", "add", &net.ns])?;
+        let steps: [&[&str]; 7] = [
+            &["link", "add", &net.host_if, "type", "veth", "peer", "name", &ns_if],
+            &["link", "set", &ns_if, "netns", &net.ns],
+            &["addr", "add", &format!("{}/24", net.host_ip), "dev", &net.host_if],
+            &["link", "set", &net.host_if, "up"],
+            &["-n", &net.ns, "addr", "add", &format!("{}/24", net.ns_ip), "dev", &ns_if],
+            &["-n", &net.ns, "link", "set", &ns_if, "up"],
+            &["-n", &net.ns, "link", "set", "lo", "up"],
+        ];
+        for step in steps {
+            ip(step)?;
+        }
+        Ok(net)
+    }
+
+    /// Cuts (false) or restores (true) the region's link, at the region's end: the host's end
+    /// stays up, so its address still answers locally, while packets to the region go nowhere
+    /// (a silent network, not a refused connection).
+    fn link(&self, up: bool) {
+        ip(&["-n", &self.ns, "link", "set", &self.ns_if, if up { "up" } else { "down" }]).expect("the veth link can be switched");
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its end of the pair, and with it the host's end.
+        let _ = ip(&["netns", "del", &self.ns]);
+        let _ = ip(&["link", "del", &self.host_if]);
+    }
+}
+
 /// One region of the drill's estate.
 struct Region {
     key: &'static str,
@@ -53,6 +121,8 @@ struct Region {
     nginx: SocketAddr,
     data: PathBuf,
     config: PathBuf,
+    /// The network namespace its console runs in, if any.
+    netns: Option<String>,
 }
 
 impl Region {
@@ -151,7 +221,15 @@ password_hash = "{hash}"
 
 fn spawn_console(region: &Region, site: &Path) -> Process {
     let log = std::fs::File::create(region.data.join("console.log")).unwrap();
-    let child = Command::new(BINARY)
+    let mut command = match &region.netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, BINARY]);
+            c
+        }
+        None => Command::new(BINARY),
+    };
+    let child = command
         .args(["--config", &region.config.display().to_string(), "serve", "--site-root", &site.display().to_string()])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -241,6 +319,8 @@ enum Recovery {
 struct RunReport {
     run: usize,
     recovery: Option<Recovery>,
+    /// `kill` or `isolate` (network namespace), and why not isolated when it could not be.
+    cut: String,
     detection_ms: Option<u64>,
     peer_detection_ms: Option<u64>,
     pages_ok: usize,
@@ -272,17 +352,42 @@ async fn verified_chain(store: &ControlStore) -> Result<Vec<crowsnest::audit::Au
     Ok(chain)
 }
 
-async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, site: &Path, hash: &str) -> RunReport {
-    let mut report = RunReport { run, recovery: Some(recovery), ..Default::default() };
+async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, root: &Path, site: &Path, hash: &str) -> RunReport {
+    let mut report = RunReport { run, recovery: Some(recovery), cut: "kill".into(), ..Default::default() };
     let dir = root.join(format!("run-{run}"));
     Cluster::clear(&dir);
-    let cluster = {
+    // Where namespaces work, the primary region lives in one, and the cut is its link going down.
+    let net = if isolate {
+        match Net::new(run) {
+            Ok(net) => Some(net),
+            Err(why) => {
+                report.cut = format!("kill (no namespace: {why})");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut cluster = {
         let pg = dir.join("pg");
         tokio::task::spawn_blocking(move || Cluster::build(&pg, &["db-sin"], "", None))
             .await
             .unwrap()
             .expect("initdb, pg_basebackup and two PostgreSQL servers start")
     };
+    if let Some(net) = &net {
+        report.cut = "isolate".into();
+        let (ns, address, network) = (net.ns.clone(), net.ns_ip.clone(), net.network.clone());
+        cluster = tokio::task::spawn_blocking(move || {
+            cluster.primary.move_into_namespace(&ns, &address, &network).expect("the primary restarts in the namespace");
+            let standby = &cluster.standbys[0];
+            standby.set_upstream(&address, cluster.primary.port).expect("the standby follows the primary's new address");
+            standby.stop().and_then(|_| standby.start()).expect("the standby restarts");
+            cluster
+        })
+        .await
+        .unwrap();
+    }
     let (primary, standby): (Node, Node) = (cluster.primary.clone(), cluster.standbys[0].clone());
     let nodes = [("db-sjc", primary.dsn()), ("db-sin", standby.dsn())];
     let regions: Vec<Region> = [("sjc", "San Jose", "sjc-1", "lb2", 1), ("sin", "Singapore", "sin-1", "lb3", 2), ("ams", "Amsterdam", "ams-1", "lb4", 3)]
@@ -292,7 +397,15 @@ async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, sit
             let port = |ip: &str| std::net::TcpListener::bind(format!("{ip}:0")).unwrap().local_addr().unwrap();
             let data = dir.join(instance);
             std::fs::create_dir_all(data.join("edge")).unwrap();
-            Region { key, display, instance, host, console: port(&ip), nginx: port(&ip), config: data.join("crowsnest.toml"), data }
+            // With a namespace, the consoles listen where the other side can reach them: San
+            // Jose's inside it (an empty namespace has every port free), the others on the
+            // host's end of the link.
+            let (console, netns) = match &net {
+                Some(net) if key == "sjc" => (format!("{}:{}", net.ns_ip, free_port()).parse().unwrap(), Some(net.ns.clone())),
+                Some(net) => (port(&net.host_ip), None),
+                None => (port(&ip), None),
+            };
+            Region { key, display, instance, host, console, nginx: port(&ip), config: data.join("crowsnest.toml"), data, netns }
         })
         .collect();
     for r in &regions {
@@ -334,14 +447,20 @@ async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, sit
 
     // The cut, at a random point of the probe interval.
     tokio::time::sleep(Duration::from_millis(rng.below(INTERVAL_MS))).await;
-    drop(sjc_process.take());
-    tokio::task::spawn_blocking({
-        let primary = primary.clone();
-        move || primary.kill()
-    })
-    .await
-    .unwrap()
-    .expect("the primary PostgreSQL stops as in a crash");
+    match &net {
+        // Everything in San Jose keeps running, unreachable.
+        Some(net) => net.link(false),
+        None => {
+            drop(sjc_process.take());
+            tokio::task::spawn_blocking({
+                let primary = primary.clone();
+                move || primary.kill()
+            })
+            .await
+            .unwrap()
+            .expect("the primary PostgreSQL stops as in a crash");
+        }
+    }
     let cut = Instant::now();
 
     // Singapore notices: its banner says the primary does not answer; its peers table says so.
@@ -414,14 +533,19 @@ async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, sit
     // The way back, after a random wait.
     tokio::time::sleep(Duration::from_millis(rng.below(2 * INTERVAL_MS))).await;
     let back = Instant::now();
-    let writable = match recovery {
-        Recovery::Restart => {
+    let writable = match (recovery, &net) {
+        (Recovery::Restart, Some(net)) => {
+            // The region returns as it was: its PostgreSQL and console never stopped.
+            net.link(true);
+            primary.dsn()
+        }
+        (Recovery::Restart, None) => {
             let p = primary.clone();
             tokio::task::spawn_blocking(move || p.start()).await.unwrap().expect("the primary restarts");
             sjc_process = Some(spawn_console(sjc, site));
             primary.dsn()
         }
-        Recovery::Promote => {
+        (Recovery::Promote, _) => {
             let s = standby.clone();
             tokio::task::spawn_blocking(move || s.promote()).await.unwrap().expect("the standby is promoted");
             standby.dsn()
@@ -466,21 +590,15 @@ async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, sit
             (_, Err(e)) => report.fail(format!("the standby's chain does not verify: {e}")),
         }
     }
-    // Each running instance's own check: the stored chain against the head it kept locally.
-    let live: Vec<&Region> = regions.iter().filter(|r| r.key != "sjc" || recovery == Recovery::Restart).collect();
-    for r in live {
-        let out = Command::new(BINARY).args(["--config", &r.config.display().to_string(), "audit", "verify"]).output().await.unwrap();
-        if out.status.success() {
-            report.chains_verified += 1;
-        } else {
-            report.fail(format!("`crowsnest audit verify` on {}: {}", r.instance, String::from_utf8_lossy(&out.stdout).trim()));
-        }
-    }
-
     if recovery == Recovery::Promote {
         // The stale primary comes back writable: Singapore, now primary, must refuse writes.
-        let p = primary.clone();
-        tokio::task::spawn_blocking(move || p.start()).await.unwrap().expect("the stale primary restarts");
+        match &net {
+            Some(net) => net.link(true),
+            None => {
+                let p = primary.clone();
+                tokio::task::spawn_blocking(move || p.start()).await.unwrap().expect("the stale primary restarts");
+            }
+        }
         let returned = Instant::now();
         let split = within(Duration::from_secs(10), || async {
             let i = json(&alice, format!("{}/api/v1/instance", sin.base())).await?;
@@ -492,10 +610,34 @@ async fn one_run(run: usize, recovery: Recovery, rng: &mut Rng, root: &Path, sit
             report.fail("split brain (two writable control nodes) was not noticed");
         }
     }
+    // Every node is back by now (the stale primary too, after a promotion): each control node's
+    // chain verifies, and each instance's own check (the chain against the head it kept
+    // locally, and its local break-glass chain) passes.
+    if recovery == Recovery::Promote {
+        match ControlStore::connect(&primary.dsn()).await {
+            Ok(old) => {
+                match verified_chain(&old).await {
+                    Ok(_) => report.chains_verified += 1,
+                    Err(e) => report.fail(format!("the stale primary's chain does not verify: {e}")),
+                }
+                old.close().await;
+            }
+            Err(e) => report.fail(format!("the stale primary cannot be reached to verify: {e}")),
+        }
+    }
+    for r in &regions {
+        let out = Command::new(BINARY).args(["--config", &r.config.display().to_string(), "audit", "verify"]).output().await.unwrap();
+        if out.status.success() {
+            report.chains_verified += 1;
+        } else {
+            report.fail(format!("`crowsnest audit verify` on {}: {}", r.instance, String::from_utf8_lossy(&out.stderr).trim()));
+        }
+    }
     store.close().await;
     replica.close().await;
     drop(sjc_process);
     drop(cluster);
+    drop(net);
     let _ = std::fs::remove_dir_all(&dir);
     report
 }
@@ -511,13 +653,14 @@ fn stats(values: &[u64]) -> String {
 
 fn render(reports: &[RunReport], seed: u64) -> String {
     let mut out = format!("Failover drill: {} runs, seed {seed}, probe interval {INTERVAL_MS} ms\n\n", reports.len());
-    out.push_str("run recovery  detect  peers  pages refused glass  replay replays lost dup chains split  result\n");
+    out.push_str("run cut     recovery  detect  peers  pages refused glass  replay replays lost dup chains split  result\n");
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
     for r in reports {
         let _ = writeln!(
             out,
-            "{:>3} {:<9} {:>6} {:>6} {:>5} {:>7} {:>6} {:>6} {:>7} {:>4} {:>3} {:>6} {:>6}  {}",
+            "{:>3} {:<7} {:<9} {:>6} {:>6} {:>5} {:>7} {:>6} {:>6} {:>7} {:>4} {:>3} {:>6} {:>6}  {}",
             r.run,
+            r.cut.split_whitespace().next().unwrap_or("kill"),
             format!("{:?}", r.recovery.unwrap_or(Recovery::Restart)).to_lowercase(),
             opt(r.detection_ms),
             opt(r.peer_detection_ms),
@@ -545,13 +688,16 @@ fn render(reports: &[RunReport], seed: u64) -> String {
     let _ = writeln!(out, "  lost audit entries: {}", reports.iter().map(|r| r.lost_audit).sum::<usize>());
     let _ = writeln!(out, "  duplicated audit entries: {}", reports.iter().map(|r| r.duplicated_audit).sum::<usize>());
     let _ = writeln!(out, "  failed runs:        {}", reports.iter().filter(|r| !r.failures.is_empty()).count());
+    for r in reports.iter().filter(|r| r.cut.starts_with("kill (")) {
+        let _ = writeln!(out, "  run {}: {}", r.run, r.cut);
+    }
     out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_failover_drill() {
     assert!(Path::new("/usr/sbin/nginx").exists(), "the drill needs nginx: scripts/setup.sh installs Debian's nginx");
-    let runs: usize = std::env::var("DRILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let runs: usize = std::env::var("DRILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     let seed: u64 = std::env::var("DRILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
     });
@@ -562,8 +708,10 @@ async fn the_failover_drill() {
     let hash = crowsnest::auth::password::hash(PASSWORD).unwrap();
     let mut reports = Vec::new();
     for run in 1..=runs {
+        // Runs 1, 2: kill then restart / promote; runs 3, 4: isolate then reconnect / promote; …
         let recovery = if run % 2 == 1 { Recovery::Restart } else { Recovery::Promote };
-        let report = one_run(run, recovery, &mut rng, root.path(), &site, &hash).await;
+        let isolate = (run - 1) % 4 >= 2;
+        let report = one_run(run, recovery, isolate, &mut rng, root.path(), &site, &hash).await;
         eprintln!("drill run {run}: {}", if report.failures.is_empty() { "ok".to_string() } else { report.failures.join("; ") });
         reports.push(report);
     }
