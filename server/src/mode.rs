@@ -105,6 +105,7 @@ pub fn decide(look: &Look, previous: Option<&ModeState>, now: i64) -> ModeState 
 pub struct ModeWatch {
     tx: Arc<watch::Sender<ModeState>>,
     recheck: Arc<Notify>,
+    writes_refused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Another control node: its name, its URL (asked afresh at each look), and a lazily connected
@@ -126,7 +127,14 @@ impl ModeWatch {
     /// Starts from one look at `control` and `others`.
     pub async fn start(control: &ControlStore, others: &OtherNodes, limit: Duration) -> ModeWatch {
         let state = decide(&look(control, others, limit).await, None, now_ms());
-        ModeWatch { tx: Arc::new(watch::channel(state).0), recheck: Arc::new(Notify::new()) }
+        let writes_refused = Arc::new(std::sync::atomic::AtomicBool::new(state.read_only));
+        ModeWatch { tx: Arc::new(watch::channel(state).0), recheck: Arc::new(Notify::new()), writes_refused }
+    }
+
+    /// The flag the control store's one writer checks before every write
+    /// (`ControlStore::guarded_by`): set exactly while this instance is read-only.
+    pub fn write_guard(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.writes_refused.clone()
     }
 
     /// The mode now.
@@ -181,6 +189,8 @@ impl ModeWatch {
             }
             let became_writable = before.read_only && !after.read_only;
             let elsewhere = after.primary.as_ref().and_then(|p| others.iter().find(|n| &n.name == p)).map(|n| n.store.clone());
+            // The writer follows first: nothing may be written once the mode says read-only.
+            self.writes_refused.store(after.read_only, std::sync::atomic::Ordering::SeqCst);
             // The lag moves on every look; only a change of what the banner says wakes readers.
             self.tx.send_if_modified(|state| {
                 let changed = ModeState { lag: state.lag, ..after.clone() } != *state;

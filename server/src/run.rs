@@ -152,6 +152,8 @@ impl Server {
         let others = other_control_nodes(&estate)?;
         let look_limit = Duration::from_millis(estate.probes.timeout_ms);
         let mode = ModeWatch::start(&control, &others, look_limit).await;
+        // Every control write below goes through this one guarded handle.
+        let control = control.guarded_by(mode.write_guard());
         // The declaration stored by the previous start is what caches may still hold: `stale`.
         // A replica that has no schema yet has no declaration either.
         let before = match control.desired_records().await {

@@ -197,6 +197,33 @@ async fn sqlite_control_store() {
 }
 
 #[tokio::test]
+async fn the_one_writer_refuses_every_write_while_the_instance_is_read_only() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("control.db").display());
+    let refused = std::sync::Arc::new(AtomicBool::new(true));
+    let store = ControlStore::open(&url).await.unwrap().guarded_by(refused.clone());
+    let record = crowsnest::store::DesiredRecord { name: "www.example.test.".into(), kind: "A".into(), ttl: 60, value: "127.0.1.2".into() };
+    // Every kind of write, refused before it begins; reads still work.
+    let errors = [
+        store.append_audit(entry(1, "login")).await.err().map(|e| e.to_string()),
+        store.sync_users(&[], 0).await.err().map(|e| e.to_string()),
+        store.ensure_sites(&["web".into()]).await.err().map(|e| e.to_string()),
+        store.replace_desired_records(&[record]).await.err().map(|e| e.to_string()),
+    ];
+    for e in &errors {
+        assert!(e.as_deref().is_some_and(|e| e.starts_with("the control store is read-only from this instance")), "{e:?}");
+    }
+    assert!(store.audit_chain().await.unwrap().is_empty(), "nothing was written");
+    assert!(store.sites().await.unwrap().is_empty());
+    // The mode turns writable: the same handle writes.
+    refused.store(false, Ordering::SeqCst);
+    store.append_audit(entry(1, "login")).await.unwrap();
+    assert_eq!(store.audit_chain().await.unwrap().len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn postgres_control_store() {
     let db = PgDatabase::create("control").await;
     let store = ControlStore::open(&db.url).await.unwrap();

@@ -22,6 +22,9 @@ pub struct ControlStore {
     append: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Where the audit head is also kept after each append (this instance's local store).
     head_keeper: Option<super::LocalStore>,
+    /// Set while this instance may not write (a secondary, or split brain): the one writer
+    /// refuses before any transaction begins. None for other nodes and the CLI.
+    writes_refused: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// One declared record value.
@@ -82,7 +85,7 @@ impl ControlStore {
             .acquire_timeout(std::time::Duration::from_secs(2))
             .connect_lazy(url)
             .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        Ok(ControlStore { pool, backend: "postgres", append: Default::default(), head_keeper: None })
+        Ok(ControlStore { pool, backend: "postgres", append: Default::default(), head_keeper: None, writes_refused: None })
     }
 
     /// Connects without touching the schema.
@@ -104,6 +107,7 @@ impl ControlStore {
             backend,
             append: Default::default(),
             head_keeper: None,
+            writes_refused: None,
         })
     }
 
@@ -152,6 +156,27 @@ impl ControlStore {
         }))
     }
 
+    /// Refuses every write while `refused` is set (the mode's flag, see `ModeWatch::write_guard`):
+    /// even a background chore, which no HTTP layer stands in front of, cannot write control
+    /// state from a secondary or a primary in split brain.
+    pub fn guarded_by(mut self, refused: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.writes_refused = Some(refused);
+        self
+    }
+
+    /// A write transaction, unless this instance may not write now.
+    async fn begin(&self, doing: &'static str) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        self.may_write(doing)?;
+        self.pool.begin().await.map_err(query_error(doing))
+    }
+
+    fn may_write(&self, doing: &'static str) -> Result<(), StoreError> {
+        match &self.writes_refused {
+            Some(flag) if flag.load(std::sync::atomic::Ordering::SeqCst) => Err(StoreError::ReadOnly { store: STORE, doing }),
+            _ => Ok(()),
+        }
+    }
+
     /// Keeps the audit head in `local` too after every append, so a cut-off tail shows.
     pub fn keep_head_in(mut self, local: super::LocalStore) -> Self {
         self.head_keeper = Some(local);
@@ -175,7 +200,7 @@ impl ControlStore {
     /// hash or role ends that user's sessions.
     pub async fn sync_users(&self, users: &[(String, String, String)], now_ms: i64) -> Result<(), StoreError> {
         const DOING: &str = "syncing users from the config";
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         let stored = sqlx::query("SELECT name FROM users WHERE managed = 0")
             .fetch_all(&mut *tx)
             .await
@@ -238,7 +263,7 @@ impl ControlStore {
     pub async fn add_user(&self, name: &str, role: Role, hash: &str, audit: NewAuditEntry) -> Result<bool, StoreError> {
         const DOING: &str = "adding a user";
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         let added = sqlx::query(
             "INSERT INTO users (name, role, password_hash, updated_at_ms, managed) VALUES ($1, $2, $3, $4, 1) \
              ON CONFLICT (name) DO NOTHING",
@@ -263,7 +288,7 @@ impl ControlStore {
     pub async fn change_user(&self, name: &str, change: UserChange, audit: NewAuditEntry) -> Result<bool, StoreError> {
         const DOING: &str = "changing a user";
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         let query = match &change {
             UserChange::Password(hash) => sqlx::query(
                 "UPDATE users SET password_hash = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3",
@@ -290,6 +315,7 @@ impl ControlStore {
 
     /// Adds sites that are configured but not stored yet; never touches existing state.
     pub async fn ensure_sites(&self, names: &[String]) -> Result<(), StoreError> {
+        self.may_write("adding the config's sites")?;
         for name in names {
             sqlx::query("INSERT INTO sites (name, maintenance) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
                 .bind(name)
@@ -349,7 +375,7 @@ impl ControlStore {
     ) -> Result<(ActionRequestView, bool), StoreError> {
         const DOING: &str = "recording an action request";
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         let inserted = sqlx::query(
             "INSERT INTO action_requests (idempotency_key, kind, site, message, expected_end_ms, reason, \
              requested_by, requested_at_ms, expires_at_ms, state, approved_by, decided_at_ms, detail) \
@@ -412,7 +438,7 @@ impl ControlStore {
     ) -> Result<bool, StoreError> {
         const DOING: &str = "changing an action request";
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let moved = sqlx::query(&format!(
             "UPDATE action_requests SET state = $1, approved_by = COALESCE($2, approved_by), decided_at_ms = $3, \
@@ -451,7 +477,7 @@ impl ControlStore {
     pub async fn replay(&self, e: &super::BreakGlass, instance: &str, now_ms: i64) -> Result<Replay, StoreError> {
         const DOING: &str = "replaying a break-glass change";
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         let site_changed: Option<(Option<i64>, Option<String>)> = sqlx::query("SELECT changed_at_ms, changed_by FROM sites WHERE name = $1")
             .bind(&e.site)
             .fetch_optional(&mut *tx)
@@ -555,7 +581,7 @@ impl ControlStore {
     /// Appends one entry to the hash-chained audit log.
     pub async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
         let _guard = self.append.lock().await;
-        let mut tx = self.pool.begin().await.map_err(query_error("appending to the audit log"))?;
+        let mut tx = self.begin("appending to the audit log").await?;
         let stored = self.append_in(&mut tx, entry).await?;
         tx.commit().await.map_err(query_error("appending to the audit log"))?;
         self.keep_head(Some(stored.clone())).await;
@@ -687,7 +713,7 @@ impl ControlStore {
     /// Replaces the declared records with `records`.
     pub async fn replace_desired_records(&self, records: &[DesiredRecord]) -> Result<(), StoreError> {
         const DOING: &str = "replacing declared records";
-        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        let mut tx = self.begin(DOING).await?;
         sqlx::query("DELETE FROM desired_records")
             .execute(&mut *tx)
             .await

@@ -30,6 +30,14 @@ pub enum StoreError {
         /// The migrator's error.
         source: sqlx::migrate::MigrateError,
     },
+    /// This instance may not write now (a secondary, or a primary in split brain).
+    #[error("the {store} store is read-only from this instance; refused while {doing}")]
+    ReadOnly {
+        /// `control`.
+        store: &'static str,
+        /// What was being done, in words.
+        doing: &'static str,
+    },
     /// A query failed.
     #[error("{store} store query failed while {doing}: {source}")]
     Query {
@@ -51,7 +59,7 @@ impl StoreError {
                 .as_database_error()
                 .and_then(|d| d.code())
                 .is_some_and(|code| code == "25006"),
-            StoreError::Migrate { .. } => false,
+            StoreError::Migrate { .. } | StoreError::ReadOnly { .. } => false,
         }
     }
 }
