@@ -1,6 +1,7 @@
 //! The failover drill, against real processes on loopback: a PostgreSQL control primary and a
 //! streaming standby, three Crowsnest processes (sjc-1 on the primary; sin-1 and ams-1 on the
-//! standby, all peers of each other), one nginx per region with the shipped config.
+//! standby, all peers of each other), one nginx per region with the shipped config, and the
+//! lab's DNS (`crowsnest lab`) serving the zone every region resolves www in.
 //!
 //! Each run, with randomized timing: cut off the primary region (runs 1, 2 of every four:
 //! SIGKILL its Crowsnest and crash its PostgreSQL; runs 3, 4: the region lives in a network
@@ -151,7 +152,21 @@ impl Rng {
     }
 }
 
-fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)], hash: &str) -> String {
+/// The zone every instance declares and the lab's DNS serves: www on San Jose's web balancer.
+fn zone(www: &str) -> String {
+    format!("\n[zone]\norigin = \"example.test\"\nserial = 1\n\n[[zone.records]]\nname = \"www\"\ntype = \"A\"\nttl = 60\nvalues = [\"{www}\"]\n")
+}
+
+/// The lab alone, serving the zone (no hosts, no PostgreSQL): the drill's DNS.
+fn lab_config(dns: SocketAddr, control: SocketAddr, www: &str) -> String {
+    format!(
+        "[instance]\nname = \"drill-lab\"\nregion = \"sjc\"\n\n[[regions]]\nname = \"sjc\"\ndisplay = \"San Jose\"\nprimary = true\n\n\
+         [lab]\ncontrol_listen = \"{control}\"\ndns_listen = \"{dns}\"\npostgres = false\n{}",
+        zone(www)
+    )
+}
+
+fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)], hash: &str, dns: SocketAddr) -> String {
     let mut t = format!(
         r#"[instance]
 name = "{name}"
@@ -205,6 +220,8 @@ password_hash = "{hash}"
     for (name, url) in nodes {
         let _ = write!(t, "\n[[control_nodes]]\nname = \"{name}\"\nurl = \"{url}\"\n");
     }
+    t.push_str(&zone(&all[0].nginx.ip().to_string()));
+    let _ = write!(t, "\n[[resolvers]]\nname = \"lab-auth\"\naddress = \"{dns}\"\nkind = \"authoritative\"\n");
     for peer in all.iter().filter(|r| r.instance != me.instance) {
         let _ = write!(
             t,
@@ -408,9 +425,29 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
             Region { key, display, instance, host, console, nginx: port(&ip), config: data.join("crowsnest.toml"), data, netns }
         })
         .collect();
+    // The lab's DNS, where every region (San Jose's namespace too) can ask it.
+    let dns_ip = net.as_ref().map(|n| n.host_ip.clone()).unwrap_or_else(|| "127.0.3.9".into());
+    let free_udp = |ip: &str| std::net::UdpSocket::bind(format!("{ip}:0")).unwrap().local_addr().unwrap();
+    let dns = free_udp(&dns_ip);
+    let lab_control = std::net::TcpListener::bind(format!("{dns_ip}:0")).unwrap().local_addr().unwrap();
+    let lab_toml = dir.join("lab.toml");
+    std::fs::write(&lab_toml, lab_config(dns, lab_control, &regions[0].nginx.ip().to_string())).unwrap();
+    let _lab = {
+        let log = std::fs::File::create(dir.join("lab.log")).unwrap();
+        Process(
+            Command::new(BINARY)
+                .args(["--config", &lab_toml.display().to_string(), "lab"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .kill_on_drop(true)
+                .spawn()
+                .expect("the lab's DNS starts"),
+        )
+    };
     for r in &regions {
         let control = if r.key == "sjc" { primary.dsn() } else { standby.dsn() };
-        std::fs::write(&r.config, config(r, &regions, &control, &nodes, hash)).unwrap();
+        std::fs::write(&r.config, config(r, &regions, &control, &nodes, hash, dns)).unwrap();
     }
     // Nothing listens upstream: a site out of maintenance answers 502, in maintenance 503.
     let upstream: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -445,6 +482,19 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         .expect("the standby has the whole chain before the cut");
     primary_store.close().await;
 
+    // Every region sees www land on San Jose's web balancer, side by side on Singapore's page.
+    let agreed = within(Duration::from_secs(15), || async {
+        let t = json(&alice, format!("{}/api/v1/topology", sin.base())).await?;
+        let row = t["vantages"]["hostnames"].as_array()?.iter().find(|r| r["name"] == "www.example.test")?.clone();
+        let cells = row["cells"].as_array()?;
+        (cells.len() == 3 && cells.iter().all(|c| c["status"] == "ok" && c["text"].as_str().is_some_and(|t| t.contains("lb2 · web_lb · San Jose"))))
+            .then_some(())
+    })
+    .await;
+    if agreed.is_none() {
+        report.fail("Singapore's page never showed www landing on lb2 from all three regions");
+    }
+
     // The cut, at a random point of the probe interval.
     tokio::time::sleep(Duration::from_millis(rng.below(INTERVAL_MS))).await;
     match &net {
@@ -477,6 +527,15 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     })
     .await;
     report.peer_detection_ms = peer_lost.map(|_| ms(cut));
+    let column = async {
+        let t = json(&alice, format!("{}/api/v1/topology", sin.base())).await?;
+        let at = t["vantages"]["columns"].as_array()?.iter().position(|c| c.as_str().is_some_and(|c| c.ends_with("(sjc-1)")))?;
+        let row = t["vantages"]["hostnames"].as_array()?.iter().find(|r| r["name"] == "www.example.test")?.clone();
+        Some(row["cells"][at]["text"].as_str()? == "unreachable")
+    };
+    if column.await != Some(true) {
+        report.fail("Singapore's page still shows San Jose's view of www after the cut");
+    }
     match report.detection_ms {
         Some(d) if d <= DETECTION_LIMIT_MS => {}
         other => report.fail(format!("the secondary noticed the primary's loss after {other:?} ms, limit {DETECTION_LIMIT_MS} ms")),
