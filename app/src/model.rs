@@ -367,6 +367,9 @@ pub enum DnsStatus {
     Servfail,
     /// No answer within the timeout: says nothing about the record.
     Timeout,
+    /// Not checked yet: no round has finished, or the first rounds do not agree yet. Never shown
+    /// as timeout (a scary word for "not asked yet") or ok.
+    Unchecked,
 }
 
 impl DnsStatus {
@@ -383,6 +386,7 @@ impl DnsStatus {
             DnsStatus::UnexpectedExtra => "unexpected_extra",
             DnsStatus::Servfail => "servfail",
             DnsStatus::Timeout => "timeout",
+            DnsStatus::Unchecked => "unchecked",
         }
     }
 
@@ -394,7 +398,7 @@ impl DnsStatus {
             DnsStatus::Missing | DnsStatus::WrongTarget | DnsStatus::WrongTier | DnsStatus::Split => {
                 Status::Critical
             }
-            DnsStatus::Servfail | DnsStatus::Timeout => Status::Unknown,
+            DnsStatus::Servfail | DnsStatus::Timeout | DnsStatus::Unchecked => Status::Unknown,
         }
     }
 
@@ -402,15 +406,16 @@ impl DnsStatus {
     pub fn rank(self) -> u8 {
         match self {
             DnsStatus::Ok => 0,
-            DnsStatus::Timeout => 1,
-            DnsStatus::Servfail => 2,
-            DnsStatus::UnexpectedExtra => 3,
-            DnsStatus::TtlMismatch => 4,
-            DnsStatus::Stale => 5,
-            DnsStatus::Split => 6,
-            DnsStatus::WrongTarget => 7,
-            DnsStatus::Missing => 8,
-            DnsStatus::WrongTier => 9,
+            DnsStatus::Unchecked => 1,
+            DnsStatus::Timeout => 2,
+            DnsStatus::Servfail => 3,
+            DnsStatus::UnexpectedExtra => 4,
+            DnsStatus::TtlMismatch => 5,
+            DnsStatus::Stale => 6,
+            DnsStatus::Split => 7,
+            DnsStatus::WrongTarget => 8,
+            DnsStatus::Missing => 9,
+            DnsStatus::WrongTier => 10,
         }
     }
 }

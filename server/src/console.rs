@@ -131,7 +131,7 @@ impl ConsoleState {
                             .and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == resolver.name));
                         model::DnsCell {
                             resolver: resolver.name.clone(),
-                            status: verdict.map_or(DnsStatus::Timeout, |v| v.status),
+                            status: verdict.map_or(DnsStatus::Unchecked, |v| v.status),
                             detail: verdict.map_or_else(|| "not checked yet".to_string(), |v| v.detail.clone()),
                         }
                     })
@@ -150,8 +150,8 @@ impl ConsoleState {
                         .collect(),
                     ttl: check.declared.ttl,
                     required_tier: check.declared.required_tier.map(|t| t.to_string()),
-                    status: state.as_ref().map_or(DnsStatus::Timeout, |s| s.settled.shown),
-                    latest: state.as_ref().map_or(DnsStatus::Timeout, |s| s.verdict.status),
+                    status: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.settled.shown),
+                    latest: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.verdict.status),
                     flapping: state.as_ref().is_some_and(|s| s.settled.flapping),
                     detail: state
                         .as_ref()

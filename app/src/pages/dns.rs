@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-const STATUSES: [DnsStatus; 10] = [
+const STATUSES: [DnsStatus; 11] = [
     DnsStatus::Ok,
     DnsStatus::Missing,
     DnsStatus::WrongTarget,
@@ -21,6 +21,7 @@ const STATUSES: [DnsStatus; 10] = [
     DnsStatus::UnexpectedExtra,
     DnsStatus::Servfail,
     DnsStatus::Timeout,
+    DnsStatus::Unchecked,
 ];
 
 /// Link to a record's detail page; keys are DNS names and a type, so only the space needs escaping.

@@ -201,8 +201,8 @@ impl DnsBoard {
                 let state = records.entry(key.clone()).or_insert_with(|| RecordState {
                     verdict: verdict.clone(),
                     history: Vec::new(),
-                    // Until two rounds agree, nothing is known.
-                    settled: Settled { shown: DnsStatus::Timeout, flapping: false },
+                    // Until two rounds agree, nothing is known: unchecked, not timeout.
+                    settled: Settled { shown: DnsStatus::Unchecked, flapping: false },
                     since_ms: now_ms,
                     checked_at_ms: now_ms,
                     answers: BTreeMap::new(),

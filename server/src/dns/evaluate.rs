@@ -245,7 +245,7 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, now_ms: i6
         (DnsStatus::Split, format!("resolvers disagree: {}", sets.join(" vs ")))
     });
     let (status, detail) = match (worst, split) {
-        (None, _) => (DnsStatus::Timeout, "no resolver is configured".to_string()),
+        (None, _) => (DnsStatus::Unchecked, "not checked: no resolver is configured".to_string()),
         (Some(w), Some(s)) if s.0.rank() > w.0.rank() => s,
         (Some(w), _) => w,
     };

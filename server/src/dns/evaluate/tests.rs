@@ -109,8 +109,9 @@ fn across_resolvers() {
     let missing = judge(&www(), &[view("a", Auth, ok()), view("b", Auth, gone)], &b, NOW);
     assert_eq!(missing.status, Missing);
 
-    // No resolvers configured: unknown.
-    assert_eq!(judge(&www(), &[], &b, NOW).status, Timeout);
+    // No resolvers configured: not checked, which is unknown, never timeout or ok.
+    let none = judge(&www(), &[], &b, NOW);
+    assert_eq!((none.status, none.status.status()), (Unchecked, app::model::Status::Unknown));
 }
 
 #[test]
@@ -125,6 +126,9 @@ fn hysteresis_and_flapping() {
         ("three different keep what is shown", vec![Ok, Missing, WrongTier], Split, Split, false),
         ("short history", vec![Missing], Ok, Ok, false),
         ("empty history", vec![], Ok, Ok, false),
+        ("a first round is not yet known", vec![WrongTier], Unchecked, Unchecked, false),
+        ("two first rounds that differ are not yet known", vec![Ok, WrongTier], Unchecked, Unchecked, false),
+        ("two first rounds that agree are known", vec![Ok, Ok], Unchecked, Ok, false),
         ("flapping", vec![Ok, Missing, Ok, Missing, Ok], Ok, Ok, true),
         ("three changes is not yet flapping", vec![Ok, Missing, Ok, Missing], Missing, Missing, false),
         ("old changes leave the window", vec![Ok, Missing, Ok, Missing, Ok, Ok, Ok, Ok, Ok, Ok, Ok], Ok, Ok, false),
