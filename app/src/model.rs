@@ -905,3 +905,97 @@ impl Area {
         Area { key: "backlog".into(), title: "Loader backlog".into(), status, summary, href: "/backlog".into() }
     }
 }
+
+#[cfg(test)]
+mod fail_back_tests {
+    use super::*;
+
+    fn node(host: &str, status: ReplicaStatus) -> DbNode {
+        DbNode {
+            host: host.into(),
+            region: "sin".into(),
+            region_display: "Singapore".into(),
+            configured_role: "replica".into(),
+            observed_role: Some("replica".into()),
+            status,
+            detail: format!("{host} detail"),
+            lag_bytes: Some(0),
+            lag_seconds: Some(0.1),
+            sender_state: None,
+            sync_state: None,
+            sender_lag_seconds: [None; 3],
+            replay_lsn: None,
+            receiver_status: None,
+            last_message_ms: None,
+            replay_paused: None,
+            checked_at_ms: Some(0),
+            history: Vec::new(),
+        }
+    }
+
+    fn replication(nodes: Vec<DbNode>) -> Replication {
+        let clusters = if nodes.is_empty() {
+            Vec::new()
+        } else {
+            vec![DbCluster { name: "main".into(), status: ReplicaStatus::Ok, detail: String::new(), nodes, slots: Vec::new(), heartbeat_error: None }]
+        };
+        Replication {
+            clusters,
+            thresholds: LagThresholds { warn_seconds: 5.0, critical_seconds: 30.0, warn_bytes: 1, critical_bytes: 2 },
+            interval_seconds: 2,
+            evaluated_at_ms: 0,
+        }
+    }
+
+    fn loader(status: BacklogStatus, oldest: Option<f64>) -> Loader {
+        Loader {
+            name: "loader-sjc".into(),
+            host: "loader-sjc".into(),
+            region: "sjc".into(),
+            region_display: "San Jose".into(),
+            source: "scrape".into(),
+            status,
+            detail: "loader detail".into(),
+            depth: Some(3.0),
+            oldest_age_seconds: oldest,
+            enqueue_rate: None,
+            load_rate: None,
+            net_drain: None,
+            eta_seconds: None,
+            last_report_ms: Some(0),
+            last_error: None,
+            history: Vec::new(),
+        }
+    }
+
+    fn backlog(loaders: Vec<Loader>, interval_seconds: u64) -> Backlog {
+        Backlog { loaders, window_seconds: 10, interval_seconds, evaluated_at_ms: 0 }
+    }
+
+    #[test]
+    fn fail_back_is_safe_only_when_every_replica_and_loader_says_so() {
+        use BacklogStatus as B;
+        use ReplicaStatus as R;
+        let primary = || node("db1", R::Ok);
+        // (case, replicas, loaders, backlog interval, safe, status, reasons)
+        #[rustfmt::skip]
+        let table: Vec<(&str, Vec<DbNode>, Vec<Loader>, u64, bool, Status, usize)> = vec![
+            ("nothing configured is not safe, and unknown", vec![], vec![], 2, false, Status::Unknown, 1),
+            ("all caught up and empty", vec![primary(), node("db-sin", R::Ok)], vec![loader(B::Ok, Some(1.0))], 2, true, Status::Ok, 1),
+            ("items younger than the 5 s floor are in flight", vec![primary()], vec![loader(B::Ok, Some(4.9))], 1, true, Status::Ok, 1),
+            ("older than the floor is a backlog: warn", vec![primary()], vec![loader(B::Ok, Some(5.1))], 1, false, Status::Warn, 1),
+            ("in flight is two intervals when that is longer", vec![primary()], vec![loader(B::Ok, Some(9.0))], 5, true, Status::Ok, 1),
+            ("a lagging replica", vec![primary(), node("db-sin", R::Warn)], vec![], 2, false, Status::Warn, 1),
+            ("the worst status wins, every reason listed", vec![primary(), node("db-sin", R::Disconnected), node("db-ams", R::Warn)], vec![loader(B::Stalled, Some(60.0))], 2, false, Status::Critical, 3),
+            ("an unknown loader is not safe", vec![primary()], vec![loader(B::Unknown, None)], 2, false, Status::Unknown, 1),
+        ];
+        for (case, nodes, loaders, interval, safe, status, reasons) in table {
+            let got = FailBack::judge(&replication(nodes), &backlog(loaders, interval));
+            assert_eq!((got.safe, got.status, got.reasons.len()), (safe, status, reasons), "{case}: {:?}", got.reasons);
+        }
+        let lagging = FailBack::judge(&replication(vec![primary(), node("db-sin", R::Disconnected)]), &backlog(vec![], 2));
+        assert_eq!(lagging.reasons, ["main db-sin (disconnected): db-sin detail"]);
+        let ok = FailBack::judge(&replication(vec![primary(), node("db-sin", R::Ok)]), &backlog(vec![loader(B::Ok, None)], 2));
+        assert_eq!(ok.reasons, ["1 replicas within their lag thresholds and 1 loaders empty."]);
+    }
+}
