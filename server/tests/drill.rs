@@ -27,10 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 mod common;
-use common::{browser, csrf_in, login_as};
+use common::{browser, csrf_in, login_as, start_nginx};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_crowsnest");
-const EDGE_NGINX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/edge-nginx.sh");
 const INTERVAL_MS: u64 = 1000;
 /// Noticing a cut-off primary may take one probe interval plus the look itself.
 const DETECTION_LIMIT_MS: u64 = INTERVAL_MS + 1000;
@@ -258,22 +257,6 @@ fn spawn_console(region: &Region, site: &Path) -> Process {
     Process(child)
 }
 
-fn spawn_nginx(region: &Region, upstream: SocketAddr) -> Process {
-    let child = Command::new("bash")
-        .arg(EDGE_NGINX)
-        .arg(region.nginx.to_string())
-        .arg(upstream.to_string())
-        .arg(region.data.join("edge"))
-        .arg(region.data.join("nginx"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("scripts/edge-nginx.sh starts");
-    Process(child)
-}
-
 /// Polls `f` every 20 ms until it returns Some, or gives None after `limit`.
 async fn within<T, F, Fut>(limit: Duration, mut f: F) -> Option<T>
 where
@@ -451,7 +434,8 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     }
     // Nothing listens upstream: a site out of maintenance answers 502, in maintenance 503.
     let upstream: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _nginx: Vec<Process> = regions.iter().map(|r| spawn_nginx(r, upstream)).collect();
+    let _nginx: Vec<common::Nginx> =
+        regions.iter().map(|r| start_nginx(r.nginx, upstream, &r.data.join("edge"), &r.data.join("nginx"))).collect();
     let (sjc, sin) = (&regions[0], &regions[1]);
     let mut sjc_process = Some(spawn_console(sjc, site));
     let plain = common::client();

@@ -6,45 +6,15 @@ use crowsnest::config;
 use crowsnest::run::{Server, Site};
 use reqwest::{Method, StatusCode};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
-use common::{browser, csrf_in, eventually, login_as};
-
-/// Renders the shipped config and runs nginx in the foreground (also used by the demo and the
-/// Playwright suite, so all three run the same file).
-const EDGE_NGINX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/edge-nginx.sh");
+use common::{browser, csrf_in, eventually, login_as, start_nginx};
 
 /// A port free on 127.0.0.1 now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// nginx, stopped when dropped.
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_nginx(prefix: &Path, port: u16, upstream: u16, edge: &Path) -> Nginx {
-    let child = Command::new("bash")
-        .arg(EDGE_NGINX)
-        .arg(format!("127.0.0.1:{port}"))
-        .arg(format!("127.0.0.1:{upstream}"))
-        .arg(edge)
-        .arg(prefix)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("scripts/edge-nginx.sh starts");
-    Nginx(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +75,7 @@ password_hash = "{hash}"
     let server = Server::start(Arc::new(estate), Site { root: site }, false).await.unwrap();
     let console = format!("http://{}", server.addr);
 
-    let nginx = start_nginx(&dir.path().join("nginx"), port, upstream_port, &edge);
+    let nginx = start_nginx(format!("127.0.0.1:{port}"), format!("127.0.0.1:{upstream_port}"), &edge, &dir.path().join("nginx"));
     let pid = nginx.0.id();
     let balancer = format!("http://127.0.0.1:{port}");
     let plain = common::client();

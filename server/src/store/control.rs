@@ -40,6 +40,9 @@ pub struct DesiredRecord {
     pub value: String,
 }
 
+/// 1 on a node that accepts writes, 0 on a standby in recovery.
+const WRITABLE_SQL: &str = "SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END";
+
 fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query {
         store: STORE,
@@ -69,7 +72,7 @@ impl ControlStore {
         let mut conn = sqlx::AnyConnection::connect(url)
             .await
             .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        let row = sqlx::query("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END")
+        let row = sqlx::query(WRITABLE_SQL)
             .fetch_one(&mut conn)
             .await
             .map_err(query_error("asking whether a control node is writable"))?;
@@ -127,7 +130,7 @@ impl ControlStore {
         if self.backend == "sqlite" {
             return Ok(true);
         }
-        let row = sqlx::query("SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END")
+        let row = sqlx::query(WRITABLE_SQL)
             .fetch_one(&self.pool)
             .await
             .map_err(query_error("asking whether the control store is writable"))?;

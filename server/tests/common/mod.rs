@@ -53,3 +53,33 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Renders the shipped nginx config and runs nginx in the foreground (also used by the demo and
+/// the Playwright suite, so all of them run the same file).
+pub const EDGE_NGINX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/edge-nginx.sh");
+
+/// Debian's nginx with the shipped config, stopped when dropped.
+pub struct Nginx(pub std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `scripts/edge-nginx.sh LISTEN UPSTREAM EDGE_DIR PREFIX`.
+pub fn start_nginx(listen: impl std::fmt::Display, upstream: impl std::fmt::Display, edge: &std::path::Path, prefix: &std::path::Path) -> Nginx {
+    let child = std::process::Command::new("bash")
+        .arg(EDGE_NGINX)
+        .arg(listen.to_string())
+        .arg(upstream.to_string())
+        .arg(edge)
+        .arg(prefix)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("scripts/edge-nginx.sh starts");
+    Nginx(child)
+}
