@@ -20,6 +20,11 @@ pub fn utc_or_never(ms: Option<i64>) -> String {
     ms.map(utc).unwrap_or_else(|| "never".to_string())
 }
 
+/// `flapping: 6 changes since 22:05:03 UTC`, for a resource that keeps changing state.
+pub fn flapping(f: &crate::model::Flapping) -> String {
+    format!("flapping: {} changes since {}", f.changes, utc(f.since_ms))
+}
+
 /// Formats a latency in milliseconds with a unit, `—` when absent.
 ///
 /// Integer arithmetic instead of `{:.1}`: the same digits everywhere, and it keeps core's

@@ -13,7 +13,7 @@ use crate::actions::ActionService;
 use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
-use app::model::{self, Area, Backlog, Dns, DnsStatus, FailBack, Instance, Mode, Overview, Replication, Status, Topology};
+use app::model::{self, Area, Backlog, Dns, DnsStatus, Instance, Mode, Overview, Replication, Status, Topology};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -68,12 +68,7 @@ impl ConsoleState {
         let clusters = crate::replication::engine::specs(&estate);
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
-        let probes = &estate.probes;
-        let policy = Policy {
-            stale_after_ms: (probes.interval_seconds * 1000 * probes.stale_after_intervals as u64
-                + probes.timeout_ms) as i64,
-            latency_warn_ms: probes.latency_warn_ms as f64,
-        };
+        let policy = estate.probes.policy();
         ConsoleState {
             estate,
             board,
@@ -150,13 +145,13 @@ impl ConsoleState {
                         .collect(),
                     ttl: check.declared.ttl,
                     required_tier: check.declared.required_tier.map(|t| t.to_string()),
-                    status: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.settled.shown),
+                    status: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.damped.settled.shown),
                     latest: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.verdict.status),
-                    flapping: state.as_ref().is_some_and(|s| s.settled.flapping),
+                    flapping: state.as_ref().and_then(|s| s.damped.settled.flapping.clone()),
                     detail: state
                         .as_ref()
                         .map_or_else(|| "not checked yet".to_string(), |s| s.verdict.detail.clone()),
-                    since_ms: state.as_ref().map(|s| s.since_ms),
+                    since_ms: state.as_ref().map(|s| s.damped.since_ms),
                     checked_at_ms: state.as_ref().map(|s| s.checked_at_ms),
                     cells,
                 }
@@ -189,16 +184,24 @@ impl ConsoleState {
         }
     }
 
-    /// Where a public hostname's A record lands, by every resolver's latest answer.
-    fn landing(&self, hostname: &str) -> (Vec<String>, Option<DnsStatus>) {
+    /// Where a public hostname's A record lands, by every resolver's latest answer: labelled
+    /// values, the regions (`lb3 · Singapore`), the record's shown status and since when.
+    fn landing(&self, hostname: &str) -> Landing {
         let key = format!("{}. A", hostname.trim_end_matches('.').to_ascii_lowercase());
-        let Some(state) = self.dns.get(&key) else { return (Vec::new(), None) };
+        let Some(state) = self.dns.get(&key) else { return Landing::default() };
         let values: std::collections::BTreeSet<&String> = state.answers.values().flatten().collect();
-        let lands = values
-            .into_iter()
-            .map(|v| format!("{v} = {}", self.book.label(v)))
-            .collect();
-        (lands, Some(state.settled.shown))
+        Landing {
+            lands_on: values.iter().map(|v| format!("{v} = {}", self.book.label(v))).collect(),
+            serving: values
+                .iter()
+                .map(|v| match self.book.owner(v) {
+                    Some(o) => format!("{} · {}", o.host, o.region),
+                    None => format!("{v} (outside the estate)"),
+                })
+                .collect(),
+            status: Some(state.damped.settled.shown),
+            since_ms: Some(state.damped.since_ms),
+        }
     }
 
     /// A counter that moves whenever any engine completes a round (or a loader pushes): what a
@@ -273,12 +276,11 @@ impl ConsoleState {
                         tier: h.tier.to_string(),
                         address: h.address.to_string(),
                         check: target.describe(),
-                        health: health::evaluate(
-                            self.board.latest(&h.name).as_ref(),
-                            target.expect(),
-                            self.policy,
-                            now_ms,
-                        ),
+                        health: {
+                            let state = self.board.state(&h.name);
+                            let raw = health::evaluate(state.as_ref().map(|s| &s.latest), target.expect(), self.policy, now_ms);
+                            health::damped(raw, state.as_ref().map(|s| &s.damped))
+                        },
                     })
                     .collect();
                 model::Region {
@@ -297,13 +299,15 @@ impl ConsoleState {
                 .hostnames
                 .iter()
                 .map(|h| {
-                    let (lands_on, dns_status) = self.landing(&h.name);
+                    let landing = self.landing(&h.name);
                     model::PublicHostname {
                         name: h.name.clone(),
                         tier: h.tier.to_string(),
                         site: h.site.clone(),
-                        lands_on,
-                        dns_status,
+                        lands_on: landing.lands_on,
+                        dns_status: landing.status,
+                        serving: landing.serving,
+                        since_ms: landing.since_ms,
                     }
                 })
                 .collect(),
@@ -457,10 +461,20 @@ impl Console for ConsoleState {
             Ok(Overview {
                 areas,
                 sites,
-                fail_back: FailBack::judge(&replication, &backlog),
+                fail_back: crate::fail_back::judge(&replication, &backlog, &topology),
+                hostnames: topology.hostnames.clone(),
             })
         })
     }
+}
+
+/// Where a public hostname lands now (see `ConsoleState::landing`).
+#[derive(Default)]
+struct Landing {
+    lands_on: Vec<String>,
+    serving: Vec<String>,
+    status: Option<DnsStatus>,
+    since_ms: Option<i64>,
 }
 
 fn control_error(e: crate::store::StoreError) -> ConsoleError {

@@ -1,6 +1,7 @@
 //! Health evaluation: a pure function from the latest observation, the policy and `now` to a
 //! status. Rules are checked in order of precedence; the first that holds decides.
 
+use crate::damping::Damped;
 use app::model::{Health, Status};
 
 /// What one check saw.
@@ -62,6 +63,7 @@ pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_
         latency_ms: last.and_then(|o| o.latency_ms),
         checked_at_ms: last.map(|o| o.at_ms),
         detail,
+        flapping: None,
     };
     // Never checked: nothing is known yet.
     let Some(obs) = last else {
@@ -112,6 +114,24 @@ pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_
     verdict(Status::Ok, format!("{what} in {latency:.1} ms"))
 }
 
+/// The health to show: the latest check, damped. A stale or missing check stays unknown (the
+/// engine stopped); otherwise the damped status is shown, with the latest check in words when it
+/// differs, and the flapping marker.
+pub fn damped(raw: Health, damped: Option<&Damped<Status>>) -> Health {
+    let Some(damped) = damped else { return raw };
+    if raw.status == Status::Unknown {
+        return raw;
+    }
+    let shown = damped.settled.shown;
+    let detail = match (&damped.settled.flapping, shown == raw.status) {
+        (Some(f), _) => format!("flapping: {} changes in the last rounds; latest check: {} ({})", f.changes, raw.status.as_str(), raw.detail),
+        (None, true) => raw.detail.clone(),
+        (None, false) if shown == Status::Unknown => format!("latest check {}: {}; waiting for a second round to agree", raw.status.as_str(), raw.detail),
+        (None, false) => format!("still {} until rounds agree; latest check {}: {}", shown.as_str(), raw.status.as_str(), raw.detail),
+    };
+    Health { status: shown, detail, flapping: damped.settled.flapping.clone(), ..raw }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +174,37 @@ mod tests {
             assert_eq!(got.status, want, "{name}: {got:?}");
             assert!(got.detail.contains(detail), "{name}: detail {:?} lacks {detail:?}", got.detail);
             assert_eq!(got.checked_at_ms, last.as_ref().map(|o| o.at_ms), "{name}");
+        }
+    }
+
+    #[test]
+    fn damped_health_shows_the_settled_status_and_the_latest_check() {
+        use crate::damping::{Damped, Damping};
+        let rule = Damping::DEFAULT;
+        let raw = |status: Status| Health { status, latency_ms: None, checked_at_ms: Some(NOW), detail: "what the check saw".into(), flapping: None };
+        let after = |statuses: &[Status]| {
+            let mut d = Damped::new(Status::Unknown, 0);
+            for (i, s) in statuses.iter().enumerate() {
+                d.push(i as i64, *s, &rule, Status::severity);
+            }
+            d
+        };
+        let (ok, crit, unknown) = (Status::Ok, Status::Critical, Status::Unknown);
+        let flappy = after(&[ok, crit, ok, crit, ok]);
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Health, Option<Damped<Status>>, Status, &str, bool)> = vec![
+            ("no rounds yet", raw(unknown), None, unknown, "what the check saw", false),
+            ("stale stays unknown whatever was shown", raw(unknown), Some(after(&[ok, ok])), unknown, "what the check saw", false),
+            ("agreeing", raw(ok), Some(after(&[ok, ok])), ok, "what the check saw", false),
+            ("one bad round", raw(crit), Some(after(&[ok, ok, crit])), ok, "still ok until rounds agree; latest check critical: what the check saw", false),
+            ("first round", raw(crit), Some(after(&[crit])), unknown, "latest check critical: what the check saw; waiting for a second round", false),
+            ("flapping", raw(ok), Some(flappy), crit, "flapping: 4 changes in the last rounds; latest check: ok", true),
+        ];
+        for (name, raw, damped_state, want, detail, flapping) in cases {
+            let got = damped(raw, damped_state.as_ref());
+            assert_eq!(got.status, want, "{name}: {got:?}");
+            assert!(got.detail.contains(detail), "{name}: {:?} lacks {detail:?}", got.detail);
+            assert_eq!(got.flapping.is_some(), flapping, "{name}");
         }
     }
 }

@@ -2,6 +2,8 @@
 //! HTTP and TCP, and keeps the latest observation of each.
 
 use crate::config::{Estate, HostConfig};
+use crate::damping::{Damped, Damping};
+use app::model::Status;
 use crate::health::{Answer, Expect, Observation, ProbeError};
 use crate::store::LocalStore;
 use futures::future::BoxFuture;
@@ -155,10 +157,19 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The latest observation per host, and a counter that moves after every round.
+/// One host's latest observation and its damped status.
+#[derive(Debug, Clone)]
+pub struct HostState {
+    /// The latest observation.
+    pub latest: Observation,
+    /// Raw statuses of recent rounds and what is shown.
+    pub damped: Damped<Status>,
+}
+
+/// The latest observation and damped status per host, and a counter that moves after every round.
 #[derive(Clone)]
 pub struct HealthBoard {
-    latest: Arc<RwLock<HashMap<String, Observation>>>,
+    latest: Arc<RwLock<HashMap<String, HostState>>>,
     rounds: watch::Sender<u64>,
 }
 
@@ -174,13 +185,26 @@ impl Default for HealthBoard {
 impl HealthBoard {
     /// The latest observation of a host.
     pub fn latest(&self, host: &str) -> Option<Observation> {
+        Some(self.latest.read().ok()?.get(host)?.latest.clone())
+    }
+
+    /// The latest observation of a host and its damped status.
+    pub fn state(&self, host: &str) -> Option<HostState> {
         self.latest.read().ok()?.get(host).cloned()
     }
 
-    /// Records one round's observations and wakes every subscriber.
-    pub fn publish(&self, round: Vec<(String, Observation)>) {
+    /// Records one round's observations with each one's raw status, damps them by `rule`, and
+    /// wakes every subscriber.
+    pub fn publish(&self, round: Vec<(String, Observation, Status)>, rule: &Damping) {
         if let Ok(mut latest) = self.latest.write() {
-            latest.extend(round);
+            for (host, observation, raw) in round {
+                let at_ms = observation.at_ms;
+                let state = latest
+                    .entry(host)
+                    .or_insert_with(|| HostState { latest: observation.clone(), damped: Damped::new(Status::Unknown, at_ms) });
+                state.damped.push(at_ms, raw, rule, Status::severity);
+                state.latest = observation;
+            }
         }
         self.rounds.send_modify(|n| *n += 1);
     }
@@ -209,6 +233,7 @@ pub async fn run_rounds(
         .iter()
         .map(|h| (h.name.clone(), Target::of(h)))
         .collect();
+    let (policy, rule) = (estate.probes.policy(), estate.probes.damping());
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
@@ -230,6 +255,14 @@ pub async fn run_rounds(
                 }
             }
         }
-        board.publish(round);
+        let judged = round
+            .into_iter()
+            .zip(&targets)
+            .map(|((name, observation), (_, target))| {
+                let raw = crate::health::evaluate(Some(&observation), target.expect(), policy, observation.at_ms).status;
+                (name, observation, raw)
+            })
+            .collect();
+        board.publish(judged, &rule);
     }
 }

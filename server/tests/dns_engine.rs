@@ -18,7 +18,7 @@ async fn hickory() -> (Arc<LabZone>, RunningDns) {
     let config = ZoneConfig {
         origin: "example.test".into(),
         serial: 1,
-        records: vec![RecordConfig { name: "www".into(), kind: RecordKind::A, ttl: 60, values: vec!["127.0.1.2".into()] }],
+        records: vec![RecordConfig { name: "www".into(), kind: RecordKind::A, ttl: 60, values: vec!["127.0.1.2".into()], failover: vec![] }],
     };
     let zone = Arc::new(LabZone::new(&config).unwrap());
     let running = serve_zone(zone.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -83,7 +83,7 @@ values = ["127.0.1.2"]
 async fn judge(estate: &config::Estate, checks: &[RecordCheck]) -> crowsnest::dns::evaluate::Verdict {
     let client = WireResolver::new(Duration::from_millis(400));
     let book = AddressBook::from_estate(estate);
-    engine::round(estate, checks, &client, &book, 4, || 1_000_000).await.remove(0).1
+    engine::round(estate, checks, &client, &book, &Default::default(), 4, || 1_000_000).await.remove(0).1
 }
 
 #[tokio::test]

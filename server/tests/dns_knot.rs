@@ -143,7 +143,7 @@ kind = "authoritative"
 async fn www_status(estate: &config::Estate, checks: &[RecordCheck]) -> (DnsStatus, String) {
     let client = WireResolver::new(Duration::from_millis(500));
     let book = AddressBook::from_estate(estate);
-    let round = engine::round(estate, checks, &client, &book, 8, || 0).await;
+    let round = engine::round(estate, checks, &client, &book, &Default::default(), 8, || 0).await;
     let (_, verdict, _) = round.into_iter().find(|(k, _, _)| k == "www.example.test. A").unwrap();
     (verdict.status, verdict.detail)
 }

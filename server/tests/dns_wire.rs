@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn record(name: &str, kind: RecordKind, ttl: u32, values: &[&str]) -> RecordConfig {
-    RecordConfig { name: name.into(), kind, ttl, values: values.iter().map(|v| v.to_string()).collect() }
+    RecordConfig { name: name.into(), kind, ttl, values: values.iter().map(|v| v.to_string()).collect(), failover: vec![] }
 }
 
 async fn zone() -> (Arc<LabZone>, RunningDns) {

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-const STATUSES: [DnsStatus; 11] = [
+const STATUSES: [DnsStatus; 13] = [
     DnsStatus::Ok,
     DnsStatus::Missing,
     DnsStatus::WrongTarget,
@@ -19,6 +19,8 @@ const STATUSES: [DnsStatus; 11] = [
     DnsStatus::TtlMismatch,
     DnsStatus::Stale,
     DnsStatus::UnexpectedExtra,
+    DnsStatus::Partial,
+    DnsStatus::FailedOver,
     DnsStatus::Servfail,
     DnsStatus::Timeout,
     DnsStatus::Unchecked,
@@ -80,7 +82,7 @@ fn RecordDetail(detail: DnsRecordDetail) -> impl IntoView {
         <h1>{heading}</h1>
         <p>
             <Badge status=record.status/> " since " <time>{format::utc_or_never(record.since_ms)}</time>
-            {record.flapping.then_some(" · flapping")}
+            {record.flapping.as_ref().map(|f| format!(" · {}", format::flapping(f)))}
         </p>
         <p>"Declared: " {record.declared.join(", ")} " · TTL " {record.ttl} " s"
             {record.required_tier.map(|t| format!(" · must be served by {t}"))}</p>
@@ -218,7 +220,7 @@ fn RecordRow(record: DnsRecord) -> impl IntoView {
     let latest = (record.latest != record.status).then(|| {
         view! { <div class="muted">"latest round: " {record.latest.as_str()}</div> }
     });
-    let flapping = record.flapping.then(|| view! { <div class="flapping">"flapping"</div> });
+    let flapping = record.flapping.as_ref().map(|f| view! { <div class="flapping" data-flapping=f.changes>{format::flapping(f)}</div> });
     view! {
         <tr data-record=key data-status=record.status.status().as_str() data-dns-status=record.status.as_str()>
             <th scope="row"><a href=record_href(&href_key)><code>{record.name}</code> " " {record.kind}</a></th>

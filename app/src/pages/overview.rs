@@ -71,15 +71,36 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         }
         .into_any()
     };
+    let hostnames = (!overview.hostnames.is_empty()).then(|| {
+        let rows = overview
+            .hostnames
+            .into_iter()
+            .map(|h| {
+                let key = h.name.clone();
+                let words = h.serving_words();
+                view! {
+                    <li data-hostname=key data-dns-status=h.dns_status.map(|s| s.as_str()).unwrap_or("unchecked")>
+                        {h.dns_status.map(|s| view! { <Badge status=s/> " " })}
+                        <strong>{h.name}</strong> " " {words}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <h2>"Where traffic lands"</h2>
+            <ul class="serving" id="serving">{rows}</ul>
+        }
+    });
     let verdict = overview.fail_back;
     let answer = if verdict.safe { "Yes" } else { "No" };
     let reasons = verdict.reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view();
     view! {
         <ul class="areas">{areas}</ul>
+        {hostnames}
         <section class=format!("fail-back status-{}", verdict.status.as_str()) id="fail-back"
             data-safe=if verdict.safe { "true" } else { "false" }>
             <h2>"Safe to fail back? " <Badge status=verdict.status/> " " <strong>{answer}</strong></h2>
-            <p class="muted">"Every replica within its lag thresholds and every loader's queue empty; otherwise, why not:"</p>
+            <p class="muted">"Every replica within its lag thresholds, every loader's queue empty, every public hostname answering and the primary region's balancers healthy; otherwise, why not:"</p>
             <ul class="reasons">{reasons}</ul>
         </section>
         <h2>"Sites"</h2>

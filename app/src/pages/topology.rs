@@ -221,7 +221,10 @@ fn HostRow(region: String, host: Host) -> impl IntoView {
             <th scope="row">{host.name}</th>
             <td>{region}</td>
             <td><code>{host.tier}</code></td>
-            <td><Badge status=host.health.status/></td>
+            <td>
+                <Badge status=host.health.status/>
+                {host.health.flapping.as_ref().map(|f| view! { <div class="flapping" data-flapping=f.changes>{format::flapping(f)}</div> })}
+            </td>
             <td class="num">{format::latency(host.health.latency_ms)}</td>
             <td><time>{format::utc_or_never(host.health.checked_at_ms)}</time></td>
             <td><code>{host.check}</code></td>
@@ -242,14 +245,8 @@ fn HostnameTable(topology: Topology) -> impl IntoView {
             let key = h.name.clone();
             let status = h.dns_status;
             let wrong_tier = status == Some(DnsStatus::WrongTier);
-            let lands = if h.lands_on.is_empty() {
-                match status {
-                    None => "not checked yet".to_string(),
-                    Some(_) => "nowhere: no address is answered".to_string(),
-                }
-            } else {
-                h.lands_on.join(", ")
-            };
+            let words = h.serving_words();
+            let lands = if h.lands_on.is_empty() { String::new() } else { h.lands_on.join(", ") };
             view! {
                 <tr data-hostname=key data-dns-status=status.map(|s| s.as_str()).unwrap_or("unchecked")
                     class=if wrong_tier { "alarm" } else { "" }>
@@ -259,7 +256,8 @@ fn HostnameTable(topology: Topology) -> impl IntoView {
                     <td>
                         {status.map(|s| view! { <Badge status=s/> " " })}
                         {wrong_tier.then(|| view! { <strong class="alarm-text">"WRONG TIER: "</strong> })}
-                        {lands}
+                        {words}
+                        <div class="answer muted">{lands}</div>
                     </td>
                 </tr>
             }

@@ -22,6 +22,8 @@ impl Document {
         let mut best = 0;
         let mut item: Option<&Item> = None;
         let mut table: Option<&Table> = Some(self.0.as_table());
+        // An inline table reached through an array (`replicas = [{ host = …, dsn = … }]`).
+        let mut inline: Option<&toml_edit::InlineTable> = None;
         for segment in &path.0 {
             match (segment, item, table) {
                 (Segment::Key(k), _, Some(t)) => match t.get_key_value(k) {
@@ -29,6 +31,7 @@ impl Document {
                         best = key.span().or_else(|| value.span()).map_or(best, |s| s.start);
                         item = Some(value);
                         table = value.as_table();
+                        inline = None;
                     }
                     None => break,
                 },
@@ -42,6 +45,13 @@ impl Document {
                         None => break,
                     }
                 }
+                (Segment::Key(k), None, None) => match inline.and_then(|t| t.get_key_value(k)) {
+                    Some((key, value)) => {
+                        best = key.span().or_else(|| value.span()).map_or(best, |s| s.start);
+                        inline = value.as_inline_table();
+                    }
+                    None => break,
+                },
                 (Segment::Index(n), Some(Item::ArrayOfTables(a)), _) => match a.get(*n) {
                     Some(t) => {
                         best = t.span().map_or(best, |s| s.start);
@@ -55,9 +65,7 @@ impl Document {
                         best = v.span().map_or(best, |s| s.start);
                         table = None;
                         item = None;
-                        if let Value::InlineTable(_) = v {
-                            // Inline tables inside arrays are rare in our config; stop here.
-                        }
+                        inline = v.as_inline_table();
                     }
                     None => break,
                 },
@@ -67,11 +75,108 @@ impl Document {
         best
     }
 
+    /// The bytes to blank so that `path` is gone from the text while every other offset stays
+    /// put: a key with its value, or a whole table with its sub-tables.
+    pub fn removal_range(&self, path: &KeyPath) -> Option<std::ops::Range<usize>> {
+        let (last, parent) = path.0.split_last()?;
+        let mut item: Option<&Item> = None;
+        let mut table: Option<&Table> = Some(self.0.as_table());
+        for segment in parent {
+            match (segment, item) {
+                (Segment::Key(k), _) => {
+                    let found = table?.get(k)?;
+                    item = Some(found);
+                    table = found.as_table();
+                }
+                (Segment::Index(n), Some(Item::ArrayOfTables(a))) => {
+                    table = Some(a.get(*n)?);
+                    item = None;
+                }
+                _ => return None,
+            }
+        }
+        match (last, item) {
+            (Segment::Index(_), Some(Item::ArrayOfTables(_))) => self.block_range(path),
+            (Segment::Key(k), _) => {
+                let t = table?;
+                let (key, value) = t.get_key_value(k)?;
+                match value {
+                    Item::Table(_) | Item::ArrayOfTables(_) => self.block_range(path),
+                    _ => Some(key.span()?.start..value.span()?.end),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The `name` a table in an array declares, if any: `hosts[3]` → `api1`.
+    pub fn name_of(&self, path: &KeyPath) -> Option<String> {
+        let (Segment::Index(n), array) = path.0.split_last()? else { return None };
+        let mut table = self.0.as_table();
+        let mut found: Option<&Item> = None;
+        for segment in array {
+            match segment {
+                Segment::Key(k) => {
+                    let item = table.get(k)?;
+                    found = Some(item);
+                    if let Some(t) = item.as_table() {
+                        table = t;
+                    }
+                }
+                Segment::Index(i) => table = found?.as_array_of_tables()?.get(*i)?,
+            }
+        }
+        let element = found?.as_array_of_tables()?.get(*n)?;
+        element.get("name")?.as_str().map(str::to_string)
+    }
+
+    /// From a table's header to the next header that is not inside it (or the end).
+    pub fn block_range(&self, path: &KeyPath) -> Option<std::ops::Range<usize>> {
+        let mut headers = Vec::new();
+        collect_headers(self.0.as_table(), &mut KeyPath::root(), &mut headers);
+        let start = headers.iter().find(|(p, _)| p == path)?.1;
+        let inside = |p: &KeyPath| p.0.len() >= path.0.len() && p.0[..path.0.len()] == path.0[..];
+        let end = headers
+            .iter()
+            .filter(|(p, at)| *at > start && !inside(p))
+            .map(|(_, at)| *at)
+            .min()
+            .unwrap_or(self.0.raw().len());
+        Some(start..end)
+    }
+
     /// The deepest key path whose key or value span contains `offset`.
     pub fn key_at(&self, offset: usize) -> KeyPath {
         let mut path = KeyPath::root();
         descend_table(self.0.as_table(), offset, &mut path);
         path
+    }
+}
+
+/// Every table header in the document: `[table]` and each `[[array]]` element, with its offset.
+fn collect_headers(table: &Table, path: &mut KeyPath, out: &mut Vec<(KeyPath, usize)>) {
+    for (name, item) in table.iter() {
+        path.0.push(Segment::Key(name.to_string()));
+        match item {
+            Item::Table(t) => {
+                if let Some(span) = t.span() {
+                    out.push((path.clone(), span.start));
+                }
+                collect_headers(t, path, out);
+            }
+            Item::ArrayOfTables(a) => {
+                for (i, t) in a.iter().enumerate() {
+                    path.0.push(Segment::Index(i));
+                    if let Some(span) = t.span() {
+                        out.push((path.clone(), span.start));
+                    }
+                    collect_headers(t, path, out);
+                    path.0.pop();
+                }
+            }
+            _ => {}
+        }
+        path.0.pop();
     }
 }
 

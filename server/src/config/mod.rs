@@ -89,6 +89,8 @@ pub struct Mistake {
     pub key: KeyPath,
     /// What is wrong, in words.
     pub message: String,
+    /// The other place involved, for duplicates: the message names its line.
+    pub also: Option<KeyPath>,
 }
 
 /// Reads, parses and validates the estate at `path`.
@@ -117,35 +119,138 @@ pub fn parse(file: &Path, text: &str) -> Result<Estate, Vec<ConfigError>> {
             message: format!("invalid TOML: {message}"),
         }]
     })?;
-    let estate: Estate = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let error = |key: KeyPath, offset: usize, message: String| {
         let (line, column) = locate::line_column(text, offset);
-        vec![ConfigError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            key: document.key_at(offset),
-            message: e.message().trim().to_string(),
-        }]
-    })?;
-    let mistakes = validate::validate(&estate);
-    if mistakes.is_empty() {
+        ConfigError { file: file.to_path_buf(), line, column, key, message }
+    };
+    let (estate, mut errors, removed) = deserialize_all(file, text, &document);
+    let Some(estate) = estate else { return Err(errors) };
+    // Cross references are checked too. A table dropped to get this far must not cause made-up
+    // mistakes: none are reported when a region was dropped (everything refers to regions), and
+    // none that name a dropped table's `name`; later tables' indices are shifted back.
+    let names: Vec<String> = removed.iter().filter_map(|p| document.name_of(p)).map(|n| format!("{n:?}")).collect();
+    let region_dropped = removed.iter().any(|p| matches!(p.0.first(), Some(Segment::Key(k)) if k == "regions"));
+    if !region_dropped {
+        let reported: Vec<KeyPath> = errors.iter().map(|e| e.key.clone()).collect();
+        for mut m in validate::validate(&estate) {
+            m.key = shifted(m.key, &removed);
+            m.also = m.also.map(|k| shifted(k, &removed));
+            if reported.contains(&m.key) || names.iter().any(|n| m.message.contains(n.as_str())) {
+                continue;
+            }
+            let mut message = m.message;
+            if let Some(also) = &m.also {
+                let (line, _) = locate::line_column(text, document.offset_of(also));
+                message.push_str(&format!(" (the other is {also}, line {line})"));
+            }
+            errors.push(error(m.key.clone(), document.offset_of(&m.key), message));
+        }
+    }
+    if errors.is_empty() {
         return Ok(estate);
     }
-    Err(mistakes
-        .into_iter()
-        .map(|m| {
-            let offset = document.offset_of(&m.key);
-            let (line, column) = locate::line_column(text, offset);
-            ConfigError {
-                file: file.to_path_buf(),
-                line,
-                column,
-                key: m.key,
-                message: m.message,
+    errors.sort_by_key(|e| (e.line, e.column));
+    Err(errors)
+}
+
+/// A key path of the estate as deserialized, as it is in the file: each dropped table before it
+/// in the same array moves its index up by one.
+fn shifted(mut key: KeyPath, removed: &[KeyPath]) -> KeyPath {
+    let mut removed: Vec<&KeyPath> = removed.iter().collect();
+    removed.sort_by_key(|p| match p.0.last() {
+        Some(Segment::Index(i)) => *i,
+        _ => usize::MAX,
+    });
+    for dropped in removed {
+        let Some((Segment::Index(r), array)) = dropped.0.split_last() else { continue };
+        if key.0.len() > array.len() && key.0[..array.len()] == array[..] {
+            if let Segment::Index(j) = &mut key.0[array.len()] {
+                if *j >= *r {
+                    *j += 1;
+                }
             }
-        })
-        .collect())
+        }
+    }
+    key
+}
+
+/// Mistakes a single run may report at most; a file this broken needs fixing from the top.
+const MOST_MISTAKES: usize = 100;
+
+/// Deserializes the estate, collecting every type and unknown-key mistake rather than only the
+/// first: after each one, the offending key (or, for a missing key, its table) is blanked with
+/// spaces, which keeps every other offset in place, and the text is deserialized again. Returns
+/// the estate when the rest deserializes, the mistakes, and the tables dropped whole.
+fn deserialize_all(file: &Path, text: &str, document: &locate::Document) -> (Option<Estate>, Vec<ConfigError>, Vec<KeyPath>) {
+    let mut work = text.as_bytes().to_vec();
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let mut removed: Vec<KeyPath> = Vec::new();
+    let mistake = |key: KeyPath, offset: usize, message: String| {
+        let (line, column) = locate::line_column(text, offset);
+        ConfigError { file: file.to_path_buf(), line, column, key, message }
+    };
+    while errors.len() < MOST_MISTAKES {
+        // Blanking replaces whole UTF-8 sequences with spaces, so the text stays valid.
+        let current = String::from_utf8_lossy(&work).into_owned();
+        let e = match toml::from_str::<Estate>(&current) {
+            Ok(estate) => return (Some(estate), errors, removed),
+            Err(e) => e,
+        };
+        let span = e.span().unwrap_or(0..0);
+        let key = document.key_at(span.start);
+        let raw = e.message().trim().to_string();
+        let missing = raw.starts_with("missing field");
+        // Blanking a key for its own mistake leaves its table without it: say that only once.
+        let echo = missing && errors.iter().any(|found| found.key.0.starts_with(&key.0) && found.key != key);
+        if !echo {
+            let value = text.get(span.clone()).unwrap_or("").trim();
+            errors.push(mistake(key.clone(), span.start, words_for_people(&raw, &key, value)));
+        }
+        let range = if missing { document.block_range(&key) } else { document.removal_range(&key) };
+        let Some(range) = range.filter(|r| r.end <= work.len() && work[r.clone()].iter().any(|b| !b.is_ascii_whitespace())) else {
+            break;
+        };
+        if missing || document.block_range(&key).as_ref() == Some(&range) {
+            removed.push(key.clone());
+        }
+        for b in &mut work[range] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    (None, errors, removed)
+}
+
+/// serde's and toml's words, said for the person editing the file: the bad value quoted, a
+/// list where one value belongs named as such, numbers called numbers.
+fn words_for_people(raw: &str, key: &KeyPath, value: &str) -> String {
+    let field = match key.0.last() {
+        Some(Segment::Key(k)) => k.as_str(),
+        _ => "this value",
+    };
+    if raw.contains("invalid IP address syntax") {
+        return format!("{value} is not an IP address; write one like \"127.0.1.1\" or \"::1\"");
+    }
+    if raw.contains("invalid socket address syntax") {
+        return format!("{value} is not an address with a port; write one like \"127.0.0.1:5354\"");
+    }
+    if value.starts_with('[') && (raw.contains("wanted string or table") || raw.contains("invalid type: sequence")) {
+        let example = match field {
+            "tier" => "one tier name such as \"api_lb\"",
+            "kind" => "one kind such as \"authoritative\"",
+            "role" => "one role such as \"oncall\"",
+            "type" => "one record type such as \"A\"",
+            "region" => "one region name such as \"sjc\"",
+            _ => "a single value",
+        };
+        return format!("{field} must be {example}, not a list ({value})");
+    }
+    let mut words = raw.to_string();
+    for number in ["u8", "u16", "u32", "u64", "usize", "i64", "f64"] {
+        words = words.replace(&format!("expected {number}"), "expected a number");
+    }
+    words
 }
 
 /// Renders a list of errors one per line, for the terminal.

@@ -198,6 +198,34 @@ pub struct ProbeConfig {
     pub retention_hours: u64,
     /// DNS queries in flight at once across all resolvers.
     pub dns_concurrency: usize,
+    /// A host or record shows a new status once this many ...
+    pub settle_rounds: usize,
+    /// ... of the last this many rounds agree on it.
+    pub settle_window: usize,
+    /// This many changes of status ...
+    pub flap_changes: usize,
+    /// ... within the last this many rounds show a host or record as flapping.
+    pub flap_window: usize,
+}
+
+impl ProbeConfig {
+    /// The health thresholds these settings make.
+    pub fn policy(&self) -> crate::health::Policy {
+        crate::health::Policy {
+            stale_after_ms: (self.interval_seconds * 1000 * self.stale_after_intervals as u64 + self.timeout_ms) as i64,
+            latency_warn_ms: self.latency_warn_ms as f64,
+        }
+    }
+
+    /// The damping rule for host health and DNS records.
+    pub fn damping(&self) -> crate::damping::Damping {
+        crate::damping::Damping {
+            agree: self.settle_rounds,
+            of: self.settle_window,
+            flap_changes: self.flap_changes,
+            flap_window: self.flap_window,
+        }
+    }
 }
 
 impl Default for ProbeConfig {
@@ -209,6 +237,10 @@ impl Default for ProbeConfig {
             stale_after_intervals: 3,
             retention_hours: 24,
             dns_concurrency: 64,
+            settle_rounds: crate::damping::Damping::DEFAULT.agree,
+            settle_window: crate::damping::Damping::DEFAULT.of,
+            flap_changes: crate::damping::Damping::DEFAULT.flap_changes,
+            flap_window: crate::damping::Damping::DEFAULT.flap_window,
         }
     }
 }
@@ -311,6 +343,9 @@ pub struct HostnameConfig {
     pub tier: Tier,
     /// The maintenance site it belongs to.
     pub site: Option<String>,
+    /// Where its A/AAAA records may fail over to: host names, addresses or `tier:<tier>`.
+    #[serde(default)]
+    pub failover: Vec<String>,
 }
 
 /// A site whose maintenance page can be switched on.
@@ -359,6 +394,9 @@ pub struct RecordConfig {
     pub ttl: u32,
     /// The values, in the type's presentation format.
     pub values: Vec<String>,
+    /// A/AAAA only: where it may fail over to: host names, addresses or `tier:<tier>`.
+    #[serde(default)]
+    pub failover: Vec<String>,
 }
 
 fn default_ttl() -> u32 {
@@ -622,6 +660,24 @@ impl Estate {
             .iter()
             .find(|r| r.name == self.instance.region)
             .unwrap_or(&self.regions[0])
+    }
+
+    /// The addresses a failover pool names, of one address family (`v4` for A records);
+    /// an entry naming nothing is a config mistake, reported by validation.
+    pub fn failover_addresses(&self, entries: &[String], v4: bool) -> std::collections::BTreeSet<String> {
+        let family = |ip: &IpAddr| ip.is_ipv4() == v4;
+        let mut out = std::collections::BTreeSet::new();
+        for entry in entries {
+            if let Ok(ip) = entry.parse::<IpAddr>() {
+                out.extend(family(&ip).then(|| ip.to_string()));
+            } else if let Some(tier) = entry.strip_prefix("tier:") {
+                let hosts = self.hosts.iter().filter(|h| h.tier.as_str() == tier && family(&h.address));
+                out.extend(hosts.map(|h| h.address.to_string()));
+            } else if let Some(h) = self.host(entry).filter(|h| family(&h.address)) {
+                out.insert(h.address.to_string());
+            }
+        }
+        out
     }
 
     /// The host with this name.

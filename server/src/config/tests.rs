@@ -11,6 +11,12 @@ fn line_of(text: &str, needle: &str) -> usize {
     text[..at].matches('\n').count() + 1
 }
 
+/// Column (1-based, in characters) of the first occurrence of `needle` in `text`.
+fn column_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in the text"));
+    text[..at].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1
+}
+
 fn replace_once(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "scenario expects {from:?} in demo.toml");
     text.replacen(from, to, 1)
@@ -35,7 +41,7 @@ fn scenarios() -> Vec<Scenario> {
             edit: |t| replace_once(t, "interval_seconds = 5", "interval_seconds = = 5"),
             key: "(file)",
             says: "invalid TOML",
-            at: "interval_seconds = = 5",
+            at: "= 5",
         },
         Scenario {
             name: "unknown key (typo)",
@@ -70,7 +76,7 @@ fn scenarios() -> Vec<Scenario> {
             edit: |t| replace_once(t, "primary = true", "primary = false"),
             key: "regions",
             says: "no region is the primary",
-            at: "[[regions]]",
+            at: "regions]]",
         },
         Scenario {
             name: "two primary regions",
@@ -164,14 +170,14 @@ fn scenarios() -> Vec<Scenario> {
             name: "address that is not an IP",
             edit: |t| replace_once(t, "address = \"127.0.1.4\"", "address = \"api1.local\""),
             key: "hosts[3].address",
-            says: "invalid IP address syntax",
+            says: "\"api1.local\" is not an IP address; write one like \"127.0.1.1\"",
             at: "\"api1.local\"",
         },
         Scenario {
             name: "two hosts on one address",
             edit: |t| replace_once(t, "address = \"127.0.1.4\"", "address = \"127.0.1.3\""),
             key: "hosts[3].address",
-            says: "is used by another host",
+            says: "is used by another host, \"web1\"",
             at: "address = \"127.0.1.3\"\ncheck = { http = \"http://127.0.1.4",
         },
         Scenario {
@@ -218,7 +224,7 @@ fn scenarios() -> Vec<Scenario> {
             edit: |t| replace_once(t, "postgres://postgres@127.0.2.4:5432/postgres", "postgres://postgres@127.0.2.4:notaport/postgres"),
             key: "databases[0].replicas[0].dsn",
             says: "not a usable PostgreSQL URL",
-            at: "notaport",
+            at: "dsn = \"postgres://postgres@127.0.2.4:notaport",
         },
     ]
 }
@@ -286,6 +292,7 @@ fn each_mistake_names_file_line_key_and_expectation() {
             s.says
         );
         assert_eq!(found.line, line_of(&broken, s.at), "{}: wrong line for {found}", s.name);
+        assert_eq!(found.column, column_of(&broken, s.at), "{}: wrong column for {found}", s.name);
         assert_eq!(found.file, Path::new("deploy/demo.toml"));
         let shown = found.to_string();
         assert!(shown.starts_with(&format!("deploy/demo.toml:{}:", found.line)), "{}: {shown}", s.name);
@@ -298,6 +305,85 @@ fn every_mistake_is_reported_not_just_the_first() {
     let broken = replace_once(&broken, "site = \"web\"", "site = \"shop\"");
     let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
     assert_eq!(errors.len(), 2, "{}", report(&errors));
+}
+
+#[test]
+fn type_and_unknown_key_mistakes_are_all_reported_in_one_run() {
+    // Three mistakes serde alone would stop at the first of.
+    let broken = replace_once(DEMO, "interval_seconds = 5", "interval_seconds = \"five\"");
+    let broken = replace_once(&broken, "tier = \"web_lb\"                    # all web traffic", "tier = [\"web_lb\"]");
+    let broken = replace_once(&broken, "name = \"alice\"", "name = \"alice\"\nshoe_size = 9");
+    let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
+    let shown = report(&errors);
+    assert!(shown.starts_with("the configuration has 3 mistakes:"), "{shown}");
+    let keys: Vec<String> = errors.iter().map(|e| e.key.to_string()).collect();
+    assert_eq!(keys, ["probes.interval_seconds", "hosts[1].tier", "users[0].shoe_size"], "{shown}");
+    assert!(errors[0].message.contains("expected a number"), "{shown}");
+    assert_eq!(errors[1].message, "tier must be one tier name such as \"api_lb\", not a list ([\"web_lb\"])");
+    assert!(errors[2].message.contains("unknown field `shoe_size`"), "{shown}");
+    assert_eq!(errors[1].line, line_of(&broken, "tier = [\"web_lb\"]"));
+}
+
+#[test]
+fn two_mistakes_in_one_table_and_a_cross_reference_are_all_reported() {
+    let broken = replace_once(DEMO, "region = \"sin\"\ntier = \"api_lb\"", "region = \"sgp\"\ntier = \"api_lb\"");
+    let broken = replace_once(&broken, "address = \"127.0.1.4\"", "address = \"api1.local\"\ncolour = \"blue\"");
+    let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
+    let shown = report(&errors);
+    let keys: Vec<String> = errors.iter().map(|e| e.key.to_string()).collect();
+    // lb3 is hosts[7] in the file, though hosts[3] could not be built and is not in the estate.
+    assert_eq!(keys, ["hosts[3].address", "hosts[3].colour", "hosts[7].region"], "{shown}");
+}
+
+#[test]
+fn a_missing_key_is_one_mistake_and_drops_only_cross_checks() {
+    // The table without its name cannot be built: one mistake for it, none made up elsewhere.
+    let broken = replace_once(DEMO, "name = \"lb1\"\n", "");
+    let broken = replace_once(&broken, "timeout_ms = 2000", "timeout_msec = 2000");
+    let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
+    let shown = report(&errors);
+    let keys: Vec<String> = errors.iter().map(|e| e.key.to_string()).collect();
+    assert_eq!(keys, ["probes.timeout_msec", "hosts[0]"], "{shown}");
+    assert!(errors[1].message.contains("missing field `name`"), "{shown}");
+}
+
+#[test]
+fn a_duplicate_names_both_places() {
+    let broken = replace_once(DEMO, "address = \"127.0.1.4\"", "address = \"127.0.1.3\"");
+    let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
+    let first = line_of(&broken, "address = \"127.0.1.3\"");
+    assert_eq!(errors.len(), 1, "{}", report(&errors));
+    assert!(errors[0].message.ends_with(&format!("(the other is hosts[2].address, line {first})")), "{}", errors[0].message);
+    let twice = replace_once(DEMO, "name = \"api.example.test\"", "name = \"www.example.test\"");
+    let errors = parse(Path::new("x.toml"), &twice).unwrap_err();
+    let first = line_of(&twice, "name = \"www.example.test\"");
+    assert!(errors[0].message.contains(&format!("listed twice (the other is hostnames[0].name, line {first})")), "{}", report(&errors));
+}
+
+#[test]
+fn failover_pools_name_hosts_of_the_estate() {
+    let base = "failover = [\"lb3\", \"lb4\"]";
+    let table = [
+        ("failover = [\"lb3\", \"tier:api_lb\", \"192.0.2.1\"]", None),
+        ("failover = [\"lb9\"]", Some("\"lb9\" names no host of the estate")),
+        ("failover = [\"tier:nothing\"]", Some("\"tier:nothing\" names no host of the estate")),
+    ];
+    for (line, says) in table {
+        let text = replace_once(DEMO, base, line);
+        match (parse(Path::new("x.toml"), &text), says) {
+            (Ok(estate), None) => {
+                let pool = estate.failover_addresses(&estate.hostnames[1].failover, true);
+                let want: std::collections::BTreeSet<String> =
+                    ["127.0.2.1", "127.0.3.1", "127.0.1.1", "192.0.2.1"].iter().map(|s| s.to_string()).collect();
+                assert_eq!(pool, want);
+            }
+            (Err(errors), Some(says)) => assert!(report(&errors).contains(says), "{}", report(&errors)),
+            (got, _) => panic!("{line}: {:?}", got.map(|_| ())),
+        }
+    }
+    let on_mx = replace_once(DEMO, "type = \"MX\"", "type = \"MX\"\nfailover = [\"lb3\"]");
+    let errors = parse(Path::new("x.toml"), &on_mx).unwrap_err();
+    assert!(report(&errors).contains("only A and AAAA records fail over"), "{}", report(&errors));
 }
 
 #[test]

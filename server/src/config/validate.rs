@@ -3,7 +3,6 @@
 
 use super::model::*;
 use super::{KeyPath, Mistake};
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// All mistakes in the estate, in file order as far as sections go.
@@ -19,6 +18,14 @@ pub fn validate(estate: &Estate) -> Vec<Mistake> {
     hostnames_and_sites(estate, &root, &mut out);
     if let Some(zone) = &estate.zone {
         zone_records(zone, &root.key("zone"), &mut out);
+        for (i, r) in zone.records.iter().enumerate() {
+            let key = root.key("zone").key("records").index(i).key("failover");
+            if !r.failover.is_empty() && !matches!(r.kind, RecordKind::A | RecordKind::Aaaa) {
+                push(&mut out, key, format!("only A and AAAA records fail over; remove failover from this {} record", r.kind.as_str()));
+            } else {
+                failover_pool(estate, &r.failover, &key, &mut out);
+            }
+        }
     }
     resolvers(estate, &root, &mut out);
     databases(estate, &root, &mut out);
@@ -32,10 +39,12 @@ pub fn validate(estate: &Estate) -> Vec<Mistake> {
 }
 
 fn push(out: &mut Vec<Mistake>, key: KeyPath, message: impl Into<String>) {
-    out.push(Mistake {
-        key,
-        message: message.into(),
-    });
+    out.push(Mistake { key, message: message.into(), also: None });
+}
+
+/// A mistake involving two places (a duplicate): the message names the other one's line.
+fn push_both(out: &mut Vec<Mistake>, key: KeyPath, also: KeyPath, message: impl Into<String>) {
+    out.push(Mistake { key, message: message.into(), also: Some(also) });
 }
 
 fn one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -54,7 +63,7 @@ fn unique_names<'a>(
     root: &KeyPath,
     out: &mut Vec<Mistake>,
 ) {
-    let mut seen = HashSet::new();
+    let mut seen = std::collections::HashMap::new();
     for (i, name) in names.enumerate() {
         let key = root.key(section).index(i).key("name");
         if name.is_empty() {
@@ -64,8 +73,10 @@ fn unique_names<'a>(
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
         {
             push(out, key, format!("name {name:?} may only contain a-z, 0-9, '_', '.' and '-'"));
-        } else if !seen.insert(name) {
-            push(out, key, format!("duplicate name {name:?} in [[{section}]]; names must be unique"));
+        } else if let Some(first) = seen.insert(name, i) {
+            let other = root.key(section).index(first).key("name");
+            push_both(out, key, other, format!("duplicate name {name:?} in [[{section}]]; names must be unique"));
+            seen.insert(name, first);
         }
     }
 }
@@ -137,6 +148,20 @@ fn probes(p: &ProbeConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     }
     if p.retention_hours == 0 {
         push(out, key.key("retention_hours"), "retention_hours must be at least 1");
+    }
+    if p.settle_rounds == 0 || p.settle_rounds > p.settle_window {
+        push(
+            out,
+            key.key("settle_rounds"),
+            format!("settle_rounds ({}) must be at least 1 and at most settle_window ({})", p.settle_rounds, p.settle_window),
+        );
+    }
+    if p.flap_changes == 0 || p.flap_changes >= p.flap_window.max(1) {
+        push(
+            out,
+            key.key("flap_changes"),
+            format!("flap_changes ({}) must be at least 1 and below flap_window ({}): a window of n rounds holds n-1 changes", p.flap_changes, p.flap_window),
+        );
     }
 }
 
@@ -214,7 +239,7 @@ fn backlog(b: &BacklogConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
 
 fn hosts(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
     unique_names("hosts", estate.hosts.iter().map(|h| h.name.as_str()), root, out);
-    let mut addresses: HashSet<IpAddr> = HashSet::new();
+    let mut addresses: std::collections::HashMap<IpAddr, usize> = std::collections::HashMap::new();
     for (i, host) in estate.hosts.iter().enumerate() {
         let key = root.key("hosts").index(i);
         if !estate.regions.iter().any(|r| r.name == host.region) {
@@ -229,15 +254,18 @@ fn hosts(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
                 ),
             );
         }
-        if !addresses.insert(host.address) {
-            push(
+        if let Some(first) = addresses.get(&host.address).copied() {
+            push_both(
                 out,
                 key.key("address"),
+                root.key("hosts").index(first).key("address"),
                 format!(
-                    "address {} is used by another host; each host needs its own so DNS answers can be labelled",
-                    host.address
+                    "address {} is used by another host, {:?}; each host needs its own so DNS answers can be labelled",
+                    host.address, estate.hosts[first].name
                 ),
             );
+        } else {
+            addresses.insert(host.address, i);
         }
         check(host, &key.key("check"), out);
     }
@@ -283,14 +311,17 @@ fn check(host: &HostConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
 
 fn hostnames_and_sites(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
     unique_names("sites", estate.sites.iter().map(|s| s.name.as_str()), root, out);
-    let mut seen = HashSet::new();
+    let mut seen = std::collections::HashMap::new();
     for (i, h) in estate.hostnames.iter().enumerate() {
         let key = root.key("hostnames").index(i);
         if let Err(why) = dns_name(&h.name) {
             push(out, key.key("name"), format!("{:?} is not a DNS name: {why}", h.name));
-        } else if !seen.insert(h.name.to_ascii_lowercase()) {
-            push(out, key.key("name"), format!("hostname {:?} is listed twice", h.name));
+        } else if let Some(first) = seen.get(&h.name.to_ascii_lowercase()).copied() {
+            push_both(out, key.key("name"), root.key("hostnames").index(first).key("name"), format!("hostname {:?} is listed twice", h.name));
+        } else {
+            seen.insert(h.name.to_ascii_lowercase(), i);
         }
+        failover_pool(estate, &h.failover, &key.key("failover"), out);
         if let Some(site) = &h.site {
             if !estate.sites.iter().any(|s| &s.name == site) {
                 push(
@@ -302,6 +333,29 @@ fn hostnames_and_sites(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) 
                     ),
                 );
             }
+        }
+    }
+}
+
+/// Each failover entry names an address, a host of the estate or `tier:<tier>` with hosts.
+fn failover_pool(estate: &Estate, entries: &[String], key: &KeyPath, out: &mut Vec<Mistake>) {
+    for (i, entry) in entries.iter().enumerate() {
+        let known = if entry.parse::<IpAddr>().is_ok() {
+            continue;
+        } else if let Some(tier) = entry.strip_prefix("tier:") {
+            estate.hosts.iter().any(|h| h.tier.as_str() == tier)
+        } else {
+            estate.host(entry).is_some()
+        };
+        if !known {
+            push(
+                out,
+                key.index(i),
+                format!(
+                    "{entry:?} names no host of the estate; write a host name ({}), an address, or \"tier:api_lb\" for any host of a tier",
+                    one_of(estate.hosts.iter().take(6).map(|h| h.name.as_str()))
+                ),
+            );
         }
     }
 }

@@ -1,7 +1,8 @@
 //! DNS rounds: every declared record at every resolver, each round, with bounded concurrency
 //! and a per-query timeout, so one slow or dead resolver never delays the others.
 
-use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Settled, View};
+use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Serials, View};
+use crate::damping::{Damped, Damping};
 use super::wire::WireResolver;
 use crate::config::{Estate, RecordKind, ZoneConfig};
 use crate::store::{DesiredRecord, DnsRow, LocalStore};
@@ -61,12 +62,13 @@ pub fn normalise(kind: RecordKind, value: &str, origin: &str) -> String {
 /// `changed_at_ms` when it was replaced.
 pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -> Vec<RecordCheck> {
     let Some(ZoneConfig { origin, records, .. }) = &estate.zone else { return Vec::new() };
-    let mut grouped: BTreeMap<(String, &'static str), (RecordKind, u32, BTreeSet<String>)> = BTreeMap::new();
+    let mut grouped: BTreeMap<(String, &'static str), (RecordKind, u32, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for r in records {
         let entry = grouped
             .entry((absolute(&r.name, origin), r.kind.as_str()))
-            .or_insert((r.kind, r.ttl, BTreeSet::new()));
+            .or_insert((r.kind, r.ttl, BTreeSet::new(), BTreeSet::new()));
         entry.2.extend(r.values.iter().map(|v| normalise(r.kind, v, origin)));
+        entry.3.extend(estate.failover_addresses(&r.failover, r.kind == RecordKind::A));
     }
     let mut before: HashMap<(String, String), (u32, BTreeSet<String>)> = HashMap::new();
     for d in previous {
@@ -76,17 +78,22 @@ pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -
     }
     grouped
         .into_iter()
-        .map(|((owner, kind_text), (kind, ttl, values))| {
-            let required_tier = estate
+        .map(|((owner, kind_text), (kind, ttl, values, mut failover))| {
+            let hostname = estate
                 .hostnames
                 .iter()
-                .find(|h| format!("{}.", h.name.trim_end_matches('.').to_ascii_lowercase()) == owner)
-                .map(|h| h.tier);
+                .find(|h| format!("{}.", h.name.trim_end_matches('.').to_ascii_lowercase()) == owner);
+            let required_tier = hostname.map(|h| h.tier);
+            // A hostname's pool applies to its address records.
+            if let Some(h) = hostname.filter(|_| matches!(kind, RecordKind::A | RecordKind::Aaaa)) {
+                failover.extend(estate.failover_addresses(&h.failover, kind == RecordKind::A));
+            }
+            failover.retain(|v| !values.contains(v));
             let previous = before
                 .get(&(owner.clone(), kind_text.to_string()))
                 .filter(|(_, old)| *old != values)
                 .map(|(old_ttl, old)| Previous { values: old.clone(), ttl: *old_ttl, replaced_at_ms: changed_at_ms });
-            RecordCheck { owner, kind, declared: Declared { values, ttl, required_tier, previous } }
+            RecordCheck { owner, kind, declared: Declared { values, ttl, required_tier, previous, failover } }
         })
         .collect()
 }
@@ -96,12 +103,9 @@ pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -
 pub struct RecordState {
     /// The raw verdict of the latest round.
     pub verdict: evaluate::Verdict,
-    /// Raw statuses of recent rounds, oldest first.
-    pub history: Vec<DnsStatus>,
-    /// Status after hysteresis, and flapping.
-    pub settled: Settled,
-    /// When the shown status last changed (unix milliseconds).
-    pub since_ms: i64,
+    /// Raw statuses of recent rounds, the shown status (after damping), flapping, and when the
+    /// shown status last changed.
+    pub damped: Damped<DnsStatus>,
     /// When the latest round finished.
     pub checked_at_ms: i64,
     /// Each resolver's answer values, for labels (resolver name → values).
@@ -135,6 +139,14 @@ impl Default for DnsBoard {
 pub fn soa_skew(serials: &[SoaSerial]) -> bool {
     let answered: BTreeSet<u32> = serials.iter().filter_map(|s| s.serial.as_ref().ok().copied()).collect();
     answered.len() > 1
+}
+
+/// The published serials and the declared one, for naming a lagging server.
+pub fn serials(published: &[SoaSerial], declared: Option<u32>) -> Serials {
+    Serials {
+        published: published.iter().filter_map(|s| Some((s.resolver.clone(), *s.serial.as_ref().ok()?))).collect(),
+        declared,
+    }
 }
 
 /// Asks every authoritative resolver for the zone's SOA serial.
@@ -194,20 +206,19 @@ impl DnsBoard {
         &self,
         round: Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)>,
         now_ms: i64,
+        rule: &Damping,
     ) -> Vec<(String, DnsRow)> {
         let mut changed = Vec::new();
         if let Ok(mut records) = self.records.write() {
             for (key, verdict, answers) in round {
                 let state = records.entry(key.clone()).or_insert_with(|| RecordState {
                     verdict: verdict.clone(),
-                    history: Vec::new(),
                     // Until two rounds agree, nothing is known: unchecked, not timeout.
-                    settled: Settled { shown: DnsStatus::Unchecked, flapping: false },
-                    since_ms: now_ms,
+                    damped: Damped::new(DnsStatus::Unchecked, now_ms),
                     checked_at_ms: now_ms,
                     answers: BTreeMap::new(),
                 });
-                let first = state.history.is_empty();
+                let first = state.damped.rounds() == 0;
                 if first || state.verdict.status != verdict.status || state.answers != answers {
                     changed.push((
                         key.clone(),
@@ -225,15 +236,7 @@ impl DnsBoard {
                         },
                     ));
                 }
-                state.history.push(verdict.status);
-                if state.history.len() > evaluate::WINDOW {
-                    state.history.remove(0);
-                }
-                let settled = evaluate::settle(&state.history, state.settled.shown);
-                if settled.shown != state.settled.shown {
-                    state.since_ms = now_ms;
-                }
-                state.settled = settled;
+                state.damped.push(now_ms, verdict.status, rule, DnsStatus::rank);
                 state.verdict = verdict;
                 state.checked_at_ms = now_ms;
                 state.answers = answers;
@@ -250,6 +253,7 @@ pub async fn round(
     checks: &[RecordCheck],
     client: &WireResolver,
     book: &AddressBook,
+    serials: &Serials,
     concurrency: usize,
     now_ms: impl Fn() -> i64,
 ) -> Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)> {
@@ -309,7 +313,7 @@ pub async fn round(
                     Seen::Failed(_) => None,
                 })
                 .collect();
-            (check.key(), evaluate::judge(&check.declared, &views, book, now), answers)
+            (check.key(), evaluate::judge(&check.declared, &views, book, serials, now), answers)
         })
         .collect()
 }
@@ -327,16 +331,19 @@ pub async fn run_rounds(
     }
     let client = WireResolver::new(Duration::from_millis(estate.probes.timeout_ms));
     let book = AddressBook::from_estate(&estate);
+    let rule = estate.probes.damping();
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        // The previous round's serials: the SOA questions go out alongside this round's.
+        let known = serials(&board.soa(), estate.zone.as_ref().map(|z| z.serial));
         let (verdicts, serials) = tokio::join!(
-            round(&estate, &checks, &client, &book, estate.probes.dns_concurrency, crate::probe::now_ms),
+            round(&estate, &checks, &client, &book, &known, estate.probes.dns_concurrency, crate::probe::now_ms),
             soa_round(&estate, &client)
         );
         board.publish_soa(serials);
-        let changes = board.publish(verdicts, crate::probe::now_ms());
+        let changes = board.publish(verdicts, crate::probe::now_ms(), &rule);
         if let Some(store) = &local {
             if let Err(e) = store.record_dns(&changes).await {
                 tracing::warn!(error = %e, "could not store DNS changes; the live view is unaffected");

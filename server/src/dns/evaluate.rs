@@ -1,11 +1,13 @@
 //! DNS statuses as a pure function of the declared record, what each resolver answered, the
-//! estate's address book and `now`. Per resolver, rules are checked in order and the first that
-//! holds decides; the record's status is the most serious of its resolvers' and of `split`.
+//! estate's address book, the serials the authoritative servers publish and `now`. Per resolver,
+//! rules are checked in order and the first that holds decides. Across resolvers, a disagreement
+//! is `split` (each resolver's own finding listed, a lagging serial named as the likely cause)
+//! unless every side is an expected state; `wrong_tier` stays the loudest.
 
 use super::wire::QueryError;
 use crate::config::{Estate, ResolverKind, Tier};
 use app::model::DnsStatus;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
 /// Whose address a value is.
@@ -86,6 +88,43 @@ pub struct Declared {
     pub required_tier: Option<Tier>,
     /// The previous declaration, if it changed recently.
     pub previous: Option<Previous>,
+    /// Values it may fail over to (addresses of the pool), answered instead of or besides the
+    /// declared ones: `failed_over`, a warning, never critical.
+    pub failover: BTreeSet<String>,
+}
+
+/// The zone's serials, to name a lagging authoritative server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Serials {
+    /// The serial each authoritative server published in its latest answer.
+    pub published: BTreeMap<String, u32>,
+    /// The serial the config declares, when it declares one.
+    pub declared: Option<u32>,
+}
+
+impl Serials {
+    /// The newest serial anyone knows of: published by a server or declared.
+    fn newest(&self) -> Option<u32> {
+        self.published.values().copied().chain(self.declared).max()
+    }
+
+    /// Why a resolver is behind, in words, when its serial is older than the newest known.
+    pub fn lagging(&self, resolver: &str) -> Option<String> {
+        let own = *self.published.get(resolver)?;
+        let newest = self.newest()?;
+        if own >= newest {
+            return None;
+        }
+        let whose = match self.declared {
+            Some(d) if d == newest => "the declared".to_string(),
+            _ => {
+                let ahead: Vec<&str> =
+                    self.published.iter().filter(|(_, s)| **s == newest).map(|(r, _)| r.as_str()).collect();
+                ahead.join(" and ") + "'s"
+            }
+        };
+        Some(format!("{resolver} publishes serial {own}, behind {whose} {newest}: it is likely serving an old copy of the zone"))
+    }
 }
 
 /// What one resolver said.
@@ -139,6 +178,18 @@ pub struct Verdict {
     pub resolvers: Vec<ResolverVerdict>,
 }
 
+/// `lb3 · Singapore, lb4 · Amsterdam`: where traffic lands, for the on-call.
+fn landing(values: &BTreeSet<String>, book: &AddressBook) -> String {
+    let places: Vec<String> = values
+        .iter()
+        .map(|v| match book.owner(v) {
+            Some(o) => format!("{} · {}", o.host, o.region),
+            None => format!("{v} (outside the estate)"),
+        })
+        .collect();
+    places.join(", ")
+}
+
 fn labelled(values: &BTreeSet<String>, book: &AddressBook) -> String {
     let mut text = String::new();
     for (i, v) in values.iter().enumerate() {
@@ -190,6 +241,19 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
         }
     }
     let foreign: BTreeSet<&String> = values.difference(&declared.values).collect();
+    // Only declared values, but not all of them: a balancer gone from a round-robin set.
+    if foreign.is_empty() {
+        let gone: BTreeSet<String> = declared.values.difference(values).cloned().collect();
+        return (
+            DnsStatus::Partial,
+            format!("answers only {}; missing {}", labelled(values, book), labelled(&gone, book)),
+        );
+    }
+    // Everything else it answers is in the declared failover pool: a planned failover.
+    if foreign.iter().all(|v| declared.failover.contains(*v)) {
+        let pool: BTreeSet<String> = foreign.into_iter().cloned().collect();
+        return (DnsStatus::FailedOver, format!("lands on {}: an allowed failover", landing(&pool, book)));
+    }
     // Traffic landing on a host of another tier is the incident's failure: loudest first.
     if let Some(required) = declared.required_tier {
         if let Some(v) = foreign.iter().find(|v| book.owner(v).is_some_and(|o| o.tier != required)) {
@@ -209,75 +273,64 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
     (DnsStatus::WrongTarget, format!("answers {}", labelled(values, book)))
 }
 
-/// Judges a record across every resolver.
-pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, now_ms: i64) -> Verdict {
+/// Findings a disagreement may be made of without being a problem: caches counting down an old
+/// TTL, or some resolvers already on an allowed failover.
+fn expected(status: DnsStatus) -> bool {
+    matches!(status, DnsStatus::Ok | DnsStatus::Stale | DnsStatus::FailedOver)
+}
+
+/// Judges a record across every resolver; `serials` name a lagging authoritative server.
+pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &Serials, now_ms: i64) -> Verdict {
     let resolvers: Vec<ResolverVerdict> = views
         .iter()
         .map(|v| {
-            let (status, detail) = judge_one(declared, v.kind, &v.seen, book, now_ms);
+            let (status, mut detail) = judge_one(declared, v.kind, &v.seen, book, now_ms);
+            // A lagging server's wrong answer most likely comes from its old zone.
+            if status != DnsStatus::Ok && v.kind == ResolverKind::Authoritative {
+                if let Some(why) = serials.lagging(&v.resolver) {
+                    let _ = write!(detail, " (likely cause: {why})");
+                }
+            }
             ResolverVerdict { resolver: v.resolver.clone(), status, detail }
-        })
-        .collect();
-    // Resolvers that answered, with what they answered.
-    let answered: BTreeSet<BTreeSet<String>> = views
-        .iter()
-        .zip(&resolvers)
-        .filter(|(_, r)| !matches!(r.status, DnsStatus::Timeout | DnsStatus::Servfail))
-        .map(|(v, _)| match &v.seen {
-            Seen::Answered { values, .. } => values.clone(),
-            Seen::Failed(_) => BTreeSet::new(),
         })
         .collect();
     // A resolver that could not answer says nothing about the record: it decides only when
     // no resolver gave a definitive answer.
-    let unknown = |r: &&ResolverVerdict| matches!(r.status, DnsStatus::Timeout | DnsStatus::Servfail);
+    let unknown = |r: &ResolverVerdict| matches!(r.status, DnsStatus::Timeout | DnsStatus::Servfail);
+    let answering: Vec<(&View, &ResolverVerdict)> = views.iter().zip(&resolvers).filter(|(_, r)| !unknown(r)).collect();
+    let answered: BTreeSet<&BTreeSet<String>> = answering
+        .iter()
+        .filter_map(|(v, _)| match &v.seen {
+            Seen::Answered { values, .. } => Some(values),
+            Seen::Failed(_) => None,
+        })
+        .collect();
     let worst = resolvers
         .iter()
         .filter(|r| !unknown(r))
         .max_by_key(|r| r.status.rank())
-        .or_else(|| resolvers.iter().max_by_key(|r| r.status.rank()))
-        .map(|r| (r.status, format!("{}: {}", r.resolver, r.detail)));
-    let split = (answered.len() > 1).then(|| {
-        let sets: Vec<String> = answered
-            .iter()
-            .map(|s| if s.is_empty() { "nothing".to_string() } else { s.iter().cloned().collect::<Vec<_>>().join(" ") })
-            .collect();
-        (DnsStatus::Split, format!("resolvers disagree: {}", sets.join(" vs ")))
-    });
-    let (status, detail) = match (worst, split) {
-        (None, _) => (DnsStatus::Unchecked, "not checked: no resolver is configured".to_string()),
-        (Some(w), Some(s)) if s.0.rank() > w.0.rank() => s,
-        (Some(w), _) => w,
+        .or_else(|| resolvers.iter().max_by_key(|r| r.status.rank()));
+    let Some(worst) = worst else {
+        return Verdict { status: DnsStatus::Unchecked, detail: "not checked: no resolver is configured".into(), resolvers };
+    };
+    let disagree = answered.len() > 1 && !answering.iter().all(|(_, r)| expected(r.status));
+    if !disagree {
+        let detail = format!("{}: {}", worst.resolver, worst.detail);
+        return Verdict { status: worst.status, detail, resolvers };
+    }
+    // Resolvers disagree: each one's own finding, so the page says who answers what.
+    let findings: Vec<String> = answering
+        .iter()
+        .map(|(_, r)| format!("{} says {} ({})", r.resolver, r.status.as_str(), r.detail))
+        .collect();
+    let findings = findings.join("; ");
+    // Traffic on another tier stays the loudest alarm, with the disagreement as its detail.
+    let (status, detail) = if worst.status == DnsStatus::WrongTier {
+        (DnsStatus::WrongTier, format!("{}: {} — resolvers disagree: {findings}", worst.resolver, worst.detail))
+    } else {
+        (DnsStatus::Split, format!("resolvers disagree: {findings}"))
     };
     Verdict { status, detail, resolvers }
-}
-
-/// The status to show after hysteresis, and whether the record is flapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settled {
-    /// What the page shows and alarms on.
-    pub shown: DnsStatus,
-    /// The raw status changed often in the recent window.
-    pub flapping: bool,
-}
-
-/// Rounds of raw statuses kept for hysteresis and flapping.
-pub const WINDOW: usize = 8;
-/// Changes of raw status within [`WINDOW`] that make a record flapping.
-pub const FLAP_CHANGES: usize = 4;
-
-/// Two of the last three raw statuses must agree before the shown status changes to it;
-/// `history` is oldest first and ends with the current round.
-pub fn settle(history: &[DnsStatus], shown: DnsStatus) -> Settled {
-    let recent = &history[history.len().saturating_sub(3)..];
-    let shown = recent
-        .iter()
-        .find(|candidate| recent.iter().filter(|s| s == candidate).count() >= 2)
-        .copied()
-        .unwrap_or(shown);
-    let window = &history[history.len().saturating_sub(WINDOW)..];
-    let changes = window.windows(2).filter(|pair| pair[0] != pair[1]).count();
-    Settled { shown, flapping: changes >= FLAP_CHANGES }
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ mod tests {
     }
 
     fn report(name: &str, display: &str, www: &[&str], lb2: Status, peers: Vec<PeerStatus>) -> VantageReport {
-        let health = Health { status: lb2, latency_ms: Some(2.0), checked_at_ms: Some(0), detail: String::new() };
+        let health = Health { status: lb2, latency_ms: Some(2.0), checked_at_ms: Some(0), detail: String::new(), flapping: None };
         VantageReport {
             instance: instance(name, display),
             topology: Topology {
@@ -196,6 +196,8 @@ mod tests {
                     site: None,
                     lands_on: www.iter().map(|s| s.to_string()).collect(),
                     dns_status: Some(DnsStatus::Ok),
+                    serving: Vec::new(),
+                    since_ms: None,
                 }],
                 probe_interval_seconds: 1,
                 evaluated_at_ms: 0,

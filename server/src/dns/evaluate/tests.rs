@@ -14,7 +14,20 @@ fn book() -> AddressBook {
     b.insert("127.0.1.2", "lb2", Tier::WebLb, "San Jose");
     b.insert("127.0.2.1", "lb3", Tier::ApiLb, "Singapore");
     b.insert("127.0.2.9", "lb3b", Tier::WebLb, "Singapore");
+    b.insert("127.0.3.1", "lb4", Tier::ApiLb, "Amsterdam");
+    b.insert("127.0.1.5", "lb5", Tier::ApiLb, "San Jose");
     b
+}
+
+/// `api` is declared as lb1 and lb5 (round robin, API tier); it may fail over to lb3 or lb4.
+fn api() -> Declared {
+    Declared {
+        values: set(&["127.0.1.1", "127.0.1.5"]),
+        ttl: 60,
+        required_tier: Some(Tier::ApiLb),
+        previous: None,
+        failover: set(&["127.0.2.1", "127.0.3.1"]),
+    }
 }
 
 /// `www` is declared as lb2 (web tier), TTL 60; it used to be lb3b with TTL 300, changed 100 s ago.
@@ -24,6 +37,7 @@ fn www() -> Declared {
         ttl: 60,
         required_tier: Some(Tier::WebLb),
         previous: Some(Previous { values: set(&["127.0.2.9"]), ttl: 300, replaced_at_ms: NOW - 100_000 }),
+        failover: BTreeSet::new(),
     }
 }
 
@@ -34,6 +48,7 @@ fn answered(rcode: &str, aa: bool, values: &[&str], ttl: Option<u32>) -> Seen {
 #[test]
 fn each_rule_for_one_resolver() {
     let www = www();
+    let api = api();
     let no_previous = Declared { previous: None, ..www.clone() };
     let no_tier = Declared { required_tier: None, previous: None, ..www.clone() };
     let old_change = Declared {
@@ -62,6 +77,14 @@ fn each_rule_for_one_resolver() {
         ("right tier, other host", &no_previous, Auth, answered("NOERROR", true, &["127.0.2.9"], Some(60)), WrongTarget, "lb3b · web_lb · Singapore"),
         ("no required tier: wrong target", &no_tier, Auth, answered("NOERROR", true, &["127.0.1.1"], Some(60)), WrongTarget, "lb1 · api_lb · San Jose"),
         ("declared plus outsider", &www, Auth, answered("NOERROR", true, &["127.0.1.2", "192.0.2.7"], Some(60)), UnexpectedExtra, "also answers 192.0.2.7 (outside the estate)"),
+        ("round robin complete", &api, Auth, answered("NOERROR", true, &["127.0.1.1", "127.0.1.5"], Some(60)), Ok, "lb5 · api_lb"),
+        ("pool hit", &api, Auth, answered("NOERROR", true, &["127.0.2.1"], Some(60)), FailedOver, "lands on lb3 · Singapore: an allowed failover"),
+        ("whole pool", &api, Rec, answered("NOERROR", false, &["127.0.2.1", "127.0.3.1"], Some(30)), FailedOver, "lb3 · Singapore, lb4 · Amsterdam"),
+        ("declared plus pool", &api, Auth, answered("NOERROR", true, &["127.0.1.1", "127.0.3.1"], Some(60)), FailedOver, "lb4 · Amsterdam"),
+        ("pool miss: other tier", &api, Auth, answered("NOERROR", true, &["127.0.1.2"], Some(60)), WrongTier, "lb2 · web_lb · San Jose, but api_lb must serve"),
+        ("pool miss: outsider", &api, Auth, answered("NOERROR", true, &["127.0.2.1", "192.0.2.7"], Some(60)), WrongTarget, "192.0.2.7 (outside the estate)"),
+        ("partial round robin", &api, Auth, answered("NOERROR", true, &["127.0.1.1"], Some(60)), Partial, "answers only 127.0.1.1 (lb1 · api_lb · San Jose); missing 127.0.1.5 (lb5"),
+        ("pool does not hide a gone record", &api, Auth, answered("NXDOMAIN", true, &[], None), Missing, "NXDOMAIN"),
     ];
     for (name, declared, kind, seen, want, detail) in cases {
         let (got, why) = judge_one(declared, kind, &seen, &book(), NOW);
@@ -78,6 +101,7 @@ fn view(resolver: &str, kind: ResolverKind, seen: Seen) -> View {
 fn across_resolvers() {
     let ok = || answered("NOERROR", true, &["127.0.1.2"], Some(60));
     let b = book();
+    let judge = |declared: &Declared, views: &[View], b: &AddressBook, now: i64| judge(declared, views, b, &Serials::default(), now);
 
     let all_ok = judge(&www(), &[view("a", Auth, ok()), view("b", Auth, ok())], &b, NOW);
     assert_eq!(all_ok.status, Ok);
@@ -92,22 +116,41 @@ fn across_resolvers() {
     let all_dead = judge(&www(), &[view("a", Auth, Seen::Failed(QueryError::Timeout(500)))], &b, NOW);
     assert_eq!(all_dead.status, Timeout);
 
-    // Two answers that disagree, neither worse than split: split.
+    // Two answers that disagree: split, naming each resolver's own finding.
     let extra = answered("NOERROR", true, &["127.0.1.2", "192.0.2.7"], Some(60));
     let split = judge(&www(), &[view("a", Auth, ok()), view("b", Auth, extra)], &b, NOW);
     assert_eq!(split.status, Split, "{}", split.detail);
-    assert!(split.detail.contains("resolvers disagree"));
+    assert!(split.detail.starts_with("resolvers disagree: a says ok ("), "{}", split.detail);
+    assert!(split.detail.contains("b says unexpected_extra (also answers 192.0.2.7"), "{}", split.detail);
 
-    // Disagreement where one side is the incident's failure: wrong tier is louder than split.
+    // Disagreement where one side is the incident's failure: wrong tier stays the loudest, and
+    // its detail still names the disagreement.
     let lb1 = answered("NOERROR", true, &["127.0.1.1"], Some(60));
     let tier = judge(&www(), &[view("a", Auth, ok()), view("b", Auth, lb1)], &b, NOW);
     assert_eq!(tier.status, WrongTier);
     assert!(tier.detail.starts_with("b: "), "{}", tier.detail);
+    assert!(tier.detail.contains("resolvers disagree: a says ok"), "{}", tier.detail);
 
-    // One resolver has it, the other says NXDOMAIN: missing (louder than split).
+    // One resolver has it, the other says NXDOMAIN: the disagreement, not one side's finding.
     let gone = answered("NXDOMAIN", true, &[], None);
     let missing = judge(&www(), &[view("a", Auth, ok()), view("b", Auth, gone)], &b, NOW);
-    assert_eq!(missing.status, Missing);
+    assert_eq!(missing.status, Split, "{}", missing.detail);
+    assert!(missing.detail.contains("b says missing (NXDOMAIN)"), "{}", missing.detail);
+
+    // Both sides expected (a cache on the previous value, the servers on the new): no alarm.
+    let cached = answered("NOERROR", false, &["127.0.2.9"], Some(200));
+    let moving = judge(&www(), &[view("auth", Auth, ok()), view("cache", Rec, cached)], &b, NOW);
+    assert_eq!(moving.status, Stale, "{}", moving.detail);
+
+    // Some resolvers already on the allowed failover, others not yet: failed over, not split.
+    let lb3 = answered("NOERROR", true, &["127.0.2.1"], Some(60));
+    let both = answered("NOERROR", true, &["127.0.1.1", "127.0.1.5"], Some(60));
+    let partway = judge(&api(), &[view("a", Auth, both), view("b", Auth, lb3.clone())], &b, NOW);
+    assert_eq!(partway.status, FailedOver, "{}", partway.detail);
+
+    // Everyone on the pool: failed over, a warning.
+    let failed_over = judge(&api(), &[view("a", Auth, lb3.clone()), view("b", Rec, lb3)], &b, NOW);
+    assert_eq!((failed_over.status, failed_over.status.status()), (FailedOver, app::model::Status::Warn));
 
     // No resolvers configured: not checked, which is unknown, never timeout or ok.
     let none = judge(&www(), &[], &b, NOW);
@@ -115,27 +158,38 @@ fn across_resolvers() {
 }
 
 #[test]
-fn hysteresis_and_flapping() {
+fn a_lagging_serial_is_named_as_the_likely_cause() {
+    let b = book();
+    let new = answered("NOERROR", true, &["127.0.1.2"], Some(60));
+    let old = answered("NOERROR", true, &["127.0.2.9"], Some(60));
+    let no_previous = Declared { previous: None, ..www() };
+    let serials = |a: u32, b: u32, declared: Option<u32>| Serials {
+        published: [("auth-1".to_string(), a), ("auth-2".to_string(), b)].into(),
+        declared,
+    };
+    let views = [view("auth-1", Auth, new.clone()), view("auth-2", Auth, old.clone())];
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<DnsStatus>, DnsStatus, DnsStatus, bool)> = vec![
-        ("first bad round does not alarm", vec![Ok, Ok, WrongTier], Ok, Ok, false),
-        ("second bad round alarms", vec![Ok, WrongTier, WrongTier], Ok, WrongTier, false),
-        ("two of three is enough", vec![WrongTier, Ok, WrongTier], Ok, WrongTier, false),
-        ("one good round does not clear", vec![Missing, Missing, Ok], Missing, Missing, false),
-        ("two good rounds clear", vec![Missing, Ok, Ok], Missing, Ok, false),
-        ("three different keep what is shown", vec![Ok, Missing, WrongTier], Split, Split, false),
-        ("short history", vec![Missing], Ok, Ok, false),
-        ("empty history", vec![], Ok, Ok, false),
-        ("a first round is not yet known", vec![WrongTier], Unchecked, Unchecked, false),
-        ("two first rounds that differ are not yet known", vec![Ok, WrongTier], Unchecked, Unchecked, false),
-        ("two first rounds that agree are known", vec![Ok, Ok], Unchecked, Ok, false),
-        ("flapping", vec![Ok, Missing, Ok, Missing, Ok], Ok, Ok, true),
-        ("three changes is not yet flapping", vec![Ok, Missing, Ok, Missing], Missing, Missing, false),
-        ("old changes leave the window", vec![Ok, Missing, Ok, Missing, Ok, Ok, Ok, Ok, Ok, Ok, Ok], Ok, Ok, false),
+    let cases: Vec<(&str, Serials, DnsStatus, Option<&str>)> = vec![
+        ("behind the other server", serials(7, 6, None), Split, Some("auth-2 publishes serial 6, behind auth-1's 7")),
+        ("behind the declared serial", serials(7, 6, Some(7)), Split, Some("auth-2 publishes serial 6, behind the declared 7")),
+        ("both behind the declared", serials(6, 6, Some(7)), Split, Some("auth-2 publishes serial 6, behind the declared 7")),
+        ("same serial: no cause named", serials(7, 7, Some(7)), Split, None),
+        ("no serials known: no cause named", Serials::default(), Split, None),
     ];
-    for (name, history, shown, want, flapping) in cases {
-        let got = settle(&history, shown);
-        assert_eq!(got.shown, want, "{name}");
-        assert_eq!(got.flapping, flapping, "{name}");
+    for (name, serials, want, cause) in cases {
+        let got = judge(&no_previous, &views, &b, &serials, NOW);
+        assert_eq!(got.status, want, "{name}: {}", got.detail);
+        assert!(got.detail.contains("auth-2 says wrong_target"), "{name}: {}", got.detail);
+        match cause {
+            Some(cause) => assert!(got.detail.contains(&format!("likely cause: {cause}")), "{name}: {}", got.detail),
+            None => assert!(!got.detail.contains("likely cause"), "{name}: {}", got.detail),
+        }
     }
+    // The lagging server's own cell names the cause even when it is the only one asked.
+    let alone = judge(&no_previous, &[view("auth-2", Auth, old)], &b, &serials(7, 6, Some(7)), NOW);
+    assert_eq!(alone.status, WrongTarget);
+    assert!(alone.resolvers[0].detail.contains("likely cause: auth-2 publishes serial 6"), "{}", alone.resolvers[0].detail);
+    // An ok answer needs no excuse, however old the serial.
+    let fine = judge(&no_previous, &[view("auth-2", Auth, new)], &b, &serials(7, 6, Some(7)), NOW);
+    assert!(!fine.resolvers[0].detail.contains("likely cause"), "{}", fine.resolvers[0].detail);
 }
