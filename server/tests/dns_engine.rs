@@ -170,3 +170,33 @@ async fn soa_serial_skew_between_authoritative_servers() {
     assert!(engine::soa_skew(&serials));
     drop(silent);
 }
+
+#[tokio::test]
+async fn a_lagging_authoritative_server_is_named_as_the_cause_of_a_split() {
+    let (zone_a, a) = hickory().await;
+    let (zone_b, b) = hickory().await;
+    let estate = estate(&[("a", a.addr, "authoritative"), ("b", b.addr, "authoritative")]);
+    let checks = engine::checks(&estate, &[], 0);
+    // a takes two changes and ends where the config declares (serial 3); b took only the first,
+    // an address outside the estate, and stopped there (serial 2).
+    zone_a.set("www", RecordKind::A, 60, &["192.0.2.10".into()]).await.unwrap();
+    zone_a.set("www", RecordKind::A, 60, &["127.0.1.2".into()]).await.unwrap();
+    zone_b.set("www", RecordKind::A, 60, &["192.0.2.10".into()]).await.unwrap();
+    let client = WireResolver::new(Duration::from_millis(400));
+    let soa = engine::soa_round(&estate, &client).await;
+    let serials = engine::serials(&soa, estate.zone.as_ref().map(|z| z.serial));
+    assert_eq!(serials.published.get("a"), Some(&3));
+    assert_eq!(serials.published.get("b"), Some(&2));
+    let book = AddressBook::from_estate(&estate);
+    let verdict = engine::round(&estate, &checks, &client, &book, &serials, 4, || 1_000_000).await.remove(0).1;
+    assert_eq!(verdict.status, DnsStatus::Split, "{}", verdict.detail);
+    assert!(verdict.detail.contains("a says ok"), "{}", verdict.detail);
+    assert!(verdict.detail.contains("b says wrong_target (answers 192.0.2.10 (outside the estate)"), "{}", verdict.detail);
+    assert!(verdict.detail.contains("likely cause: b publishes serial 2, behind a's 3"), "{}", verdict.detail);
+    // Once b catches up, the disagreement and its cause are gone.
+    zone_b.set("www", RecordKind::A, 60, &["127.0.1.2".into()]).await.unwrap();
+    let soa = engine::soa_round(&estate, &client).await;
+    let serials = engine::serials(&soa, None);
+    let verdict = engine::round(&estate, &checks, &client, &book, &serials, 4, || 1_000_000).await.remove(0).1;
+    assert_eq!(verdict.status, DnsStatus::Ok, "{}", verdict.detail);
+}
