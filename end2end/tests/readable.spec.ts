@@ -40,9 +40,9 @@ for (const scheme of ["light", "dark"] as const) {
 
 test("dark mode follows the system", async ({ page }) => {
   await page.goto("/");
-  const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   await page.emulateMedia({ colorScheme: "dark" });
-  const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
   expect(light).toBe("rgb(246, 247, 249)");
   expect(dark).toBe("rgb(13, 17, 23)");
 });

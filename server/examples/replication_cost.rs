@@ -51,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sqlx::raw_sql("SELECT pg_stat_statements_reset()").execute(&mut conn).await?;
 
     let board = ReplicationBoard::default();
-    let rounds = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), None));
+    let rounds = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), None, crowsnest::engines::Engine::new("replication", std::time::Duration::from_secs(60), 0)));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     rounds.abort();
 

@@ -12,6 +12,7 @@ pub mod damping;
 pub mod dns;
 pub mod drift;
 pub mod edge;
+pub mod engines;
 pub mod fail_back;
 pub mod health;
 pub mod lab;

@@ -109,3 +109,138 @@ mod tests {
         assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
+
+/// Appends each engine's round clock: last round, its duration, rounds, restarts and staleness.
+pub fn render_engine_clocks(out: &mut String, engines: &[crate::engines::EngineSnapshot], now_ms: i64) {
+    let stale = crate::engines::stale(engines, now_ms);
+    let series: [(&str, &str, &str); 5] = [
+        ("crowsnest_engine_last_round_timestamp_seconds", "gauge", "When the engine last finished a round (unix seconds)."),
+        ("crowsnest_engine_round_duration_seconds", "gauge", "How long the engine's last round took."),
+        ("crowsnest_engine_rounds_total", "counter", "Rounds the engine finished since start."),
+        ("crowsnest_engine_panics_total", "counter", "Panics caught in the engine and restarted since start."),
+        ("crowsnest_engine_stale", "gauge", "1 while the engine's last round is older than its stale limit (/healthz answers 503)."),
+    ];
+    for (name, kind, help) in series {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for e in engines {
+            let value = match name {
+                "crowsnest_engine_last_round_timestamp_seconds" => e.last_round_ms.map(|ms| ms as f64 / 1000.0),
+                "crowsnest_engine_round_duration_seconds" => e.last_duration_seconds,
+                "crowsnest_engine_rounds_total" => Some(e.rounds as f64),
+                "crowsnest_engine_panics_total" => Some(e.panics as f64),
+                _ => Some(f64::from(u8::from(stale.iter().any(|s| s.starts_with(&format!("{}:", e.name)))))),
+            };
+            if let Some(v) = value {
+                let _ = writeln!(out, "{name}{{engine=\"{}\"}} {v}", label(e.name));
+            }
+        }
+    }
+}
+
+/// Appends DNS series with label sets bounded by the config: records per shown status, each
+/// declared record's ok flag, each resolver's findings per status, each authoritative server's
+/// SOA serial, and the questions one round asks.
+pub fn render_dns(out: &mut String, dns: &app::model::Dns) {
+    use std::collections::BTreeMap;
+    let _ = writeln!(out, "# HELP crowsnest_dns_records Declared records per shown status (after damping).");
+    let _ = writeln!(out, "# TYPE crowsnest_dns_records gauge");
+    let mut per_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &dns.records {
+        *per_status.entry(r.status.as_str()).or_default() += 1;
+    }
+    for (status, n) in &per_status {
+        let _ = writeln!(out, "crowsnest_dns_records{{status=\"{status}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP crowsnest_dns_record_ok 1 while the record answers as declared (its shown status is ok), else 0.");
+    let _ = writeln!(out, "# TYPE crowsnest_dns_record_ok gauge");
+    for r in &dns.records {
+        let ok = u8::from(r.status == app::model::DnsStatus::Ok);
+        let _ = writeln!(out, "crowsnest_dns_record_ok{{name=\"{}\",type=\"{}\"}} {ok}", label(&r.name), label(&r.kind));
+    }
+    let _ = writeln!(out, "# HELP crowsnest_dns_resolver_answers Records per resolver and that resolver's own finding in the latest round.");
+    let _ = writeln!(out, "# TYPE crowsnest_dns_resolver_answers gauge");
+    let mut per_resolver: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in &dns.records {
+        for c in &r.cells {
+            *per_resolver.entry((c.resolver.as_str(), c.status.as_str())).or_default() += 1;
+        }
+    }
+    for ((resolver, status), n) in &per_resolver {
+        let _ = writeln!(out, "crowsnest_dns_resolver_answers{{resolver=\"{}\",status=\"{status}\"}} {n}", label(resolver));
+    }
+    let _ = writeln!(out, "# HELP crowsnest_dns_soa_serial The zone's SOA serial each authoritative server publishes.");
+    let _ = writeln!(out, "# TYPE crowsnest_dns_soa_serial gauge");
+    for soa in &dns.soa {
+        if let Some(serial) = soa.serial {
+            let _ = writeln!(out, "crowsnest_dns_soa_serial{{resolver=\"{}\"}} {serial}", label(&soa.resolver));
+        }
+    }
+    if let Some(declared) = dns.declared_serial {
+        let _ = writeln!(out, "# HELP crowsnest_dns_declared_serial The SOA serial the config declares.");
+        let _ = writeln!(out, "# TYPE crowsnest_dns_declared_serial gauge");
+        let _ = writeln!(out, "crowsnest_dns_declared_serial {declared}");
+    }
+    let _ = writeln!(out, "# HELP crowsnest_dns_queries_per_round Questions one DNS round asks: every record at every resolver, and each SOA.");
+    let _ = writeln!(out, "# TYPE crowsnest_dns_queries_per_round gauge");
+    let _ = writeln!(out, "crowsnest_dns_queries_per_round {}", dns.records.len() * dns.resolvers.len() + dns.soa.len());
+}
+
+#[cfg(test)]
+mod dns_tests {
+    use super::*;
+    use app::model::{Dns, DnsCell, DnsRecord, DnsStatus, SoaCell};
+
+    fn record(name: &str, status: DnsStatus, cells: &[(&str, DnsStatus)]) -> DnsRecord {
+        DnsRecord {
+            name: name.into(),
+            kind: "A".into(),
+            declared: vec![],
+            ttl: 60,
+            required_tier: None,
+            status,
+            latest: status,
+            flapping: None,
+            detail: String::new(),
+            since_ms: None,
+            checked_at_ms: None,
+            cells: cells.iter().map(|(r, s)| DnsCell { resolver: r.to_string(), status: *s, detail: String::new() }).collect(),
+        }
+    }
+
+    #[test]
+    fn dns_series_count_statuses_with_bounded_labels() {
+        use DnsStatus::*;
+        let dns = Dns {
+            soa: vec![SoaCell { resolver: "a".into(), serial: Some(7), error: None }, SoaCell { resolver: "b".into(), serial: None, error: Some("timeout".into()) }],
+            declared_serial: Some(7),
+            soa_skew: false,
+            resolvers: vec!["a (authoritative)".into(), "c (recursive)".into()],
+            records: vec![
+                record("www.example.test.", WrongTier, &[("a", WrongTier), ("c", Ok)]),
+                record("api.example.test.", Ok, &[("a", Ok), ("c", Ok)]),
+                record("mx.example.test.", Ok, &[("a", Ok), ("c", Timeout)]),
+            ],
+            probe_interval_seconds: 5,
+            evaluated_at_ms: 0,
+        };
+        let mut out = String::new();
+        render_dns(&mut out, &dns);
+        for line in [
+            "crowsnest_dns_records{status=\"ok\"} 2",
+            "crowsnest_dns_records{status=\"wrong_tier\"} 1",
+            "crowsnest_dns_record_ok{name=\"www.example.test.\",type=\"A\"} 0",
+            "crowsnest_dns_record_ok{name=\"api.example.test.\",type=\"A\"} 1",
+            "crowsnest_dns_resolver_answers{resolver=\"a\",status=\"ok\"} 2",
+            "crowsnest_dns_resolver_answers{resolver=\"c\",status=\"timeout\"} 1",
+            "crowsnest_dns_soa_serial{resolver=\"a\"} 7",
+            "crowsnest_dns_declared_serial 7",
+            "crowsnest_dns_queries_per_round 8",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line:?} missing from:\n{out}");
+        }
+        assert!(!out.contains("resolver=\"b\"} "), "a server without a serial has no serial series: {out}");
+        // Every sample line parses with the console's own exposition parser.
+        crate::backlog::exposition::parse(&out).expect("valid exposition text");
+    }
+}

@@ -227,6 +227,7 @@ pub async fn run_rounds(
     probe: Arc<dyn HealthProbe>,
     board: HealthBoard,
     local: Option<LocalStore>,
+    engine: Arc<crate::engines::Engine>,
 ) {
     let targets: Vec<(String, Target)> = estate
         .hosts
@@ -239,6 +240,7 @@ pub async fn run_rounds(
     let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
     loop {
         ticker.tick().await;
+        let started = Instant::now();
         let round: Vec<(String, Observation)> =
             futures::future::join_all(targets.iter().map(|(name, target)| {
                 let probe = probe.clone();
@@ -264,5 +266,6 @@ pub async fn run_rounds(
             })
             .collect();
         board.publish(judged, &rule);
+        engine.round_done(started);
     }
 }

@@ -1,6 +1,7 @@
 //! Starting and stopping: the console server (optionally with the lab in-process) and the lab
 //! alone. Shared by `main.rs` and the integration tests.
 
+use crate::engines::{supervise, Engine};
 use crate::config::Estate;
 use crate::backlog::engine::LoaderBoard;
 use crate::console::{Boards, ConsoleState};
@@ -173,30 +174,38 @@ impl Server {
 
         let lab = if with_lab { Some(Lab::start(estate.clone()).await?) } else { None };
 
+        // Each engine runs supervised (restarted after a panic) with a round clock that
+        // /healthz and /metrics read; the stale limits are the ones the pages use.
+        let started_ms = probe::now_ms();
+        let probe_stale = Duration::from_millis(estate.probes.policy().stale_after_ms as u64);
+        let every = |interval_seconds: u64, timeout_ms: u64| Duration::from_millis(3 * interval_seconds * 1000 + timeout_ms);
+        let engines = vec![
+            Engine::new("health", probe_stale, started_ms),
+            Engine::new("dns", probe_stale, started_ms),
+            Engine::new("replication", every(estate.replication.interval_seconds, estate.replication.timeout_ms), started_ms),
+            Engine::new("backlog", every(estate.backlog.interval_seconds, estate.backlog.timeout_ms), started_ms),
+        ];
         let board = HealthBoard::default();
         let probe = Arc::new(NetProbe::new(Duration::from_millis(estate.probes.timeout_ms)));
-        let probes = tokio::spawn(probe::run_rounds(
-            estate.clone(),
-            probe,
-            board.clone(),
-            Some(local.clone()),
-        ));
+        let probes = supervise(engines[0].clone(), {
+            let (estate, probe, board, local, engine) = (estate.clone(), probe, board.clone(), local.clone(), engines[0].clone());
+            move || probe::run_rounds(estate.clone(), probe.clone(), board.clone(), Some(local.clone()), engine.clone())
+        });
         let dns_board = DnsBoard::default();
-        let dns_rounds = tokio::spawn(dns::engine::run_rounds(
-            estate.clone(),
-            checks.clone(),
-            dns_board.clone(),
-            Some(local.clone()),
-        ));
-
+        let dns_rounds = supervise(engines[1].clone(), {
+            let (estate, checks, board, local, engine) = (estate.clone(), checks.clone(), dns_board.clone(), local.clone(), engines[1].clone());
+            move || dns::engine::run_rounds(estate.clone(), checks.clone(), board.clone(), Some(local.clone()), engine.clone())
+        });
         let replication = ReplicationBoard::default();
-        let replication_rounds = tokio::spawn(crate::replication::engine::run_rounds(
-            estate.clone(),
-            replication.clone(),
-            Some(local.clone()),
-        ));
+        let replication_rounds = supervise(engines[2].clone(), {
+            let (estate, board, local, engine) = (estate.clone(), replication.clone(), local.clone(), engines[2].clone());
+            move || crate::replication::engine::run_rounds(estate.clone(), board.clone(), Some(local.clone()), engine.clone())
+        });
         let backlog = LoaderBoard::new(estate.clone(), Some(local.clone()));
-        let scrapes = tokio::spawn(crate::backlog::engine::run_rounds(estate.clone(), backlog.clone()));
+        let scrapes = supervise(engines[3].clone(), {
+            let (estate, board, engine) = (estate.clone(), backlog.clone(), engines[3].clone());
+            move || crate::backlog::engine::run_rounds(estate.clone(), board.clone(), engine.clone())
+        });
 
         let listener = tokio::net::TcpListener::bind(estate.instance.listen)
             .await
@@ -342,6 +351,7 @@ impl Server {
                 sse_clients: Default::default(),
                 actions,
                 login,
+                engines,
             },
             gate,
             sessions,

@@ -103,7 +103,8 @@ async fn every_backlog_status_from_real_scraped_loaders() {
     let (drain_addr, _d) = serve(draining.router()).await;
     let (grow_addr, grow_server) = serve(growing.router()).await;
     let (flaky_addr, _f) = serve(flaky).await;
-    let client = reqwest::Client::new();
+    // Loopback only: never through an HTTP_PROXY from the environment.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let queued = client
         .post(format!("http://{drain_addr}/enqueue"))
         .json(&serde_json::json!({ "items": 300 }))
@@ -119,7 +120,7 @@ async fn every_backlog_status_from_real_scraped_loaders() {
         "s3cret-token",
     ));
     let board = LoaderBoard::new(estate.clone(), None);
-    let scrapes = tokio::spawn(engine::run_rounds(estate.clone(), board.clone()));
+    let scrapes = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), crowsnest::engines::Engine::new("backlog", std::time::Duration::from_secs(60), 0)));
 
     let s = until(&board, "l-stall", BacklogStatus::Stalled).await;
     assert!(s.depth.unwrap() > 0.0 && s.load_rate == Some(0.0), "{s:?}");

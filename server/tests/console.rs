@@ -13,35 +13,53 @@ use common::{client, eventually};
 const DEMO: &str = include_str!("../../deploy/demo.toml");
 
 /// A UDP port that is free now (the lab binds UDP and TCP on it; the resolver config names it).
+/// Bounded: a machine with no free port pair in 100 tries has bigger problems than this test.
 fn free_dns_port() -> u16 {
-    loop {
+    for _ in 0..100 {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
     }
+    panic!("no port free for both UDP and TCP in 100 tries");
+}
+
+/// `text` with every `from` replaced; fails when `from` is not there, so a changed line in the
+/// demo cannot silently leave a test on the demo's fixed ports, data dir or PostgreSQL.
+fn edit(text: String, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "deploy/demo.toml no longer has {from:?}: update this test's edits");
+    text.replace(from, to)
 }
 
 /// The demo estate moved to its own loopback block and free ports, probing every second, with
 /// the lab's PostgreSQL on or off.
 fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
-    let dns_port = free_dns_port();
-    let text = DEMO
-        .replace("127.0.1.", &format!("127.{block}.1."))
-        .replace("127.0.2.", &format!("127.{block}.2."))
-        .replace("127.0.3.", &format!("127.{block}.3."))
-        .replace("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"")
-        .replace("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"")
-        .replace("127.0.0.1:5354", &format!("127.0.0.1:{dns_port}"))
-        .replace("interval_seconds = 5", "interval_seconds = 1")
+    let mut text = DEMO.to_string();
+    #[rustfmt::skip]
+    let edits = [
+        ("127.0.1.", format!("127.{block}.1.")),
+        ("127.0.2.", format!("127.{block}.2.")),
+        ("127.0.3.", format!("127.{block}.3.")),
+        ("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"".into()),
+        ("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"".into()),
+        ("127.0.0.1:5354", format!("127.0.0.1:{}", free_dns_port())),
+        ("127.0.0.1:5355", format!("127.0.0.1:{}", free_dns_port())),
+        ("127.0.0.1:5356", format!("127.0.0.1:{}", free_dns_port())),
+        // The lab's cache keeps answers a second, so DNS settles within the tests' deadlines.
+        ("dns_cache_max_ttl_seconds = 10", "dns_cache_max_ttl_seconds = 1".into()),
+        ("interval_seconds = 5", "interval_seconds = 1".into()),
         // Tests that need the lab's PostgreSQL turn it back on (see `start_with_postgres`).
-        .replace("postgres = true", if postgres { "postgres = true" } else { "postgres = false" })
-        .replace("interval_seconds = 2", "interval_seconds = 1")
-        .replace("timeout_ms = 1500", "timeout_ms = 800")
-        .replace("stopped_after_seconds = 10", "stopped_after_seconds = 4")
-        .replace("timeout_ms = 2000", "timeout_ms = 800")
-        .replace("data_dir = \"data\"", &format!("data_dir = {:?}", data_dir.display().to_string()));
+        ("postgres = true", if postgres { "postgres = true" } else { "postgres = false" }.into()),
+        ("interval_seconds = 2", "interval_seconds = 1".into()),
+        ("timeout_ms = 1500", "timeout_ms = 800".into()),
+        ("stopped_after_seconds = 10", "stopped_after_seconds = 4".into()),
+        ("timeout_ms = 2000", "timeout_ms = 800".into()),
+        ("data_dir = \"data\"", format!("data_dir = {:?}", data_dir.display().to_string())),
+    ];
+    for (from, to) in edits {
+        text = edit(text, from, &to);
+    }
     let mut estate = config::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
     // These tests read pages as a wall display would; logins have their own tests (`auth.rs`).
     estate.auth.anonymous_role = Some(app::auth::Role::Viewer);
@@ -58,8 +76,15 @@ async fn start(n: u8) -> (Server, tempfile::TempDir) {
 }
 
 async fn start_with(n: u8, postgres: bool) -> (Server, tempfile::TempDir) {
+    start_edited(n, postgres, |_| ()).await
+}
+
+/// Starts the demo on block `n` after `edit` changed its parsed config.
+async fn start_edited(n: u8, postgres: bool, edit: impl FnOnce(&mut config::Estate)) -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let estate = Arc::new(estate_with(block(n), dir.path(), postgres));
+    let mut estate = estate_with(block(n), dir.path(), postgres);
+    edit(&mut estate);
+    let estate = Arc::new(estate);
     let site = Site { root: dir.path().join("site") };
     std::fs::create_dir_all(&site.root).unwrap();
     let server = Server::start(estate, site, true).await.expect("server starts");
@@ -195,6 +220,25 @@ async fn pages_render_on_the_server_with_live_health() {
     assert!(metrics.contains("crowsnest_host_status{host=\"lb2\",region=\"sjc\",tier=\"web_lb\",status=\"ok\"} 1"), "{metrics}");
     assert!(metrics.contains("crowsnest_host_check_latency_seconds{host=\"lb1\""));
     assert!(metrics.contains("crowsnest_probe_rounds_total "));
+    // Every engine's round clock, and none stale while they all run.
+    for engine in ["health", "dns", "replication", "backlog"] {
+        let rounds = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("crowsnest_engine_rounds_total{{engine=\"{engine}\"}} ")))
+            .unwrap_or_else(|| panic!("no round count for {engine}: {metrics}"));
+        assert!(rounds.parse::<f64>().unwrap() >= 1.0, "{engine} has not finished a round: {rounds}");
+        assert!(metrics.contains(&format!("crowsnest_engine_stale{{engine=\"{engine}\"}} 0")), "{engine} stale: {metrics}");
+        assert!(metrics.contains(&format!("crowsnest_engine_round_duration_seconds{{engine=\"{engine}\"}} ")), "{engine}");
+    }
+    // DNS in Prometheus terms: records per status, the declared serial and the servers' serials.
+    assert!(metrics.contains("crowsnest_dns_record_ok{name=\"www.example.test.\",type=\"A\"} "), "{metrics}");
+    assert!(metrics.contains("crowsnest_dns_soa_serial{resolver=\"lab-auth\"} "), "{metrics}");
+    assert!(metrics.contains("crowsnest_dns_declared_serial 2026112501"), "{metrics}");
+    assert!(metrics.contains("crowsnest_dns_queries_per_round "), "{metrics}");
+    let health: serde_json::Value = http.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["stale"].as_array().map(Vec::len), Some(0), "{health}");
+    assert_eq!(health["engines"].as_array().map(Vec::len), Some(4), "{health}");
 
     server.stop().await;
 }
@@ -378,14 +422,14 @@ async fn the_incident_dns_failures_show_on_the_dns_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let latest = eventually(Duration::from_secs(3), "www latest wrong_tier", || async {
+    let latest = eventually(Duration::from_secs(8), "www latest wrong_tier", || async {
         let r = dns_record(&base, "www.example.test. A").await?;
         (r["latest"] == "wrong_tier").then_some(r)
     })
     .await;
     assert!(latest["detail"].as_str().unwrap().contains("lb1 · api_lb · San Jose"), "{latest}");
     // …and the alarm holds once two of three rounds agree.
-    eventually(Duration::from_secs(3), "www settled wrong_tier", || async {
+    eventually(Duration::from_secs(8), "www settled wrong_tier", || async {
         (dns_record(&base, "www.example.test. A").await?["status"] == "wrong_tier").then_some(())
     })
     .await;
@@ -404,9 +448,9 @@ async fn the_incident_dns_failures_show_on_the_dns_page() {
     assert_eq!(dns_area["status"], "critical");
     assert!(dns_area["summary"].as_str().unwrap().contains("www.example.test. A wrong_tier"), "{dns_area}");
 
-    // Delete the record: missing.
+    // Delete the record: missing, once the secondary has the change and the cache let go.
     http.delete(format!("{lab}/lab/records/www/A")).send().await.unwrap();
-    eventually(Duration::from_secs(4), "www missing", || async {
+    eventually(Duration::from_secs(12), "www missing", || async {
         (dns_record(&base, "www.example.test. A").await?["status"] == "missing").then_some(())
     })
     .await;
@@ -428,6 +472,212 @@ async fn the_incident_dns_failures_show_on_the_dns_page() {
     assert!(html.contains(&format!("lab-auth: 127.{b}.1.1")), "answers are kept with the change");
     let html = http.get(format!("{base}/dns/record?key=nope.example.test.%20A")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("No such record"));
+    server.stop().await;
+}
+
+/// The demo's two authoritative servers and its caching resolver (unbound), for real: a paused
+/// secondary lags (its serial behind, named as the cause of the split), and after it catches up
+/// the cache still serves the old answer for its TTL, shown as stale, never as wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_secondary_and_a_stale_cache_show_as_themselves() {
+    let (server, _dir) = start(6).await;
+    let b = block(6);
+    let base = format!("http://{}", server.addr);
+    let lab_addr = server.lab.as_ref().unwrap();
+    assert!(lab_addr.secondary_addr.is_some(), "the demo runs a secondary");
+    assert!(lab_addr.cache_addr.is_some(), "unbound is installed by scripts/setup.sh and started by the lab");
+    let lab = format!("http://{}", lab_addr.control_addr);
+    let http = client();
+    let status = |key: &'static str| {
+        let base = base.clone();
+        async move { dns_record(&base, key).await }
+    };
+    eventually(Duration::from_secs(15), "api ok at all three resolvers", || async {
+        let r = status("api.example.test. A").await?;
+        let cells = r["cells"].as_array()?;
+        (r["status"] == "ok" && cells.len() == 3 && cells.iter().all(|c| c["status"] == "ok")).then_some(())
+    })
+    .await;
+
+    // The secondary stops taking transfers; api moves to lb2 (the web tier) on the primary only.
+    let r = http.post(format!("{lab}/lab/dns/transfers")).json(&serde_json::json!({"paused": true})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    http.put(format!("{lab}/lab/records/api/A"))
+        .json(&serde_json::json!({"ttl": 60, "values": [format!("127.{b}.3.1")]}))
+        .send()
+        .await
+        .unwrap();
+    // lb4 is in api's failover pool: the primary says failed_over, the lagging secondary still
+    // says ok. They disagree, both acceptable: failed over, with lab-auth-2's serial behind.
+    let seen = eventually(Duration::from_secs(15), "lab-auth-2's serial named behind", || async {
+        let dns: serde_json::Value = http.get(format!("{base}/api/v1/dns")).send().await.ok()?.json().await.ok()?;
+        let overview: serde_json::Value = http.get(format!("{base}/api/v1/overview")).send().await.ok()?.json().await.ok()?;
+        let area = overview["areas"].as_array()?.iter().find(|a| a["key"] == "dns")?.clone();
+        let lagging = area["summary"].as_str()?.contains("lab-auth-2 publishes");
+        (lagging && dns["soa"].as_array()?.len() == 2).then_some(area)
+    })
+    .await;
+    assert_eq!(seen["status"], "warn", "{seen}");
+    // Now an answer outside the pool on the primary: the secondary still has the old zone, so
+    // the record is split, and the secondary's old serial is named as the likely cause.
+    http.put(format!("{lab}/lab/records/api/A"))
+        .json(&serde_json::json!({"ttl": 60, "values": ["192.0.2.10"]}))
+        .send()
+        .await
+        .unwrap();
+    let split = eventually(Duration::from_secs(15), "api split", || async {
+        let r = status("api.example.test. A").await?;
+        (r["latest"] == "split").then_some(r)
+    })
+    .await;
+    let detail = split["detail"].as_str().unwrap();
+    assert!(detail.contains("lab-auth says wrong_target"), "{detail}");
+    // The primary's own answer is the new one; the lagging secondary answers the declared value.
+    assert!(detail.contains("lab-auth-2 says ok"), "{detail}");
+
+    // Put it back and let the secondary catch up: the servers agree again, and whatever the
+    // cache still holds is stale until it expires, then ok.
+    http.put(format!("{lab}/lab/records/api/A"))
+        .json(&serde_json::json!({"ttl": 60, "values": [format!("127.{b}.1.1")]}))
+        .send()
+        .await
+        .unwrap();
+    http.post(format!("{lab}/lab/dns/transfers")).json(&serde_json::json!({"paused": false})).send().await.unwrap();
+    eventually(Duration::from_secs(15), "api ok everywhere again", || async {
+        let r = status("api.example.test. A").await?;
+        let cells = r["cells"].as_array()?;
+        (r["status"] == "ok" && cells.iter().all(|c| c["status"] == "ok")).then_some(())
+    })
+    .await;
+    let state: serde_json::Value = http.get(format!("{lab}/lab/state")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["secondary"]["serial"], state["serial"], "{state}");
+    assert_eq!(state["secondary"]["transfers"], "running");
+    server.stop().await;
+}
+
+/// A loader's push over real HTTP: 202 for a good report (seen on the backlog), 401 for a
+/// wrong token, 422 with the reason for a bad body, 409 for a scraped loader, 404 for no loader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loader_push_is_accepted_refused_and_rejected_over_http() {
+    use sha2::Digest;
+    let token = "push-token-for-loader-ams-0123456789";
+    let hash = format!("{:x}", sha2::Sha256::digest(token.as_bytes()));
+    let (server, _dir) = start_edited(8, false, |e| {
+        let ams = e.loaders.iter_mut().find(|l| l.name == "loader-ams").expect("the demo has loader-ams");
+        ams.metrics_url = None;
+        ams.push_token_sha256 = Some(hash);
+    })
+    .await;
+    let base = format!("http://{}", server.addr);
+    let http = client();
+    let push = |loader: &str, bearer: Option<&str>, body: &str| {
+        let mut request = http
+            .post(format!("{base}/api/v1/loaders/{loader}/report"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(b) = bearer {
+            request = request.bearer_auth(b);
+        }
+        request.send()
+    };
+    let good = r#"{"queue_depth": 12, "oldest_item_age_seconds": 3.5, "enqueued_total": 100, "loaded_total": 88}"#;
+    let r = push("loader-ams", Some(token), good).await.unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let backlog = eventually(Duration::from_secs(5), "the pushed depth on the backlog", || async {
+        let b = json(&format!("{base}/api/v1/backlog")).await?;
+        (loader(&b, "loader-ams")["depth"] == 12.0).then_some(b)
+    })
+    .await;
+    assert_eq!(loader(&backlog, "loader-ams")["source"], "push");
+    let r = push("loader-ams", Some("not-the-token"), good).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = push("loader-ams", None, good).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = push("loader-ams", Some(token), r#"{"queue_depth": -1, "oldest_item_age_seconds": 0, "enqueued_total": 0, "loaded_total": 0}"#).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("rejected report for loader \"loader-ams\": queue_depth must be a finite number"), "{body}");
+    let r = push("loader-ams", Some(token), "not json").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = push("loader-sjc", Some(token), good).await.unwrap();
+    assert!(matches!(r.status().as_u16(), 401 | 409), "a scraped loader takes no pushes: {}", r.status());
+    let r = push("loader-nowhere", Some(token), good).await.unwrap();
+    assert!(matches!(r.status().as_u16(), 401 | 404), "no such loader: {}", r.status());
+    server.stop().await;
+}
+
+/// Debian's Prometheus, started on a loopback port for one test; killed when dropped.
+struct Prometheus {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Prometheus scraping `target` (`host:port`) every second.
+async fn prometheus(target: &str) -> Prometheus {
+    assert!(Path::new("/usr/bin/prometheus").exists(), "Prometheus is needed: scripts/setup.sh installs Debian's prometheus");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: crowsnest\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new("/usr/bin/prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    let running = Prometheus { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
+    let ready = format!("{}/-/ready", running.base);
+    eventually(Duration::from_secs(30), "Prometheus ready", || async {
+        (client().get(&ready).send().await.ok()?.status() == 200).then_some(())
+    })
+    .await;
+    running
+}
+
+/// The first sample of an instant query's result, as a number.
+async fn query(prometheus: &Prometheus, promql: &str) -> Option<f64> {
+    let reply: serde_json::Value =
+        client().get(format!("{}/api/v1/query", prometheus.base)).query(&[("query", promql)]).send().await.ok()?.json().await.ok()?;
+    reply["data"]["result"].as_array()?.first()?["value"][1].as_str()?.parse().ok()
+}
+
+/// A real Prometheus scrapes `/metrics` and a DNS series and an engine series come back from
+/// its query API: the exposition is valid for the real parser, not only for ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_scrapes_the_console_and_queries_dns_back() {
+    let (server, _dir) = start(7).await;
+    let prometheus = prometheus(&server.addr.to_string()).await;
+    eventually(Duration::from_secs(30), "the scrape is up", || async {
+        (query(&prometheus, "up{job=\"crowsnest\"}").await? == 1.0).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(30), "www answers as declared, by Prometheus", || async {
+        (query(&prometheus, "crowsnest_dns_record_ok{name=\"www.example.test.\",type=\"A\"}").await? == 1.0).then_some(())
+    })
+    .await;
+    let rounds = eventually(Duration::from_secs(30), "the DNS engine's rounds", || async {
+        query(&prometheus, "crowsnest_engine_rounds_total{engine=\"dns\"}").await.filter(|n| *n >= 1.0)
+    })
+    .await;
+    assert!(rounds >= 1.0);
+    let ok = query(&prometheus, "sum(crowsnest_dns_records{status=\"ok\"})").await.expect("records per status");
+    assert!(ok >= 1.0, "{ok}");
+    drop(prometheus);
     server.stop().await;
 }
 
@@ -481,9 +731,12 @@ async fn the_lab_backlog_grows_while_the_primary_is_cut_off_and_drains_after() {
     assert_eq!(o["fail_back"]["safe"], false, "not safe while db1 is cut off: {}", o["fail_back"]);
     let reasons = o["fail_back"]["reasons"].to_string();
     assert!(reasons.contains("db1") && reasons.contains("loader-sin"), "{reasons}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let b = json(&format!("{base}/api/v1/backlog")).await.unwrap();
-    assert!(loader(&b, "loader-sin")["depth"].as_f64().unwrap() > depth_then, "the backlog grows: {}", loader(&b, "loader-sin"));
+    // The backlog grows: polled with a deadline, not read once after a fixed sleep.
+    eventually(Duration::from_secs(15), "the backlog grows", || async {
+        let b = json(&format!("{base}/api/v1/backlog")).await?;
+        (loader(&b, "loader-sin")["depth"].as_f64()? > depth_then).then_some(())
+    })
+    .await;
 
     client().post(format!("{lab}/lab/hosts/db1")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
     let eta = eventually(Duration::from_secs(30), "draining with an ETA", || async {

@@ -110,7 +110,8 @@ async fn every_replication_status_against_a_real_primary_and_standby() {
     let (primary, standby) = (cluster.primary.clone(), cluster.standbys[0].clone());
     let estate = Arc::new(estate(primary.port, standby.port));
     let board = ReplicationBoard::default();
-    let rounds = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), None));
+    let clock = crowsnest::engines::Engine::new("replication", Duration::from_secs(60), 0);
+    let rounds = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), None, clock.clone()));
     let watch = Watch { estate, board };
 
     // Caught up: both statuses ok, seconds from the heartbeat, bytes from the primary.
@@ -122,12 +123,23 @@ async fn every_replication_status_against_a_real_primary_and_standby() {
     assert_eq!(c.slots.len(), 1, "pg_basebackup -C made one slot: {:?}", c.slots);
     assert!(c.slots[0].active);
 
-    // An idle primary: seconds stay near zero, they do not grow with idleness.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let idle = watch.cluster();
-    let seconds = idle.nodes[1].lag_seconds.expect("heartbeat read on the standby");
-    assert!(seconds < 0.5, "idle primary: lag {seconds} s should stay near zero, {}", idle.nodes[1].detail);
-    assert_eq!(idle.nodes[1].status, ReplicaStatus::Ok);
+    // An idle primary: seconds stay near zero, they do not grow with idleness. Checked after
+    // each of four rounds (counted by the engine's clock, not guessed with a sleep).
+    let first = clock.snapshot().rounds;
+    let mut seen = first;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while seen < first + 4 {
+        assert!(std::time::Instant::now() < deadline, "four replication rounds did not finish in 30 s");
+        let now = clock.snapshot().rounds;
+        if now > seen {
+            seen = now;
+            let idle = watch.cluster();
+            let seconds = idle.nodes[1].lag_seconds.expect("heartbeat read on the standby");
+            assert!(seconds < 0.5, "idle primary, round {}: lag {seconds} s should stay near zero, {}", now - first, idle.nodes[1].detail);
+            assert_eq!(idle.nodes[1].status, ReplicaStatus::Ok);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // A real apply delay on the standby: heartbeats arrive late, so seconds cross warn, then critical.
     sql(standby.port, "ALTER SYSTEM SET recovery_min_apply_delay = '4s'; SELECT pg_reload_conf();").await;

@@ -222,7 +222,7 @@ pub async fn scrape(client: &reqwest::Client, config: &LoaderConfig) -> Result<R
 }
 
 /// Scrapes every scrapable loader each interval, all at once, until the task is dropped.
-pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard) {
+pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard, engine: Arc<crate::engines::Engine>) {
     let timeout = Duration::from_millis(estate.backlog.timeout_ms);
     let client = reqwest::Client::builder()
         .timeout(timeout)
@@ -234,6 +234,7 @@ pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        let started = std::time::Instant::now();
         let scrapable = estate.loaders.iter().filter(|l| l.metrics_url.is_some());
         let results = futures::future::join_all(scrapable.map(|l| {
             let client = &client;
@@ -248,6 +249,7 @@ pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard) {
         }
         // One change per round, not per loader: watchers get one backlog snapshot a round.
         board.notify();
+        engine.round_done(started);
     }
 }
 

@@ -626,6 +626,14 @@ pub struct LabConfig {
     pub loader_enqueue_per_second: u32,
     /// Items each lab loader writes into the primary per second at most, while it is up.
     pub loader_drain_per_second: u32,
+    /// Address of a second authoritative server that copies the first's zone (a secondary).
+    pub dns_secondary_listen: Option<SocketAddr>,
+    /// Seconds between the secondary's zone transfers (the control API can pause them).
+    pub dns_transfer_seconds: u64,
+    /// Address of a caching recursive resolver (Debian's unbound) in front of both servers.
+    pub dns_cache_listen: Option<SocketAddr>,
+    /// The longest the lab's cache keeps an answer, so a demo moves in seconds, not an hour.
+    pub dns_cache_max_ttl_seconds: u32,
 }
 
 impl Default for LabConfig {
@@ -636,6 +644,10 @@ impl Default for LabConfig {
             postgres: false,
             loader_enqueue_per_second: 5,
             loader_drain_per_second: 20,
+            dns_secondary_listen: None,
+            dns_transfer_seconds: 1,
+            dns_cache_listen: None,
+            dns_cache_max_ttl_seconds: 10,
         }
     }
 }

@@ -324,6 +324,7 @@ pub async fn run_rounds(
     checks: Arc<Vec<RecordCheck>>,
     board: DnsBoard,
     local: Option<LocalStore>,
+    engine: Arc<crate::engines::Engine>,
 ) {
     if checks.is_empty() || estate.resolvers.is_empty() {
         tracing::info!("no declared records or no resolvers: the DNS engine is idle");
@@ -336,6 +337,7 @@ pub async fn run_rounds(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        let started = std::time::Instant::now();
         // The previous round's serials: the SOA questions go out alongside this round's.
         let known = serials(&board.soa(), estate.zone.as_ref().map(|z| z.serial));
         let (verdicts, serials) = tokio::join!(
@@ -349,5 +351,6 @@ pub async fn run_rounds(
                 tracing::warn!(error = %e, "could not store DNS changes; the live view is unaffected");
             }
         }
+        engine.round_done(started);
     }
 }

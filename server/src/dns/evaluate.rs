@@ -281,7 +281,7 @@ fn expected(status: DnsStatus) -> bool {
 
 /// Judges a record across every resolver; `serials` name a lagging authoritative server.
 pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &Serials, now_ms: i64) -> Verdict {
-    let resolvers: Vec<ResolverVerdict> = views
+    let mut resolvers: Vec<ResolverVerdict> = views
         .iter()
         .map(|v| {
             let (status, mut detail) = judge_one(declared, v.kind, &v.seen, book, now_ms);
@@ -294,6 +294,27 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
             ResolverVerdict { resolver: v.resolver.clone(), status, detail }
         })
         .collect();
+    // Every authoritative server answers as declared: a cache answering otherwise, within the
+    // declared TTL, holds an older answer until it expires. That is stale, not wrong.
+    let sources: Vec<DnsStatus> =
+        views.iter().zip(&resolvers).filter(|(v, _)| v.kind == ResolverKind::Authoritative).map(|(_, r)| r.status).collect();
+    if !sources.is_empty() && sources.iter().all(|s| *s == DnsStatus::Ok) {
+        for (v, r) in views.iter().zip(resolvers.iter_mut()) {
+            let Seen::Answered { values, ttl, .. } = &v.seen else { continue };
+            let cached = v.kind == ResolverKind::Recursive
+                && !matches!(r.status, DnsStatus::Ok | DnsStatus::Stale | DnsStatus::Timeout | DnsStatus::Servfail)
+                && ttl.is_none_or(|t| t <= declared.ttl);
+            if cached {
+                let what = if values.is_empty() { "a negative answer".to_string() } else { labelled(values, book) };
+                let left = ttl.map_or("until it expires".to_string(), |t| format!("for up to {t} s more"));
+                r.detail = format!(
+                    "its cache still holds {what} ({}) {left}; the authoritative servers answer as declared",
+                    r.status.as_str()
+                );
+                r.status = DnsStatus::Stale;
+            }
+        }
+    }
     // A resolver that could not answer says nothing about the record: it decides only when
     // no resolver gave a definitive answer.
     let unknown = |r: &ResolverVerdict| matches!(r.status, DnsStatus::Timeout | DnsStatus::Servfail);

@@ -6,6 +6,8 @@
 //! - `DELETE /lab/records/{name}/{type}`
 //! - `POST /lab/postgres/{host}` with `{"state": "stopped" | "running"}`: stops or starts the
 //!   lab's real PostgreSQL server behind a db host (with `lab.postgres = true`)
+//! - `POST /lab/dns/transfers` with `{"paused": true | false}`: stops or resumes the secondary
+//!   authoritative server's zone transfers (with `lab.dns_secondary_listen`), so it lags
 
 use super::{HostState, LabZone};
 use crate::config::RecordKind;
@@ -24,6 +26,8 @@ use tokio::sync::watch;
 pub struct Control {
     pub hosts: Arc<BTreeMap<String, watch::Sender<HostState>>>,
     pub zone: Option<Arc<LabZone>>,
+    pub secondary: Option<Arc<LabZone>>,
+    pub transfers: Arc<std::sync::atomic::AtomicBool>,
     pub postgres: Arc<BTreeMap<String, crate::pgcluster::Node>>,
 }
 
@@ -44,6 +48,7 @@ pub fn router(control: Control) -> Router {
         .route("/lab/hosts/{name}", post(set_host))
         .route("/lab/records/{name}/{kind}", put(set_record).delete(delete_record))
         .route("/lab/postgres/{host}", post(set_postgres))
+        .route("/lab/dns/transfers", post(set_transfers))
         .with_state(control)
 }
 
@@ -53,7 +58,31 @@ async fn state(State(c): State<Control>) -> Json<Value> {
         Some(z) => z.dump().await,
         None => Vec::new(),
     };
-    Json(json!({ "hosts": hosts, "records": records }))
+    let serial = c.zone.as_ref().map(|z| z.serial());
+    let secondary = c.secondary.as_ref().map(|z| {
+        json!({ "serial": z.serial(), "transfers": if c.transfers.load(std::sync::atomic::Ordering::SeqCst) { "running" } else { "paused" } })
+    });
+    Json(json!({ "hosts": hosts, "records": records, "serial": serial, "secondary": secondary }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Transfers {
+    paused: bool,
+}
+
+async fn set_transfers(State(c): State<Control>, request: Result<Json<Transfers>, JsonRejection>) -> Reply {
+    let change = match body(request, r#"{"paused": true|false}"#) {
+        Ok(change) => change,
+        Err(reply) => return reply,
+    };
+    let Some(secondary) = &c.secondary else {
+        return problem(StatusCode::NOT_FOUND, "the lab runs no secondary DNS server (set lab.dns_secondary_listen)");
+    };
+    c.transfers.store(!change.paused, std::sync::atomic::Ordering::SeqCst);
+    tracing::info!(paused = change.paused, serial = secondary.serial(), "lab: secondary zone transfers switched");
+    let state = if change.paused { "paused" } else { "running" };
+    (StatusCode::OK, Json(json!({ "transfers": state, "secondary_serial": secondary.serial() })))
 }
 
 #[derive(Deserialize)]

@@ -167,6 +167,24 @@ impl LabZone {
         Ok(existed)
     }
 
+    /// The serial the zone publishes now.
+    pub fn serial(&self) -> u32 {
+        self.serial.load(Ordering::SeqCst)
+    }
+
+    /// Takes `primary`'s whole zone and serial, as a secondary does by zone transfer; returns
+    /// whether anything changed (the serials differed).
+    pub async fn transfer_from(&self, primary: &LabZone) -> bool {
+        let serial = primary.serial();
+        if serial == self.serial() {
+            return false;
+        }
+        let copy = primary.handler.records().await.clone();
+        *self.handler.records_mut().await = copy;
+        self.serial.store(serial, Ordering::SeqCst);
+        true
+    }
+
     /// The zone's records in presentation format, sorted; for the control API's state view.
     pub async fn dump(&self) -> Vec<String> {
         let records = self.handler.records().await;

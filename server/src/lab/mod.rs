@@ -4,6 +4,7 @@
 //! runtime so tests and demos can replay the incident.
 
 mod control;
+mod cache;
 mod dns;
 mod hosts;
 mod loader;
@@ -16,6 +17,7 @@ use crate::config::Estate;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Why the lab could not start.
@@ -45,8 +47,13 @@ pub struct Lab {
     pub control_addr: SocketAddr,
     /// Where the DNS server listens (UDP and TCP), if a zone is configured.
     pub dns_addr: Option<SocketAddr>,
+    /// Where the secondary authoritative server listens, when configured.
+    pub secondary_addr: Option<SocketAddr>,
+    /// Where the caching resolver listens, when configured and unbound is installed.
+    pub cache_addr: Option<SocketAddr>,
     tasks: JoinSet<()>,
-    _dns: Option<dns::Running>,
+    _dns: Vec<dns::Running>,
+    _cache: Option<cache::Cache>,
     postgres: Option<crate::pgcluster::Cluster>,
 }
 
@@ -115,15 +122,49 @@ impl Lab {
             tasks.spawn(hosts::run(endpoint, listener, rx));
             switches.insert(host.name.clone(), tx);
         }
-        let (zone, dns_running, dns_addr) = match &estate.zone {
-            Some(zone_config) => {
-                let zone = Arc::new(LabZone::new(zone_config)?);
-                let running = dns::serve(zone.clone(), estate.lab.dns_listen).await?;
-                let addr = running.addr;
-                (Some(zone), Some(running), Some(addr))
+        let mut running = Vec::new();
+        let (mut zone, mut secondary, mut dns_addr, mut secondary_addr, mut cache_addr, mut cache_process) =
+            (None, None, None, None, None, None);
+        let transfers = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        if let Some(zone_config) = &estate.zone {
+            let primary = Arc::new(LabZone::new(zone_config)?);
+            let served = dns::serve(primary.clone(), estate.lab.dns_listen).await?;
+            dns_addr = Some(served.addr);
+            running.push(served);
+            let mut servers = vec![dns_addr.unwrap_or(estate.lab.dns_listen)];
+            if let Some(listen) = estate.lab.dns_secondary_listen {
+                // A secondary that copies the primary's zone by "transfer" every few seconds,
+                // unless the control API pauses it: the lagging server of issue 12.
+                let copy = Arc::new(LabZone::new(zone_config)?);
+                let served = dns::serve(copy.clone(), listen).await?;
+                secondary_addr = Some(served.addr);
+                servers.push(served.addr);
+                running.push(served);
+                let (from, to, on) = (primary.clone(), copy.clone(), transfers.clone());
+                let every = Duration::from_secs(estate.lab.dns_transfer_seconds.max(1));
+                tasks.spawn(async move {
+                    let mut ticker = tokio::time::interval(every);
+                    loop {
+                        ticker.tick().await;
+                        if on.load(std::sync::atomic::Ordering::SeqCst) && to.transfer_from(&from).await {
+                            tracing::debug!(serial = to.serial(), "lab: the secondary took a zone transfer");
+                        }
+                    }
+                });
+                secondary = Some(copy);
             }
-            None => (None, None, None),
-        };
+            if let Some(listen) = estate.lab.dns_cache_listen {
+                match cache::start(listen, &zone_config.origin, &servers, estate.lab.dns_cache_max_ttl_seconds).await {
+                    Ok(c) => {
+                        cache_addr = Some(c.addr);
+                        cache_process = Some(c);
+                    }
+                    // The demo still runs; the cache's column then says why it has no answers.
+                    Err(e) => tracing::warn!(error = %e, %listen, "lab: no caching resolver"),
+                }
+            }
+            zone = Some(primary);
+        }
         // Each db host's real server, so the control API can stop and start it for real.
         let mut servers = BTreeMap::new();
         if let (Some(cluster), Some(db)) = (&postgres, estate.databases.first()) {
@@ -135,6 +176,8 @@ impl Lab {
         let control = control::Control {
             hosts: Arc::new(switches),
             zone,
+            secondary,
+            transfers,
             postgres: Arc::new(servers),
         };
         let listener = tokio::net::TcpListener::bind(estate.lab.control_listen)
@@ -155,12 +198,15 @@ impl Lab {
                 tracing::error!(error = %e, "lab control API stopped");
             }
         });
-        tracing::info!(%control_addr, ?dns_addr, hosts = estate.hosts.len(), "lab is up");
+        tracing::info!(%control_addr, ?dns_addr, ?secondary_addr, ?cache_addr, hosts = estate.hosts.len(), "lab is up");
         Ok(Lab {
             control_addr,
             dns_addr,
+            secondary_addr,
+            cache_addr,
             tasks,
-            _dns: dns_running,
+            _dns: running,
+            _cache: cache_process,
             postgres,
         })
     }

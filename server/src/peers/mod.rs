@@ -273,7 +273,7 @@ mod tests {
         let huge = serve(axum::Router::new().route(REPORT_PATH, get(|| async { "x".repeat(MAX_REPORT_BYTES + 1) }))).await;
         let refusing = serve(axum::Router::new()).await;
         let garbled = serve(axum::Router::new().route(REPORT_PATH, get(|| async { "{\"instance\": 1}" }))).await;
-        let client = reqwest::Client::new();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let limit = Duration::from_millis(300);
         let started = std::time::Instant::now();
         let peers = [peer(slow.clone()), peer(huge), peer(refusing.clone()), peer(garbled)];

@@ -142,7 +142,7 @@ fn stale_after_ms(estate: &Estate) -> i64 {
 }
 
 /// Runs replication rounds until the task is dropped.
-pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Option<LocalStore>) {
+pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Option<LocalStore>, engine: Arc<crate::engines::Engine>) {
     let config = &estate.replication;
     let timeout = Duration::from_millis(config.timeout_ms);
     let specs = specs(&estate);
@@ -163,6 +163,7 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        let started = std::time::Instant::now();
         let rounds = futures::future::join_all(specs.iter().zip(&clients).map(|(spec, nodes)| {
             let heartbeat_as = heartbeat_as.as_deref();
             async move {
@@ -201,5 +202,6 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
             }
         }
         board.tick();
+        engine.round_done(started);
     }
 }

@@ -12,14 +12,27 @@ use axum::Json;
 use std::sync::atomic::Ordering;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    // Healthy once the first probe round has completed: before that the pages have nothing true.
+    // Healthy once the first probe round has completed (before that the pages have nothing
+    // true) and while every engine's last round is within its stale limit.
     let rounds = state.console.board().rounds();
+    let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
+    let stale = crate::engines::stale(&engines, crate::probe::now_ms());
+    let status = match (rounds > 0, stale.is_empty()) {
+        (false, _) => "starting",
+        (true, false) => "stale",
+        (true, true) => "ok",
+    };
     let body = serde_json::json!({
-        "status": if rounds > 0 { "ok" } else { "starting" },
+        "status": status,
         "probe_rounds": rounds,
+        "stale": stale,
+        "engines": engines.iter().map(|e| serde_json::json!({
+            "engine": e.name, "rounds": e.rounds, "last_round_ms": e.last_round_ms,
+            "last_duration_seconds": e.last_duration_seconds, "panics": e.panics, "idle": e.idle,
+        })).collect::<Vec<_>>(),
         "instance": state.console.instance(),
     });
-    let code = if rounds > 0 { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body)).into_response()
 }
 
@@ -32,6 +45,9 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
         state.sse_clients.load(Ordering::Relaxed),
     );
     metrics::render_engines(&mut text, &console.replication(), &console.backlog());
+    let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
+    metrics::render_engine_clocks(&mut text, &engines, crate::probe::now_ms());
+    metrics::render_dns(&mut text, &console.dns());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

@@ -57,6 +57,8 @@ pub struct AppState {
     pub actions: ActionService,
     /// Logins: passwords, failure limits, the audit log.
     pub login: Arc<LoginState>,
+    /// The engines' round clocks, for `/healthz` and `/metrics`.
+    pub engines: Vec<Arc<crate::engines::Engine>>,
 }
 
 /// What the login handler needs.

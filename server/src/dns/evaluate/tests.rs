@@ -142,6 +142,30 @@ fn across_resolvers() {
     let moving = judge(&www(), &[view("auth", Auth, ok()), view("cache", Rec, cached)], &b, NOW);
     assert_eq!(moving.status, Stale, "{}", moving.detail);
 
+    // The servers are fixed; a cache still holds the wrong tier for 40 s: stale (a warning that
+    // says what it still serves), not split or wrong tier.
+    let cached_lb1 = answered("NOERROR", false, &["127.0.1.1"], Some(40));
+    let expiring = judge(&www(), &[view("auth", Auth, ok()), view("cache", Rec, cached_lb1)], &b, NOW);
+    assert_eq!(expiring.status, Stale, "{}", expiring.detail);
+    assert!(
+        expiring.resolvers[1].detail.starts_with("its cache still holds 127.0.1.1 (lb1 · api_lb · San Jose) (wrong_tier) for up to 40 s more"),
+        "{}",
+        expiring.resolvers[1].detail
+    );
+    // A cached NXDOMAIN after the record came back: stale too, until it expires.
+    let cached_gone = answered("NXDOMAIN", false, &[], None);
+    let negative = judge(&www(), &[view("auth", Auth, ok()), view("cache", Rec, cached_gone)], &b, NOW);
+    assert_eq!(negative.status, Stale, "{}", negative.detail);
+    // A TTL above the declared one is not this zone's answer counting down: still the finding.
+    let foreign = answered("NOERROR", false, &["127.0.1.1"], Some(3600));
+    let not_cache = judge(&www(), &[view("auth", Auth, ok()), view("cache", Rec, foreign)], &b, NOW);
+    assert_eq!(not_cache.status, WrongTier, "{}", not_cache.detail);
+    // The servers themselves wrong: the cache's old, right answer does not soften the alarm.
+    let cached_ok = answered("NOERROR", false, &["127.0.1.2"], Some(40));
+    let lb1 = answered("NOERROR", true, &["127.0.1.1"], Some(60));
+    let source_wrong = judge(&www(), &[view("auth", Auth, lb1), view("cache", Rec, cached_ok)], &b, NOW);
+    assert_eq!(source_wrong.status, WrongTier, "{}", source_wrong.detail);
+
     // Some resolvers already on the allowed failover, others not yet: failed over, not split.
     let lb3 = answered("NOERROR", true, &["127.0.2.1"], Some(60));
     let both = answered("NOERROR", true, &["127.0.1.1", "127.0.1.5"], Some(60));
