@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests (against this machine's PostgreSQL and real
+# Runs every test: the lint gate (rustfmt, clippy), Rust unit and integration tests (against this machine's PostgreSQL and real
 # servers the tests start), then the Playwright suite in Chromium against a release build.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh"
+
+echo "== lint gate"
+# One format and no clippy warnings (lints are declared once, in Cargo.toml's [workspace.lints]).
+cargo fmt --check
+cargo clippy --locked -p app -p crowsnest --all-targets -- -D warnings
 
 echo "== Rust tests"
 # app and crowsnest only: building frontend natively would unify the ssr and hydrate features.

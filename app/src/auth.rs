@@ -101,10 +101,7 @@ pub fn who() -> Option<Who> {
 pub fn personal_page() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("private, no-store"),
-        );
+        response.insert_header(http::header::CACHE_CONTROL, http::HeaderValue::from_static("private, no-store"));
     }
 }
 

@@ -119,10 +119,10 @@ mod browser {
     use futures::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
     use gloo_net::eventsource::State;
-    use std::time::Duration;
     use leptos::prelude::*;
     use std::cell::Cell;
     use std::rc::Rc;
+    use std::time::Duration;
     use wasm_bindgen::JsCast;
     use web_sys::{Document, DomParser, Element, SupportedType};
 
@@ -149,11 +149,7 @@ mod browser {
     }
 
     fn generation_of(document: &Document) -> u64 {
-        document
-            .get_element_by_id("main")
-            .and_then(|m| m.get_attribute("data-generation"))
-            .and_then(|g| g.parse().ok())
-            .unwrap_or(0)
+        document.get_element_by_id("main").and_then(|m| m.get_attribute("data-generation")).and_then(|g| g.parse().ok()).unwrap_or(0)
     }
 
     /// The page's live regions (elements with `data-live`).
@@ -169,13 +165,8 @@ mod browser {
         for names in regions(&document).iter().filter_map(|r| r.get_attribute("data-live")) {
             on.extend(names.split_whitespace().map(str::to_owned));
         }
-        let page = Rc::new(Page {
-            generation: Cell::new(generation_of(&document)),
-            on,
-            busy: Cell::new(false),
-            again: Cell::new(false),
-            link,
-        });
+        let page =
+            Rc::new(Page { generation: Cell::new(generation_of(&document)), on, busy: Cell::new(false), again: Cell::new(false), link });
         // One tick a second drives the watchdog, for the island's whole life.
         let (tick, mut ticks) = futures::channel::mpsc::unbounded::<()>();
         leptos::prelude::set_interval(move || _ = tick.unbounded_send(()), TICK);
@@ -234,12 +225,7 @@ mod browser {
     /// Opens the event stream, subscribed to every event and the heartbeat.
     fn open() -> Option<(EventSource, Events)> {
         let mut source = EventSource::new(&format!("{EVENTS_PATH}?{GENERATIONS_ONLY}")).ok()?;
-        let streams = EVENTS
-            .iter()
-            .chain([&HEARTBEAT_EVENT])
-            .map(|e| source.subscribe(*e))
-            .collect::<Result<Vec<_>, _>>()
-            .ok()?;
+        let streams = EVENTS.iter().chain([&HEARTBEAT_EVENT]).map(|e| source.subscribe(*e)).collect::<Result<Vec<_>, _>>().ok()?;
         Some((source, futures::stream::select_all(streams)))
     }
 

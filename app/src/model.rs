@@ -86,10 +86,7 @@ impl Status {
 
     /// The most severe of a set of statuses; `Unknown` for an empty set.
     pub fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
-        statuses
-            .into_iter()
-            .max_by_key(|s| s.severity())
-            .unwrap_or(Status::Unknown)
+        statuses.into_iter().max_by_key(|s| s.severity()).unwrap_or(Status::Unknown)
     }
 }
 
@@ -376,13 +373,7 @@ impl Area {
             }
             format!("{} of {total} hosts: {}.", total - ok, parts.join(", "))
         };
-        Area {
-            key: "health".into(),
-            title: "Host health".into(),
-            status,
-            summary,
-            href: "/topology".into(),
-        }
+        Area { key: "health".into(), title: "Host health".into(), status, summary, href: "/topology".into() }
     }
 }
 
@@ -443,14 +434,10 @@ impl DnsStatus {
     pub fn status(self) -> Status {
         match self {
             DnsStatus::Ok => Status::Ok,
-            DnsStatus::TtlMismatch
-            | DnsStatus::Stale
-            | DnsStatus::UnexpectedExtra
-            | DnsStatus::Partial
-            | DnsStatus::FailedOver => Status::Warn,
-            DnsStatus::Missing | DnsStatus::WrongTarget | DnsStatus::WrongTier | DnsStatus::Split => {
-                Status::Critical
+            DnsStatus::TtlMismatch | DnsStatus::Stale | DnsStatus::UnexpectedExtra | DnsStatus::Partial | DnsStatus::FailedOver => {
+                Status::Warn
             }
+            DnsStatus::Missing | DnsStatus::WrongTarget | DnsStatus::WrongTier | DnsStatus::Split => Status::Critical,
             DnsStatus::Servfail | DnsStatus::Timeout | DnsStatus::Unchecked => Status::Unknown,
         }
     }
@@ -560,11 +547,7 @@ impl Area {
         } else if alarming.is_empty() {
             format!("All {} declared records answer as declared.", dns.records.len())
         } else {
-            let first: Vec<String> = alarming
-                .iter()
-                .take(3)
-                .map(|r| format!("{} {} {}", r.name, r.kind, r.status.as_str()))
-                .collect();
+            let first: Vec<String> = alarming.iter().take(3).map(|r| format!("{} {} {}", r.name, r.kind, r.status.as_str())).collect();
             format!("{} of {}: {}.", alarming.len(), dns.records.len(), first.join("; "))
         };
         if !lagging.is_empty() {
@@ -653,10 +636,7 @@ impl ReplicaStatus {
         match self {
             ReplicaStatus::Ok => Status::Ok,
             ReplicaStatus::Warn | ReplicaStatus::ReplayPaused => Status::Warn,
-            ReplicaStatus::Critical
-            | ReplicaStatus::Disconnected
-            | ReplicaStatus::RoleFlip
-            | ReplicaStatus::SplitBrain => Status::Critical,
+            ReplicaStatus::Critical | ReplicaStatus::Disconnected | ReplicaStatus::RoleFlip | ReplicaStatus::SplitBrain => Status::Critical,
             ReplicaStatus::Unknown => Status::Unknown,
         }
     }
@@ -896,8 +876,7 @@ pub struct FailBack {
 impl Area {
     /// The replication area of the overview, from a replication snapshot.
     pub fn replication(replication: &Replication) -> Area {
-        let nodes: Vec<(&DbCluster, &DbNode)> =
-            replication.clusters.iter().flat_map(|c| c.nodes.iter().map(move |n| (c, n))).collect();
+        let nodes: Vec<(&DbCluster, &DbNode)> = replication.clusters.iter().flat_map(|c| c.nodes.iter().map(move |n| (c, n))).collect();
         let status = Status::worst(replication.clusters.iter().map(|c| c.status.status()));
         let troubled: Vec<String> = nodes
             .iter()

@@ -82,6 +82,14 @@ pub struct Vantages {
 
 impl Default for Vantages {
     fn default() -> Self {
-        Vantages { columns: Vec::new(), hostnames: Vec::new(), hosts: Vec::new(), areas: Vec::new(), peers: Vec::new(), findings: Vec::new(), status: Status::Ok }
+        Vantages {
+            columns: Vec::new(),
+            hostnames: Vec::new(),
+            hosts: Vec::new(),
+            areas: Vec::new(),
+            peers: Vec::new(),
+            findings: Vec::new(),
+            status: Status::Ok,
+        }
     }
 }

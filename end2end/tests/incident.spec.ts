@@ -27,6 +27,7 @@ const www = (values: string[] | null) =>
 const api = (values: string[]) => lab("PUT", "/lab/records/api/A", { ttl: 60, values });
 
 test.afterEach(async () => {
+  await lab("POST", "/lab/dns/transfers", { paused: false });
   await hosts("up");
   await www(["127.0.1.2"]);
   await api(["127.0.1.1"]);
@@ -82,4 +83,28 @@ test("the night of the incident, replayed: every failure shows live on the conso
   await expect(apiRow).toContainText("lb2 · web_lb · San Jose");
   // All of it live, on one page load.
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+});
+
+test("a lagging secondary DNS server is named as the cause of a split", async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto("/dns");
+  await expect(page.locator("#live-link")).toHaveText("live", { timeout: ONE_INTERVAL_MS });
+  const apiRow = page.locator('#records tr[data-record="api.example.test. A"]');
+  await expect(apiRow).toHaveAttribute("data-dns-status", "ok", { timeout: DNS_ALARM_MS });
+  // lab-auth-2 stops taking zone transfers; the primary then answers something else for api.
+  await lab("POST", "/lab/dns/transfers", { paused: true });
+  await api(["192.0.2.10"]);
+  // The servers disagree: split, each server's own finding listed, not one side's word.
+  await expect(apiRow).toHaveAttribute("data-dns-status", "split", { timeout: DNS_ALARM_MS });
+  await expect(apiRow).toContainText("lab-auth says wrong_target");
+  await expect(apiRow).toContainText("lab-auth-2 says ok");
+  await expect(apiRow.locator('td[data-resolver="lab-auth-2"]')).toContainText("ok");
+  // The overview names the lagging server by its serial.
+  const overview = await page.context().newPage();
+  await overview.goto("/");
+  await expect(overview.locator('[data-area="dns"]')).toContainText("SOA serial behind: lab-auth-2 publishes");
+  // Transfers resume and the primary is put back: everyone agrees again.
+  await lab("POST", "/lab/dns/transfers", { paused: false });
+  await api(["127.0.1.1"]);
+  await expect(apiRow).toHaveAttribute("data-dns-status", "ok", { timeout: DNS_ALARM_MS });
 });

@@ -15,9 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let body: &'static str = Box::leak(reqwest::get(&from).await?.error_for_status()?.text().await?.into_boxed_str());
     eprintln!("bare_page: serving {} bytes copied from {from} on {listen}", body.len());
-    let app = Router::new().fallback(get(move || async move {
-        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body)
-    }));
+    let app = Router::new().fallback(get(move || async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body) }));
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     axum::serve(listener, app).await?;
     Ok(())

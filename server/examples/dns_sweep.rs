@@ -6,11 +6,11 @@
 //! `round`, `SWEEPS` times (default 5), and prints each sweep, the median sweep time, queries
 //! per second and how many records came back ok.
 
+use app::model::DnsStatus;
 use crowsnest::config;
 use crowsnest::dns::engine;
 use crowsnest::dns::evaluate::AddressBook;
 use crowsnest::dns::WireResolver;
-use app::model::DnsStatus;
 use std::fmt::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -39,7 +39,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             node.port
         ));
     }
-    text.push_str(&format!("[[databases]]\nname = \"main\"\nprimary = {{ host = \"db-primary\", dsn = \"{}\" }}\nreplicas = [\n", cluster.primary.dsn()));
+    text.push_str(&format!(
+        "[[databases]]\nname = \"main\"\nprimary = {{ host = \"db-primary\", dsn = \"{}\" }}\nreplicas = [\n",
+        cluster.primary.dsn()
+    ));
     for (name, node) in names.iter().zip(&cluster.standbys) {
         text.push_str(&format!("  {{ host = \"{name}\", dsn = \"{}\" }},\n", node.dsn()));
     }
@@ -51,7 +54,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sqlx::raw_sql("SELECT pg_stat_statements_reset()").execute(&mut conn).await?;
 
     let board = ReplicationBoard::default();
-    let rounds = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), None, crowsnest::engines::Engine::new("replication", std::time::Duration::from_secs(60), 0)));
+    let rounds = tokio::spawn(engine::run_rounds(
+        estate.clone(),
+        board.clone(),
+        None,
+        crowsnest::engines::Engine::new("replication", std::time::Duration::from_secs(60), 0),
+    ));
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     rounds.abort();
 
@@ -71,7 +79,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("primary_statement_time_ms_per_round {:.4}", total_ms / board.rounds().max(1) as f64);
     println!("cluster_status_at_end {}", status.as_str());
     for (query, calls, ms) in rows.iter().take(8) {
-        println!("  {ms:>9.3} ms {calls:>6} calls  {}", query.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(90).collect::<String>());
+        println!(
+            "  {ms:>9.3} ms {calls:>6} calls  {}",
+            query.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(90).collect::<String>()
+        );
     }
     drop(conn);
     tokio::task::spawn_blocking(move || drop(cluster)).await?;

@@ -144,8 +144,7 @@ pub fn chain(entries: impl IntoIterator<Item = NewAuditEntry>) -> Vec<AuditEntry
         .map(|(i, entry)| {
             let seq = i as i64 + 1;
             let hash = chain_hash(&prev, seq, &entry);
-            let e = AuditEntry { seq, entry, prev_hash: std::mem::replace(&mut prev, hash.clone()), hash };
-            e
+            AuditEntry { seq, entry, prev_hash: std::mem::replace(&mut prev, hash.clone()), hash }
         })
         .collect()
 }

@@ -59,7 +59,14 @@ fn words(errors: Vec<(String, String)>) -> String {
 
 fn entry(action: &str, target: &str, detail: String) -> NewAuditEntry {
     let actor = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "cli".into());
-    NewAuditEntry { at_ms: now_ms(), actor: format!("cli:{actor}"), action: action.into(), target: target.into(), reason: String::new(), detail }
+    NewAuditEntry {
+        at_ms: now_ms(),
+        actor: format!("cli:{actor}"),
+        action: action.into(),
+        target: target.into(),
+        reason: String::new(),
+        detail,
+    }
 }
 
 /// Runs `crowsnest user …`.
@@ -144,9 +151,17 @@ pub async fn audit_verify(estate: &Estate) -> ExitCode {
                 // Verified: this is the head from now on.
                 let _ = local.set_audit_head(last.seq, &last.hash).await;
             }
-            println!("audit log intact: {n} entries, head {}", chain.last().map_or("none".into(), |e| format!("{} {}", e.seq, &e.hash[..16])));
+            println!(
+                "audit log intact: {n} entries, head {}",
+                chain.last().map_or("none".into(), |e| format!("{} {}", e.seq, &e.hash[..16]))
+            );
             // This instance's own chain: what it did while it could not write the control store.
-            match local.local_audit_chain().await.map_err(|e| e.to_string()).and_then(|c| audit::verify(&c, None).map_err(|b| format!("BROKEN: {b}"))) {
+            match local
+                .local_audit_chain()
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|c| audit::verify(&c, None).map_err(|b| format!("BROKEN: {b}")))
+            {
                 Ok(n) => {
                     println!("local audit chain intact: {n} entries");
                     ExitCode::SUCCESS

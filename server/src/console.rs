@@ -1,15 +1,15 @@
 //! The server's side of the app's `Console` seam: turns config, the health board and the
 //! control store into the data model the pages render.
 
+use crate::actions::ActionService;
+use crate::backlog::engine::LoaderBoard;
 use crate::config::Estate;
 use crate::dns::engine::{DnsBoard, RecordCheck};
 use crate::dns::evaluate::AddressBook;
 use crate::health::{self, Policy};
 use crate::probe::{now_ms, HealthBoard, Target};
-use crate::backlog::engine::LoaderBoard;
 use crate::replication::engine::ReplicationBoard;
 use crate::replication::evaluate::ClusterSpec;
-use crate::actions::ActionService;
 use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
@@ -121,9 +121,7 @@ impl ConsoleState {
                     .resolvers
                     .iter()
                     .map(|resolver| {
-                        let verdict = state
-                            .as_ref()
-                            .and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == resolver.name));
+                        let verdict = state.as_ref().and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == resolver.name));
                         model::DnsCell {
                             resolver: resolver.name.clone(),
                             status: verdict.map_or(DnsStatus::Unchecked, |v| v.status),
@@ -148,9 +146,7 @@ impl ConsoleState {
                     status: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.damped.settled.shown),
                     latest: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.verdict.status),
                     flapping: state.as_ref().and_then(|s| s.damped.settled.flapping.clone()),
-                    detail: state
-                        .as_ref()
-                        .map_or_else(|| "not checked yet".to_string(), |s| s.verdict.detail.clone()),
+                    detail: state.as_ref().map_or_else(|| "not checked yet".to_string(), |s| s.verdict.detail.clone()),
                     since_ms: state.as_ref().map(|s| s.damped.since_ms),
                     checked_at_ms: state.as_ref().map(|s| s.checked_at_ms),
                     cells,
@@ -162,21 +158,23 @@ impl ConsoleState {
             soa_skew: crate::dns::engine::soa_skew(&serials),
             soa: serials
                 .into_iter()
-                .map(|s| model::SoaCell {
-                    resolver: s.resolver,
-                    serial: s.serial.as_ref().ok().copied(),
-                    error: s.serial.err(),
-                })
+                .map(|s| model::SoaCell { resolver: s.resolver, serial: s.serial.as_ref().ok().copied(), error: s.serial.err() })
                 .collect(),
             declared_serial: self.estate.zone.as_ref().map(|z| z.serial),
             resolvers: self
                 .estate
                 .resolvers
                 .iter()
-                .map(|r| format!("{} ({})", r.name, match r.kind {
-                    crate::config::ResolverKind::Authoritative => "authoritative",
-                    crate::config::ResolverKind::Recursive => "recursive",
-                }))
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        r.name,
+                        match r.kind {
+                            crate::config::ResolverKind::Authoritative => "authoritative",
+                            crate::config::ResolverKind::Recursive => "recursive",
+                        }
+                    )
+                })
                 .collect(),
             records,
             probe_interval_seconds: self.estate.probes.interval_seconds,
@@ -208,7 +206,12 @@ impl ConsoleState {
     /// rendered page and each live event are stamped with. Boards count after storing their data,
     /// so state read after this value is at least as new as it.
     pub fn generation(&self) -> u64 {
-        self.board.rounds() + self.dns.rounds() + self.replication.rounds() + self.backlog.rounds() + self.actions.generation() + self.peers.rounds()
+        self.board.rounds()
+            + self.dns.rounds()
+            + self.replication.rounds()
+            + self.backlog.rounds()
+            + self.actions.generation()
+            + self.peers.rounds()
     }
 
     /// The health board the probe engine publishes to.
@@ -359,18 +362,14 @@ impl Console for ConsoleState {
 
     fn dns_record(&self, key: String) -> BoxFuture<'_, Result<Option<model::DnsRecordDetail>, ConsoleError>> {
         Box::pin(async move {
-            let Some(record) = self
-                .dns_at(now_ms())
-                .records
-                .into_iter()
-                .find(|r| format!("{} {}", r.name, r.kind) == key)
-            else {
+            let Some(record) = self.dns_at(now_ms()).records.into_iter().find(|r| format!("{} {}", r.name, r.kind) == key) else {
                 return Ok(None);
             };
-            let rows = self.local.dns_history(&key, 200).await.map_err(|e| ConsoleError::Store {
-                store: "local".into(),
-                message: e.to_string(),
-            })?;
+            let rows = self
+                .local
+                .dns_history(&key, 200)
+                .await
+                .map_err(|e| ConsoleError::Store { store: "local".into(), message: e.to_string() })?;
             let changes = rows
                 .into_iter()
                 .map(|r| model::DnsChange { at_ms: r.at_ms, status: r.status, detail: r.detail, answers: r.answers })
@@ -419,10 +418,7 @@ impl Console for ConsoleState {
 
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
         Box::pin(async move {
-            let sites = self.control.sites().await.map_err(|e| ConsoleError::Store {
-                store: "control".into(),
-                message: e.to_string(),
-            })?;
+            let sites = self.control.sites().await.map_err(|e| ConsoleError::Store { store: "control".into(), message: e.to_string() })?;
             let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
             // What users really see, where a site is observed through its balancer.
             let views = self.actions.sites().await.map_err(control_error)?;

@@ -14,8 +14,7 @@ pub fn differences(estate: &Estate, users: &[UserRecord], sites: &[String], reco
     let mut out = Vec::new();
     // Only config users: managed users live in the control store alone.
     let mine: BTreeSet<(String, &str)> = estate.users.iter().map(|u| (u.name.clone(), u.role.as_str())).collect();
-    let stored: BTreeSet<(String, &str)> =
-        users.iter().filter(|u| !u.managed).map(|u| (u.name.clone(), u.role.as_str())).collect();
+    let stored: BTreeSet<(String, &str)> = users.iter().filter(|u| !u.managed).map(|u| (u.name.clone(), u.role.as_str())).collect();
     for (name, role) in mine.difference(&stored) {
         out.push(format!("user {name} ({role}) is in this config, not in the primary's"));
     }
@@ -34,9 +33,7 @@ pub fn differences(estate: &Estate, users: &[UserRecord], sites: &[String], reco
     let stored_records: BTreeSet<DesiredRecord> = records.iter().cloned().collect();
     let (extra, missing) = (my_records.difference(&stored_records).count(), stored_records.difference(&my_records).count());
     if extra + missing > 0 {
-        out.push(format!(
-            "declared DNS records differ: {extra} only in this config, {missing} only in the primary's"
-        ));
+        out.push(format!("declared DNS records differ: {extra} only in this config, {missing} only in the primary's"));
     }
     out
 }
@@ -114,7 +111,10 @@ password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFz
             (
                 vec![user("alice", Role::Admin, false)],
                 web.clone(),
-                vec!["user alice (oncall) is in this config, not in the primary's", "user alice (admin) is in the primary's config, not in this one"],
+                vec![
+                    "user alice (oncall) is in this config, not in the primary's",
+                    "user alice (admin) is in the primary's config, not in this one",
+                ],
             ),
             (
                 vec![user("alice", Role::Oncall, false)],

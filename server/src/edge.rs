@@ -40,7 +40,7 @@ pub struct EdgePublisher {
 /// The Retry-After bucket for a maintenance ending at `end` (or lasting the default) at `now`.
 pub fn retry_bucket(end_ms: Option<i64>, default_seconds: u64, now_ms: i64) -> u64 {
     let wanted = end_ms.map_or(default_seconds, |end| ((end - now_ms).max(0) / 1000) as u64);
-    RETRY_BUCKETS.iter().copied().filter(|b| *b <= wanted).last().unwrap_or(RETRY_BUCKETS[0])
+    RETRY_BUCKETS.iter().copied().rfind(|b| *b <= wanted).unwrap_or(RETRY_BUCKETS[0])
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -63,21 +63,13 @@ pub fn escape(text: &str) -> String {
 pub fn render_page(site: &str, m: &Maintenance) -> String {
     let end = m
         .expected_end_ms
-        .map_or_else(|| "We do not know yet when this will end.".to_string(), |ms| {
-            format!("Expected back by {}.", app::format::utc(ms))
-        });
-    TEMPLATE
-        .replace("{{site}}", &escape(site))
-        .replace("{{expected_end}}", &escape(&end))
-        .replace("{{message}}", &escape(&m.message))
+        .map_or_else(|| "We do not know yet when this will end.".to_string(), |ms| format!("Expected back by {}.", app::format::utc(ms)));
+    TEMPLATE.replace("{{site}}", &escape(site)).replace("{{expected_end}}", &escape(&end)).replace("{{message}}", &escape(&m.message))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("edge")
-    ));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("edge")));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

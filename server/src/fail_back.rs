@@ -4,7 +4,7 @@
 //! on an allowed failover) and the primary region's balancers healthy. Every failing condition
 //! is listed in words.
 
-use app::model::{BacklogStatus, Backlog, DnsStatus, FailBack, ReplicaStatus, Replication, Status, Topology};
+use app::model::{Backlog, BacklogStatus, DnsStatus, FailBack, ReplicaStatus, Replication, Status, Topology};
 
 /// Tiers whose hosts take the public traffic back.
 const BALANCERS: [&str; 2] = ["web_lb", "api_lb"];
@@ -117,7 +117,14 @@ mod tests {
         let clusters = if nodes.is_empty() {
             Vec::new()
         } else {
-            vec![DbCluster { name: "main".into(), status: ReplicaStatus::Ok, detail: String::new(), nodes, slots: Vec::new(), heartbeat_error: None }]
+            vec![DbCluster {
+                name: "main".into(),
+                status: ReplicaStatus::Ok,
+                detail: String::new(),
+                nodes,
+                slots: Vec::new(),
+                heartbeat_error: None,
+            }]
         };
         Replication {
             clusters,
@@ -159,15 +166,34 @@ mod tests {
 
     fn hostname(name: &str, status: Option<DnsStatus>, lands: &[&str]) -> PublicHostname {
         let lands_on = lands.iter().map(|l| l.to_string()).collect();
-        PublicHostname { name: name.into(), tier: "web_lb".into(), site: None, lands_on, dns_status: status, serving: Vec::new(), since_ms: None }
+        PublicHostname {
+            name: name.into(),
+            tier: "web_lb".into(),
+            site: None,
+            lands_on,
+            dns_status: status,
+            serving: Vec::new(),
+            since_ms: None,
+        }
     }
 
     /// San Jose (primary) with lb1 and lb2 and a database host; Singapore with lb3.
     fn topology(lb2: Status, lb3: Status, www: Option<DnsStatus>) -> Topology {
-        let region = |name: &str, display: &str, primary, hosts| Region { name: name.into(), display: display.into(), primary, status: Status::Ok, hosts };
+        let region = |name: &str, display: &str, primary, hosts| Region {
+            name: name.into(),
+            display: display.into(),
+            primary,
+            status: Status::Ok,
+            hosts,
+        };
         Topology {
             regions: vec![
-                region("sjc", "San Jose", true, vec![host("lb1", "api_lb", Status::Ok), host("lb2", "web_lb", lb2), host("db1", "db", Status::Critical)]),
+                region(
+                    "sjc",
+                    "San Jose",
+                    true,
+                    vec![host("lb1", "api_lb", Status::Ok), host("lb2", "web_lb", lb2), host("db1", "db", Status::Critical)],
+                ),
                 region("sin", "Singapore", false, vec![host("lb3", "api_lb", lb3)]),
             ],
             hostnames: vec![hostname("www.example.test", www, &["127.0.1.1 = lb1 · api_lb · San Jose"])],
@@ -233,6 +259,9 @@ mod tests {
         let lagging = judge(&replication(vec![primary(), node("db-sin", R::Disconnected)]), &backlog(vec![], 2), &healthy());
         assert_eq!(lagging.reasons, ["main db-sin (disconnected): db-sin detail"]);
         let ok = judge(&replication(vec![primary(), node("db-sin", R::Ok)]), &backlog(vec![loader(B::Ok, None)], 2), &healthy());
-        assert_eq!(ok.reasons, ["1 replicas within their lag thresholds, 1 loaders empty, 1 hostnames answering and 2 primary balancers healthy."]);
+        assert_eq!(
+            ok.reasons,
+            ["1 replicas within their lag thresholds, 1 loaders empty, 1 hostnames answering and 2 primary balancers healthy."]
+        );
     }
 }

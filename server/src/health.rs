@@ -72,10 +72,7 @@ pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_
     // A result older than the staleness window says nothing about now.
     let age_ms = now_ms - obs.at_ms;
     if age_ms > policy.stale_after_ms {
-        return verdict(
-            Status::Unknown,
-            format!("no fresh data: last check {} s ago", age_ms / 1000),
-        );
+        return verdict(Status::Unknown, format!("no fresh data: last check {} s ago", age_ms / 1000));
     }
     let answer = match &obs.outcome {
         // No answer at all is the clearest failure.
@@ -103,13 +100,7 @@ pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_
     };
     // Passing but slow deserves attention before it becomes a timeout.
     if latency > policy.latency_warn_ms {
-        return verdict(
-            Status::Warn,
-            format!(
-                "{what} but slow: {latency:.0} ms (warn above {:.0} ms)",
-                policy.latency_warn_ms
-            ),
-        );
+        return verdict(Status::Warn, format!("{what} but slow: {latency:.0} ms (warn above {:.0} ms)", policy.latency_warn_ms));
     }
     verdict(Status::Ok, format!("{what} in {latency:.1} ms"))
 }
@@ -124,9 +115,13 @@ pub fn damped(raw: Health, damped: Option<&Damped<Status>>) -> Health {
     }
     let shown = damped.settled.shown;
     let detail = match (&damped.settled.flapping, shown == raw.status) {
-        (Some(f), _) => format!("flapping: {} changes in the last rounds; latest check: {} ({})", f.changes, raw.status.as_str(), raw.detail),
+        (Some(f), _) => {
+            format!("flapping: {} changes in the last rounds; latest check: {} ({})", f.changes, raw.status.as_str(), raw.detail)
+        }
         (None, true) => raw.detail.clone(),
-        (None, false) if shown == Status::Unknown => format!("latest check {}: {}; waiting for a second round to agree", raw.status.as_str(), raw.detail),
+        (None, false) if shown == Status::Unknown => {
+            format!("latest check {}: {}; waiting for a second round to agree", raw.status.as_str(), raw.detail)
+        }
         (None, false) => format!("still {} until rounds agree; latest check {}: {}", shown.as_str(), raw.status.as_str(), raw.detail),
     };
     Health { status: shown, detail, flapping: damped.settled.flapping.clone(), ..raw }
@@ -136,27 +131,38 @@ pub fn damped(raw: Health, damped: Option<&Damped<Status>>) -> Health {
 mod tests {
     use super::*;
 
-    const POLICY: Policy = Policy {
-        stale_after_ms: 15_000,
-        latency_warn_ms: 500.0,
-    };
+    const POLICY: Policy = Policy { stale_after_ms: 15_000, latency_warn_ms: 500.0 };
     const NOW: i64 = 1_000_000;
 
     fn obs(age_ms: i64, latency: Option<f64>, outcome: Result<Answer, ProbeError>) -> Observation {
-        Observation {
-            at_ms: NOW - age_ms,
-            latency_ms: latency,
-            outcome,
-        }
+        Observation { at_ms: NOW - age_ms, latency_ms: latency, outcome }
     }
 
     #[test]
     fn each_rule_decides_in_order() {
         let cases: Vec<(&str, Option<Observation>, Expect, Status, &str)> = vec![
             ("never checked", None, Expect::Success, Status::Unknown, "not checked yet"),
-            ("stale ok stays unknown", Some(obs(15_001, Some(1.0), Ok(Answer::Http(200)))), Expect::Success, Status::Unknown, "last check 15 s ago"),
-            ("stale failure stays unknown", Some(obs(60_000, None, Err(ProbeError::Refused))), Expect::Success, Status::Unknown, "no fresh data"),
-            ("exactly at the window is fresh", Some(obs(15_000, Some(2.0), Ok(Answer::Http(200)))), Expect::Success, Status::Ok, "HTTP 200"),
+            (
+                "stale ok stays unknown",
+                Some(obs(15_001, Some(1.0), Ok(Answer::Http(200)))),
+                Expect::Success,
+                Status::Unknown,
+                "last check 15 s ago",
+            ),
+            (
+                "stale failure stays unknown",
+                Some(obs(60_000, None, Err(ProbeError::Refused))),
+                Expect::Success,
+                Status::Unknown,
+                "no fresh data",
+            ),
+            (
+                "exactly at the window is fresh",
+                Some(obs(15_000, Some(2.0), Ok(Answer::Http(200)))),
+                Expect::Success,
+                Status::Ok,
+                "HTTP 200",
+            ),
             ("refused", Some(obs(10, None, Err(ProbeError::Refused))), Expect::Success, Status::Critical, "connection refused"),
             ("timeout", Some(obs(10, None, Err(ProbeError::Timeout(2000)))), Expect::Success, Status::Critical, "timed out after 2000 ms"),
             ("5xx", Some(obs(10, Some(3.0), Ok(Answer::Http(503)))), Expect::Success, Status::Critical, "HTTP 503, expected 2xx or 3xx"),
@@ -164,7 +170,13 @@ mod tests {
             ("3xx passes", Some(obs(10, Some(3.0), Ok(Answer::Http(301)))), Expect::Success, Status::Ok, "HTTP 301"),
             ("exact status wanted", Some(obs(10, Some(3.0), Ok(Answer::Http(200)))), Expect::Status(204), Status::Critical, "expected 204"),
             ("exact status met", Some(obs(10, Some(3.0), Ok(Answer::Http(204)))), Expect::Status(204), Status::Ok, "HTTP 204"),
-            ("wrong status beats slowness", Some(obs(10, Some(900.0), Ok(Answer::Http(500)))), Expect::Success, Status::Critical, "HTTP 500"),
+            (
+                "wrong status beats slowness",
+                Some(obs(10, Some(900.0), Ok(Answer::Http(500)))),
+                Expect::Success,
+                Status::Critical,
+                "HTTP 500",
+            ),
             ("slow", Some(obs(10, Some(501.0), Ok(Answer::Http(200)))), Expect::Success, Status::Warn, "slow: 501 ms"),
             ("at the threshold is ok", Some(obs(10, Some(500.0), Ok(Answer::Http(200)))), Expect::Success, Status::Ok, "in 500.0 ms"),
             ("tcp", Some(obs(10, Some(0.4), Ok(Answer::TcpConnected))), Expect::Success, Status::Ok, "TCP connected in 0.4 ms"),
@@ -181,7 +193,13 @@ mod tests {
     fn damped_health_shows_the_settled_status_and_the_latest_check() {
         use crate::damping::{Damped, Damping};
         let rule = Damping::DEFAULT;
-        let raw = |status: Status| Health { status, latency_ms: None, checked_at_ms: Some(NOW), detail: "what the check saw".into(), flapping: None };
+        let raw = |status: Status| Health {
+            status,
+            latency_ms: None,
+            checked_at_ms: Some(NOW),
+            detail: "what the check saw".into(),
+            flapping: None,
+        };
         let after = |statuses: &[Status]| {
             let mut d = Damped::new(Status::Unknown, 0);
             for (i, s) in statuses.iter().enumerate() {

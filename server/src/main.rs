@@ -225,4 +225,3 @@ fn import_zone(file: &std::path::Path, origin: Option<&str>) -> ExitCode {
         }
     }
 }
-

@@ -158,7 +158,8 @@ pub fn render_dns(out: &mut String, dns: &app::model::Dns) {
         let ok = u8::from(r.status == app::model::DnsStatus::Ok);
         let _ = writeln!(out, "crowsnest_dns_record_ok{{name=\"{}\",type=\"{}\"}} {ok}", label(&r.name), label(&r.kind));
     }
-    let _ = writeln!(out, "# HELP crowsnest_dns_resolver_answers Records per resolver and that resolver's own finding in the latest round.");
+    let _ =
+        writeln!(out, "# HELP crowsnest_dns_resolver_answers Records per resolver and that resolver's own finding in the latest round.");
     let _ = writeln!(out, "# TYPE crowsnest_dns_resolver_answers gauge");
     let mut per_resolver: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &dns.records {
@@ -181,7 +182,8 @@ pub fn render_dns(out: &mut String, dns: &app::model::Dns) {
         let _ = writeln!(out, "# TYPE crowsnest_dns_declared_serial gauge");
         let _ = writeln!(out, "crowsnest_dns_declared_serial {declared}");
     }
-    let _ = writeln!(out, "# HELP crowsnest_dns_queries_per_round Questions one DNS round asks: every record at every resolver, and each SOA.");
+    let _ =
+        writeln!(out, "# HELP crowsnest_dns_queries_per_round Questions one DNS round asks: every record at every resolver, and each SOA.");
     let _ = writeln!(out, "# TYPE crowsnest_dns_queries_per_round gauge");
     let _ = writeln!(out, "crowsnest_dns_queries_per_round {}", dns.records.len() * dns.resolvers.len() + dns.soa.len());
 }
@@ -212,7 +214,10 @@ mod dns_tests {
     fn dns_series_count_statuses_with_bounded_labels() {
         use DnsStatus::*;
         let dns = Dns {
-            soa: vec![SoaCell { resolver: "a".into(), serial: Some(7), error: None }, SoaCell { resolver: "b".into(), serial: None, error: Some("timeout".into()) }],
+            soa: vec![
+                SoaCell { resolver: "a".into(), serial: Some(7), error: None },
+                SoaCell { resolver: "b".into(), serial: None, error: Some("timeout".into()) },
+            ],
             declared_serial: Some(7),
             soa_skew: false,
             resolvers: vec!["a (authoritative)".into(), "c (recursive)".into()],

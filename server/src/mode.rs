@@ -49,8 +49,7 @@ pub struct Look {
 
 /// The mode after `look`, given the `previous` state, at `now`. Pure.
 pub fn decide(look: &Look, previous: Option<&ModeState>, now: i64) -> ModeState {
-    let writable_others: Vec<&str> =
-        look.others.iter().filter(|(_, w)| *w == Ok(true)).map(|(n, _)| n.as_str()).collect();
+    let writable_others: Vec<&str> = look.others.iter().filter(|(_, w)| *w == Ok(true)).map(|(n, _)| n.as_str()).collect();
     let unreachable = || -> String {
         let down: Vec<String> = look
             .others
@@ -92,9 +91,7 @@ pub fn decide(look: &Look, previous: Option<&ModeState>, now: i64) -> ModeState 
         _ => now,
     };
     let primary_lost_since_ms = match (mode, &primary) {
-        (Mode::Secondary, None) if !look.others.is_empty() => {
-            Some(previous.and_then(|p| p.primary_lost_since_ms).unwrap_or(now))
-        }
+        (Mode::Secondary, None) if !look.others.is_empty() => Some(previous.and_then(|p| p.primary_lost_since_ms).unwrap_or(now)),
         _ => None,
     };
     ModeState { mode, read_only, reason, since_ms, primary, primary_lost_since_ms, lag: look.lag }
@@ -168,8 +165,7 @@ impl ModeWatch {
         (interval, limit): (Duration, Duration),
         on_writable: F,
         on_primary_elsewhere: G,
-    )
-    where
+    ) where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = ()>,
         G: Fn(ControlStore) -> Gut,

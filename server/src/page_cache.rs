@@ -8,11 +8,11 @@
 //! `200 OK` HTML responses to plain GETs are cached; a page too large to keep is served as is.
 
 use axum::body::{Body, Bytes};
-use futures::StreamExt;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -38,10 +38,7 @@ pub struct PageCache {
 impl PageCache {
     /// A cache whose entries are valid while `freshness()` returns the same value.
     pub fn new(freshness: impl Fn() -> Freshness + Send + Sync + 'static) -> Self {
-        PageCache {
-            pages: Arc::default(),
-            freshness: Arc::new(freshness),
-        }
+        PageCache { pages: Arc::default(), freshness: Arc::new(freshness) }
     }
 }
 
@@ -59,19 +56,13 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     }
     let path = request.uri().path().to_string();
     let now = (cache.freshness)();
-    let hit = cache
-        .pages
-        .lock()
-        .ok()
-        .and_then(|pages| pages.get(&path).filter(|(f, _, _)| *f == now).map(|(_, b, t)| (b.clone(), t.clone())));
+    let hit =
+        cache.pages.lock().ok().and_then(|pages| pages.get(&path).filter(|(f, _, _)| *f == now).map(|(_, b, t)| (b.clone(), t.clone())));
     if let Some((body, content_type)) = hit {
         return ([(header::CONTENT_TYPE, content_type)], body).into_response();
     }
     let response = next.run(request).await;
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     let personal = response
         .headers()
         .get(header::CACHE_CONTROL)

@@ -65,21 +65,14 @@ pub fn find_bin() -> Result<PathBuf, ClusterError> {
 
 /// A port on 127.0.0.1 that is free now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
 }
 
 fn is_root() -> bool {
     // The effective uid, without a libc dependency: /proc/self/status has "Uid: real effective …".
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0")))
         .unwrap_or(false)
 }
 
@@ -159,7 +152,8 @@ impl Node {
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) -> Result<(), ClusterError> {
         let log = self.dir.join("server.log");
-        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-l", &path(&log), "-w", "-t", "60", "start"]).map(|_| ())
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-l", &path(&log), "-w", "-t", "60", "start"])
+            .map(|_| ())
     }
 
     /// Stops the server (fast shutdown: clients are disconnected, nothing is lost).
@@ -169,7 +163,8 @@ impl Node {
 
     /// Stops the server as a crash would (immediate shutdown: no checkpoint, clients cut off).
     pub fn kill(&self) -> Result<(), ClusterError> {
-        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "immediate", "-w", "-t", "60", "stop"]).map(|_| ())
+        run_in(self.netns.as_deref(), &self.bin, "pg_ctl", &["-D", &path(&self.dir), "-m", "immediate", "-w", "-t", "60", "stop"])
+            .map(|_| ())
     }
 
     /// True when the server process is running.
@@ -232,12 +227,7 @@ impl Cluster {
     /// `root` (created, and handed to `postgres` when we are root). `extra` is appended to
     /// every node's postgresql.conf (e.g. `shared_preload_libraries`). Standbys stream from
     /// `upstream` (`host`, `port`) when given, else straight from the primary.
-    pub fn build(
-        root: &Path,
-        standbys: &[&str],
-        extra: &str,
-        upstream: Option<(&str, u16)>,
-    ) -> Result<Cluster, ClusterError> {
+    pub fn build(root: &Path, standbys: &[&str], extra: &str, upstream: Option<(&str, u16)>) -> Result<Cluster, ClusterError> {
         let bin = find_bin()?;
         std::fs::create_dir_all(root).map_err(|source| ClusterError::Io { path: root.to_path_buf(), source })?;
         if is_root() {
@@ -250,20 +240,49 @@ impl Cluster {
                 });
             }
         }
-        let primary = Node { name: "primary".into(), dir: root.join("primary"), port: free_port(), host: "127.0.0.1".into(), netns: None, bin: bin.clone() };
+        let primary = Node {
+            name: "primary".into(),
+            dir: root.join("primary"),
+            port: free_port(),
+            host: "127.0.0.1".into(),
+            netns: None,
+            bin: bin.clone(),
+        };
         run(&bin, "initdb", &["-D", &path(&primary.dir), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])?;
         append(&primary.dir.join("postgresql.conf"), &base_settings(primary.port, extra))?;
         let mut cluster = Cluster { primary, standbys: Vec::new(), root: root.to_path_buf(), remove_on_drop: false };
         cluster.primary.start()?;
         for name in standbys {
-            let node = Node { name: name.to_string(), dir: root.join(name), port: free_port(), host: "127.0.0.1".into(), netns: None, bin: bin.clone() };
+            let node = Node {
+                name: name.to_string(),
+                dir: root.join(name),
+                port: free_port(),
+                host: "127.0.0.1".into(),
+                netns: None,
+                bin: bin.clone(),
+            };
             let slot = name.replace('-', "_");
             run(
                 &bin,
                 "pg_basebackup",
                 &[
-                    "-h", "127.0.0.1", "-p", &cluster.primary.port.to_string(), "-U", "postgres",
-                    "-D", &path(&node.dir), "-R", "-X", "stream", "-c", "fast", "-C", "-S", &slot, "--no-sync",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &cluster.primary.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-D",
+                    &path(&node.dir),
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "-C",
+                    "-S",
+                    &slot,
+                    "--no-sync",
                 ],
             )?;
             append(&node.dir.join("postgresql.conf"), &base_settings(node.port, ""))?;

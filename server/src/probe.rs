@@ -3,9 +3,9 @@
 
 use crate::config::{Estate, HostConfig};
 use crate::damping::{Damped, Damping};
-use app::model::Status;
 use crate::health::{Answer, Expect, Observation, ProbeError};
 use crate::store::LocalStore;
+use app::model::Status;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -31,10 +31,7 @@ impl Target {
     /// The check a host's config asks for.
     pub fn of(host: &HostConfig) -> Target {
         match (&host.check.http, host.check.tcp) {
-            (Some(url), _) => Target::Http {
-                url: url.clone(),
-                expect: host.check.expect_status.map_or(Expect::Success, Expect::Status),
-            },
+            (Some(url), _) => Target::Http { url: url.clone(), expect: host.check.expect_status.map_or(Expect::Success, Expect::Status) },
             (None, port) => Target::Tcp(SocketAddr::new(host.address, port.unwrap_or(0))),
         }
     }
@@ -96,16 +93,12 @@ impl NetProbe {
                 })?;
                 Ok(Answer::Http(response.status().as_u16()))
             }
-            Target::Tcp(addr) => {
-                match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr)).await {
-                    Err(_) => Err(ProbeError::Timeout(timeout_ms)),
-                    Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                        Err(ProbeError::Refused)
-                    }
-                    Ok(Err(e)) => Err(ProbeError::Network(e.to_string())),
-                    Ok(Ok(_)) => Ok(Answer::TcpConnected),
-                }
-            }
+            Target::Tcp(addr) => match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr)).await {
+                Err(_) => Err(ProbeError::Timeout(timeout_ms)),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(ProbeError::Refused),
+                Ok(Err(e)) => Err(ProbeError::Network(e.to_string())),
+                Ok(Ok(_)) => Ok(Answer::TcpConnected),
+            },
         }
     }
 }
@@ -137,24 +130,15 @@ impl HealthProbe for NetProbe {
         Box::pin(async move {
             let started = Instant::now();
             let outcome = self.run(target).await;
-            let latency_ms = outcome
-                .is_ok()
-                .then(|| started.elapsed().as_secs_f64() * 1000.0);
-            Observation {
-                at_ms: now_ms(),
-                latency_ms,
-                outcome,
-            }
+            let latency_ms = outcome.is_ok().then(|| started.elapsed().as_secs_f64() * 1000.0);
+            Observation { at_ms: now_ms(), latency_ms, outcome }
         })
     }
 }
 
 /// Milliseconds since the unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// One host's latest observation and its damped status.
@@ -175,10 +159,7 @@ pub struct HealthBoard {
 
 impl Default for HealthBoard {
     fn default() -> Self {
-        HealthBoard {
-            latest: Arc::default(),
-            rounds: watch::channel(0).0,
-        }
+        HealthBoard { latest: Arc::default(), rounds: watch::channel(0).0 }
     }
 }
 
@@ -229,11 +210,7 @@ pub async fn run_rounds(
     local: Option<LocalStore>,
     engine: Arc<crate::engines::Engine>,
 ) {
-    let targets: Vec<(String, Target)> = estate
-        .hosts
-        .iter()
-        .map(|h| (h.name.clone(), Target::of(h)))
-        .collect();
+    let targets: Vec<(String, Target)> = estate.hosts.iter().map(|h| (h.name.clone(), Target::of(h))).collect();
     let (policy, rule) = (estate.probes.policy(), estate.probes.damping());
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -241,17 +218,16 @@ pub async fn run_rounds(
     loop {
         ticker.tick().await;
         let started = Instant::now();
-        let round: Vec<(String, Observation)> =
-            futures::future::join_all(targets.iter().map(|(name, target)| {
-                let probe = probe.clone();
-                async move { (name.clone(), probe.check(target).await) }
-            }))
-            .await;
+        let round: Vec<(String, Observation)> = futures::future::join_all(targets.iter().map(|(name, target)| {
+            let probe = probe.clone();
+            async move { (name.clone(), probe.check(target).await) }
+        }))
+        .await;
         if let Some(store) = &local {
             if let Err(e) = store.record_health(&round).await {
                 tracing::warn!(error = %e, "could not store observations; the live view is unaffected");
             }
-            if board.rounds() % 100 == 0 {
+            if board.rounds().is_multiple_of(100) {
                 if let Err(e) = store.prune(now_ms() - retention_ms).await {
                     tracing::warn!(error = %e, "could not prune old observations");
                 }

@@ -1,33 +1,33 @@
 //! Starting and stopping: the console server (optionally with the lab in-process) and the lab
 //! alone. Shared by `main.rs` and the integration tests.
 
-use crate::engines::{supervise, Engine};
-use crate::config::Estate;
-use crate::backlog::engine::LoaderBoard;
-use crate::console::{Boards, ConsoleState};
-use crate::replication::engine::ReplicationBoard;
-use crate::dns::{self, engine::DnsBoard};
-use crate::lab::Lab;
-use crate::probe::{self, HealthBoard, NetProbe};
-use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
 use crate::actions::observe::Observations;
 use crate::actions::ActionService;
 use crate::auth::session_cache::CachedStore;
 use crate::auth::{Directory, LoginLimiter, Passwords, Timeouts};
+use crate::backlog::engine::LoaderBoard;
+use crate::config::Estate;
+use crate::console::{Boards, ConsoleState};
+use crate::dns::{self, engine::DnsBoard};
 use crate::edge::EdgePublisher;
+use crate::engines::{supervise, Engine};
+use crate::lab::Lab;
 use crate::mode::ModeWatch;
+use crate::probe::{self, HealthBoard, NetProbe};
+use crate::replication::engine::ReplicationBoard;
+use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
 use crate::web::gate::GateState;
 use crate::web::{self, AppState, LoginState};
-use tower_http::csrf::CsrfLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tower_http::csrf::CsrfLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +79,11 @@ pub struct Server {
 
 /// The control store URL: the configured one, or SQLite under the data directory.
 pub fn control_url(estate: &Estate) -> String {
-    estate.instance.control_db.clone().unwrap_or_else(|| {
-        format!("sqlite://{}?mode=rwc", estate.instance.data_dir.join("control.db").display())
-    })
+    estate
+        .instance
+        .control_db
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", estate.instance.data_dir.join("control.db").display()))
 }
 
 /// The configured control nodes other than this instance's own store, lazily connected.
@@ -99,11 +101,8 @@ fn other_control_nodes(estate: &Estate) -> Result<crate::mode::OtherNodes, Store
 /// users, sites and declared records (a secondary's config is not written anywhere).
 pub async fn adopt_config(control: &ControlStore, estate: &Estate) -> Result<(), StoreError> {
     control.migrate().await?;
-    let users: Vec<(String, String, String)> = estate
-        .users
-        .iter()
-        .map(|u| (u.name.clone(), u.role.as_str().to_string(), u.password_hash.clone()))
-        .collect();
+    let users: Vec<(String, String, String)> =
+        estate.users.iter().map(|u| (u.name.clone(), u.role.as_str().to_string(), u.password_hash.clone())).collect();
     control.sync_users(&users, probe::now_ms()).await?;
     let sites: Vec<String> = estate.sites.iter().map(|s| s.name.clone()).collect();
     control.ensure_sites(&sites).await?;
@@ -144,10 +143,8 @@ impl Server {
             return Err(StartError::SiteRoot(site.root));
         }
         let data_dir = &estate.instance.data_dir;
-        std::fs::create_dir_all(data_dir).map_err(|source| StartError::Io {
-            what: format!("cannot create the data directory {}", data_dir.display()),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StartError::Io { what: format!("cannot create the data directory {}", data_dir.display()), source })?;
         let local = LocalStore::open(&data_dir.join("local.db")).await?;
         let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone());
         let others = other_control_nodes(&estate)?;
@@ -193,7 +190,8 @@ impl Server {
         });
         let dns_board = DnsBoard::default();
         let dns_rounds = supervise(engines[1].clone(), {
-            let (estate, checks, board, local, engine) = (estate.clone(), checks.clone(), dns_board.clone(), local.clone(), engines[1].clone());
+            let (estate, checks, board, local, engine) =
+                (estate.clone(), checks.clone(), dns_board.clone(), local.clone(), engines[1].clone());
             move || dns::engine::run_rounds(estate.clone(), checks.clone(), board.clone(), Some(local.clone()), engine.clone())
         });
         let replication = ReplicationBoard::default();
@@ -209,14 +207,8 @@ impl Server {
 
         let listener = tokio::net::TcpListener::bind(estate.instance.listen)
             .await
-            .map_err(|source| StartError::Io {
-                what: format!("cannot listen on {}", estate.instance.listen),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Io {
-            what: "cannot read the listen address".into(),
-            source,
-        })?;
+            .map_err(|source| StartError::Io { what: format!("cannot listen on {}", estate.instance.listen), source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Io { what: "cannot read the listen address".into(), source })?;
         let leptos_options = LeptosOptions::builder()
             .output_name("crowsnest")
             .site_root(site.root.display().to_string())
@@ -342,17 +334,10 @@ impl Server {
             Duration::from_secs(estate.probes.interval_seconds),
         )));
         let boards = Boards { health: board, dns: dns_board, replication, backlog, peers, drift };
-        let console = Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
+        let console =
+            Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
         let router = web::router(
-            AppState {
-                leptos_options,
-                console,
-                shutdown: stopping.clone(),
-                sse_clients: Default::default(),
-                actions,
-                login,
-                engines,
-            },
+            AppState { leptos_options, console, shutdown: stopping.clone(), sse_clients: Default::default(), actions, login, engines },
             gate,
             sessions,
             csrf,

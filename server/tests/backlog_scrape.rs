@@ -105,14 +105,15 @@ async fn every_backlog_status_from_real_scraped_loaders() {
     let (flaky_addr, _f) = serve(flaky).await;
     // Loopback only: never through an HTTP_PROXY from the environment.
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let queued = client
+    let queued = client.post(format!("http://{drain_addr}/enqueue")).json(&serde_json::json!({ "items": 300 })).send().await.unwrap();
+    assert_eq!(queued.status(), 202);
+    let refused = client
         .post(format!("http://{drain_addr}/enqueue"))
-        .json(&serde_json::json!({ "items": 300 }))
+        .body("{\"items\": -1}")
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
-    assert_eq!(queued.status(), 202);
-    let refused = client.post(format!("http://{drain_addr}/enqueue")).body("{\"items\": -1}").header("content-type", "application/json").send().await.unwrap();
     assert_eq!(refused.status(), 400, "a bad enqueue body is refused");
 
     let estate = Arc::new(estate(
@@ -120,7 +121,11 @@ async fn every_backlog_status_from_real_scraped_loaders() {
         "s3cret-token",
     ));
     let board = LoaderBoard::new(estate.clone(), None);
-    let scrapes = tokio::spawn(engine::run_rounds(estate.clone(), board.clone(), crowsnest::engines::Engine::new("backlog", std::time::Duration::from_secs(60), 0)));
+    let scrapes = tokio::spawn(engine::run_rounds(
+        estate.clone(),
+        board.clone(),
+        crowsnest::engines::Engine::new("backlog", std::time::Duration::from_secs(60), 0),
+    ));
 
     let s = until(&board, "l-stall", BacklogStatus::Stalled).await;
     assert!(s.depth.unwrap() > 0.0 && s.load_rate == Some(0.0), "{s:?}");

@@ -114,9 +114,7 @@ fn sse_events(text: &str) -> Vec<(String, String, String)> {
         .split("\n\n")
         .filter(|block| block.lines().any(|l| l.starts_with("event:")))
         .map(|block| {
-            let field = |name: &str| {
-                block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
-            };
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default();
             (field("event:"), field("id:"), field("data:"))
         })
         .collect()
@@ -249,10 +247,7 @@ async fn a_host_taken_down_in_the_lab_goes_critical_and_comes_back() {
     let base = format!("http://{}", server.addr);
     let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
     let http = client();
-    eventually(Duration::from_secs(5), "lb2 ok", || async {
-        (host_status(&base, "lb2").await? == "ok").then_some(())
-    })
-    .await;
+    eventually(Duration::from_secs(5), "lb2 ok", || async { (host_status(&base, "lb2").await? == "ok").then_some(()) }).await;
 
     // Open the live stream before the change, as a browser would.
     let mut events = http.get(format!("{base}/api/v1/events")).send().await.unwrap();
@@ -261,10 +256,7 @@ async fn a_host_taken_down_in_the_lab_goes_critical_and_comes_back() {
     let r = http.post(format!("{lab}/lab/hosts/lb2")).json(&serde_json::json!({"state": "down"})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // One interval is 1 s; allow the round in flight plus one.
-    eventually(Duration::from_secs(3), "lb2 critical", || async {
-        (host_status(&base, "lb2").await? == "critical").then_some(())
-    })
-    .await;
+    eventually(Duration::from_secs(3), "lb2 critical", || async { (host_status(&base, "lb2").await? == "critical").then_some(()) }).await;
     // The server-rendered page follows within the same round (the page cache never serves an
     // older round).
     eventually(Duration::from_secs(2), "topology page shows lb2 critical", || async {
@@ -355,7 +347,10 @@ async fn the_lab_dns_server_answers_and_changes_at_runtime() {
         let addrs: Vec<String> = answer
             .answers
             .iter()
-            .filter_map(|r| match &r.data { RData::A(a) => Some(a.0.to_string()), _ => None })
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(a.0.to_string()),
+                _ => None,
+            })
             .collect();
         (answer.metadata.response_code.to_string(), addrs)
     };
@@ -393,7 +388,11 @@ async fn the_lab_dns_server_answers_and_changes_at_runtime() {
 
 async fn dns_record(base: &str, key: &str) -> Option<serde_json::Value> {
     let dns: serde_json::Value = client().get(format!("{base}/api/v1/dns")).send().await.ok()?.json().await.ok()?;
-    dns["records"].as_array()?.iter().find(|r| format!("{} {}", r["name"].as_str().unwrap_or(""), r["kind"].as_str().unwrap_or("")) == key).cloned()
+    dns["records"]
+        .as_array()?
+        .iter()
+        .find(|r| format!("{} {}", r["name"].as_str().unwrap_or(""), r["kind"].as_str().unwrap_or("")) == key)
+        .cloned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,11 +519,7 @@ async fn a_lagging_secondary_and_a_stale_cache_show_as_themselves() {
     assert_eq!(seen["status"], "warn", "{seen}");
     // Now an answer outside the pool on the primary: the secondary still has the old zone, so
     // the record is split, and the secondary's old serial is named as the likely cause.
-    http.put(format!("{lab}/lab/records/api/A"))
-        .json(&serde_json::json!({"ttl": 60, "values": ["192.0.2.10"]}))
-        .send()
-        .await
-        .unwrap();
+    http.put(format!("{lab}/lab/records/api/A")).json(&serde_json::json!({"ttl": 60, "values": ["192.0.2.10"]})).send().await.unwrap();
     let split = eventually(Duration::from_secs(15), "api split", || async {
         let r = status("api.example.test. A").await?;
         (r["latest"] == "split").then_some(r)
@@ -571,10 +566,8 @@ async fn a_loader_push_is_accepted_refused_and_rejected_over_http() {
     let base = format!("http://{}", server.addr);
     let http = client();
     let push = |loader: &str, bearer: Option<&str>, body: &str| {
-        let mut request = http
-            .post(format!("{base}/api/v1/loaders/{loader}/report"))
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        let mut request =
+            http.post(format!("{base}/api/v1/loaders/{loader}/report")).header("content-type", "application/json").body(body.to_string());
         if let Some(b) = bearer {
             request = request.bearer_auth(b);
         }
@@ -593,7 +586,9 @@ async fn a_loader_push_is_accepted_refused_and_rejected_over_http() {
     assert_eq!(r.status(), 401);
     let r = push("loader-ams", None, good).await.unwrap();
     assert_eq!(r.status(), 401);
-    let r = push("loader-ams", Some(token), r#"{"queue_depth": -1, "oldest_item_age_seconds": 0, "enqueued_total": 0, "loaded_total": 0}"#).await.unwrap();
+    let r = push("loader-ams", Some(token), r#"{"queue_depth": -1, "oldest_item_age_seconds": 0, "enqueued_total": 0, "loaded_total": 0}"#)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();
     let message = body["error"]["message"].as_str().unwrap_or_default();
@@ -604,6 +599,34 @@ async fn a_loader_push_is_accepted_refused_and_rejected_over_http() {
     assert!(matches!(r.status().as_u16(), 401 | 409), "a scraped loader takes no pushes: {}", r.status());
     let r = push("loader-nowhere", Some(token), good).await.unwrap();
     assert!(matches!(r.status().as_u16(), 401 | 404), "no such loader: {}", r.status());
+    server.stop().await;
+}
+
+/// Past `instance.max_event_streams`, a new live stream is refused with a clear 503 (and the
+/// pages still load); when a stream closes, the next one is admitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_streams_past_the_limit_get_a_clear_503() {
+    let (server, _dir) = start_edited(9, false, |e| e.instance.max_event_streams = 2).await;
+    let base = format!("http://{}", server.addr);
+    let events = format!("{base}/api/v1/events?snapshots=false");
+    let streamer = reqwest::Client::builder().no_proxy().build().unwrap();
+    let first = streamer.get(&events).send().await.unwrap();
+    let second = streamer.get(&events).send().await.unwrap();
+    assert_eq!((first.status(), second.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK));
+    let third = client().get(&events).send().await.unwrap();
+    assert_eq!(third.status(), 503);
+    assert_eq!(third.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("15"));
+    let body: serde_json::Value = third.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("max_event_streams = 2"), "{body}");
+    // Pages are not streams: they still load.
+    assert_eq!(client().get(format!("{base}/topology")).send().await.unwrap().status(), 200);
+    drop(first);
+    eventually(Duration::from_secs(20), "a closed stream frees its slot", || async {
+        let r = streamer.get(&events).send().await.ok()?;
+        (r.status() == 200).then_some(r)
+    })
+    .await;
+    drop(second);
     server.stop().await;
 }
 
@@ -756,12 +779,8 @@ async fn the_lab_backlog_grows_while_the_primary_is_cut_off_and_drains_after() {
     let stop = client().post(format!("{lab}/lab/postgres/db1")).json(&serde_json::json!({"state": "stopped"})).send().await.unwrap();
     assert_eq!(stop.status(), 200, "{}", stop.text().await.unwrap_or_default());
     // A burst of writes at the Amsterdam loader while the master is down.
-    let burst = client()
-        .post(format!("http://127.{}.3.5:9100/enqueue", block(4)))
-        .json(&serde_json::json!({"items": 600}))
-        .send()
-        .await
-        .unwrap();
+    let burst =
+        client().post(format!("http://127.{}.3.5:9100/enqueue", block(4))).json(&serde_json::json!({"items": 600})).send().await.unwrap();
     assert_eq!(burst.status(), 202);
     eventually(Duration::from_secs(30), "loaders backing up while the primary is stopped", || async {
         let b = json(&format!("{base}/api/v1/backlog")).await?;

@@ -23,26 +23,18 @@ impl PgDatabase {
         use sqlx::Connection;
         let admin = pg_admin_url();
         let name = format!("crowsnest_test_{tag}_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
+        let mut conn =
+            sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        }
+        PgDatabase { url: format!("{base}/{name}"), admin, name }
     }
 
     async fn drop_now(self) {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn).await.unwrap();
     }
 }
 
@@ -148,10 +140,7 @@ async fn exercise(store: &ControlStore) {
     assert_eq!((note.seq, note.prev_hash.as_str()), (5, chain[3].hash.as_str()));
     let newest = store.audit_entries(10).await.unwrap();
     assert_eq!(newest[0].entry, entry(4, "note"), "text round-trips exactly");
-    let filtered = store
-        .audit_page(&app::action::AuditFilter { action: Some("user_".into()), ..Default::default() }, 10)
-        .await
-        .unwrap();
+    let filtered = store.audit_page(&app::action::AuditFilter { action: Some("user_".into()), ..Default::default() }, 10).await.unwrap();
     assert_eq!(filtered.0.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(filtered.1, 5);
     // `_` and `%` in a filter are themselves, not wildcards.
@@ -178,7 +167,7 @@ async fn exercise(store: &ControlStore) {
     let b = DesiredRecord { name: "api.example.test.".into(), kind: "A".into(), ttl: 60, value: "127.0.1.1".into() };
     store.replace_desired_records(&[a.clone(), b.clone()]).await.unwrap();
     assert_eq!(store.desired_records().await.unwrap(), vec![b.clone(), a.clone()]);
-    store.replace_desired_records(&[a.clone()]).await.unwrap();
+    store.replace_desired_records(std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(store.desired_records().await.unwrap(), vec![a]);
 }
 

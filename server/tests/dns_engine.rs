@@ -18,7 +18,13 @@ async fn hickory() -> (Arc<LabZone>, RunningDns) {
     let config = ZoneConfig {
         origin: "example.test".into(),
         serial: 1,
-        records: vec![RecordConfig { name: "www".into(), kind: RecordKind::A, ttl: 60, values: vec!["127.0.1.2".into()], failover: vec![] }],
+        records: vec![RecordConfig {
+            name: "www".into(),
+            kind: RecordKind::A,
+            ttl: 60,
+            values: vec!["127.0.1.2".into()],
+            failover: vec![],
+        }],
     };
     let zone = Arc::new(LabZone::new(&config).unwrap());
     let running = serve_zone(zone.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();

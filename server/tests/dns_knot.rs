@@ -1,11 +1,11 @@
 //! The DNS engine against a real Debian authoritative server: Knot DNS started by the test on a
 //! loopback port in a temp dir, changed at runtime with its own tool (`knotc` transactions).
 
+use app::model::DnsStatus;
 use crowsnest::config;
 use crowsnest::dns::engine::{self, RecordCheck};
 use crowsnest::dns::evaluate::AddressBook;
 use crowsnest::dns::WireResolver;
-use app::model::DnsStatus;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -67,13 +67,7 @@ impl Knot {
             ),
         )
         .unwrap();
-        let child = Command::new(knotd)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("knotd starts");
+        let child = Command::new(knotd).arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("knotd starts");
         Knot { child, conf, port, _dir: dir }
     }
 

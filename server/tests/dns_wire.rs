@@ -168,8 +168,7 @@ async fn a_batch_answers_every_question_in_order_and_takes_the_slow_paths_alone(
     for i in 0..300 {
         zone.set(&format!("h{i}"), RecordKind::A, 60, &[format!("10.0.{}.{}", i / 256, i % 256)]).await.unwrap();
     }
-    let mut questions: Vec<(String, RecordKind)> =
-        (0..300).map(|i| (format!("h{i}.example.test."), RecordKind::A)).collect();
+    let mut questions: Vec<(String, RecordKind)> = (0..300).map(|i| (format!("h{i}.example.test."), RecordKind::A)).collect();
     // Among them: a CNAME (followed inside the reply), a truncated answer (asked again over
     // TCP), a loop, a name that does not exist and one that cannot be sent.
     questions.extend([

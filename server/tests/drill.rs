@@ -390,24 +390,25 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     }
     let (primary, standby): (Node, Node) = (cluster.primary.clone(), cluster.standbys[0].clone());
     let nodes = [("db-sjc", primary.dsn()), ("db-sin", standby.dsn())];
-    let regions: Vec<Region> = [("sjc", "San Jose", "sjc-1", "lb2", 1), ("sin", "Singapore", "sin-1", "lb3", 2), ("ams", "Amsterdam", "ams-1", "lb4", 3)]
-        .into_iter()
-        .map(|(key, display, instance, host, n)| {
-            let ip = format!("127.0.3.{n}");
-            let port = |ip: &str| std::net::TcpListener::bind(format!("{ip}:0")).unwrap().local_addr().unwrap();
-            let data = dir.join(instance);
-            std::fs::create_dir_all(data.join("edge")).unwrap();
-            // With a namespace, the consoles listen where the other side can reach them: San
-            // Jose's inside it (an empty namespace has every port free), the others on the
-            // host's end of the link.
-            let (console, netns) = match &net {
-                Some(net) if key == "sjc" => (format!("{}:{}", net.ns_ip, free_port()).parse().unwrap(), Some(net.ns.clone())),
-                Some(net) => (port(&net.host_ip), None),
-                None => (port(&ip), None),
-            };
-            Region { key, display, instance, host, console, nginx: port(&ip), config: data.join("crowsnest.toml"), data, netns }
-        })
-        .collect();
+    let regions: Vec<Region> =
+        [("sjc", "San Jose", "sjc-1", "lb2", 1), ("sin", "Singapore", "sin-1", "lb3", 2), ("ams", "Amsterdam", "ams-1", "lb4", 3)]
+            .into_iter()
+            .map(|(key, display, instance, host, n)| {
+                let ip = format!("127.0.3.{n}");
+                let port = |ip: &str| std::net::TcpListener::bind(format!("{ip}:0")).unwrap().local_addr().unwrap();
+                let data = dir.join(instance);
+                std::fs::create_dir_all(data.join("edge")).unwrap();
+                // With a namespace, the consoles listen where the other side can reach them: San
+                // Jose's inside it (an empty namespace has every port free), the others on the
+                // host's end of the link.
+                let (console, netns) = match &net {
+                    Some(net) if key == "sjc" => (format!("{}:{}", net.ns_ip, free_port()).parse().unwrap(), Some(net.ns.clone())),
+                    Some(net) => (port(&net.host_ip), None),
+                    None => (port(&ip), None),
+                };
+                Region { key, display, instance, host, console, nginx: port(&ip), config: data.join("crowsnest.toml"), data, netns }
+            })
+            .collect();
     // The lab's DNS, where every region (San Jose's namespace too) can ask it.
     let dns_ip = net.as_ref().map(|n| n.host_ip.clone()).unwrap_or_else(|| "127.0.3.9".into());
     let free_udp = |ip: &str| std::net::UdpSocket::bind(format!("{ip}:0")).unwrap().local_addr().unwrap();
@@ -441,9 +442,7 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     let plain = common::client();
     assert!(healthy(&plain, sjc).await, "sjc-1 starts (see {})", sjc.data.join("console.log").display());
     let replica = ControlStore::connect(&standby.dsn()).await.unwrap();
-    within(Duration::from_secs(30), || async { replica.user("alice").await.ok().flatten() })
-        .await
-        .expect("the users reach the standby");
+    within(Duration::from_secs(30), || async { replica.user("alice").await.ok().flatten() }).await.expect("the users reach the standby");
     let _others: Vec<Process> = regions[1..].iter().map(|r| spawn_console(r, site)).collect();
     for r in &regions[1..] {
         assert!(healthy(&plain, r).await, "{} starts (see {})", r.instance, r.data.join("console.log").display());
@@ -454,7 +453,12 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     assert_eq!(login_as(&sjc.base(), &at_sjc, "alice", PASSWORD).await.status(), StatusCode::SEE_OTHER);
     for (i, kind) in ["maintenance_on", "maintenance_off"].into_iter().enumerate() {
         let t = token_at(&at_sjc, &sjc.base()).await;
-        let r = at_sjc.post(format!("{}/actions", sjc.base())).form(&maintenance_form(&t, &format!("before-{run}-{i}"), kind)).send().await.unwrap();
+        let r = at_sjc
+            .post(format!("{}/actions", sjc.base()))
+            .form(&maintenance_form(&t, &format!("before-{run}-{i}"), kind))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "an ordinary change on the primary");
     }
     let alice = browser();
@@ -471,8 +475,9 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         let t = json(&alice, format!("{}/api/v1/topology", sin.base())).await?;
         let row = t["vantages"]["hostnames"].as_array()?.iter().find(|r| r["name"] == "www.example.test")?.clone();
         let cells = row["cells"].as_array()?;
-        (cells.len() == 3 && cells.iter().all(|c| c["status"] == "ok" && c["text"].as_str().is_some_and(|t| t.contains("lb2 · web_lb · San Jose"))))
-            .then_some(())
+        (cells.len() == 3
+            && cells.iter().all(|c| c["status"] == "ok" && c["text"].as_str().is_some_and(|t| t.contains("lb2 · web_lb · San Jose"))))
+        .then_some(())
     })
     .await;
     if agreed.is_none() {
@@ -540,7 +545,12 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
 
     // An ordinary write is refused, as a form and as JSON.
     let t = token_at(&alice, &sin.base()).await;
-    let form = alice.post(format!("{}/actions", sin.base())).form(&maintenance_form(&t, &format!("refused-{run}"), "maintenance_on")).send().await.unwrap();
+    let form = alice
+        .post(format!("{}/actions", sin.base()))
+        .form(&maintenance_form(&t, &format!("refused-{run}"), "maintenance_on"))
+        .send()
+        .await
+        .unwrap();
     if form.status() == StatusCode::SERVICE_UNAVAILABLE && form.text().await.unwrap_or_default().contains("read-only secondary") {
         report.refused_writes += 1;
     } else {
@@ -559,7 +569,8 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     // Break-glass: on-call puts `web` into maintenance from Singapore; Singapore's nginx serves it.
     let key = format!("drill-{run}-{}", rng.below(1 << 40));
     let glass = Instant::now();
-    let r = alice.post(format!("{}/actions/break-glass", sin.base())).form(&maintenance_form(&t, &key, "maintenance_on")).send().await.unwrap();
+    let r =
+        alice.post(format!("{}/actions/break-glass", sin.base())).form(&maintenance_form(&t, &key, "maintenance_on")).send().await.unwrap();
     if r.status() != StatusCode::SEE_OTHER {
         report.fail(format!("break-glass answered {}", r.status()));
     }
@@ -613,12 +624,25 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         Ok(after) => {
             report.chains_verified += 1;
             report.lost_audit = before.iter().filter(|b| !after.iter().any(|a| a.hash == b.hash)).count();
-            let glass_entries = after.iter().filter(|a| a.entry.detail.contains(&format!("break-glass on {}", sin.instance)) && a.entry.action.starts_with("maintenance_on")).count();
+            let glass_entries = after
+                .iter()
+                .filter(|a| {
+                    a.entry.detail.contains(&format!("break-glass on {}", sin.instance)) && a.entry.action.starts_with("maintenance_on")
+                })
+                .count();
             report.lost_audit += usize::from(glass_entries == 0);
             let mut seen = std::collections::HashSet::new();
             report.duplicated_audit = after
                 .iter()
-                .filter(|a| !seen.insert((a.entry.at_ms, a.entry.actor.clone(), a.entry.action.clone(), a.entry.target.clone(), a.entry.reason.clone())))
+                .filter(|a| {
+                    !seen.insert((
+                        a.entry.at_ms,
+                        a.entry.actor.clone(),
+                        a.entry.action.clone(),
+                        a.entry.target.clone(),
+                        a.entry.reason.clone(),
+                    ))
+                })
                 .count();
         }
         Err(e) => report.fail(format!("the writable node's chain does not verify: {e}")),
@@ -726,7 +750,8 @@ fn render(reports: &[RunReport], seed: u64) -> String {
     let _ = writeln!(out, "  refused writes:     {} of {}", reports.iter().map(|r| r.refused_writes).sum::<usize>(), 2 * reports.len());
     let _ = writeln!(out, "  break-glass → nginx: {}", stats(&all(|r| r.break_glass_ms)));
     let _ = writeln!(out, "  replay after return: {}", stats(&all(|r| r.replay_ms)));
-    let _ = writeln!(out, "  replays:            {} for {} break-glass changes", reports.iter().map(|r| r.replays).sum::<i64>(), reports.len());
+    let _ =
+        writeln!(out, "  replays:            {} for {} break-glass changes", reports.iter().map(|r| r.replays).sum::<i64>(), reports.len());
     let _ = writeln!(out, "  split brain noticed: {}", stats(&all(|r| r.split_brain_ms)));
     let _ = writeln!(out, "  lost audit entries: {}", reports.iter().map(|r| r.lost_audit).sum::<usize>());
     let _ = writeln!(out, "  duplicated audit entries: {}", reports.iter().map(|r| r.duplicated_audit).sum::<usize>());
@@ -741,9 +766,10 @@ fn render(reports: &[RunReport], seed: u64) -> String {
 async fn the_failover_drill() {
     assert!(Path::new("/usr/sbin/nginx").exists(), "the drill needs nginx: scripts/setup.sh installs Debian's nginx");
     let runs: usize = std::env::var("DRILL_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    let seed: u64 = std::env::var("DRILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let seed: u64 = std::env::var("DRILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
     let mut rng = Rng(seed);
     let root = tempfile::tempdir().unwrap();
     let site = root.path().join("site");
@@ -763,7 +789,8 @@ async fn the_failover_drill() {
     if let Ok(path) = std::env::var("DRILL_REPORT") {
         std::fs::write(&path, &text).expect("the report file can be written");
     }
-    let failed: Vec<String> = reports.iter().filter(|r| !r.failures.is_empty()).map(|r| format!("run {}: {}", r.run, r.failures.join("; "))).collect();
+    let failed: Vec<String> =
+        reports.iter().filter(|r| !r.failures.is_empty()).map(|r| format!("run {}: {}", r.run, r.failures.join("; "))).collect();
     assert!(failed.is_empty(), "the drill failed:\n{}\n\n{text}", failed.join("\n"));
     assert_eq!(reports.iter().map(|r| r.lost_audit + r.duplicated_audit).sum::<usize>(), 0, "{text}");
 }

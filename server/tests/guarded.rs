@@ -431,7 +431,9 @@ async fn two_person_rule_idempotency_bad_input_and_the_edge() {
     assert!(flag(&c, "web"), "nothing changed");
     // The API: field errors as JSON, wrong content type, unknown kind, oversized body.
     let json = |body: serde_json::Value| alice.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &a_token).json(&body).send();
-    let r = json(serde_json::json!({"kind": "reboot", "site": "blog", "reason": "x", "confirmation": "blog", "idempotency_key": "b2"})).await.unwrap();
+    let r = json(serde_json::json!({"kind": "reboot", "site": "blog", "reason": "x", "confirmation": "blog", "idempotency_key": "b2"}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid");
@@ -443,7 +445,14 @@ async fn two_person_rule_idempotency_bad_input_and_the_edge() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["error"]["fields"]["message"].as_str().unwrap().contains("at most 500"));
     assert!(body["error"]["fields"]["expected_end"].as_str().unwrap().contains("in the past"));
-    let r = alice.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &a_token).header("content-type", "text/plain").body("hi").send().await.unwrap();
+    let r = alice
+        .post(format!("{base}/api/v1/actions"))
+        .header("x-csrf-token", &a_token)
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
     let r = alice
         .post(format!("{base}/api/v1/actions"))
@@ -458,7 +467,19 @@ async fn two_person_rule_idempotency_bad_input_and_the_edge() {
     assert!(refusals >= 5, "refusals are audited: {refusals}");
 
     // Turning maintenance off removes the flag; the audit chain still verifies.
-    let r = submit(&alice, vec![("csrf", a_token.as_str()), ("kind", "maintenance_off"), ("site", "web"), ("reason", "primary is back and healthy"), ("confirmation", "web"), ("idempotency_key", "off-1")]).await.unwrap();
+    let r = submit(
+        &alice,
+        vec![
+            ("csrf", a_token.as_str()),
+            ("kind", "maintenance_off"),
+            ("site", "web"),
+            ("reason", "primary is back and healthy"),
+            ("confirmation", "web"),
+            ("idempotency_key", "off-1"),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(!flag(&c, "web"));
     c.server.stop().await;
@@ -494,9 +515,7 @@ async fn admins_add_and_disable_users_others_cannot() {
     let (carol, c_token) = session(base, "carol").await;
     let (alice, a_token) = session(base, "alice").await;
     let add = |http: &Client, token: &str, name: &str, password: &str| {
-        http.post(format!("{base}/admin/users"))
-            .form(&[("csrf", token), ("name", name), ("role", "oncall"), ("password", password)])
-            .send()
+        http.post(format!("{base}/admin/users")).form(&[("csrf", token), ("name", name), ("role", "oncall"), ("password", password)]).send()
     };
     // An on-call sees the form disabled with the reason, and the server refuses anyway.
     let page = alice.get(format!("{base}/admin/users")).send().await.unwrap().text().await.unwrap();

@@ -4,11 +4,7 @@ use crowsnest::health::{Answer, Observation, ProbeError};
 use crowsnest::store::LocalStore;
 
 fn obs(at_ms: i64, outcome: Result<Answer, ProbeError>) -> Observation {
-    Observation {
-        at_ms,
-        latency_ms: outcome.is_ok().then_some(1.5),
-        outcome,
-    }
+    Observation { at_ms, latency_ms: outcome.is_ok().then_some(1.5), outcome }
 }
 
 #[tokio::test]
@@ -16,16 +12,10 @@ async fn observations_round_trip_and_are_pruned_by_age() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
     store
-        .record_health(&[
-            ("lb1".into(), obs(1_000, Ok(Answer::Http(200)))),
-            ("lb2".into(), obs(1_000, Err(ProbeError::Refused))),
-        ])
+        .record_health(&[("lb1".into(), obs(1_000, Ok(Answer::Http(200)))), ("lb2".into(), obs(1_000, Err(ProbeError::Refused)))])
         .await
         .unwrap();
-    store
-        .record_health(&[("lb1".into(), obs(2_000, Err(ProbeError::Timeout(2000))))])
-        .await
-        .unwrap();
+    store.record_health(&[("lb1".into(), obs(2_000, Err(ProbeError::Timeout(2000))))]).await.unwrap();
 
     let lb1 = store.health_history("lb1", 0).await.unwrap();
     assert_eq!(lb1.len(), 2);

@@ -79,9 +79,7 @@ password_hash = "{hash}"
     let pid = nginx.0.id();
     let balancer = format!("http://127.0.0.1:{port}");
     let plain = common::client();
-    let ask = |method: Method, path: &str, host: &str| {
-        plain.request(method, format!("{balancer}{path}")).header("host", host).send()
-    };
+    let ask = |method: Method, path: &str, host: &str| plain.request(method, format!("{balancer}{path}")).header("host", host).send();
 
     // Normal service through the balancer.
     eventually(Duration::from_secs(10), "nginx to answer", || async {

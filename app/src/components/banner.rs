@@ -60,11 +60,7 @@ fn primary_facts(i: &Instance) -> impl IntoView {
     use crate::format::{bytes, seconds, utc};
     let primary = match (&i.primary, i.primary_lost_since_ms) {
         (Some(p), _) => format!(" This is a replica of a healthy primary, {p}."),
-        (None, Some(since)) => format!(
-            " The primary has not answered for {} (since {}).",
-            seconds(i.primary_lost_seconds),
-            utc(since)
-        ),
+        (None, Some(since)) => format!(" The primary has not answered for {} (since {}).", seconds(i.primary_lost_seconds), utc(since)),
         (None, None) => String::new(),
     };
     let lag = match (i.replica_unreplayed_bytes, i.replica_last_replay_seconds) {

@@ -63,9 +63,7 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
     };
     let hosts = if site.hostnames.is_empty() { site.name.clone() } else { site.hostnames.join(", ") };
     let preview = match kind {
-        ActionKind::MaintenanceOn => format!(
-            "{hosts} and every page under it will answer 503 with this message until you turn it off."
-        ),
+        ActionKind::MaintenanceOn => format!("{hosts} and every page under it will answer 503 with this message until you turn it off."),
         ActionKind::MaintenanceOff => format!("{hosts} will be served normally again."),
     };
     let preview = if read_only {
@@ -76,7 +74,14 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
         preview
     };
     let (action, verb) = if read_only {
-        ("/actions/break-glass", if kind == ActionKind::MaintenanceOn { "Break glass: turn maintenance on here" } else { "Break glass: turn maintenance off here" })
+        (
+            "/actions/break-glass",
+            if kind == ActionKind::MaintenanceOn {
+                "Break glass: turn maintenance on here"
+            } else {
+                "Break glass: turn maintenance off here"
+            },
+        )
     } else {
         ("/actions", verb)
     };
@@ -91,9 +96,8 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
     let id = |part: &str| format!("{}-{part}", site.name);
     let state_words = if site.maintenance { "maintenance page on" } else { "serving normally" };
     let state_class = if site.maintenance { "site-state on" } else { "site-state off" };
-    let field_error = |name: &'static str| {
-        error_of(name).map(|e| view! { <p class="field-error" id=format!("{}-{name}-error", site.name)>{e}</p> })
-    };
+    let field_error =
+        |name: &'static str| error_of(name).map(|e| view! { <p class="field-error" id=format!("{}-{name}-error", site.name)>{e}</p> });
     let message_field = (kind == ActionKind::MaintenanceOn).then(|| {
         view! {
             <label for=id("message")>"Message on the maintenance page (plain text, at most 500 characters)"</label>
@@ -155,11 +159,8 @@ fn Requests(board: ActionsBoard) -> impl IntoView {
         .into_any();
     }
     let me = who();
-    let rows = board
-        .requests
-        .into_iter()
-        .map(|r| view! { <RequestRow request=r me=me.clone() refusal=board.refusal.clone()/> })
-        .collect_view();
+    let rows =
+        board.requests.into_iter().map(|r| view! { <RequestRow request=r me=me.clone() refusal=board.refusal.clone()/> }).collect_view();
     view! {
         {glass}
         <h2>"Requests"</h2>

@@ -133,9 +133,8 @@ pub fn DnsPage() -> impl IntoView {
     };
     let render = move |mut dns: Dns| {
         let total = dns.records.len();
-        dns.records.retain(|r| {
-            status.as_deref().is_none_or(|s| r.status.as_str() == s) && name.as_deref().is_none_or(|n| r.name.contains(n))
-        });
+        dns.records
+            .retain(|r| status.as_deref().is_none_or(|s| r.status.as_str() == s) && name.as_deref().is_none_or(|n| r.name.contains(n)));
         view! { <DnsView dns total/> }
     };
     view! {
@@ -149,11 +148,7 @@ pub fn DnsPage() -> impl IntoView {
 
 #[component]
 fn DnsView(dns: Dns, total: usize) -> impl IntoView {
-    let headers = dns
-        .resolvers
-        .iter()
-        .map(|r| view! { <th scope="col">{r.clone()}</th> })
-        .collect_view();
+    let headers = dns.resolvers.iter().map(|r| view! { <th scope="col">{r.clone()}</th> }).collect_view();
     let shown = dns.records.len();
     let serials = dns
         .soa

@@ -36,12 +36,7 @@ fn ReplicationView(replication: Replication) -> impl IntoView {
     let clusters = if replication.clusters.is_empty() {
         view! { <p class="empty">"No databases are configured: add [[databases]] to the config."</p> }.into_any()
     } else {
-        replication
-            .clusters
-            .into_iter()
-            .map(|cluster| view! { <ClusterView cluster/> })
-            .collect_view()
-            .into_any()
+        replication.clusters.into_iter().map(|cluster| view! { <ClusterView cluster/> }).collect_view().into_any()
     };
     view! {
         <p class="lede">{lede} " Evaluated " <time>{format::utc(replication.evaluated_at_ms)}</time> "."</p>

@@ -22,11 +22,7 @@ pub fn TopologyPage() -> impl IntoView {
 
 #[component]
 fn TopologyView(topology: Topology) -> impl IntoView {
-    let counts = topology
-        .counts()
-        .into_iter()
-        .map(|(status, n)| view! { <li><Badge status/> " " {n}</li> })
-        .collect_view();
+    let counts = topology.counts().into_iter().map(|(status, n)| view! { <li><Badge status/> " " {n}</li> }).collect_view();
     view! {
         <p class="lede">
             "Health as probed from this instance every " {topology.probe_interval_seconds} " s. "
@@ -67,11 +63,7 @@ fn VantageView(vantages: crate::vantage::Vantages) -> impl IntoView {
             let words = if p.reachable {
                 format!("answered at {}; {}", format::utc_or_never(p.last_ok_ms), p.mode.clone().unwrap_or_default())
             } else {
-                format!(
-                    "unreachable since {}: {}",
-                    format::utc_or_never(p.failing_since_ms),
-                    p.error.clone().unwrap_or_default()
-                )
+                format!("unreachable since {}: {}", format::utc_or_never(p.failing_since_ms), p.error.clone().unwrap_or_default())
             };
             view! {
                 <tr data-peer=p.name.clone() data-reachable=p.reachable.to_string()>
@@ -88,11 +80,7 @@ fn VantageView(vantages: crate::vantage::Vantages) -> impl IntoView {
         let body = rows
             .into_iter()
             .map(|row| {
-                let cells = row
-                    .cells
-                    .into_iter()
-                    .map(|c| view! { <td><Badge status=c.status/> " " {c.text}</td> })
-                    .collect_view();
+                let cells = row.cells.into_iter().map(|c| view! { <td><Badge status=c.status/> " " {c.text}</td> }).collect_view();
                 let (name, label) = (row.name.clone(), row.name);
                 let disagree = row.disagree;
                 view! {
@@ -141,11 +129,7 @@ fn Diagram(regions: Vec<Region>) -> impl IntoView {
         .enumerate()
         .map(|(i, region)| {
             let x = 10 + i as i32 * COLUMN;
-            let label = if region.primary {
-                format!("{} · primary", region.display)
-            } else {
-                region.display.clone()
-            };
+            let label = if region.primary { format!("{} · primary", region.display) } else { region.display.clone() };
             let hosts = region
                 .hosts
                 .into_iter()

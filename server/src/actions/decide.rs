@@ -94,9 +94,7 @@ pub fn check_form(form: &RequestForm, sites: &[String], now: i64) -> Result<Vali
         if !end.is_empty() {
             match app::format::parse_utc(end) {
                 None => err("expected_end", format!("{end:?} is not a time; write it as 2026-11-26T23:30 (UTC)")),
-                Some(ms) if ms <= now => {
-                    err("expected_end", format!("the expected end {} is in the past", app::format::utc(ms)))
-                }
+                Some(ms) if ms <= now => err("expected_end", format!("the expected end {} is in the past", app::format::utc(ms))),
                 Some(ms) => expected_end_ms = Some(ms),
             }
         }
@@ -106,14 +104,9 @@ pub fn check_form(form: &RequestForm, sites: &[String], now: i64) -> Result<Vali
         err("", "the form has no usable idempotency key; reload the page and submit again".into());
     }
     match (kind, errors.is_empty()) {
-        (Some(kind), true) => Ok(ValidRequest {
-            kind,
-            site: site.to_string(),
-            reason: reason.to_string(),
-            message,
-            expected_end_ms,
-            key: key.to_string(),
-        }),
+        (Some(kind), true) => {
+            Ok(ValidRequest { kind, site: site.to_string(), reason: reason.to_string(), message, expected_end_ms, key: key.to_string() })
+        }
         _ => Err(errors),
     }
 }

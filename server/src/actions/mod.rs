@@ -45,14 +45,7 @@ pub struct ActionService {
 }
 
 fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
-    NewAuditEntry {
-        at_ms,
-        actor: actor.to_string(),
-        action,
-        target: target.to_string(),
-        reason: reason.to_string(),
-        detail,
-    }
+    NewAuditEntry { at_ms, actor: actor.to_string(), action, target: target.to_string(), reason: reason.to_string(), detail }
 }
 
 impl ActionService {
@@ -99,7 +92,11 @@ impl ActionService {
         if fresh {
             tracing::warn!(site = %entry.site, actor = %entry.actor, on = entry.maintenance, "break-glass maintenance on a secondary; pending replay");
             self.publish_site(&valid.site).await.map_err(|why| {
-                ActionError::Refused(Refusal { status: 503, code: "edge", message: format!("journaled, but the edge was not written: {why}") })
+                ActionError::Refused(Refusal {
+                    status: 503,
+                    code: "edge",
+                    message: format!("journaled, but the edge was not written: {why}"),
+                })
             })?;
             self.changed();
         }
@@ -231,7 +228,14 @@ impl ActionService {
             Step::AwaitApproval => (
                 ActionState::Pending,
                 "waiting for a second person".to_string(),
-                vec![audit(&who.name, format!("{kind}.requested"), &valid.site, &valid.reason, "request {id}; needs a second person".into(), now)],
+                vec![audit(
+                    &who.name,
+                    format!("{kind}.requested"),
+                    &valid.site,
+                    &valid.reason,
+                    "request {id}; needs a second person".into(),
+                    now,
+                )],
                 None,
             ),
         };
@@ -282,8 +286,22 @@ impl ActionService {
             at_ms: now,
         };
         let entries = vec![
-            audit(&who.name, format!("{kind}.approved"), &request.site, &request.reason, format!("request {id} by {}", request.requested_by), now),
-            audit(&who.name, format!("{kind}.executed"), &request.site, &request.reason, format!("request {id}; approved by {}", who.name), now),
+            audit(
+                &who.name,
+                format!("{kind}.approved"),
+                &request.site,
+                &request.reason,
+                format!("request {id} by {}", request.requested_by),
+                now,
+            ),
+            audit(
+                &who.name,
+                format!("{kind}.executed"),
+                &request.site,
+                &request.reason,
+                format!("request {id}; approved by {}", who.name),
+                now,
+            ),
         ];
         let detail = format!("approved by {} and executed", who.name);
         let moved = self
@@ -323,10 +341,17 @@ impl ActionService {
         }
         let now = now_ms();
         let detail = format!("cancelled by {}", who.name);
-        let entry = audit(&who.name, format!("{}.cancelled", request.kind.as_str()), &request.site, &request.reason, format!("request {id}"), now);
+        let entry =
+            audit(&who.name, format!("{}.cancelled", request.kind.as_str()), &request.site, &request.reason, format!("request {id}"), now);
         let moved = self
             .control
-            .transition(id, &[ActionState::Pending], Transition { state: ActionState::Cancelled, approved_by: None, at_ms: now, detail: &detail }, None, vec![entry])
+            .transition(
+                id,
+                &[ActionState::Pending],
+                Transition { state: ActionState::Cancelled, approved_by: None, at_ms: now, detail: &detail },
+                None,
+                vec![entry],
+            )
             .await?;
         if moved {
             self.changed();
@@ -339,7 +364,14 @@ impl ActionService {
         for r in self.control.requests(200).await? {
             if r.state == ActionState::Pending && now >= r.expires_at_ms {
                 let detail = "nobody approved it in time";
-                let entry = audit("crowsnest", format!("{}.expired", r.kind.as_str()), &r.site, &r.reason, format!("request {} by {}", r.id, r.requested_by), now);
+                let entry = audit(
+                    "crowsnest",
+                    format!("{}.expired", r.kind.as_str()),
+                    &r.site,
+                    &r.reason,
+                    format!("request {} by {}", r.id, r.requested_by),
+                    now,
+                );
                 let transition = Transition { state: ActionState::Expired, approved_by: None, at_ms: now, detail };
                 if self.control.transition(r.id, &[ActionState::Pending], transition, None, vec![entry]).await? {
                     self.changed();
@@ -356,9 +388,16 @@ impl ActionService {
             Err(why) => {
                 let now = now_ms();
                 let detail = format!("the state changed but the edge was not written: {why}");
-                let entry = audit("crowsnest", format!("{}.failed", request.kind.as_str()), &request.site, &request.reason, detail.clone(), now);
+                let entry =
+                    audit("crowsnest", format!("{}.failed", request.kind.as_str()), &request.site, &request.reason, detail.clone(), now);
                 self.control
-                    .transition(request.id, &[ActionState::Executed], Transition { state: ActionState::Failed, approved_by: None, at_ms: now, detail: &detail }, None, vec![entry])
+                    .transition(
+                        request.id,
+                        &[ActionState::Executed],
+                        Transition { state: ActionState::Failed, approved_by: None, at_ms: now, detail: &detail },
+                        None,
+                        vec![entry],
+                    )
                     .await?;
                 self.changed();
                 Ok(self.control.request(request.id).await?.unwrap_or(request))
@@ -370,10 +409,9 @@ impl ActionService {
     async fn publish_site(&self, site: &str) -> Result<(), String> {
         let sites = self.control.site_records().await.map_err(|e| e.to_string())?;
         let record = sites.iter().find(|s| s.name == site).ok_or_else(|| format!("no site {site}"))?;
-        let mut state = record.maintenance.then(|| Maintenance {
-            message: record.message.clone().unwrap_or_default(),
-            expected_end_ms: record.expected_end_ms,
-        });
+        let mut state = record
+            .maintenance
+            .then(|| Maintenance { message: record.message.clone().unwrap_or_default(), expected_end_ms: record.expected_end_ms });
         // A break-glass change not yet replayed is newer than what the replica says.
         if let Some(e) = self.pending_by_site().await.remove(site) {
             state = e.maintenance.then(|| Maintenance { message: e.message.unwrap_or_default(), expected_end_ms: e.expected_end_ms });
@@ -446,7 +484,13 @@ impl ActionService {
                 let r = records.iter().find(|r| r.name == s.name);
                 let mut view = SiteView {
                     name: s.name.clone(),
-                    hostnames: self.estate.hostnames.iter().filter(|h| h.site.as_deref() == Some(&s.name)).map(|h| h.name.clone()).collect(),
+                    hostnames: self
+                        .estate
+                        .hostnames
+                        .iter()
+                        .filter(|h| h.site.as_deref() == Some(&s.name))
+                        .map(|h| h.name.clone())
+                        .collect(),
                     two_person: s.two_person,
                     maintenance: r.is_some_and(|r| r.maintenance),
                     message: r.and_then(|r| r.message.clone()),
@@ -459,12 +503,8 @@ impl ActionService {
                 // A break-glass change not yet replayed is what this region's edge serves now.
                 if let Some(e) = pending.remove(&s.name) {
                     let kind = if e.maintenance { ActionKind::MaintenanceOn } else { ActionKind::MaintenanceOff };
-                    view.pending_replay = Some(format!(
-                        "{} by {} at {} (break-glass on this instance)",
-                        kind.phrase(),
-                        e.actor,
-                        app::format::utc(e.at_ms)
-                    ));
+                    view.pending_replay =
+                        Some(format!("{} by {} at {} (break-glass on this instance)", kind.phrase(), e.actor, app::format::utc(e.at_ms)));
                     view.maintenance = e.maintenance;
                     view.message = e.message;
                     view.expected_end_ms = e.expected_end_ms;

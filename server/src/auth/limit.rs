@@ -85,11 +85,11 @@ mod tests {
         }
         // (account, address, now, wait in seconds)
         let table = [
-            ("alice", "10.0.0.1", 3_000, Some(57)),   // the account is spent until 0 + 60 s
-            ("alice", "10.0.0.9", 3_000, Some(57)),   // from anywhere
-            ("bob", "10.0.0.1", 3_000, None),         // the address has 2 left
-            ("alice", "10.0.0.1", 59_500, Some(1)),   // rounds up, never 0
-            ("alice", "10.0.0.1", 60_000, None),      // the first failure left the window
+            ("alice", "10.0.0.1", 3_000, Some(57)), // the account is spent until 0 + 60 s
+            ("alice", "10.0.0.9", 3_000, Some(57)), // from anywhere
+            ("bob", "10.0.0.1", 3_000, None),       // the address has 2 left
+            ("alice", "10.0.0.1", 59_500, Some(1)), // rounds up, never 0
+            ("alice", "10.0.0.1", 60_000, None),    // the first failure left the window
         ];
         for (account, address, now, want) in table {
             assert_eq!(l.retry_after(account, address, now), want, "{account} {address} {now}");

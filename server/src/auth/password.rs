@@ -18,10 +18,7 @@ impl Passwords {
     /// A checker running at most `concurrent` checks at once.
     pub fn new(concurrent: usize) -> Self {
         let decoy = hash("crowsnest decoy password").unwrap_or_default();
-        Passwords {
-            permits: Arc::new(Semaphore::new(concurrent.max(1))),
-            decoy: decoy.into(),
-        }
+        Passwords { permits: Arc::new(Semaphore::new(concurrent.max(1))), decoy: decoy.into() }
     }
 
     /// True when `password` matches `hash`; with no hash (unknown user) it checks the decoy
@@ -30,19 +27,14 @@ impl Passwords {
         let Ok(_permit) = self.permits.acquire().await else { return false };
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.to_string());
-        let matched = tokio::task::spawn_blocking(move || {
-            Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
-        })
-        .await
-        .unwrap_or(false);
+        let matched = tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+            .await
+            .unwrap_or(false);
         known && matched
     }
 }
 
 /// An argon2id hash (OWASP parameters: m=19456 KiB, t=2, p=1) in PHC format.
 pub fn hash(password: &str) -> Result<String, String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
 }

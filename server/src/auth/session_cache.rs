@@ -116,7 +116,8 @@ mod tests {
         assert!(store.load(&other.id).await.unwrap().is_some());
         assert_eq!(store.cached(), 1);
         // An expired record is never served from memory.
-        let expired = Record { id: Id::default(), data: Default::default(), expiry_date: OffsetDateTime::now_utc() - time::Duration::seconds(1) };
+        let expired =
+            Record { id: Id::default(), data: Default::default(), expiry_date: OffsetDateTime::now_utc() - time::Duration::seconds(1) };
         store.keep(&expired);
         assert!(store.load(&expired.id).await.unwrap().is_none());
         assert_eq!(store.cached(), 1);

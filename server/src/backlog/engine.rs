@@ -55,10 +55,7 @@ pub enum PushError {
 }
 
 fn policy(estate: &Estate) -> Policy {
-    Policy {
-        window_ms: estate.backlog.window_seconds as i64 * 1000,
-        stopped_after_ms: estate.backlog.stopped_after_seconds as i64 * 1000,
-    }
+    Policy { window_ms: estate.backlog.window_seconds as i64 * 1000, stopped_after_ms: estate.backlog.stopped_after_seconds as i64 * 1000 }
 }
 
 /// Compares two byte strings in time that does not depend on where they differ.
@@ -93,9 +90,7 @@ impl LoaderBoard {
         if let Ok(mut state) = self.state.write() {
             let entry = state.entry(loader.to_string()).or_default();
             entry.reports.push_back(report.clone());
-            while entry.reports.len() > keep
-                && entry.reports.front().is_some_and(|r| r.at_ms < report.at_ms - window_ms)
-            {
+            while entry.reports.len() > keep && entry.reports.front().is_some_and(|r| r.at_ms < report.at_ms - window_ms) {
                 entry.reports.pop_front();
             }
             entry.last_error = None;
@@ -117,12 +112,7 @@ impl LoaderBoard {
     /// Takes a pushed JSON body; the gate has checked the loader's bearer token
     /// ([`LoaderTokens`]).
     pub async fn push(&self, loader: &str, body: &[u8]) -> Result<(), PushError> {
-        let config = self
-            .estate
-            .loaders
-            .iter()
-            .find(|l| l.name == loader)
-            .ok_or_else(|| PushError::UnknownLoader(loader.to_string()))?;
+        let config = self.estate.loaders.iter().find(|l| l.name == loader).ok_or_else(|| PushError::UnknownLoader(loader.to_string()))?;
         if config.push_token_sha256.is_none() {
             return Err(PushError::NotPushing(loader.to_string()));
         }
@@ -262,11 +252,7 @@ impl LoaderTokens {
     /// The tokens of every configured loader (None: it is scraped, not pushing).
     pub fn from_estate(estate: &Estate) -> Self {
         LoaderTokens(
-            estate
-                .loaders
-                .iter()
-                .map(|l| (l.name.clone(), l.push_token_sha256.as_ref().map(|t| t.to_ascii_lowercase())))
-                .collect(),
+            estate.loaders.iter().map(|l| (l.name.clone(), l.push_token_sha256.as_ref().map(|t| t.to_ascii_lowercase()))).collect(),
         )
     }
 

@@ -49,14 +49,8 @@ fn increase(reports: &[&Report], counter: fn(&Report) -> f64) -> f64 {
 
 /// Evaluates `reports` (oldest first) at `now_ms`.
 pub fn evaluate(reports: &[Report], policy: Policy, now_ms: i64) -> Verdict {
-    let unknown = |status, detail: String| Verdict {
-        status,
-        detail,
-        enqueue_rate: None,
-        load_rate: None,
-        net_drain: None,
-        eta_seconds: None,
-    };
+    let unknown =
+        |status, detail: String| Verdict { status, detail, enqueue_rate: None, load_rate: None, net_drain: None, eta_seconds: None };
     let Some(latest) = reports.last() else {
         return unknown(BacklogStatus::Unknown, "no report yet".to_string());
     };
@@ -117,11 +111,7 @@ pub fn evaluate(reports: &[Report], policy: Policy, now_ms: i64) -> Verdict {
         (
             BacklogStatus::Ok,
             None,
-            format!(
-                "keeping up: loading {} as fast as items arrive; {} queued",
-                format::rate(Some(load_rate)),
-                format::count(Some(depth))
-            ),
+            format!("keeping up: loading {} as fast as items arrive; {} queued", format::rate(Some(load_rate)), format::count(Some(depth))),
         )
     } else {
         let eta = depth / net;
@@ -136,14 +126,7 @@ pub fn evaluate(reports: &[Report], policy: Policy, now_ms: i64) -> Verdict {
             ),
         )
     };
-    Verdict {
-        status,
-        detail,
-        enqueue_rate: Some(enqueue_rate),
-        load_rate: Some(load_rate),
-        net_drain: Some(net),
-        eta_seconds: eta,
-    }
+    Verdict { status, detail, enqueue_rate: Some(enqueue_rate), load_rate: Some(load_rate), net_drain: Some(net), eta_seconds: eta }
 }
 
 #[cfg(test)]

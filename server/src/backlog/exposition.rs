@@ -140,12 +140,7 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, ReportError> {
 pub fn report(text: &str, names: &MetricNames, at_ms: i64) -> Result<Report, ReportError> {
     let samples = parse(text)?;
     let pick = |name: &str, combine: fn(f64, f64) -> f64| {
-        samples
-            .iter()
-            .filter(|s| s.name == name)
-            .map(|s| s.value)
-            .reduce(combine)
-            .ok_or_else(|| ReportError::Missing(name.to_string()))
+        samples.iter().filter(|s| s.name == name).map(|s| s.value).reduce(combine).ok_or_else(|| ReportError::Missing(name.to_string()))
     };
     Report::checked(
         at_ms,

@@ -9,12 +9,10 @@ pub struct Document(toml_edit::Document<String>);
 impl Document {
     /// Parses `text`, or returns the byte offset and message of the syntax error.
     pub fn parse(text: &str) -> Result<Self, (usize, String)> {
-        toml_edit::Document::parse(text.to_string())
-            .map(Document)
-            .map_err(|e| {
-                let offset = e.span().map(|s| s.start).unwrap_or(0);
-                (offset, e.message().trim().to_string())
-            })
+        toml_edit::Document::parse(text.to_string()).map(Document).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            (offset, e.message().trim().to_string())
+        })
     }
 
     /// Byte offset of the deepest existing part of `path` (the key if present, else its parent).
@@ -35,16 +33,14 @@ impl Document {
                     }
                     None => break,
                 },
-                (Segment::Key(k), Some(Item::Value(Value::InlineTable(t))), None) => {
-                    match t.get_key_value(k) {
-                        Some((key, value)) => {
-                            best = key.span().or_else(|| value.span()).map_or(best, |s| s.start);
-                            item = Some(value);
-                            table = value.as_table();
-                        }
-                        None => break,
+                (Segment::Key(k), Some(Item::Value(Value::InlineTable(t))), None) => match t.get_key_value(k) {
+                    Some((key, value)) => {
+                        best = key.span().or_else(|| value.span()).map_or(best, |s| s.start);
+                        item = Some(value);
+                        table = value.as_table();
                     }
-                }
+                    None => break,
+                },
                 (Segment::Key(k), None, None) => match inline.and_then(|t| t.get_key_value(k)) {
                     Some((key, value)) => {
                         best = key.span().or_else(|| value.span()).map_or(best, |s| s.start);
@@ -136,12 +132,7 @@ impl Document {
         collect_headers(self.0.as_table(), &mut KeyPath::root(), &mut headers);
         let start = headers.iter().find(|(p, _)| p == path)?.1;
         let inside = |p: &KeyPath| p.0.len() >= path.0.len() && p.0[..path.0.len()] == path.0[..];
-        let end = headers
-            .iter()
-            .filter(|(p, at)| *at > start && !inside(p))
-            .map(|(_, at)| *at)
-            .min()
-            .unwrap_or(self.0.raw().len());
+        let end = headers.iter().filter(|(p, at)| *at > start && !inside(p)).map(|(_, at)| *at).min().unwrap_or(self.0.raw().len());
         Some(start..end)
     }
 

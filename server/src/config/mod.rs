@@ -111,13 +111,7 @@ pub fn load(path: &Path) -> Result<Estate, Vec<ConfigError>> {
 pub fn parse(file: &Path, text: &str) -> Result<Estate, Vec<ConfigError>> {
     let document = locate::Document::parse(text).map_err(|(offset, message)| {
         let (line, column) = locate::line_column(text, offset);
-        vec![ConfigError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            key: KeyPath::root(),
-            message: format!("invalid TOML: {message}"),
-        }]
+        vec![ConfigError { file: file.to_path_buf(), line, column, key: KeyPath::root(), message: format!("invalid TOML: {message}") }]
     })?;
     let error = |key: KeyPath, offset: usize, message: String| {
         let (line, column) = locate::line_column(text, offset);
@@ -255,11 +249,7 @@ fn words_for_people(raw: &str, key: &KeyPath, value: &str) -> String {
 
 /// Renders a list of errors one per line, for the terminal.
 pub fn report(errors: &[ConfigError]) -> String {
-    let mut out = format!(
-        "the configuration has {} mistake{}:\n",
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
-    );
+    let mut out = format!("the configuration has {} mistake{}:\n", errors.len(), if errors.len() == 1 { "" } else { "s" });
     for e in errors {
         out.push_str(&format!("  {e}\n"));
     }

@@ -149,10 +149,7 @@ pub struct EdgeConfig {
 
 impl Default for EdgeConfig {
     fn default() -> Self {
-        EdgeConfig {
-            dir: None,
-            default_retry_after_seconds: 300,
-        }
+        EdgeConfig { dir: None, default_retry_after_seconds: 300 }
     }
 }
 
@@ -172,6 +169,13 @@ pub struct InstanceConfig {
     pub data_dir: PathBuf,
     /// Control store URL (`postgres://…` or `sqlite://…`); default: SQLite under `data_dir`.
     pub control_db: Option<String>,
+    /// Live event streams (open browser tabs) served at once; more get 503 until one closes.
+    #[serde(default = "default_max_event_streams")]
+    pub max_event_streams: usize,
+}
+
+fn default_max_event_streams() -> usize {
+    1000
 }
 
 fn default_listen() -> SocketAddr {
@@ -545,13 +549,7 @@ pub struct BacklogConfig {
 
 impl Default for BacklogConfig {
     fn default() -> Self {
-        BacklogConfig {
-            interval_seconds: 5,
-            timeout_ms: 2000,
-            window_seconds: 60,
-            stopped_after_seconds: 30,
-            history_points: 120,
-        }
+        BacklogConfig { interval_seconds: 5, timeout_ms: 2000, window_seconds: 60, stopped_after_seconds: 30, history_points: 120 }
     }
 }
 
@@ -660,18 +658,12 @@ impl Estate {
 
     /// The primary region; validation guarantees there is exactly one.
     pub fn primary_region(&self) -> &RegionConfig {
-        self.regions
-            .iter()
-            .find(|r| r.primary)
-            .unwrap_or(&self.regions[0])
+        self.regions.iter().find(|r| r.primary).unwrap_or(&self.regions[0])
     }
 
     /// The region this instance runs in; validation guarantees it exists.
     pub fn own_region(&self) -> &RegionConfig {
-        self.regions
-            .iter()
-            .find(|r| r.name == self.instance.region)
-            .unwrap_or(&self.regions[0])
+        self.regions.iter().find(|r| r.name == self.instance.region).unwrap_or(&self.regions[0])
     }
 
     /// The addresses a failover pool names, of one address family (`v4` for A records);

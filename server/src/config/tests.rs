@@ -210,11 +210,13 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "push token that is not a hash",
-            edit: |t| replace_once(
-                t,
-                "metrics_url = \"http://127.0.2.5:9100/metrics\"",
-                "metrics_url = \"http://127.0.2.5:9100/metrics\"\npush_token_sha256 = \"secret\"",
-            ),
+            edit: |t| {
+                replace_once(
+                    t,
+                    "metrics_url = \"http://127.0.2.5:9100/metrics\"",
+                    "metrics_url = \"http://127.0.2.5:9100/metrics\"\npush_token_sha256 = \"secret\"",
+                )
+            },
             key: "loaders[1].push_token_sha256",
             says: "64 hex digits",
             at: "push_token_sha256 = \"secret\"",
@@ -247,7 +249,11 @@ fn the_region_examples_are_valid_and_differ_only_where_a_region_does() {
     assert_eq!(sin.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["sjc-1", "ams-1"]);
     // The same estate: a promoted secondary adopts the same users, sites and records.
     assert_eq!(sjc.hosts.len(), sin.hosts.len());
-    assert_eq!(crate::drift::differences(&sin, &[], &["web".into(), "api".into()], &crate::run::desired_records(&sjc)).len(), 1, "only the user, absent from an empty store, differs");
+    assert_eq!(
+        crate::drift::differences(&sin, &[], &["web".into(), "api".into()], &crate::run::desired_records(&sjc)).len(),
+        1,
+        "only the user, absent from an empty store, differs"
+    );
 }
 
 #[test]
@@ -281,16 +287,11 @@ fn each_mistake_names_file_line_key_and_expectation() {
             Ok(_) => panic!("{}: the broken config was accepted", s.name),
             Err(e) => e,
         };
-        let found = errors.iter().find(|e| e.key.to_string() == s.key).unwrap_or_else(|| {
-            panic!("{}: no error at key {}; got:\n{}", s.name, s.key, report(&errors))
-        });
-        assert!(
-            found.message.contains(s.says),
-            "{}: message {:?} lacks {:?}",
-            s.name,
-            found.message,
-            s.says
-        );
+        let found = errors
+            .iter()
+            .find(|e| e.key.to_string() == s.key)
+            .unwrap_or_else(|| panic!("{}: no error at key {}; got:\n{}", s.name, s.key, report(&errors)));
+        assert!(found.message.contains(s.says), "{}: message {:?} lacks {:?}", s.name, found.message, s.says);
         assert_eq!(found.line, line_of(&broken, s.at), "{}: wrong line for {found}", s.name);
         assert_eq!(found.column, column_of(&broken, s.at), "{}: wrong column for {found}", s.name);
         assert_eq!(found.file, Path::new("deploy/demo.toml"));

@@ -57,21 +57,13 @@ fn one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Names must be non-empty, unique within their section, and made of `[a-z0-9_.-]`.
-fn unique_names<'a>(
-    section: &str,
-    names: impl Iterator<Item = &'a str>,
-    root: &KeyPath,
-    out: &mut Vec<Mistake>,
-) {
+fn unique_names<'a>(section: &str, names: impl Iterator<Item = &'a str>, root: &KeyPath, out: &mut Vec<Mistake>) {
     let mut seen = std::collections::HashMap::new();
     for (i, name) in names.enumerate() {
         let key = root.key(section).index(i).key("name");
         if name.is_empty() {
             push(out, key, format!("each entry of [[{section}]] needs a non-empty name"));
-        } else if !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
-        {
+        } else if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c)) {
             push(out, key, format!("name {name:?} may only contain a-z, 0-9, '_', '.' and '-'"));
         } else if let Some(first) = seen.insert(name, i) {
             let other = root.key(section).index(first).key("name");
@@ -87,15 +79,9 @@ fn regions(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
         return;
     }
     unique_names("regions", estate.regions.iter().map(|r| r.name.as_str()), root, out);
-    let primaries: Vec<usize> = (0..estate.regions.len())
-        .filter(|&i| estate.regions[i].primary)
-        .collect();
+    let primaries: Vec<usize> = (0..estate.regions.len()).filter(|&i| estate.regions[i].primary).collect();
     match primaries.as_slice() {
-        [] => push(
-            out,
-            root.key("regions"),
-            "no region is the primary; set `primary = true` on exactly one [[regions]] entry",
-        ),
+        [] => push(out, root.key("regions"), "no region is the primary; set `primary = true` on exactly one [[regions]] entry"),
         [_] => {}
         [_, rest @ ..] => {
             for &i in rest {
@@ -116,24 +102,19 @@ fn instance(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
     if estate.instance.name.trim().is_empty() {
         push(out, key.key("name"), "instance.name must not be empty; it is shown in the banner");
     }
+    if estate.instance.max_event_streams == 0 {
+        push(out, key.key("max_event_streams"), "max_event_streams must be at least 1, or no page could go live");
+    }
     if !estate.regions.iter().any(|r| r.name == estate.instance.region) {
         push(
             out,
             key.key("region"),
-            format!(
-                "unknown region {:?}; {}",
-                estate.instance.region,
-                one_of(estate.regions.iter().map(|r| r.name.as_str()))
-            ),
+            format!("unknown region {:?}; {}", estate.instance.region, one_of(estate.regions.iter().map(|r| r.name.as_str()))),
         );
     }
     if let Some(url) = &estate.instance.control_db {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
-            push(
-                out,
-                key.key("control_db"),
-                "control_db must be a postgres://… or sqlite:… URL",
-            );
+            push(out, key.key("control_db"), "control_db must be a postgres://… or sqlite:… URL");
         }
     }
 }
@@ -160,7 +141,10 @@ fn probes(p: &ProbeConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
         push(
             out,
             key.key("flap_changes"),
-            format!("flap_changes ({}) must be at least 1 and below flap_window ({}): a window of n rounds holds n-1 changes", p.flap_changes, p.flap_window),
+            format!(
+                "flap_changes ({}) must be at least 1 and below flap_window ({}): a window of n rounds holds n-1 changes",
+                p.flap_changes, p.flap_window
+            ),
         );
     }
 }
@@ -198,11 +182,7 @@ fn replication(r: &ReplicationConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     if r.lag_warn_bytes <= 0 {
         push(out, key.key("lag_warn_bytes"), "lag_warn_bytes must be a positive number of bytes");
     } else if r.lag_critical_bytes <= r.lag_warn_bytes {
-        push(
-            out,
-            key.key("lag_critical_bytes"),
-            format!("lag_critical_bytes must be greater than lag_warn_bytes ({})", r.lag_warn_bytes),
-        );
+        push(out, key.key("lag_critical_bytes"), format!("lag_critical_bytes must be greater than lag_warn_bytes ({})", r.lag_warn_bytes));
     }
     if r.history_points == 0 || r.history_points > 10_000 {
         push(out, key.key("history_points"), "history_points must be between 1 and 10000");
@@ -273,26 +253,14 @@ fn hosts(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
 
 fn check(host: &HostConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     match (&host.check.http, host.check.tcp) {
-        (None, None) => push(
-            out,
-            key.clone(),
-            format!("host {:?} needs a check: set `http = \"http://…\"` or `tcp = PORT`", host.name),
-        ),
-        (Some(_), Some(_)) => push(
-            out,
-            key.key("tcp"),
-            format!("host {:?} has both an http and a tcp check; keep one", host.name),
-        ),
+        (None, None) => push(out, key.clone(), format!("host {:?} needs a check: set `http = \"http://…\"` or `tcp = PORT`", host.name)),
+        (Some(_), Some(_)) => push(out, key.key("tcp"), format!("host {:?} has both an http and a tcp check; keep one", host.name)),
         (Some(url), None) => match reqwest::Url::parse(url) {
             Err(e) => push(out, key.key("http"), format!("{url:?} is not a URL: {e}")),
-            Ok(u) if u.scheme() != "http" && u.scheme() != "https" => push(
-                out,
-                key.key("http"),
-                format!("scheme {:?} is not supported; use http:// or https://", u.scheme()),
-            ),
-            Ok(u) if u.host_str().is_none() => {
-                push(out, key.key("http"), format!("{url:?} has no host"))
+            Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
+                push(out, key.key("http"), format!("scheme {:?} is not supported; use http:// or https://", u.scheme()))
             }
+            Ok(u) if u.host_str().is_none() => push(out, key.key("http"), format!("{url:?} has no host")),
             Ok(_) => {}
         },
         (None, Some(0)) => push(out, key.key("tcp"), "tcp port must be between 1 and 65535"),
@@ -317,21 +285,19 @@ fn hostnames_and_sites(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) 
         if let Err(why) = dns_name(&h.name) {
             push(out, key.key("name"), format!("{:?} is not a DNS name: {why}", h.name));
         } else if let Some(first) = seen.get(&h.name.to_ascii_lowercase()).copied() {
-            push_both(out, key.key("name"), root.key("hostnames").index(first).key("name"), format!("hostname {:?} is listed twice", h.name));
+            push_both(
+                out,
+                key.key("name"),
+                root.key("hostnames").index(first).key("name"),
+                format!("hostname {:?} is listed twice", h.name),
+            );
         } else {
             seen.insert(h.name.to_ascii_lowercase(), i);
         }
         failover_pool(estate, &h.failover, &key.key("failover"), out);
         if let Some(site) = &h.site {
             if !estate.sites.iter().any(|s| &s.name == site) {
-                push(
-                    out,
-                    key.key("site"),
-                    format!(
-                        "unknown site {site:?}; {}",
-                        one_of(estate.sites.iter().map(|s| s.name.as_str()))
-                    ),
-                );
+                push(out, key.key("site"), format!("unknown site {site:?}; {}", one_of(estate.sites.iter().map(|s| s.name.as_str()))));
             }
         }
     }
@@ -408,22 +374,18 @@ fn zone_records(zone: &ZoneConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
 /// Checks one value in the presentation format of its type.
 pub fn record_value(kind: RecordKind, value: &str) -> Result<(), String> {
     match kind {
-        RecordKind::A => value
-            .parse::<std::net::Ipv4Addr>()
-            .map(|_| ())
-            .map_err(|_| format!("{value:?} is not an IPv4 address, as an A record needs")),
+        RecordKind::A => {
+            value.parse::<std::net::Ipv4Addr>().map(|_| ()).map_err(|_| format!("{value:?} is not an IPv4 address, as an A record needs"))
+        }
         RecordKind::Aaaa => value
             .parse::<std::net::Ipv6Addr>()
             .map(|_| ())
             .map_err(|_| format!("{value:?} is not an IPv6 address, as an AAAA record needs")),
-        RecordKind::Cname | RecordKind::Ns => {
-            dns_name(value).map_err(|why| format!("{value:?} is not a DNS name: {why}"))
-        }
+        RecordKind::Cname | RecordKind::Ns => dns_name(value).map_err(|why| format!("{value:?} is not a DNS name: {why}")),
         RecordKind::Mx => {
             let mut parts = value.split_whitespace();
             match (parts.next().map(str::parse::<u16>), parts.next(), parts.next()) {
-                (Some(Ok(_)), Some(host), None) => dns_name(host)
-                    .map_err(|why| format!("MX exchange {host:?} is not a DNS name: {why}")),
+                (Some(Ok(_)), Some(host), None) => dns_name(host).map_err(|why| format!("MX exchange {host:?} is not a DNS name: {why}")),
                 _ => Err(format!("{value:?} is not `PREFERENCE HOST`, as an MX record needs")),
             }
         }
@@ -441,37 +403,19 @@ fn resolvers(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
     unique_names("resolvers", estate.resolvers.iter().map(|r| r.name.as_str()), root, out);
     for (i, r) in estate.resolvers.iter().enumerate() {
         if r.address.port() == 0 {
-            push(
-                out,
-                root.key("resolvers").index(i).key("address"),
-                "resolver port must not be 0",
-            );
+            push(out, root.key("resolvers").index(i).key("address"), "resolver port must not be 0");
         }
     }
 }
 
-fn host_of_tier(
-    estate: &Estate,
-    name: &str,
-    tier: Tier,
-    what: &str,
-    key: KeyPath,
-    out: &mut Vec<Mistake>,
-) {
+fn host_of_tier(estate: &Estate, name: &str, tier: Tier, what: &str, key: KeyPath, out: &mut Vec<Mistake>) {
     match estate.host(name) {
         None => push(
             out,
             key,
-            format!(
-                "unknown host {name:?}; {}",
-                one_of(estate.hosts.iter().filter(|h| h.tier == tier).map(|h| h.name.as_str()))
-            ),
+            format!("unknown host {name:?}; {}", one_of(estate.hosts.iter().filter(|h| h.tier == tier).map(|h| h.name.as_str()))),
         ),
-        Some(h) if h.tier != tier => push(
-            out,
-            key,
-            format!("{what} must run on a {tier} host, but {name:?} is tier {}", h.tier),
-        ),
+        Some(h) if h.tier != tier => push(out, key, format!("{what} must run on a {tier} host, but {name:?} is tier {}", h.tier)),
         Some(_) => {}
     }
 }
@@ -480,12 +424,8 @@ fn databases(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
     unique_names("databases", estate.databases.iter().map(|d| d.name.as_str()), root, out);
     for (i, db) in estate.databases.iter().enumerate() {
         let key = root.key("databases").index(i);
-        let nodes = std::iter::once((key.key("primary"), &db.primary)).chain(
-            db.replicas
-                .iter()
-                .enumerate()
-                .map(|(j, n)| (key.key("replicas").index(j), n)),
-        );
+        let nodes = std::iter::once((key.key("primary"), &db.primary))
+            .chain(db.replicas.iter().enumerate().map(|(j, n)| (key.key("replicas").index(j), n)));
         for (nk, node) in nodes {
             host_of_tier(estate, &node.host, Tier::Db, "a database node", nk.key("host"), out);
             if !(node.dsn.starts_with("postgres://") || node.dsn.starts_with("postgresql://")) {
@@ -510,20 +450,13 @@ fn loaders(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
             None if l.push_token_sha256.is_none() => push(
                 out,
                 key.clone(),
-                format!(
-                    "loader {:?} has no way to report: set `metrics_url` to scrape it or `push_token_sha256` to let it push",
-                    l.name
-                ),
+                format!("loader {:?} has no way to report: set `metrics_url` to scrape it or `push_token_sha256` to let it push", l.name),
             ),
             None => {}
         }
         if let Some(hash) = &l.push_token_sha256 {
             if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-                push(
-                    out,
-                    key.key("push_token_sha256"),
-                    "push_token_sha256 must be 64 hex digits: `printf %s TOKEN | sha256sum`",
-                );
+                push(out, key.key("push_token_sha256"), "push_token_sha256 must be 64 hex digits: `printf %s TOKEN | sha256sum`");
             }
         }
         let names = &l.metric_names;
@@ -614,7 +547,11 @@ fn peers(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
             push(out, key.key("name"), format!("{:?} is this instance; list only the others", peer.name));
         }
         if !estate.regions.iter().any(|r| r.name == peer.region) {
-            push(out, key.key("region"), format!("unknown region {:?}; {}", peer.region, one_of(estate.regions.iter().map(|r| r.name.as_str()))));
+            push(
+                out,
+                key.key("region"),
+                format!("unknown region {:?}; {}", peer.region, one_of(estate.regions.iter().map(|r| r.name.as_str()))),
+            );
         }
         match reqwest::Url::parse(&peer.url) {
             Ok(u) if u.scheme() == "http" && u.host().is_some() => {}
@@ -630,7 +567,11 @@ fn peers(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
         }
         let hash = &peer.accept_token_sha256;
         if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-            push(out, key.key("accept_token_sha256"), "write the SHA-256 of the peer's token as 64 hex digits (`printf %s TOKEN | sha256sum`)");
+            push(
+                out,
+                key.key("accept_token_sha256"),
+                "write the SHA-256 of the peer's token as 64 hex digits (`printf %s TOKEN | sha256sum`)",
+            );
         }
     }
 }

@@ -2,9 +2,9 @@
 //! and a per-query timeout, so one slow or dead resolver never delays the others.
 
 use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Serials, View};
-use crate::damping::{Damped, Damping};
 use super::wire::WireResolver;
 use crate::config::{Estate, RecordKind, ZoneConfig};
+use crate::damping::{Damped, Damping};
 use crate::store::{DesiredRecord, DnsRow, LocalStore};
 use app::model::DnsStatus;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -46,9 +46,7 @@ pub fn absolute(name: &str, origin: &str) -> String {
 /// A declared value in the form answers are normalised to (see `wire::presentation`).
 pub fn normalise(kind: RecordKind, value: &str, origin: &str) -> String {
     match kind {
-        RecordKind::A | RecordKind::Aaaa => value
-            .parse::<std::net::IpAddr>()
-            .map_or_else(|_| value.to_string(), |ip| ip.to_string()),
+        RecordKind::A | RecordKind::Aaaa => value.parse::<std::net::IpAddr>().map_or_else(|_| value.to_string(), |ip| ip.to_string()),
         RecordKind::Cname | RecordKind::Ns => absolute(value, origin),
         RecordKind::Mx => match value.split_once(' ') {
             Some((pref, host)) => format!("{} {}", pref.trim(), absolute(host.trim(), origin)),
@@ -64,9 +62,8 @@ pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -
     let Some(ZoneConfig { origin, records, .. }) = &estate.zone else { return Vec::new() };
     let mut grouped: BTreeMap<(String, &'static str), (RecordKind, u32, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     for r in records {
-        let entry = grouped
-            .entry((absolute(&r.name, origin), r.kind.as_str()))
-            .or_insert((r.kind, r.ttl, BTreeSet::new(), BTreeSet::new()));
+        let entry =
+            grouped.entry((absolute(&r.name, origin), r.kind.as_str())).or_insert((r.kind, r.ttl, BTreeSet::new(), BTreeSet::new()));
         entry.2.extend(r.values.iter().map(|v| normalise(r.kind, v, origin)));
         entry.3.extend(estate.failover_addresses(&r.failover, r.kind == RecordKind::A));
     }
@@ -79,10 +76,7 @@ pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -
     grouped
         .into_iter()
         .map(|((owner, kind_text), (kind, ttl, values, mut failover))| {
-            let hostname = estate
-                .hostnames
-                .iter()
-                .find(|h| format!("{}.", h.name.trim_end_matches('.').to_ascii_lowercase()) == owner);
+            let hostname = estate.hostnames.iter().find(|h| format!("{}.", h.name.trim_end_matches('.').to_ascii_lowercase()) == owner);
             let required_tier = hostname.map(|h| h.tier);
             // A hostname's pool applies to its address records.
             if let Some(h) = hostname.filter(|_| matches!(kind, RecordKind::A | RecordKind::Aaaa)) {
@@ -143,32 +137,25 @@ pub fn soa_skew(serials: &[SoaSerial]) -> bool {
 
 /// The published serials and the declared one, for naming a lagging server.
 pub fn serials(published: &[SoaSerial], declared: Option<u32>) -> Serials {
-    Serials {
-        published: published.iter().filter_map(|s| Some((s.resolver.clone(), *s.serial.as_ref().ok()?))).collect(),
-        declared,
-    }
+    Serials { published: published.iter().filter_map(|s| Some((s.resolver.clone(), *s.serial.as_ref().ok()?))).collect(), declared }
 }
 
 /// Asks every authoritative resolver for the zone's SOA serial.
 pub async fn soa_round(estate: &Estate, client: &WireResolver) -> Vec<SoaSerial> {
     let Some(zone) = &estate.zone else { return Vec::new() };
     let apex = format!("{}.", zone.origin.trim_end_matches('.'));
-    let asks = estate
-        .resolvers
-        .iter()
-        .filter(|r| r.kind == crate::config::ResolverKind::Authoritative)
-        .map(|r| {
-            let (client, apex) = (client.clone(), apex.clone());
-            let (name, address) = (r.name.clone(), r.address);
-            async move {
-                let serial = match client.soa_serial(address, &apex).await {
-                    Ok(Some(serial)) => Ok(serial),
-                    Ok(None) => Err("no SOA in the answer".to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                SoaSerial { resolver: name, serial }
-            }
-        });
+    let asks = estate.resolvers.iter().filter(|r| r.kind == crate::config::ResolverKind::Authoritative).map(|r| {
+        let (client, apex) = (client.clone(), apex.clone());
+        let (name, address) = (r.name.clone(), r.address);
+        async move {
+            let serial = match client.soa_serial(address, &apex).await {
+                Ok(Some(serial)) => Ok(serial),
+                Ok(None) => Err("no SOA in the answer".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            SoaSerial { resolver: name, serial }
+        }
+    });
     futures::future::join_all(asks).await
 }
 

@@ -33,11 +33,7 @@ impl AddressBook {
                 .hosts
                 .iter()
                 .map(|h| {
-                    let region = estate
-                        .regions
-                        .iter()
-                        .find(|r| r.name == h.region)
-                        .map_or(h.region.clone(), |r| r.display.clone());
+                    let region = estate.regions.iter().find(|r| r.name == h.region).map_or(h.region.clone(), |r| r.display.clone());
                     (h.address.to_string(), Owner { host: h.name.clone(), tier: h.tier, region })
                 })
                 .collect(),
@@ -46,10 +42,7 @@ impl AddressBook {
 
     /// Adds one address (tests build small books by hand).
     pub fn insert(&mut self, address: &str, host: &str, tier: Tier, region: &str) {
-        self.0.insert(
-            address.to_string(),
-            Owner { host: host.into(), tier, region: region.into() },
-        );
+        self.0.insert(address.to_string(), Owner { host: host.into(), tier, region: region.into() });
     }
 
     /// The owner of an address, if it is in the estate.
@@ -118,8 +111,7 @@ impl Serials {
         let whose = match self.declared {
             Some(d) if d == newest => "the declared".to_string(),
             _ => {
-                let ahead: Vec<&str> =
-                    self.published.iter().filter(|(_, s)| **s == newest).map(|(r, _)| r.as_str()).collect();
+                let ahead: Vec<&str> = self.published.iter().filter(|(_, s)| **s == newest).map(|(r, _)| r.as_str()).collect();
                 ahead.join(" and ") + "'s"
             }
         };
@@ -244,10 +236,7 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
     // Only declared values, but not all of them: a balancer gone from a round-robin set.
     if foreign.is_empty() {
         let gone: BTreeSet<String> = declared.values.difference(values).cloned().collect();
-        return (
-            DnsStatus::Partial,
-            format!("answers only {}; missing {}", labelled(values, book), labelled(&gone, book)),
-        );
+        return (DnsStatus::Partial, format!("answers only {}; missing {}", labelled(values, book), labelled(&gone, book)));
     }
     // Everything else it answers is in the declared failover pool: a planned failover.
     if foreign.iter().all(|v| declared.failover.contains(*v)) {
@@ -257,10 +246,7 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
     // Traffic landing on a host of another tier is the incident's failure: loudest first.
     if let Some(required) = declared.required_tier {
         if let Some(v) = foreign.iter().find(|v| book.owner(v).is_some_and(|o| o.tier != required)) {
-            return (
-                DnsStatus::WrongTier,
-                format!("answers {v} = {}, but {required} must serve this name", book.label(v)),
-            );
+            return (DnsStatus::WrongTier, format!("answers {v} = {}, but {required} must serve this name", book.label(v)));
         }
     }
     let complete = declared.values.is_subset(values);
@@ -307,10 +293,8 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
             if cached {
                 let what = if values.is_empty() { "a negative answer".to_string() } else { labelled(values, book) };
                 let left = ttl.map_or("until it expires".to_string(), |t| format!("for up to {t} s more"));
-                r.detail = format!(
-                    "its cache still holds {what} ({}) {left}; the authoritative servers answer as declared",
-                    r.status.as_str()
-                );
+                r.detail =
+                    format!("its cache still holds {what} ({}) {left}; the authoritative servers answer as declared", r.status.as_str());
                 r.status = DnsStatus::Stale;
             }
         }
@@ -340,10 +324,8 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
         return Verdict { status: worst.status, detail, resolvers };
     }
     // Resolvers disagree: each one's own finding, so the page says who answers what.
-    let findings: Vec<String> = answering
-        .iter()
-        .map(|(_, r)| format!("{} says {} ({})", r.resolver, r.status.as_str(), r.detail))
-        .collect();
+    let findings: Vec<String> =
+        answering.iter().map(|(_, r)| format!("{} says {} ({})", r.resolver, r.status.as_str(), r.detail)).collect();
     let findings = findings.join("; ");
     // Traffic on another tier stays the loudest alarm, with the disagreement as its detail.
     let (status, detail) = if worst.status == DnsStatus::WrongTier {

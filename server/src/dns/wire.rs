@@ -2,9 +2,9 @@
 //! CNAME chains followed. Every failure is a typed [`QueryError`], never a panic.
 
 use crate::config::RecordKind;
+use futures::StreamExt;
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use futures::StreamExt;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -116,12 +116,7 @@ pub fn presentation(data: &RData) -> Option<String> {
         RData::CNAME(c) => canonical_name(&c.0),
         RData::NS(n) => canonical_name(&n.0),
         RData::MX(mx) => format!("{} {}", mx.preference, canonical_name(&mx.exchange)),
-        RData::TXT(txt) => txt
-            .txt_data
-            .iter()
-            .map(|part| String::from_utf8_lossy(part).into_owned())
-            .collect::<Vec<_>>()
-            .join(""),
+        RData::TXT(txt) => txt.txt_data.iter().map(|part| String::from_utf8_lossy(part).into_owned()).collect::<Vec<_>>().join(""),
         _ => return None,
     })
 }
@@ -177,12 +172,7 @@ impl WireResolver {
     /// rest are not asked ([`QueryError::GaveUp`]), so a dead server costs one timeout, not one
     /// per window. Truncated replies and CNAME chains that leave the reply are asked again alone
     /// with [`WireResolver::ask`]. Results are in the order of `questions`.
-    pub async fn ask_all(
-        &self,
-        server: SocketAddr,
-        questions: &[(String, RecordKind)],
-        window: usize,
-    ) -> Vec<Result<Answer, QueryError>> {
+    pub async fn ask_all(&self, server: SocketAddr, questions: &[(String, RecordKind)], window: usize) -> Vec<Result<Answer, QueryError>> {
         let window = window.clamp(1, MAX_WINDOW);
         let mut results: Vec<Option<Result<Answer, QueryError>>> = vec![None; questions.len()];
         let mut alone = Vec::new();
@@ -206,10 +196,7 @@ impl WireResolver {
         for (i, result) in asked_alone {
             results[i] = Some(result);
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(QueryError::Network("the question was never sent".into()))))
-            .collect()
+        results.into_iter().map(|r| r.unwrap_or_else(|| Err(QueryError::Network("the question was never sent".into())))).collect()
     }
 
     /// The pipelined part of [`WireResolver::ask_all`]; returns false when the socket failed.
@@ -271,9 +258,7 @@ impl WireResolver {
             };
             // Replies already queued are read without arming a timer; only an empty socket waits.
             let received = match socket.try_recv(&mut buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await,
                 other => Ok(other),
             };
             match received {
@@ -322,13 +307,7 @@ impl WireResolver {
         }))
     }
 
-    async fn exchange(
-        &self,
-        server: SocketAddr,
-        name: &Name,
-        kind: RecordType,
-        deadline: Instant,
-    ) -> Result<(Message, bool), QueryError> {
+    async fn exchange(&self, server: SocketAddr, name: &Name, kind: RecordType, deadline: Instant) -> Result<(Message, bool), QueryError> {
         let mut query = Message::query();
         query.metadata.recursion_desired = true;
         query.add_query(Query::query(name.clone(), kind));
@@ -358,13 +337,7 @@ impl WireResolver {
         outcome
     }
 
-    async fn exchange_udp(
-        &self,
-        socket: &tokio::net::UdpSocket,
-        bytes: &[u8],
-        id: u16,
-        deadline: Instant,
-    ) -> Result<Message, QueryError> {
+    async fn exchange_udp(&self, socket: &tokio::net::UdpSocket, bytes: &[u8], id: u16, deadline: Instant) -> Result<Message, QueryError> {
         socket.send(bytes).await.map_err(|e| QueryError::Network(e.to_string()))?;
         let mut buf = [0u8; 4096];
         loop {
@@ -537,11 +510,7 @@ fn check(reply: &Message, name: &Name, kind: RecordType) -> Result<(), QueryErro
     }
     match reply.queries.first() {
         Some(q) if q.name() == name && q.query_type() == kind => Ok(()),
-        Some(q) => Err(QueryError::Malformed(format!(
-            "the reply answers {} {} instead of {name} {kind}",
-            q.name(),
-            q.query_type()
-        ))),
+        Some(q) => Err(QueryError::Malformed(format!("the reply answers {} {} instead of {name} {kind}", q.name(), q.query_type()))),
         // Some servers omit the question in error replies; the id already matched.
         None => Ok(()),
     }

@@ -147,9 +147,7 @@ fn kind_of(token: &str) -> Option<RecordKind> {
 
 /// A type mnemonic: a letter, then letters or digits (A, AAAA, TYPE65534, …).
 fn is_type_word(token: &str) -> bool {
-    token.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && token.chars().all(|c| c.is_ascii_alphanumeric())
-        && token.len() <= 10
+    token.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && token.chars().all(|c| c.is_ascii_alphanumeric()) && token.len() <= 10
 }
 
 /// Parses `text`; `origin` is used until a `$ORIGIN` sets it.
@@ -247,9 +245,7 @@ pub fn parse(text: &str, origin: Option<&str>) -> Result<Zone, ZoneFileError> {
     let origin = origin.ok_or(ZoneFileError { line: 1, message: "the file is empty and no origin was given".into() })?;
     let mut records: Vec<(usize, Imported)> = sets
         .into_iter()
-        .map(|((owner, _), (order, kind, ttl, values))| {
-            (order, Imported { name: relative(&owner, &origin), kind, ttl, values })
-        })
+        .map(|((owner, _), (order, kind, ttl, values))| (order, Imported { name: relative(&owner, &origin), kind, ttl, values }))
         .collect();
     records.sort_by_key(|(order, _)| *order);
     Ok(Zone { origin, serial, records: records.into_iter().map(|(_, r)| r).collect(), skipped })

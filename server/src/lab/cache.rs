@@ -19,9 +19,9 @@ pub enum CacheError {
     /// Writing its config or starting it failed.
     #[error("cannot start unbound: {0}")]
     Start(#[from] std::io::Error),
-    /// It started but did not answer.
-    #[error("unbound on {0} did not answer within 10 s")]
-    Silent(SocketAddr),
+    /// It started but did not answer; its log says why.
+    #[error("unbound on {0} did not answer within 10 s; its log: {1}")]
+    Silent(SocketAddr, String),
 }
 
 /// A running unbound; dropping it stops the process and removes its directory.
@@ -47,7 +47,7 @@ pub fn config(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_ttl: u
     let tld = zone.rsplit('.').next().unwrap_or(zone);
     format!(
         "server:\n    interface: {ip}@{port}\n    port: {port}\n    do-daemonize: no\n    username: \"\"\n    chroot: \"\"\n    \
-         directory: \"{dir}\"\n    pidfile: \"\"\n    use-syslog: no\n    logfile: \"\"\n    verbosity: 0\n    \
+         directory: \"{dir}\"\n    pidfile: \"\"\n    use-syslog: no\n    logfile: \"{dir}/unbound.log\"\n    verbosity: 0\n    \
          do-ip6: no\n    access-control: 127.0.0.0/8 allow\n    do-not-query-localhost: no\n    module-config: \"iterator\"\n    \
          domain-insecure: \"{zone}\"\n    local-zone: \"{tld}.\" nodefault\n    cache-max-ttl: {max_ttl}\n    \
          cache-max-negative-ttl: {max_ttl}\n    prefetch: no\n\nremote-control:\n    control-enable: no\n\n\
@@ -73,7 +73,7 @@ pub async fn start(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_t
         .arg(&file)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
     let cache = Cache { addr: listen, child, dir };
@@ -86,7 +86,8 @@ pub async fn start(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_t
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(CacheError::Silent(listen))
+    let log = std::fs::read_to_string(cache.dir.join("unbound.log")).unwrap_or_default();
+    Err(CacheError::Silent(listen, log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")))
 }
 
 #[cfg(test)]

@@ -91,11 +91,7 @@ struct HostChange {
     state: HostState,
 }
 
-async fn set_host(
-    State(c): State<Control>,
-    Path(name): Path<String>,
-    request: Result<Json<HostChange>, JsonRejection>,
-) -> Reply {
+async fn set_host(State(c): State<Control>, Path(name): Path<String>, request: Result<Json<HostChange>, JsonRejection>) -> Reply {
     let change = match body(request, r#"{"state": "up|down|hang|error"}"#) {
         Ok(change) => change,
         Err(reply) => return reply,
@@ -174,11 +170,7 @@ struct ServerChange {
     state: ServerState,
 }
 
-async fn set_postgres(
-    State(c): State<Control>,
-    Path(host): Path<String>,
-    request: Result<Json<ServerChange>, JsonRejection>,
-) -> Reply {
+async fn set_postgres(State(c): State<Control>, Path(host): Path<String>, request: Result<Json<ServerChange>, JsonRejection>) -> Reply {
     let change = match body(request, r#"{"state": "stopped|running"}"#) {
         Ok(change) => change,
         Err(reply) => return reply,

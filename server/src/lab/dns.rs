@@ -50,10 +50,7 @@ pub struct LabZone {
 }
 
 fn name(text: &str, origin: &Name) -> Result<Name, ZoneError> {
-    let bad = |why: String| ZoneError::Name {
-        name: text.to_string(),
-        why,
-    };
+    let bad = |why: String| ZoneError::Name { name: text.to_string(), why };
     if text == "@" {
         return Ok(origin.clone());
     }
@@ -66,11 +63,7 @@ fn name(text: &str, origin: &Name) -> Result<Name, ZoneError> {
 }
 
 fn rdata(kind: RecordKind, value: &str, origin: &Name) -> Result<RData, ZoneError> {
-    let bad = |why: &str| ZoneError::Value {
-        kind: kind.as_str(),
-        value: value.to_string(),
-        why: why.to_string(),
-    };
+    let bad = |why: &str| ZoneError::Value { kind: kind.as_str(), value: value.to_string(), why: why.to_string() };
     Ok(match kind {
         RecordKind::A => RData::A(A(value.parse().map_err(|_| bad("not an IPv4 address"))?)),
         RecordKind::Aaaa => RData::AAAA(AAAA(value.parse().map_err(|_| bad("not an IPv6 address"))?)),
@@ -89,8 +82,7 @@ impl LabZone {
     /// Builds the zone from config: SOA, NS (if none declared) and every declared record.
     pub fn new(config: &ZoneConfig) -> Result<LabZone, ZoneError> {
         let origin = name(&format!("{}.", config.origin.trim_end_matches('.')), &Name::root())?;
-        let mut handler: InMemoryZoneHandler =
-            InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
+        let mut handler: InMemoryZoneHandler = InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
         let ns = name("ns1", &origin)?;
         let soa = SOA::new(ns.clone(), name("hostmaster", &origin)?, config.serial, 3600, 600, 86400, 60);
         handler.upsert_mut(Record::from_rdata(origin.clone(), 3600, RData::SOA(soa)), config.serial);
@@ -106,11 +98,7 @@ impl LabZone {
                 }
             }
         }
-        Ok(LabZone {
-            origin,
-            handler: Arc::new(handler),
-            serial: AtomicU32::new(config.serial),
-        })
+        Ok(LabZone { origin, handler: Arc::new(handler), serial: AtomicU32::new(config.serial) })
     }
 
     /// The zone apex.
@@ -137,14 +125,8 @@ impl LabZone {
     /// Replaces the record set `owner`/`kind` with `values` at `ttl`; returns the new serial.
     pub async fn set(&self, owner: &str, kind: RecordKind, ttl: u32, values: &[String]) -> Result<u32, ZoneError> {
         let owner = name(owner, &self.origin)?;
-        let datas = values
-            .iter()
-            .map(|v| rdata(kind, v, &self.origin))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.handler
-            .records_mut()
-            .await
-            .remove(&RrKey::new(LowerName::new(&owner), record_type(kind)));
+        let datas = values.iter().map(|v| rdata(kind, v, &self.origin)).collect::<Result<Vec<_>, _>>()?;
+        self.handler.records_mut().await.remove(&RrKey::new(LowerName::new(&owner), record_type(kind)));
         let serial = self.bump_serial().await;
         for data in datas {
             self.handler.upsert(Record::from_rdata(owner.clone(), ttl, data), serial).await;
@@ -155,12 +137,7 @@ impl LabZone {
     /// Deletes the record set `owner`/`kind`; returns whether it existed.
     pub async fn delete(&self, owner: &str, kind: RecordKind) -> Result<bool, ZoneError> {
         let owner = name(owner, &self.origin)?;
-        let existed = self
-            .handler
-            .records_mut()
-            .await
-            .remove(&RrKey::new(LowerName::new(&owner), record_type(kind)))
-            .is_some();
+        let existed = self.handler.records_mut().await.remove(&RrKey::new(LowerName::new(&owner), record_type(kind))).is_some();
         if existed {
             self.bump_serial().await;
         }
@@ -188,10 +165,8 @@ impl LabZone {
     /// The zone's records in presentation format, sorted; for the control API's state view.
     pub async fn dump(&self) -> Vec<String> {
         let records = self.handler.records().await;
-        let mut out: Vec<String> = records
-            .values()
-            .flat_map(|set| set.records_without_rrsigs().map(|r| r.to_string()).collect::<Vec<_>>())
-            .collect();
+        let mut out: Vec<String> =
+            records.values().flat_map(|set| set.records_without_rrsigs().map(|r| r.to_string()).collect::<Vec<_>>()).collect();
         out.sort();
         out
     }
@@ -212,11 +187,7 @@ impl Drop for Running {
 
 /// Serves `zone` on `addr` over UDP and TCP (port 0 picks a free port, the same for both).
 pub async fn serve(zone: Arc<LabZone>, addr: SocketAddr) -> Result<Running, LabError> {
-    let bind = |source| LabError::Bind {
-        addr,
-        what: "the lab DNS server".into(),
-        source,
-    };
+    let bind = |source| LabError::Bind { addr, what: "the lab DNS server".into(), source };
     // Port 0 means any port, but UDP and TCP must share it: retry until one is free for both.
     let attempts = if addr.port() == 0 { 50 } else { 1 };
     let mut last = None;

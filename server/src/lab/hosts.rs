@@ -55,11 +55,7 @@ impl Endpoint {
 
     /// Binds the endpoint's address.
     pub async fn bind(&self) -> Result<TcpListener, LabError> {
-        TcpListener::bind(self.addr).await.map_err(|source| LabError::Bind {
-            addr: self.addr,
-            what: format!("host {}", self.name),
-            source,
-        })
+        TcpListener::bind(self.addr).await.map_err(|source| LabError::Bind { addr: self.addr, what: format!("host {}", self.name), source })
     }
 }
 
@@ -113,10 +109,7 @@ pub async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch::Recei
             let mut app = Router::new()
                 .route("/", get(respond))
                 .route("/healthz", get(respond))
-                .with_state(Answering {
-                    banner: endpoint.banner.clone(),
-                    state: state.clone(),
-                });
+                .with_state(Answering { banner: endpoint.banner.clone(), state: state.clone() });
             if let Some(extra) = &endpoint.extra {
                 app = app.merge(extra.clone());
             }

@@ -67,12 +67,9 @@ impl LabLoader {
     pub fn metrics(&self) -> String {
         let now = crate::probe::now_ms();
         let (depth, oldest, enqueued, loaded) = match self.queue.lock() {
-            Ok(q) => (
-                q.items.len(),
-                q.items.front().map_or(0.0, |(_, at)| (now - at).max(0) as f64 / 1000.0),
-                q.enqueued_total,
-                q.loaded_total,
-            ),
+            Ok(q) => {
+                (q.items.len(), q.items.front().map_or(0.0, |(_, at)| (now - at).max(0) as f64 / 1000.0), q.enqueued_total, q.loaded_total)
+            }
             Err(_) => (0, 0.0, 0, 0),
         };
         format!(
@@ -121,10 +118,7 @@ impl LabLoader {
                 return;
             }
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(1))
-            .connect_lazy_with(options);
+        let pool = PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(1)).connect_lazy_with(options);
         let batch = (per_second / TICKS_PER_SECOND).max(1) as usize;
         let mut ticker = tokio::time::interval(Duration::from_secs(1) / TICKS_PER_SECOND);
         let mut table_ready = false;

@@ -3,8 +3,8 @@
 //! authoritative DNS server (hickory-server) serves the zone; a control API changes both at
 //! runtime so tests and demos can replay the incident.
 
-mod control;
 mod cache;
+mod control;
 mod dns;
 mod hosts;
 mod loader;
@@ -60,18 +60,14 @@ pub struct Lab {
 /// Builds the lab's PostgreSQL for the first database cluster: a primary and one standby per
 /// replica in a temp dir, standbys streaming through the primary host's proxy so
 /// taking that host down cuts replication too. Returns the cluster and each host's real port.
-async fn build_postgres(
-    estate: &Estate,
-) -> Result<Option<(crate::pgcluster::Cluster, BTreeMap<String, SocketAddr>)>, LabError> {
+async fn build_postgres(estate: &Estate) -> Result<Option<(crate::pgcluster::Cluster, BTreeMap<String, SocketAddr>)>, LabError> {
     let Some(db) = estate.databases.first().filter(|_| estate.lab.postgres) else { return Ok(None) };
     // Under the system temp dir, not the data dir: the servers run as `postgres`, which must be
     // able to reach the directory (a data dir made by `mktemp -d` is closed to other users).
     let root = std::env::temp_dir().join(format!("crowsnest-lab-pg-{}-{}", estate.instance.name, std::process::id()));
     let replicas: Vec<String> = db.replicas.iter().map(|r| r.host.clone()).collect();
     // Standbys reach the primary at its host's address and check port: the proxy.
-    let upstream = estate
-        .host(&db.primary.host)
-        .map(|h| (h.address.to_string(), h.check.tcp.unwrap_or(5432)));
+    let upstream = estate.host(&db.primary.host).map(|h| (h.address.to_string(), h.check.tcp.unwrap_or(5432)));
     tracing::info!(dir = %root.display(), "lab: building PostgreSQL primary and {} standbys", replicas.len());
     let cluster = tokio::task::spawn_blocking(move || {
         crate::pgcluster::Cluster::clear(&root);
@@ -109,12 +105,7 @@ impl Lab {
             if let Some(config) = estate.loaders.iter().find(|l| l.host == host.name) {
                 let loader = LabLoader::new(&config.name);
                 endpoint.extra = Some(loader.router());
-                loader.spawn(
-                    &mut tasks,
-                    primary_dsn.clone(),
-                    estate.lab.loader_enqueue_per_second,
-                    estate.lab.loader_drain_per_second,
-                );
+                loader.spawn(&mut tasks, primary_dsn.clone(), estate.lab.loader_enqueue_per_second, estate.lab.loader_drain_per_second);
             }
             let (tx, rx) = tokio::sync::watch::channel(HostState::Up);
             // Bind once up front so a taken port fails the start, not a later round.
@@ -173,20 +164,12 @@ impl Lab {
                 servers.insert(replica.host.clone(), node.clone());
             }
         }
-        let control = control::Control {
-            hosts: Arc::new(switches),
-            zone,
-            secondary,
-            transfers,
-            postgres: Arc::new(servers),
-        };
-        let listener = tokio::net::TcpListener::bind(estate.lab.control_listen)
-            .await
-            .map_err(|source| LabError::Bind {
-                addr: estate.lab.control_listen,
-                what: "the lab control API".into(),
-                source,
-            })?;
+        let control = control::Control { hosts: Arc::new(switches), zone, secondary, transfers, postgres: Arc::new(servers) };
+        let listener = tokio::net::TcpListener::bind(estate.lab.control_listen).await.map_err(|source| LabError::Bind {
+            addr: estate.lab.control_listen,
+            what: "the lab control API".into(),
+            source,
+        })?;
         let control_addr = listener.local_addr().map_err(|source| LabError::Bind {
             addr: estate.lab.control_listen,
             what: "the lab control API".into(),
@@ -199,16 +182,7 @@ impl Lab {
             }
         });
         tracing::info!(%control_addr, ?dns_addr, ?secondary_addr, ?cache_addr, hosts = estate.hosts.len(), "lab is up");
-        Ok(Lab {
-            control_addr,
-            dns_addr,
-            secondary_addr,
-            cache_addr,
-            tasks,
-            _dns: running,
-            _cache: cache_process,
-            postgres,
-        })
+        Ok(Lab { control_addr, dns_addr, secondary_addr, cache_addr, tasks, _dns: running, _cache: cache_process, postgres })
     }
 
     /// The lab's PostgreSQL cluster, when `lab.postgres` built one.

@@ -41,8 +41,7 @@ fn rows<'a>(
                     None => unknown("unreachable"),
                 })
                 .collect();
-            let answers: BTreeSet<&str> =
-                cells.iter().filter(|c| c.status != Status::Unknown).map(|c| c.text.as_str()).collect();
+            let answers: BTreeSet<&str> = cells.iter().filter(|c| c.status != Status::Unknown).map(|c| c.text.as_str()).collect();
             VantageRow { name, disagree: answers.len() > 1, cells }
         })
         .collect()
@@ -119,7 +118,11 @@ pub fn vantages(own: &VantageReport, peers: &[PeerView<'_>], now_ms: i64) -> Van
             app::format::utc(since)
         );
         if !reached_by.is_empty() {
-            words.push_str(&format!("; {} still reach{} it: a partition, not an outage", and_list(&reached_by), if reached_by.len() == 1 { "es" } else { "" }));
+            words.push_str(&format!(
+                "; {} still reach{} it: a partition, not an outage",
+                and_list(&reached_by),
+                if reached_by.len() == 1 { "es" } else { "" }
+            ));
         }
         if let Some(e) = &p.status.error {
             words.push_str(&format!(" — {e}"));
@@ -188,7 +191,14 @@ mod tests {
                     display: "San Jose".into(),
                     primary: true,
                     status: lb2,
-                    hosts: vec![Host { name: "lb2".into(), region: "sjc".into(), tier: "web_lb".into(), address: "127.0.1.2".into(), check: String::new(), health }],
+                    hosts: vec![Host {
+                        name: "lb2".into(),
+                        region: "sjc".into(),
+                        tier: "web_lb".into(),
+                        address: "127.0.1.2".into(),
+                        check: String::new(),
+                        health,
+                    }],
                 }],
                 hostnames: vec![PublicHostname {
                     name: "www.example.test".into(),
@@ -234,11 +244,7 @@ mod tests {
         let v = vantages(&own, &peers, 180_000);
         assert_eq!(v.status, Status::Critical);
         assert_eq!(v.columns, ["Singapore (sin-1)", "San Jose (sjc-1)", "Amsterdam (ams-1)"]);
-        assert!(
-            v.findings[0].starts_with("sjc-1 (San Jose) unreachable from sin-1 and ams-1 for 3 min 0 s"),
-            "{:?}",
-            v.findings
-        );
+        assert!(v.findings[0].starts_with("sjc-1 (San Jose) unreachable from sin-1 and ams-1 for 3 min 0 s"), "{:?}", v.findings);
         assert_eq!(v.hostnames[0].cells[1], VantageCell { text: "unreachable".into(), status: Status::Unknown });
         assert!(!v.hostnames[0].disagree, "an unreachable vantage is not a disagreement");
     }
@@ -283,7 +289,13 @@ mod tests {
 
     #[test]
     fn each_vantage_reports_its_own_area_summaries() {
-        let area = |status, summary: &str| app::model::Area { key: "replication".into(), title: "Replication".into(), status, summary: summary.into(), href: "/replication".into() };
+        let area = |status, summary: &str| app::model::Area {
+            key: "replication".into(),
+            title: "Replication".into(),
+            status,
+            summary: summary.into(),
+            href: "/replication".into(),
+        };
         let mut own = report("sin-1", "Singapore", &["lb2"], Status::Ok, vec![]);
         own.areas = vec![area(Status::Critical, "db-sin: receiver stopped")];
         let mut theirs = report("ams-1", "Amsterdam", &["lb2"], Status::Ok, vec![]);
@@ -291,12 +303,18 @@ mod tests {
         let (ams, sjc) = (status("ams-1", true, None), status("sjc-1", false, Some(0)));
         let v = vantages(
             &own,
-            &[PeerView { status: &ams, display: "Amsterdam", report: Some(&theirs) }, PeerView { status: &sjc, display: "San Jose", report: None }],
+            &[
+                PeerView { status: &ams, display: "Amsterdam", report: Some(&theirs) },
+                PeerView { status: &sjc, display: "San Jose", report: None },
+            ],
             0,
         );
         let row = &v.areas[0];
         assert_eq!(row.name, "Replication");
         let cells: Vec<(&str, Status)> = row.cells.iter().map(|c| (c.text.as_str(), c.status)).collect();
-        assert_eq!(cells, [("db-sin: receiver stopped", Status::Critical), ("all replicas streaming", Status::Ok), ("unreachable", Status::Unknown)]);
+        assert_eq!(
+            cells,
+            [("db-sin: receiver stopped", Status::Critical), ("all replicas streaming", Status::Ok), ("unreachable", Status::Unknown)]
+        );
     }
 }

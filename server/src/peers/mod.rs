@@ -228,18 +228,21 @@ mod tests {
     fn only_a_configured_peers_token_is_accepted_and_outages_keep_their_start() {
         let tokens = PeerTokens(vec![("sin-1".into(), format!("{:x}", Sha256::digest(b"sin-token-0123456789")))]);
         // (bearer, accepted as)
-        let table = [
-            (Some("sin-token-0123456789"), Some("sin-1")),
-            (Some("sin-token-012345678"), None),
-            (Some(""), None),
-            (None, None),
-        ];
+        let table = [(Some("sin-token-0123456789"), Some("sin-1")), (Some("sin-token-012345678"), None), (Some(""), None), (None, None)];
         for (bearer, want) in table {
             assert_eq!(tokens.check(bearer), want, "{bearer:?}");
         }
 
         let book = PeerBook::default();
-        let status = |reachable| PeerStatus { name: "sjc-1".into(), region: "sjc".into(), reachable, last_ok_ms: None, failing_since_ms: None, error: None, mode: None };
+        let status = |reachable| PeerStatus {
+            name: "sjc-1".into(),
+            region: "sjc".into(),
+            reachable,
+            last_ok_ms: None,
+            failing_since_ms: None,
+            error: None,
+            mode: None,
+        };
         book.entries.write().unwrap().insert("sjc-1".into(), Entry { status: status(true), report: None });
         let down = || Err(FetchError::Timeout { url: "http://x/api/v1/peer/report".into(), ms: 500 });
         book.record("sjc-1", down(), 1_000);
@@ -265,10 +268,13 @@ mod tests {
     #[tokio::test]
     async fn a_slow_huge_or_refusing_peer_is_cut_off_with_why() {
         use axum::routing::get;
-        let slow = serve(axum::Router::new().route(REPORT_PATH, get(|| async {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            "{}"
-        })))
+        let slow = serve(axum::Router::new().route(
+            REPORT_PATH,
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "{}"
+            }),
+        ))
         .await;
         let huge = serve(axum::Router::new().route(REPORT_PATH, get(|| async { "x".repeat(MAX_REPORT_BYTES + 1) }))).await;
         let refusing = serve(axum::Router::new()).await;

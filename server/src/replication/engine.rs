@@ -104,8 +104,7 @@ impl ReplicationBoard {
             .map(|spec| {
                 let empty = ClusterRound::default();
                 let round = inner.as_ref().and_then(|i| i.latest.get(&spec.name)).unwrap_or(&empty);
-                let mut cluster =
-                    evaluate::evaluate(spec, round, &thresholds, stale_after_ms, heartbeat_every_seconds(estate), now_ms);
+                let mut cluster = evaluate::evaluate(spec, round, &thresholds, stale_after_ms, heartbeat_every_seconds(estate), now_ms);
                 if let Some(inner) = &inner {
                     for node in cluster.nodes.iter_mut() {
                         if let Some(points) = inner.history.get(&(spec.name.clone(), node.host.clone())) {
@@ -116,12 +115,7 @@ impl ReplicationBoard {
                 cluster
             })
             .collect();
-        Replication {
-            clusters,
-            thresholds,
-            interval_seconds: estate.replication.interval_seconds,
-            evaluated_at_ms: now_ms,
-        }
+        Replication { clusters, thresholds, interval_seconds: estate.replication.interval_seconds, evaluated_at_ms: now_ms }
     }
 }
 
@@ -151,12 +145,7 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
     let clients: Vec<Vec<Result<NodeClient, String>>> = estate
         .databases
         .iter()
-        .map(|db| {
-            std::iter::once(&db.primary)
-                .chain(db.replicas.iter())
-                .map(|n| NodeClient::new(&n.dsn, timeout))
-                .collect()
-        })
+        .map(|db| std::iter::once(&db.primary).chain(db.replicas.iter()).map(|n| NodeClient::new(&n.dsn, timeout)).collect())
         .collect();
     let heartbeat_as = config.heartbeat.then(|| estate.instance.name.clone());
     let mut ticker = tokio::time::interval(Duration::from_secs(config.interval_seconds));
@@ -169,10 +158,7 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
             async move {
                 let readings = futures::future::join_all(spec.nodes.iter().zip(nodes).map(|(node, client)| async move {
                     match client {
-                        Err(e) => (
-                            Some(super::observe::NodeObservation { at_ms: now_ms(), facts: Err(e.clone()) }),
-                            None,
-                        ),
+                        Err(e) => (Some(super::observe::NodeObservation { at_ms: now_ms(), facts: Err(e.clone()) }), None),
                         Ok(client) => {
                             let beat = if node.role == Role::Primary { heartbeat_as } else { None };
                             let (obs, heartbeat) = client.observe(beat).await;
@@ -189,12 +175,14 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
         let now = now_ms();
         let mut stored = Vec::new();
         for (spec, round) in specs.iter().zip(rounds) {
-            let evaluated =
-                evaluate::evaluate(spec, &round, &thresholds, stale_after_ms(&estate), heartbeat_every_seconds(&estate), now);
+            let evaluated = evaluate::evaluate(spec, &round, &thresholds, stale_after_ms(&estate), heartbeat_every_seconds(&estate), now);
             board.publish(&spec.name, round, &evaluated, config.history_points);
-            stored.extend(evaluated.nodes.iter().map(|n| {
-                (format!("{}/{}", spec.name, n.host), n.status.as_str(), n.lag_bytes, n.lag_seconds, n.detail.clone())
-            }));
+            stored.extend(
+                evaluated
+                    .nodes
+                    .iter()
+                    .map(|n| (format!("{}/{}", spec.name, n.host), n.status.as_str(), n.lag_bytes, n.lag_seconds, n.detail.clone())),
+            );
         }
         if let Some(store) = &local {
             if let Err(e) = store.record_replication(now, &stored).await {

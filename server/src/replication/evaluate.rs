@@ -68,19 +68,13 @@ pub fn evaluate(
         .map(|(i, _)| round.nodes.get(i).and_then(Option::as_ref).filter(|o| now_ms - o.at_ms <= stale_after_ms))
         .collect();
     let facts = |i: usize| fresh[i].and_then(|o| o.facts.as_ref().ok());
-    let writable: Vec<&str> = (0..spec.nodes.len())
-        .filter(|&i| matches!(facts(i), Some(NodeFacts::Writable(_))))
-        .map(|i| spec.nodes[i].host.as_str())
-        .collect();
+    let writable: Vec<&str> =
+        (0..spec.nodes.len()).filter(|&i| matches!(facts(i), Some(NodeFacts::Writable(_)))).map(|i| spec.nodes[i].host.as_str()).collect();
     // The senders and slots of the configured primary, when it is writable.
-    let primary_side: Option<&WritableFacts> = spec
-        .nodes
-        .iter()
-        .position(|n| n.role == Role::Primary)
-        .and_then(|i| match facts(i) {
-            Some(NodeFacts::Writable(w)) => Some(w),
-            _ => None,
-        });
+    let primary_side: Option<&WritableFacts> = spec.nodes.iter().position(|n| n.role == Role::Primary).and_then(|i| match facts(i) {
+        Some(NodeFacts::Writable(w)) => Some(w),
+        _ => None,
+    });
 
     let nodes: Vec<DbNode> = spec
         .nodes
@@ -112,10 +106,7 @@ pub fn evaluate(
             };
             let (status, detail) = match (fresh[i], round.nodes.get(i).and_then(Option::as_ref)) {
                 (None, None) => (ReplicaStatus::Unknown, "not read yet".to_string()),
-                (None, Some(old)) => (
-                    ReplicaStatus::Unknown,
-                    format!("no fresh reading since {}", format::utc(old.at_ms)),
-                ),
+                (None, Some(old)) => (ReplicaStatus::Unknown, format!("no fresh reading since {}", format::utc(old.at_ms))),
                 (Some(obs), _) => match &obs.facts {
                     Err(e) => (ReplicaStatus::Unknown, format!("cannot read the node: {e}")),
                     Ok(NodeFacts::Writable(w)) => {
@@ -131,13 +122,9 @@ pub fn evaluate(
                         let lag = s.heartbeat_age_seconds.clone().map(|age| (age - heartbeat_every_seconds).max(0.0));
                         view.lag_seconds = lag.as_ref().ok().copied();
                         if node.role == Role::Primary {
-                            (
-                                ReplicaStatus::RoleFlip,
-                                "configured as the primary but in recovery: it is a standby now".to_string(),
-                            )
+                            (ReplicaStatus::RoleFlip, "configured as the primary but in recovery: it is a standby now".to_string())
                         } else {
-                            let sender = primary_side
-                                .and_then(|p| p.senders.iter().find(|s| s.application_name == node.sender_name));
+                            let sender = primary_side.and_then(|p| p.senders.iter().find(|s| s.application_name == node.sender_name));
                             if let Some(sender) = sender {
                                 view.lag_bytes = sender.lag_bytes;
                                 view.sender_state = Some(sender.state.clone());
@@ -158,10 +145,7 @@ pub fn evaluate(
     let worst = nodes.iter().max_by_key(|n| n.status.rank());
     let status = worst.map_or(ReplicaStatus::Unknown, |n| n.status);
     let replicas = nodes.iter().filter(|n| n.configured_role == "replica").count();
-    let healthy = nodes
-        .iter()
-        .filter(|n| n.configured_role == "replica" && n.status == ReplicaStatus::Ok)
-        .count();
+    let healthy = nodes.iter().filter(|n| n.configured_role == "replica" && n.status == ReplicaStatus::Ok).count();
     let detail = match worst {
         None => "no nodes configured".to_string(),
         Some(_) if status == ReplicaStatus::Ok => {
@@ -174,12 +158,7 @@ pub fn evaluate(
         status,
         detail,
         slots: primary_side
-            .map(|p| {
-                p.slots
-                    .iter()
-                    .map(|s| Slot { name: s.name.clone(), active: s.active, retained_bytes: s.retained_bytes })
-                    .collect()
-            })
+            .map(|p| p.slots.iter().map(|s| Slot { name: s.name.clone(), active: s.active, retained_bytes: s.retained_bytes }).collect())
             .unwrap_or_default(),
         heartbeat_error: match &round.heartbeat {
             Some(Err(e)) => Some(e.clone()),
@@ -192,20 +171,14 @@ pub fn evaluate(
 fn writable_node(node: &NodeSpec, w: &WritableFacts, writable: &[&str]) -> (ReplicaStatus, String) {
     if writable.len() >= 2 {
         let others: Vec<&str> = writable.iter().copied().filter(|h| *h != node.host).collect();
-        return (
-            ReplicaStatus::SplitBrain,
-            format!("accepts writes, and so does {}: two writable nodes", others.join(", ")),
-        );
+        return (ReplicaStatus::SplitBrain, format!("accepts writes, and so does {}: two writable nodes", others.join(", ")));
     }
     match node.role {
         Role::Primary => {
             let streaming = w.senders.iter().filter(|s| s.state == "streaming").count();
             (ReplicaStatus::Ok, format!("accepts writes; {streaming} WAL senders streaming"))
         }
-        Role::Replica => (
-            ReplicaStatus::RoleFlip,
-            "configured as a replica but accepts writes: it was promoted".to_string(),
-        ),
+        Role::Replica => (ReplicaStatus::RoleFlip, "configured as a replica but accepts writes: it was promoted".to_string()),
     }
 }
 
@@ -221,27 +194,18 @@ fn standby_node(
     let seconds = lag_seconds.as_ref().ok().copied();
     let behind = match (seconds, lag_bytes) {
         (None, None) => "lag not measurable".to_string(),
-        (sec, b) => format!(
-            "{} and {} behind",
-            format::seconds(sec),
-            b.map_or_else(|| "? bytes".to_string(), format::bytes)
-        ),
+        (sec, b) => format!("{} and {} behind", format::seconds(sec), b.map_or_else(|| "? bytes".to_string(), format::bytes)),
     };
     if s.replay_paused {
         return (ReplicaStatus::ReplayPaused, format!("WAL replay is paused; {behind}"));
     }
     match s.receiver_status.as_deref() {
         Some("streaming") => {}
-        Some(other) => {
-            return (ReplicaStatus::Disconnected, format!("WAL receiver is {other}, not streaming; {behind}"))
-        }
+        Some(other) => return (ReplicaStatus::Disconnected, format!("WAL receiver is {other}, not streaming; {behind}")),
         None => return (ReplicaStatus::Disconnected, format!("no WAL receiver is running; {behind}")),
     }
     if primary_known && !has_sender {
-        return (
-            ReplicaStatus::Disconnected,
-            format!("the primary lists no sender named {:?}; {behind}", node.sender_name),
-        );
+        return (ReplicaStatus::Disconnected, format!("the primary lists no sender named {:?}; {behind}", node.sender_name));
     }
     if seconds.is_none() && lag_bytes.is_none() {
         let why = lag_seconds.as_ref().err().map_or("", String::as_str);

@@ -100,14 +100,8 @@ fn err(doing: &str) -> impl Fn(sqlx::Error) -> String + '_ {
 impl NodeClient {
     /// A lazily connecting client; nothing is dialled until the first reading.
     pub fn new(dsn: &str, timeout: Duration) -> Result<NodeClient, String> {
-        let options = PgConnectOptions::from_str(dsn)
-            .map_err(|e| format!("bad dsn: {e}"))?
-            .application_name("crowsnest");
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .acquire_timeout(timeout)
-            .connect_lazy_with(options);
+        let options = PgConnectOptions::from_str(dsn).map_err(|e| format!("bad dsn: {e}"))?.application_name("crowsnest");
+        let pool = PgPoolOptions::new().max_connections(1).min_connections(0).acquire_timeout(timeout).connect_lazy_with(options);
         Ok(NodeClient { pool, timeout, heartbeat_table: Default::default() })
     }
 
@@ -125,10 +119,8 @@ impl NodeClient {
 
     async fn read(&self, heartbeat_as: Option<&str>) -> Result<(NodeFacts, Option<Result<(), String>>), String> {
         let mut conn = self.pool.acquire().await.map_err(err("cannot connect"))?;
-        let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(err("reading pg_is_in_recovery()"))?;
+        let in_recovery: bool =
+            sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&mut *conn).await.map_err(err("reading pg_is_in_recovery()"))?;
         if in_recovery {
             return Ok((NodeFacts::Standby(standby(&mut conn).await?), None));
         }
@@ -153,10 +145,7 @@ impl NodeClient {
 
 async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str, table_exists: bool) -> Result<(), String> {
     if !table_exists {
-        sqlx::query(HEARTBEAT_DDL)
-            .execute(&mut *conn)
-            .await
-            .map_err(err("creating crowsnest_heartbeat"))?;
+        sqlx::query(HEARTBEAT_DDL).execute(&mut *conn).await.map_err(err("creating crowsnest_heartbeat"))?;
     }
     sqlx::query(
         "INSERT INTO crowsnest_heartbeat (written_by, beat_at) VALUES ($1, clock_timestamp()) \
@@ -204,12 +193,10 @@ async fn writable(conn: &mut sqlx::PgConnection) -> Result<WritableFacts, String
 }
 
 async fn standby(conn: &mut sqlx::PgConnection) -> Result<StandbyFacts, String> {
-    let receiver = sqlx::query(
-        "SELECT status, (EXTRACT(EPOCH FROM last_msg_receipt_time) * 1000)::int8 FROM pg_stat_wal_receiver",
-    )
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(err("reading pg_stat_wal_receiver"))?;
+    let receiver = sqlx::query("SELECT status, (EXTRACT(EPOCH FROM last_msg_receipt_time) * 1000)::int8 FROM pg_stat_wal_receiver")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(err("reading pg_stat_wal_receiver"))?;
     let (receiver_status, last_message_ms) = match receiver {
         Some(r) => (r.get::<Option<String>, _>(0), r.get::<Option<i64>, _>(1)),
         None => (None, None),

@@ -44,11 +44,7 @@ pub struct DesiredRecord {
 const WRITABLE_SQL: &str = "SELECT CASE WHEN pg_is_in_recovery() THEN 0 ELSE 1 END";
 
 fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query {
-        store: STORE,
-        doing,
-        source,
-    }
+    move |source| StoreError::Query { store: STORE, doing, source }
 }
 
 impl ControlStore {
@@ -69,13 +65,9 @@ impl ControlStore {
     pub async fn ask_writable(url: &str) -> Result<bool, StoreError> {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(url)
-            .await
-            .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        let row = sqlx::query(WRITABLE_SQL)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(query_error("asking whether a control node is writable"))?;
+        let mut conn =
+            sqlx::AnyConnection::connect(url).await.map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
+        let row = sqlx::query(WRITABLE_SQL).fetch_one(&mut conn).await.map_err(query_error("asking whether a control node is writable"))?;
         let _ = conn.close().await;
         Ok(row.get::<i32, _>(0) == 1)
     }
@@ -100,18 +92,8 @@ impl ControlStore {
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(url)
             .await
-            .map_err(|source| StoreError::Open {
-                store: STORE,
-                url: redact(url),
-                source,
-            })?;
-        Ok(ControlStore {
-            pool,
-            backend,
-            append: Default::default(),
-            head_keeper: None,
-            writes_refused: None,
-        })
+            .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
+        Ok(ControlStore { pool, backend, append: Default::default(), head_keeper: None, writes_refused: None })
     }
 
     /// Runs the migrations (a no-op when they are applied).
@@ -130,10 +112,8 @@ impl ControlStore {
         if self.backend == "sqlite" {
             return Ok(true);
         }
-        let row = sqlx::query(WRITABLE_SQL)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(query_error("asking whether the control store is writable"))?;
+        let row =
+            sqlx::query(WRITABLE_SQL).fetch_one(&self.pool).await.map_err(query_error("asking whether the control store is writable"))?;
         Ok(row.get::<i32, _>(0) == 1)
     }
 
@@ -153,10 +133,7 @@ impl ControlStore {
         if row.get::<i32, _>(0) == 0 {
             return Ok(None);
         }
-        Ok(Some(ReplicaLag {
-            unreplayed_bytes: row.get::<i64, _>(1),
-            last_replay_seconds_ago: row.get::<Option<f64>, _>(2),
-        }))
+        Ok(Some(ReplicaLag { unreplayed_bytes: row.get::<i64, _>(1), last_replay_seconds_ago: row.get::<Option<f64>, _>(2) }))
     }
 
     /// Refuses every write while `refused` is set (the mode's flag, see `ModeWatch::write_guard`):
@@ -204,10 +181,7 @@ impl ControlStore {
     pub async fn sync_users(&self, users: &[(String, String, String)], now_ms: i64) -> Result<(), StoreError> {
         const DOING: &str = "syncing users from the config";
         let mut tx = self.begin(DOING).await?;
-        let stored = sqlx::query("SELECT name FROM users WHERE managed = 0")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(query_error(DOING))?;
+        let stored = sqlx::query("SELECT name FROM users WHERE managed = 0").fetch_all(&mut *tx).await.map_err(query_error(DOING))?;
         for row in &stored {
             let name: String = row.get(0);
             if !users.iter().any(|(n, _, _)| *n == name) {
@@ -238,12 +212,10 @@ impl ControlStore {
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, role, password_hash, disabled, managed, sessions_valid_after_ms FROM users ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading users"))?;
+        let rows = sqlx::query("SELECT name, role, password_hash, disabled, managed, sessions_valid_after_ms FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading users"))?;
         Ok(rows
             .iter()
             .map(|r| UserRecord {
@@ -293,23 +265,16 @@ impl ControlStore {
         let _guard = self.append.lock().await;
         let mut tx = self.begin(DOING).await?;
         let query = match &change {
-            UserChange::Password(hash) => sqlx::query(
-                "UPDATE users SET password_hash = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3",
-            )
-            .bind(hash.clone()),
-            UserChange::Disabled(disabled) => sqlx::query(
-                "UPDATE users SET disabled = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3",
-            )
-            .bind(*disabled as i64),
+            UserChange::Password(hash) => {
+                sqlx::query("UPDATE users SET password_hash = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3")
+                    .bind(hash.clone())
+            }
+            UserChange::Disabled(disabled) => {
+                sqlx::query("UPDATE users SET disabled = $1, updated_at_ms = $2, sessions_valid_after_ms = $2 WHERE name = $3")
+                    .bind(*disabled as i64)
+            }
         };
-        let changed = query
-            .bind(audit.at_ms)
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(query_error(DOING))?
-            .rows_affected()
-            == 1;
+        let changed = query.bind(audit.at_ms).bind(name).execute(&mut *tx).await.map_err(query_error(DOING))?.rows_affected() == 1;
         let last = if changed { Some(self.append_in(&mut tx, audit).await?) } else { None };
         tx.commit().await.map_err(query_error(DOING))?;
         self.keep_head(last).await;
@@ -348,12 +313,10 @@ impl ControlStore {
 
     /// Every site's maintenance state with its message and expected end.
     pub async fn site_records(&self) -> Result<Vec<SiteRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, maintenance, message, expected_end_ms, changed_by, changed_at_ms FROM sites ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading sites"))?;
+        let rows = sqlx::query("SELECT name, maintenance, message, expected_end_ms, changed_by, changed_at_ms FROM sites ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading sites"))?;
         Ok(rows
             .iter()
             .map(|r| SiteRecord {
@@ -403,11 +366,7 @@ impl ControlStore {
         let Some(row) = inserted else {
             drop(tx);
             let existing = self.request_by_key(&request.idempotency_key).await?;
-            return existing.map(|r| (r, false)).ok_or(StoreError::Query {
-                store: STORE,
-                doing: DOING,
-                source: sqlx::Error::RowNotFound,
-            });
+            return existing.map(|r| (r, false)).ok_or(StoreError::Query { store: STORE, doing: DOING, source: sqlx::Error::RowNotFound });
         };
         let id: i64 = row.get(0);
         if let Some(change) = change {
@@ -420,11 +379,7 @@ impl ControlStore {
         }
         tx.commit().await.map_err(query_error(DOING))?;
         self.keep_head(last).await;
-        let stored = self.request(id).await?.ok_or(StoreError::Query {
-            store: STORE,
-            doing: DOING,
-            source: sqlx::Error::RowNotFound,
-        })?;
+        let stored = self.request(id).await?.ok_or(StoreError::Query { store: STORE, doing: DOING, source: sqlx::Error::RowNotFound })?;
         Ok((stored, true))
     }
 
@@ -481,12 +436,13 @@ impl ControlStore {
         const DOING: &str = "replaying a break-glass change";
         let _guard = self.append.lock().await;
         let mut tx = self.begin(DOING).await?;
-        let site_changed: Option<(Option<i64>, Option<String>)> = sqlx::query("SELECT changed_at_ms, changed_by FROM sites WHERE name = $1")
-            .bind(&e.site)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(query_error(DOING))?
-            .map(|r| (r.get(0), r.get(1)));
+        let site_changed: Option<(Option<i64>, Option<String>)> =
+            sqlx::query("SELECT changed_at_ms, changed_by FROM sites WHERE name = $1")
+                .bind(&e.site)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(query_error(DOING))?
+                .map(|r| (r.get(0), r.get(1)));
         // The later change wins: one made on the primary after the break-glass change stands.
         let superseded_by = match site_changed {
             Some((Some(t), by)) if t > e.at_ms => Some(format!("{} at {}", by.unwrap_or_else(|| "someone".into()), app::format::utc(t))),
@@ -530,7 +486,9 @@ impl ControlStore {
                 "break-glass on {instance} at {}, replayed at {}{}",
                 app::format::utc(e.at_ms),
                 app::format::utc(now_ms),
-                superseded_by.map(|by| format!("; superseded by a later change on the primary ({by}), so it was not applied")).unwrap_or_default()
+                superseded_by
+                    .map(|by| format!("; superseded by a later change on the primary ({by}), so it was not applied"))
+                    .unwrap_or_default()
             ),
         };
         let last = self.append_in(&mut tx, entry).await?;
@@ -591,18 +549,11 @@ impl ControlStore {
         Ok(stored)
     }
 
-    async fn append_in(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        entry: NewAuditEntry,
-    ) -> Result<AuditEntry, StoreError> {
+    async fn append_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, entry: NewAuditEntry) -> Result<AuditEntry, StoreError> {
         const DOING: &str = "appending to the audit log";
         if self.backend == "postgres" {
             // Other instances writing the same primary must not fork the chain.
-            sqlx::query("SELECT pg_advisory_xact_lock(7305101)")
-                .execute(&mut **tx)
-                .await
-                .map_err(query_error(DOING))?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7305101)").execute(&mut **tx).await.map_err(query_error(DOING))?;
         }
         let last = sqlx::query("SELECT id, hash FROM audit_entries ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut **tx)
@@ -639,11 +590,7 @@ impl ControlStore {
         let mut texts: Vec<String> = Vec::new();
         let mut numbers: Vec<i64> = Vec::new();
         // Placeholders are numbered in bind order: texts first, then numbers.
-        for (column, value, op) in [
-            ("actor", &filter.actor, "="),
-            ("target", &filter.target, "="),
-            ("action", &filter.action, "LIKE"),
-        ] {
+        for (column, value, op) in [("actor", &filter.actor, "="), ("target", &filter.target, "="), ("action", &filter.action, "LIKE")] {
             if let Some(v) = value {
                 if op == "LIKE" {
                     // A prefix match: the text's own `%`, `_` and `\` match only themselves.
@@ -656,11 +603,7 @@ impl ControlStore {
                 }
             }
         }
-        for (column, value, op) in [
-            ("at_ms", filter.since_ms, ">="),
-            ("at_ms", filter.until_ms, "<"),
-            ("id", filter.before_seq, "<"),
-        ] {
+        for (column, value, op) in [("at_ms", filter.since_ms, ">="), ("at_ms", filter.until_ms, "<"), ("id", filter.before_seq, "<")] {
             if let Some(v) = value {
                 numbers.push(v);
                 clauses.push(format!("{column} {op} ${}", texts.len() + numbers.len()));
@@ -680,11 +623,7 @@ impl ControlStore {
             query = query.bind(*n);
         }
         let rows = query.fetch_all(&self.pool).await.map_err(query_error(DOING))?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM audit_entries")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(query_error(DOING))?
-            .get(0);
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM audit_entries").fetch_one(&self.pool).await.map_err(query_error(DOING))?.get(0);
         Ok((rows.iter().map(audit_from_row).collect(), total))
     }
 
@@ -717,10 +656,7 @@ impl ControlStore {
     pub async fn replace_desired_records(&self, records: &[DesiredRecord]) -> Result<(), StoreError> {
         const DOING: &str = "replacing declared records";
         let mut tx = self.begin(DOING).await?;
-        sqlx::query("DELETE FROM desired_records")
-            .execute(&mut *tx)
-            .await
-            .map_err(query_error(DOING))?;
+        sqlx::query("DELETE FROM desired_records").execute(&mut *tx).await.map_err(query_error(DOING))?;
         for r in records {
             sqlx::query("INSERT INTO desired_records (name, kind, ttl, value) VALUES ($1, $2, $3, $4)")
                 .bind(&r.name)
@@ -740,15 +676,7 @@ impl ControlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(query_error("reading declared records"))?;
-        Ok(rows
-            .iter()
-            .map(|r| DesiredRecord {
-                name: r.get(0),
-                kind: r.get(1),
-                ttl: r.get(2),
-                value: r.get(3),
-            })
-            .collect())
+        Ok(rows.iter().map(|r| DesiredRecord { name: r.get(0), kind: r.get(1), ttl: r.get(2), value: r.get(3) }).collect())
     }
 
     /// Runs raw SQL; tests use it to prove the database refuses audit edits.
@@ -766,14 +694,7 @@ impl ControlStore {
 fn audit_from_row(r: &AnyRow) -> AuditEntry {
     AuditEntry {
         seq: r.get(0),
-        entry: NewAuditEntry {
-            at_ms: r.get(1),
-            actor: r.get(2),
-            action: r.get(3),
-            target: r.get(4),
-            reason: r.get(5),
-            detail: r.get(6),
-        },
+        entry: NewAuditEntry { at_ms: r.get(1), actor: r.get(2), action: r.get(3), target: r.get(4), reason: r.get(5), detail: r.get(6) },
         prev_hash: r.get(7),
         hash: r.get(8),
     }

@@ -43,11 +43,7 @@ pub struct HealthRow {
 }
 
 fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query {
-        store: STORE,
-        doing,
-        source,
-    }
+    move |source| StoreError::Query { store: STORE, doing, source }
 }
 
 impl LocalStore {
@@ -58,15 +54,12 @@ impl LocalStore {
             .map_err(|source| StoreError::Open { store: STORE, url: url.clone(), source })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open { store: STORE, url, source })?;
-        sqlx::migrate!("migrations/local")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate { store: STORE, source })?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|source| StoreError::Open {
+            store: STORE,
+            url,
+            source,
+        })?;
+        sqlx::migrate!("migrations/local").run(&pool).await.map_err(|source| StoreError::Migrate { store: STORE, source })?;
         Ok(LocalStore { pool })
     }
 
@@ -124,9 +117,8 @@ impl LocalStore {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            let last: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM local_audit ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *conn)
-                .await?;
+            let last: Option<(i64, String)> =
+                sqlx::query_as("SELECT seq, hash FROM local_audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
             let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, crate::audit::GENESIS.to_string()));
             let entry = crate::audit::NewAuditEntry {
                 at_ms: e.at_ms,
@@ -187,12 +179,10 @@ impl LocalStore {
 
     /// This instance's own audit chain, oldest first.
     pub async fn local_audit_chain(&self) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor, action, target, reason, detail, prev_hash, hash FROM local_audit ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading the local audit chain"))?;
+        let rows = sqlx::query("SELECT seq, at_ms, actor, action, target, reason, detail, prev_hash, hash FROM local_audit ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading the local audit chain"))?;
         Ok(rows
             .iter()
             .map(|r| crate::audit::AuditEntry {
@@ -281,16 +271,14 @@ impl LocalStore {
         let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
         for (key, row) in changes {
             let detail = serde_json::json!({ "status": row.status, "detail": row.detail, "answers": row.answers });
-            sqlx::query(
-                "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'dns', ?, ?, NULL, ?)",
-            )
-            .bind(row.at_ms)
-            .bind(key)
-            .bind(row.status == "ok")
-            .bind(detail.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(query_error(DOING))?;
+            sqlx::query("INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'dns', ?, ?, NULL, ?)")
+                .bind(row.at_ms)
+                .bind(key)
+                .bind(row.status == "ok")
+                .bind(detail.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error(DOING))?;
         }
         tx.commit().await.map_err(query_error(DOING))
     }
@@ -305,16 +293,14 @@ impl LocalStore {
         let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
         for (subject, status, bytes, seconds, detail) in nodes {
             let detail = serde_json::json!({ "status": status, "lag_bytes": bytes, "lag_seconds": seconds, "detail": detail });
-            sqlx::query(
-                "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'replication', ?, ?, NULL, ?)",
-            )
-            .bind(at_ms)
-            .bind(subject)
-            .bind(*status == "ok")
-            .bind(detail.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(query_error(DOING))?;
+            sqlx::query("INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'replication', ?, ?, NULL, ?)")
+                .bind(at_ms)
+                .bind(subject)
+                .bind(*status == "ok")
+                .bind(detail.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error(DOING))?;
         }
         tx.commit().await.map_err(query_error(DOING))
     }
@@ -327,28 +313,25 @@ impl LocalStore {
             "enqueued_total": report.enqueued_total,
             "loaded_total": report.loaded_total,
         });
-        sqlx::query(
-            "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'backlog', ?, 1, NULL, ?)",
-        )
-        .bind(report.at_ms)
-        .bind(loader)
-        .bind(detail.to_string())
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(query_error("storing a loader report"))
+        sqlx::query("INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'backlog', ?, 1, NULL, ?)")
+            .bind(report.at_ms)
+            .bind(loader)
+            .bind(detail.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(query_error("storing a loader report"))
     }
 
     /// The newest `limit` DNS changes of one record, newest first.
     pub async fn dns_history(&self, key: &str, limit: i64) -> Result<Vec<DnsRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at_ms, detail FROM observations WHERE kind = 'dns' AND subject = ? ORDER BY at_ms DESC, id DESC LIMIT ?",
-        )
-        .bind(key)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading DNS history"))?;
+        let rows =
+            sqlx::query("SELECT at_ms, detail FROM observations WHERE kind = 'dns' AND subject = ? ORDER BY at_ms DESC, id DESC LIMIT ?")
+                .bind(key)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query_error("reading DNS history"))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -377,15 +360,7 @@ impl LocalStore {
         .fetch_all(&self.pool)
         .await
         .map_err(query_error("reading health history"))?;
-        Ok(rows
-            .iter()
-            .map(|r| HealthRow {
-                at_ms: r.get(0),
-                ok: r.get(1),
-                latency_ms: r.get(2),
-                detail: r.get(3),
-            })
-            .collect())
+        Ok(rows.iter().map(|r| HealthRow { at_ms: r.get(0), ok: r.get(1), latency_ms: r.get(2), detail: r.get(3) }).collect())
     }
 
     /// Deletes observations older than `before_ms`; returns how many.

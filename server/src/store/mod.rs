@@ -55,10 +55,9 @@ impl StoreError {
     /// the mode must be looked at again at once, not at the next interval.
     pub fn is_read_only(&self) -> bool {
         match self {
-            StoreError::Query { source, .. } | StoreError::Open { source, .. } => source
-                .as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|code| code == "25006"),
+            StoreError::Query { source, .. } | StoreError::Open { source, .. } => {
+                source.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "25006")
+            }
             StoreError::Migrate { .. } | StoreError::ReadOnly { .. } => false,
         }
     }

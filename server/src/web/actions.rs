@@ -38,9 +38,9 @@ async fn read_body(request: Request, want: Encoding) -> Result<(axum::http::requ
             format!("send the request as {expected}, not {content_type:?}"),
         ));
     }
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {BODY_LIMIT} bytes"))
-    })?;
+    let bytes = to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {BODY_LIMIT} bytes")))?;
     let form = match want {
         Encoding::Form => serde_urlencoded::from_bytes::<RequestForm>(&bytes).map_err(|e| e.to_string()),
         Encoding::Json => serde_json::from_slice::<RequestForm>(&bytes).map_err(|e| e.to_string()),
@@ -105,10 +105,11 @@ async fn refused_form(state: &AppState, extensions: axum::http::Extensions, form
         ActionError::Invalid(fields) => fields,
         other => vec![(String::new(), other.to_string())],
     };
-    let values = [("reason", &form.reason), ("confirmation", &form.confirmation), ("message", &form.message), ("expected_end", &form.expected_end)]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
+    let values =
+        [("reason", &form.reason), ("confirmation", &form.confirmation), ("message", &form.message), ("expected_end", &form.expected_end)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
     let outcome = FormOutcome { form: form.site.trim().to_string(), errors, values };
     render_with_outcome(state, extensions, "/actions", outcome, status).await
 }
@@ -143,7 +144,8 @@ pub async fn form_decide(State(state): State<AppState>, Path((id, verb)): Path<(
     match decide(&state, &who, id, &verb).await {
         Ok(r) => see_actions(notice(&r)),
         Err(e) => {
-            let outcome = FormOutcome { form: format!("{verb}-{id}"), errors: vec![(String::new(), e.message.clone())], values: Vec::new() };
+            let outcome =
+                FormOutcome { form: format!("{verb}-{id}"), errors: vec![(String::new(), e.message.clone())], values: Vec::new() };
             render_with_outcome(&state, parts.extensions, "/actions", outcome, e.status).await
         }
     }

@@ -38,12 +38,8 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 
 pub async fn metrics_text(State(state): State<AppState>) -> Response {
     let console = &state.console;
-    let mut text = metrics::render(
-        &console.instance(),
-        &console.topology(),
-        console.board().rounds(),
-        state.sse_clients.load(Ordering::Relaxed),
-    );
+    let mut text =
+        metrics::render(&console.instance(), &console.topology(), console.board().rounds(), state.sse_clients.load(Ordering::Relaxed));
     metrics::render_engines(&mut text, &console.replication(), &console.backlog());
     let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
     metrics::render_engine_clocks(&mut text, &engines, crate::probe::now_ms());
@@ -105,7 +101,6 @@ pub async fn overview(State(state): State<AppState>) -> Response {
         Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).into_response(),
     }
 }
-
 
 /// `GET /api/v1/actions`: sites, what users see, and requests.
 pub async fn actions(State(state): State<AppState>) -> Response {

@@ -64,11 +64,7 @@ impl ApiError {
         } else {
             "<p><a href=\"/\">Back to the overview</a></p>"
         };
-        let fields: String = self
-            .fields
-            .iter()
-            .map(|(f, m)| format!("<li><strong>{}</strong>: {}</li>", escape(f), escape(m)))
-            .collect();
+        let fields: String = self.fields.iter().map(|(f, m)| format!("<li><strong>{}</strong>: {}</li>", escape(f), escape(m))).collect();
         let body = format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -1,11 +1,14 @@
 //! The live event stream: a named event each time an engine moves, or an action or the audit
 //! log changes.
 
+use super::error::ApiError;
 use super::AppState;
 use app::api::Console;
 use app::live::{ACTIONS_EVENT, BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
 use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,10 +37,27 @@ fn yes() -> bool {
 
 /// `GET /api/v1/events`: a named event per engine move, its `id` the console's generation read
 /// before the snapshot, so the snapshot is at least as new as the id says.
-pub async fn events(
-    State(state): State<AppState>,
-    Query(query): Query<EventsQuery>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Response {
+    // A configured ceiling on open streams: past it, a clear 503 (pages still render and the
+    // island retries) rather than unbounded tasks and memory.
+    let limit = state.console.estate().instance.max_event_streams;
+    let open = state.sse_clients.load(Ordering::Relaxed);
+    if open >= limit {
+        let message = format!(
+            "this console already serves {open} live event streams (instance.max_event_streams = {limit}); \
+             pages still load, and live updates resume when a stream closes"
+        );
+        let mut refused = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_streams", message).into_response();
+        refused.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("15"));
+        return refused;
+    }
+    stream(state, query).into_response()
+}
+
+/// The stream itself, once admitted. A browser that stops reading holds only its own stream:
+/// each stream waits on its own watch receivers (no shared queue to fill), and at most one
+/// turn's events are pending for it.
+fn stream(state: AppState, query: EventsQuery) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let console = state.console.clone();
     let snapshots = query.snapshots;
     let mut rounds = console.board().subscribe();
@@ -100,11 +120,7 @@ pub async fn events(
     // A named event rather than a comment: browsers cannot see comments, and the page's
     // watchdog tells a quiet stream from a dead one by hearing something every few seconds.
     let heartbeat = Event::default().event(app::live::HEARTBEAT_EVENT).data("alive");
-    Sse::new(stream).keep_alive(
-        KeepAlive::new()
-            .interval(std::time::Duration::from_secs(app::live::HEARTBEAT_SECONDS))
-            .event(heartbeat),
-    )
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(app::live::HEARTBEAT_SECONDS)).event(heartbeat))
 }
 
 /// Which snapshots the next turn of an event stream sends.

@@ -111,12 +111,7 @@ fn peer_report(method: &Method, path: &str) -> bool {
 
 /// The bearer token of a request, if it has one.
 fn bearer(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+    request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
 }
 
 /// The loader a push path names, if it is one.
@@ -175,9 +170,9 @@ async fn carried_token(request: Request) -> Result<(Request, Option<String>), Ap
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
-    let bytes: Bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {BODY_LIMIT} bytes"))
-    })?;
+    let bytes: Bytes = to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is over {BODY_LIMIT} bytes")))?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let token = fields.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v);
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
@@ -199,8 +194,12 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     if peer_report(&method, &path) {
         // A peer's token instead of a session.
         if gate.peer_tokens.check(bearer(&request)).is_none() {
-            return ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a peer report needs a configured peer's token: Authorization: Bearer TOKEN")
-                .respond(false);
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "a peer report needs a configured peer's token: Authorization: Bearer TOKEN",
+            )
+            .respond(false);
         }
         return next.run(request).await;
     }
@@ -220,9 +219,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     }
     let (record, who) = match (found, gate.anonymous_role) {
         (Some((record, who)), _) => (Some(record), who),
-        (None, Some(role)) => {
-            (None, Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true })
-        }
+        (None, Some(role)) => (None, Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true }),
         (None, None) => return ApiError::unauthenticated().respond(html),
     };
     if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -280,10 +277,7 @@ fn who_html(who: Option<&Who>) -> String {
 
 /// Fills the who-slot of an HTML response. A page too large to buffer is sent as it is.
 async fn splice(response: Response, who: Option<&Who>) -> Response {
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     if !is_html {
         return response;
     }
@@ -318,9 +312,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The peer address of a request, when the server was started with connect info.
 pub fn peer(request_extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    request_extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+    request_extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
 #[cfg(test)]

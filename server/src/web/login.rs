@@ -48,7 +48,9 @@ async fn audit(state: &AppState, actor: &str, action: &str, detail: String) {
     match state.login.control.append_audit(entry).await {
         Ok(_) => state.actions.changed(),
         // A read-only instance cannot write the control store's audit log; the log line keeps it.
-        Err(e @ crate::store::StoreError::ReadOnly { .. }) => tracing::info!(error = %e, action, actor, "login on a read-only instance, not in the control store's audit log"),
+        Err(e @ crate::store::StoreError::ReadOnly { .. }) => {
+            tracing::info!(error = %e, action, actor, "login on a read-only instance, not in the control store's audit log")
+        }
         Err(e) => tracing::error!(error = %e, action, "cannot audit a login"),
     }
 }
@@ -64,7 +66,12 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "log in with a form: application/x-www-form-urlencoded with name, password and csrf").respond(true);
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "log in with a form: application/x-www-form-urlencoded with name, password and csrf",
+        )
+        .respond(true);
     }
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the login form is too large").respond(true);

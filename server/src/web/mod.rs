@@ -86,10 +86,7 @@ pub fn router(
     let pages = generate_route_list(App);
     let options = state.leptos_options.clone();
     let console = state.console.clone();
-    let cache = PageCache::new(move || Freshness {
-        round: console.generation(),
-        second: now_ms() / 1000,
-    });
+    let cache = PageCache::new(move || Freshness { round: console.generation(), second: now_ms() / 1000 });
     let context = page_context(&state);
     let mut router = Router::new();
     for (path, handler) in routes() {
@@ -181,10 +178,7 @@ pub async fn render_with_outcome(
 
 /// Reads a body up to `limit` bytes. A longer body comes back as what was read plus the rest of
 /// the stream, so the caller can still send it whole.
-pub async fn buffer(
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, (Bytes, futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>)> {
+pub async fn buffer(body: Body, limit: usize) -> Result<Bytes, (Bytes, futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>)> {
     let mut stream = body.into_data_stream();
     let mut read = Vec::new();
     while let Some(chunk) = stream.next().await {

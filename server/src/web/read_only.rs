@@ -32,9 +32,7 @@ pub async fn refuse_writes(State(mode): State<ModeWatch>, request: Request, next
     let state = mode.get();
     let message = app::model::read_only_refusal(state.mode, &state.reason, state.since_ms);
     let html = wants_html(request.headers(), request.uri().path());
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", message)
-        .retry_after(RETRY_AFTER_SECONDS)
-        .respond(html)
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", message).retry_after(RETRY_AFTER_SECONDS).respond(html)
 }
 
 #[cfg(test)]

@@ -82,7 +82,8 @@ pub async fn standing(State(state): State<AppState>, Path((name, verb)): Path<(S
         Err(e) => return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).page(),
     };
     if !user.managed {
-        return ApiError::new(StatusCode::CONFLICT, "config_user", format!("{name} comes from the config's [[users]]; change it there")).page();
+        return ApiError::new(StatusCode::CONFLICT, "config_user", format!("{name} comes from the config's [[users]]; change it there"))
+            .page();
     }
     if name == who.name && disabled {
         return ApiError::new(StatusCode::CONFLICT, "self", "you cannot disable yourself; ask another admin").page();

@@ -69,7 +69,12 @@ impl Drop for Nginx {
 }
 
 /// Starts `scripts/edge-nginx.sh LISTEN UPSTREAM EDGE_DIR PREFIX`.
-pub fn start_nginx(listen: impl std::fmt::Display, upstream: impl std::fmt::Display, edge: &std::path::Path, prefix: &std::path::Path) -> Nginx {
+pub fn start_nginx(
+    listen: impl std::fmt::Display,
+    upstream: impl std::fmt::Display,
+    edge: &std::path::Path,
+    prefix: &std::path::Path,
+) -> Nginx {
     let child = std::process::Command::new("bash")
         .arg(EDGE_NGINX)
         .arg(listen.to_string())

@@ -63,11 +63,7 @@ fn rates_drain_and_eta() {
 #[test]
 fn a_counter_reset_counts_from_zero() {
     // Loader restarted between the 2nd and 3rd report: loaded goes 500 -> 520 -> 10 -> 30.
-    let v = evaluate(
-        &series(10, 0, &[(50.0, 0.0, 500.0), (40.0, 0.0, 520.0), (30.0, 0.0, 10.0), (20.0, 0.0, 30.0)]),
-        POLICY,
-        NOW,
-    );
+    let v = evaluate(&series(10, 0, &[(50.0, 0.0, 500.0), (40.0, 0.0, 520.0), (30.0, 0.0, 10.0), (20.0, 0.0, 30.0)]), POLICY, NOW);
     // 20 + 10 + 20 = 50 over 30 s, never a negative rate.
     assert_eq!(v.load_rate, Some(50.0 / 30.0));
     assert_eq!(v.status, BacklogStatus::Ok);

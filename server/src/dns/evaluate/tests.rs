@@ -51,10 +51,8 @@ fn each_rule_for_one_resolver() {
     let api = api();
     let no_previous = Declared { previous: None, ..www.clone() };
     let no_tier = Declared { required_tier: None, previous: None, ..www.clone() };
-    let old_change = Declared {
-        previous: Some(Previous { values: set(&["127.0.2.9"]), ttl: 300, replaced_at_ms: NOW - 300_000 }),
-        ..www.clone()
-    };
+    let old_change =
+        Declared { previous: Some(Previous { values: set(&["127.0.2.9"]), ttl: 300, replaced_at_ms: NOW - 300_000 }), ..www.clone() };
     #[rustfmt::skip]
     let cases: Vec<(&str, &Declared, ResolverKind, Seen, DnsStatus, &str)> = vec![
         ("declared answer", &www, Auth, answered("NOERROR", true, &["127.0.1.2"], Some(60)), Ok, "lb2 · web_lb · San Jose"),
@@ -148,7 +146,9 @@ fn across_resolvers() {
     let expiring = judge(&www(), &[view("auth", Auth, ok()), view("cache", Rec, cached_lb1)], &b, NOW);
     assert_eq!(expiring.status, Stale, "{}", expiring.detail);
     assert!(
-        expiring.resolvers[1].detail.starts_with("its cache still holds 127.0.1.1 (lb1 · api_lb · San Jose) (wrong_tier) for up to 40 s more"),
+        expiring.resolvers[1]
+            .detail
+            .starts_with("its cache still holds 127.0.1.1 (lb1 · api_lb · San Jose) (wrong_tier) for up to 40 s more"),
         "{}",
         expiring.resolvers[1].detail
     );

@@ -11,13 +11,8 @@ fn thresholds() -> LagThresholds {
 }
 
 fn spec() -> ClusterSpec {
-    let node = |host: &str, role| NodeSpec {
-        host: host.into(),
-        region: "r".into(),
-        region_display: "R".into(),
-        role,
-        sender_name: host.into(),
-    };
+    let node =
+        |host: &str, role| NodeSpec { host: host.into(), region: "r".into(), region_display: "R".into(), role, sender_name: host.into() };
     ClusterSpec { name: "main".into(), nodes: vec![node("db1", Role::Primary), node("db2", Role::Replica)] }
 }
 
@@ -68,30 +63,89 @@ fn every_status_of_a_replica() {
         ("seconds just under warn", ok_primary(), streaming(4.99), ReplicaStatus::Ok, ReplicaStatus::Ok, "streaming"),
         ("seconds at warn", ok_primary(), streaming(5.0), ReplicaStatus::Ok, ReplicaStatus::Warn, "5.0 s"),
         ("seconds at critical", ok_primary(), streaming(30.0), ReplicaStatus::Ok, ReplicaStatus::Critical, "30 s"),
-        ("bytes just under warn", primary(&[("db2", "streaming", Some(999))]), streaming(0.1), ReplicaStatus::Ok, ReplicaStatus::Ok, "999 B"),
+        (
+            "bytes just under warn",
+            primary(&[("db2", "streaming", Some(999))]),
+            streaming(0.1),
+            ReplicaStatus::Ok,
+            ReplicaStatus::Ok,
+            "999 B",
+        ),
         ("bytes at warn", primary(&[("db2", "streaming", Some(1_000))]), streaming(0.1), ReplicaStatus::Ok, ReplicaStatus::Warn, "1000 B"),
-        ("bytes at critical", primary(&[("db2", "streaming", Some(100_000))]), streaming(0.1), ReplicaStatus::Ok, ReplicaStatus::Critical, "97.7 KiB"),
-        ("replay paused", ok_primary(), standby(Some("streaming"), true, Ok(40.0)), ReplicaStatus::Ok, ReplicaStatus::ReplayPaused, "paused"),
-        ("receiver not running", ok_primary(), standby(None, false, Ok(3.0)), ReplicaStatus::Ok, ReplicaStatus::Disconnected, "no WAL receiver"),
-        ("receiver waiting", ok_primary(), standby(Some("waiting"), false, Ok(3.0)), ReplicaStatus::Ok, ReplicaStatus::Disconnected, "waiting"),
+        (
+            "bytes at critical",
+            primary(&[("db2", "streaming", Some(100_000))]),
+            streaming(0.1),
+            ReplicaStatus::Ok,
+            ReplicaStatus::Critical,
+            "97.7 KiB",
+        ),
+        (
+            "replay paused",
+            ok_primary(),
+            standby(Some("streaming"), true, Ok(40.0)),
+            ReplicaStatus::Ok,
+            ReplicaStatus::ReplayPaused,
+            "paused",
+        ),
+        (
+            "receiver not running",
+            ok_primary(),
+            standby(None, false, Ok(3.0)),
+            ReplicaStatus::Ok,
+            ReplicaStatus::Disconnected,
+            "no WAL receiver",
+        ),
+        (
+            "receiver waiting",
+            ok_primary(),
+            standby(Some("waiting"), false, Ok(3.0)),
+            ReplicaStatus::Ok,
+            ReplicaStatus::Disconnected,
+            "waiting",
+        ),
         ("not among senders", primary(&[]), streaming(0.2), ReplicaStatus::Ok, ReplicaStatus::Disconnected, "no sender named"),
-        ("primary unreachable, replica cut off", at(Err("connection refused".into())), standby(None, false, Ok(12.0)), ReplicaStatus::Unknown, ReplicaStatus::Disconnected, "no WAL receiver"),
+        (
+            "primary unreachable, replica cut off",
+            at(Err("connection refused".into())),
+            standby(None, false, Ok(12.0)),
+            ReplicaStatus::Unknown,
+            ReplicaStatus::Disconnected,
+            "no WAL receiver",
+        ),
         ("replica unreachable", ok_primary(), at(Err("timed out".into())), ReplicaStatus::Ok, ReplicaStatus::Unknown, "timed out"),
-        ("streaming, nothing measurable yet", primary(&[("db2", "streaming", None)]), standby(Some("streaming"), false, Err("no heartbeat row replayed yet".into())), ReplicaStatus::Ok, ReplicaStatus::Unknown, "not measurable"),
+        (
+            "streaming, nothing measurable yet",
+            primary(&[("db2", "streaming", None)]),
+            standby(Some("streaming"), false, Err("no heartbeat row replayed yet".into())),
+            ReplicaStatus::Ok,
+            ReplicaStatus::Unknown,
+            "not measurable",
+        ),
         ("never read", None, None, ReplicaStatus::Unknown, ReplicaStatus::Unknown, "not read yet"),
-        ("promoted replica, primary gone", at(Err("refused".into())), primary(&[]), ReplicaStatus::Unknown, ReplicaStatus::RoleFlip, "promoted"),
+        (
+            "promoted replica, primary gone",
+            at(Err("refused".into())),
+            primary(&[]),
+            ReplicaStatus::Unknown,
+            ReplicaStatus::RoleFlip,
+            "promoted",
+        ),
         ("split brain", ok_primary(), primary(&[]), ReplicaStatus::SplitBrain, ReplicaStatus::SplitBrain, "two writable"),
-        ("demoted primary", standby(Some("streaming"), false, Ok(0.0)), primary(&[]), ReplicaStatus::RoleFlip, ReplicaStatus::RoleFlip, "promoted"),
+        (
+            "demoted primary",
+            standby(Some("streaming"), false, Ok(0.0)),
+            primary(&[]),
+            ReplicaStatus::RoleFlip,
+            ReplicaStatus::RoleFlip,
+            "promoted",
+        ),
     ];
     for (name, p, r, want_primary, want_replica, detail) in cases {
         let cluster = eval(p, r);
         assert_eq!(cluster.nodes[0].status, want_primary, "{name}: primary ({})", cluster.nodes[0].detail);
         assert_eq!(cluster.nodes[1].status, want_replica, "{name}: replica ({})", cluster.nodes[1].detail);
-        assert!(
-            cluster.nodes[1].detail.contains(detail),
-            "{name}: replica detail {:?} should mention {detail:?}",
-            cluster.nodes[1].detail
-        );
+        assert!(cluster.nodes[1].detail.contains(detail), "{name}: replica detail {:?} should mention {detail:?}", cluster.nodes[1].detail);
         let worst = if want_primary.rank() > want_replica.rank() { want_primary } else { want_replica };
         assert_eq!(cluster.status, worst, "{name}: cluster is the worst node");
     }
