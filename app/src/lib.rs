@@ -12,6 +12,7 @@ pub mod format;
 pub mod live;
 pub mod model;
 pub mod pages;
+pub mod paging;
 pub mod vantage;
 
 use leptos::prelude::*;

@@ -630,6 +630,54 @@ async fn live_streams_past_the_limit_get_a_clear_503() {
     server.stop().await;
 }
 
+/// A zone of 250 more records: the DNS page shows problems first, 100 rows a page, counts per
+/// status, and page links that work without JavaScript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_zone_is_paged_problems_first() {
+    let b = block(10);
+    let (server, _dir) = start_edited(10, false, |e| {
+        let zone = e.zone.as_mut().expect("the demo declares a zone");
+        for i in 0..250 {
+            zone.records.push(config::RecordConfig {
+                name: format!("host{i:03}"),
+                kind: config::RecordKind::A,
+                ttl: 60,
+                values: vec![format!("127.{b}.2.1")],
+                failover: vec![],
+            });
+        }
+    })
+    .await;
+    let base = format!("http://{}", server.addr);
+    let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
+    let http = client();
+    // One record goes missing at the servers.
+    http.delete(format!("{lab}/lab/records/host123/A")).send().await.unwrap();
+    let html = eventually(Duration::from_secs(20), "host123 missing, first on page 1", || async {
+        let html = http.get(format!("{base}/dns")).send().await.ok()?.text().await.ok()?;
+        // Settled as missing (two agreeing rounds), not merely first while still unchecked.
+        let first = html.find("<tr data-record=")?;
+        let tag = &html[first..first + html[first..].find('>')?];
+        (tag.starts_with("<tr data-record=\"host123.example.test. A\"") && tag.contains("data-dns-status=\"missing\"")).then_some(html)
+    })
+    .await;
+    assert_eq!(html.matches("<tr data-record=").count(), 100, "one page of rows");
+    assert!(html.contains("Page 1 of 3"), "the pager says where we are");
+    assert!(html.contains("matching (255 declared), problems first"), "counts in words");
+    let count = html.split("<li data-count=\"missing\">").nth(1).and_then(|rest| rest.split("</li>").next()).expect("a count for missing");
+    assert!(count.contains("href=\"/dns?status=missing\"") && count.contains("<strong>1</strong>"), "counts link to their filter: {count}");
+    assert!(html.contains("href=\"/dns?page=2\""), "a next link");
+    // The last page, by its link alone.
+    let last = http.get(format!("{base}/dns?page=3")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(last.matches("<tr data-record=").count(), 55);
+    assert!(last.contains("Page 3 of 3") && last.contains("href=\"/dns?page=2\""));
+    // A filter keeps its pages small too.
+    let missing = http.get(format!("{base}/dns?status=missing")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(missing.matches("<tr data-record=").count(), 1);
+    assert!(!missing.contains("Page 1 of"), "one page needs no pager");
+    server.stop().await;
+}
+
 /// Debian's Prometheus, started on a loopback port for one test; killed when dropped.
 struct Prometheus {
     child: std::process::Child,

@@ -6,6 +6,7 @@ use crate::components::Badge;
 use crate::format;
 use crate::live::LiveRegion;
 use crate::model::{Dns, DnsRecord, DnsRecordDetail, DnsStatus};
+use crate::paging::{dns_href, dns_page, DnsPage, DnsQuery};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -109,6 +110,7 @@ pub fn DnsPage() -> impl IntoView {
     let query = use_query_map().read_untracked();
     let status = query.get("status").filter(|s| !s.is_empty());
     let name = query.get("name").map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
+    let page = query.get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1);
     let options = STATUSES
         .iter()
         .map(|s| {
@@ -131,11 +133,12 @@ pub fn DnsPage() -> impl IntoView {
             " " <a href="/dns">"clear"</a>
         </form>
     };
+    let filters = DnsQuery { status: status.clone(), name: name.clone(), page };
     let render = move |mut dns: Dns| {
-        let total = dns.records.len();
-        dns.records
-            .retain(|r| status.as_deref().is_none_or(|s| r.status.as_str() == s) && name.as_deref().is_none_or(|n| r.name.contains(n)));
-        view! { <DnsView dns total/> }
+        // Problems first, one page at a time: a 10,000-record zone stays a small page, and the
+        // live refresh fetches this same page.
+        let paged = dns_page(std::mem::take(&mut dns.records), &filters);
+        view! { <DnsView dns paged filters=filters.clone()/> }
     };
     view! {
         <Title text="DNS"/>
@@ -147,9 +150,23 @@ pub fn DnsPage() -> impl IntoView {
 }
 
 #[component]
-fn DnsView(dns: Dns, total: usize) -> impl IntoView {
+fn DnsView(dns: Dns, paged: DnsPage, filters: DnsQuery) -> impl IntoView {
     let headers = dns.resolvers.iter().map(|r| view! { <th scope="col">{r.clone()}</th> }).collect_view();
-    let shown = dns.records.len();
+    let DnsPage { records, total, matching, page, pages, counts } = paged;
+    let shown = records.len();
+    let (status, name) = (filters.status.as_deref(), filters.name.as_deref());
+    let counts = counts
+        .into_iter()
+        .map(|(word, n)| {
+            let href = dns_href(Some(word), name, 1);
+            view! { <li data-count=word><a href=href>{word} " " <strong>{n}</strong></a></li> }
+        })
+        .collect_view();
+    let pager = (pages > 1).then(|| {
+        let previous = (page > 1).then(|| view! { <a rel="prev" href=dns_href(status, name, page - 1)>"← previous"</a> " " });
+        let next = (page < pages).then(|| view! { " " <a rel="next" href=dns_href(status, name, page + 1)>"next →"</a> });
+        view! { <nav class="pager" aria-label="Record pages">{previous} {format!("Page {page} of {pages}")} {next}</nav> }
+    });
     let serials = dns
         .soa
         .iter()
@@ -170,13 +187,15 @@ fn DnsView(dns: Dns, total: usize) -> impl IntoView {
             </p>
         }
     });
-    let rows = dns.records.into_iter().map(|record| view! { <RecordRow record/> }).collect_view();
+    let rows = records.into_iter().map(|record| view! { <RecordRow record/> }).collect_view();
     view! {
         <p class="lede">
             "Each declared record is asked of every resolver from this instance every "
             {dns.probe_interval_seconds} " s. A status must hold for two of three rounds before it alarms. "
-            "Evaluated " <time>{format::utc(dns.evaluated_at_ms)}</time> ". Showing " {shown} " of " {total} "."
+            "Evaluated " <time>{format::utc(dns.evaluated_at_ms)}</time>
+            {format!(". Showing {shown} of {matching} matching ({total} declared), problems first.")}
         </p>
+        <ul class="counts" id="dns-counts" aria-label="Records per status">{counts}</ul>
         {soa}
         <table class="dns" id="records">
             <thead>
@@ -190,6 +209,7 @@ fn DnsView(dns: Dns, total: usize) -> impl IntoView {
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        {pager}
     }
 }
 

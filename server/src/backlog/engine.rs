@@ -90,9 +90,7 @@ impl LoaderBoard {
         if let Ok(mut state) = self.state.write() {
             let entry = state.entry(loader.to_string()).or_default();
             entry.reports.push_back(report.clone());
-            while entry.reports.len() > keep && entry.reports.front().is_some_and(|r| r.at_ms < report.at_ms - window_ms) {
-                entry.reports.pop_front();
-            }
+            trim(&mut entry.reports, report.at_ms, keep, window_ms);
             entry.last_error = None;
         }
         if let Some(store) = &self.local {
@@ -243,6 +241,19 @@ pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard, engine: Arc<cra
     }
 }
 
+/// Bounds one loader's reports: beyond `keep` (the chart's history), only reports inside the
+/// rate window stay; and never more than twice `keep`, however fast a loader pushes (rates then
+/// span the newest reports, still a true counter delta over time).
+pub fn trim(reports: &mut VecDeque<Report>, newest_at_ms: i64, keep: usize, window_ms: i64) {
+    let keep = keep.max(2);
+    while reports.len() > keep && reports.front().is_some_and(|r| r.at_ms < newest_at_ms - window_ms) {
+        reports.pop_front();
+    }
+    while reports.len() > 2 * keep {
+        reports.pop_front();
+    }
+}
+
 /// Each pushing loader's token hash: the gate checks a push's bearer token with it before the
 /// push reaches the board.
 #[derive(Debug, Clone, Default)]
@@ -265,6 +276,35 @@ impl LoaderTokens {
             Ok(())
         } else {
             Err(PushError::Unauthorized(loader.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reports(every_ms: i64, n: usize) -> VecDeque<Report> {
+        (0..n as i64)
+            .map(|i| Report { at_ms: i * every_ms, depth: 0.0, oldest_age_seconds: 0.0, enqueued_total: i as f64, loaded_total: 0.0 })
+            .collect()
+    }
+
+    #[test]
+    fn reports_stay_bounded_however_fast_a_loader_pushes() {
+        #[rustfmt::skip]
+        let cases: Vec<(&str, VecDeque<Report>, usize, i64, usize, i64)> = vec![
+            // (case, reports, keep, window, left, oldest kept)
+            ("few reports: all kept", reports(1000, 5), 120, 10_000, 5, 0),
+            ("history beyond the window up to keep", reports(1000, 150), 120, 10_000, 120, 30_000),
+            ("a fast pusher inside the window: twice keep at most", reports(1, 10_000), 120, 10_000, 240, 9_760),
+            ("a keep of zero still keeps two for a rate", reports(1000, 10), 0, 1_000, 2, 8_000),
+        ];
+        for (case, mut list, keep, window, left, oldest) in cases {
+            let newest = list.back().map_or(0, |r| r.at_ms);
+            trim(&mut list, newest, keep, window);
+            assert_eq!(list.len(), left, "{case}");
+            assert_eq!(list.front().map(|r| r.at_ms), Some(oldest), "{case}");
         }
     }
 }

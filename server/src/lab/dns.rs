@@ -47,6 +47,9 @@ pub struct LabZone {
     origin: Name,
     handler: Arc<InMemoryZoneHandler>,
     serial: AtomicU32,
+    /// Held for a whole change (and by a secondary copying it), so a transfer never sees the
+    /// new serial without the new records.
+    edit: tokio::sync::Mutex<()>,
 }
 
 fn name(text: &str, origin: &Name) -> Result<Name, ZoneError> {
@@ -98,7 +101,7 @@ impl LabZone {
                 }
             }
         }
-        Ok(LabZone { origin, handler: Arc::new(handler), serial: AtomicU32::new(config.serial) })
+        Ok(LabZone { origin, handler: Arc::new(handler), serial: AtomicU32::new(config.serial), edit: tokio::sync::Mutex::new(()) })
     }
 
     /// The zone apex.
@@ -124,6 +127,7 @@ impl LabZone {
 
     /// Replaces the record set `owner`/`kind` with `values` at `ttl`; returns the new serial.
     pub async fn set(&self, owner: &str, kind: RecordKind, ttl: u32, values: &[String]) -> Result<u32, ZoneError> {
+        let _change = self.edit.lock().await;
         let owner = name(owner, &self.origin)?;
         let datas = values.iter().map(|v| rdata(kind, v, &self.origin)).collect::<Result<Vec<_>, _>>()?;
         self.handler.records_mut().await.remove(&RrKey::new(LowerName::new(&owner), record_type(kind)));
@@ -136,6 +140,7 @@ impl LabZone {
 
     /// Deletes the record set `owner`/`kind`; returns whether it existed.
     pub async fn delete(&self, owner: &str, kind: RecordKind) -> Result<bool, ZoneError> {
+        let _change = self.edit.lock().await;
         let owner = name(owner, &self.origin)?;
         let existed = self.handler.records_mut().await.remove(&RrKey::new(LowerName::new(&owner), record_type(kind))).is_some();
         if existed {
@@ -152,6 +157,7 @@ impl LabZone {
     /// Takes `primary`'s whole zone and serial, as a secondary does by zone transfer; returns
     /// whether anything changed (the serials differed).
     pub async fn transfer_from(&self, primary: &LabZone) -> bool {
+        let _change = primary.edit.lock().await;
         let serial = primary.serial();
         if serial == self.serial() {
             return false;

@@ -128,7 +128,15 @@ pub async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch::Recei
 /// every forwarded connection, as a failed network would.
 async fn serve_tcp(listener: &TcpListener, forward: Option<SocketAddr>, state: watch::Receiver<HostState>) {
     loop {
-        let Ok((mut inbound, _)) = listener.accept().await else { continue };
+        let mut inbound = match listener.accept().await {
+            Ok((inbound, _)) => inbound,
+            // Out of descriptors, or the like: pause instead of spinning on the same error.
+            Err(e) => {
+                tracing::debug!(error = %e, "lab: accept failed; retrying shortly");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let current = *state.borrow();
         let mut until_changed = state.clone();
         match (current, forward) {
