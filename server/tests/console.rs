@@ -66,9 +66,11 @@ fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
     estate
 }
 
-/// A loopback block no other test in this run uses.
+/// A loopback block no other test in this run uses: room for 12 tests (n = 0..=11) per
+/// process, always within 127.20–127.247 (the old formula overflowed a u8 for some pids).
 fn block(n: u8) -> u8 {
-    50 + (std::process::id() % 50) as u8 * 4 + n
+    assert!(n < 12, "block {n}: widen the stride in `block` for more tests");
+    20 + (std::process::id() % 19) as u8 * 12 + n
 }
 
 async fn start(n: u8) -> (Server, tempfile::TempDir) {
@@ -547,6 +549,47 @@ async fn a_lagging_secondary_and_a_stale_cache_show_as_themselves() {
     let state: serde_json::Value = http.get(format!("{lab}/lab/state")).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["secondary"]["serial"], state["serial"], "{state}");
     assert_eq!(state["secondary"]["transfers"], "running");
+    server.stop().await;
+}
+
+/// unbound (the lab's cache) still holds an answer the servers no longer give: the record is
+/// `stale`, a warning naming what the cache holds and for how long, never wrong or split.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_holding_an_old_answer_is_stale_not_wrong() {
+    let (server, _dir) = start_edited(11, false, |e| e.lab.dns_cache_max_ttl_seconds = 30).await;
+    let b = block(11);
+    let base = format!("http://{}", server.addr);
+    let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
+    let http = client();
+    let cell = |r: &serde_json::Value, resolver: &str| {
+        r["cells"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["resolver"] == resolver))
+            .map(|c| c["detail"].as_str().unwrap_or("").to_string())
+    };
+    // Put an outsider on both servers and wait until the cache has taken it (it may first have
+    // to let go of the declared answer it holds).
+    http.put(format!("{lab}/lab/records/api/A")).json(&serde_json::json!({"ttl": 60, "values": ["192.0.2.10"]})).send().await.unwrap();
+    eventually(Duration::from_secs(45), "the cache holds the outsider", || async {
+        let r = dns_record(&base, "api.example.test. A").await?;
+        cell(&r, "lab-cache")?.contains("192.0.2.10").then_some(())
+    })
+    .await;
+    // The servers are fixed; the cache keeps the outsider for up to 30 s more.
+    http.put(format!("{lab}/lab/records/api/A"))
+        .json(&serde_json::json!({"ttl": 60, "values": [format!("127.{b}.1.1")]}))
+        .send()
+        .await
+        .unwrap();
+    let r = eventually(Duration::from_secs(10), "servers right, cache stale", || async {
+        let r = dns_record(&base, "api.example.test. A").await?;
+        (r["latest"] == "stale" && cell(&r, "lab-auth")?.contains("lb1") && cell(&r, "lab-auth-2")?.contains("lb1")).then_some(r)
+    })
+    .await;
+    let cached = cell(&r, "lab-cache").unwrap();
+    assert!(cached.starts_with("its cache still holds 192.0.2.10 (outside the estate)"), "{cached}");
+    assert!(cached.contains("the authoritative servers answer as declared"), "{cached}");
+    assert_eq!(r["cells"].as_array().unwrap().iter().find(|c| c["resolver"] == "lab-cache").unwrap()["status"], "stale");
     server.stop().await;
 }
 
