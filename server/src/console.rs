@@ -190,13 +190,7 @@ impl ConsoleState {
         let values: std::collections::BTreeSet<&String> = state.answers.values().flatten().collect();
         Landing {
             lands_on: values.iter().map(|v| format!("{v} = {}", self.book.label(v))).collect(),
-            serving: values
-                .iter()
-                .map(|v| match self.book.owner(v) {
-                    Some(o) => format!("{} · {}", o.host, o.region),
-                    None => format!("{v} (outside the estate)"),
-                })
-                .collect(),
+            serving: values.iter().map(|v| self.book.place(v)).collect(),
             status: Some(state.damped.settled.shown),
             since_ms: Some(state.damped.since_ms),
         }

@@ -86,18 +86,22 @@ impl Engine {
     }
 }
 
+impl EngineSnapshot {
+    /// How long since the last round (or, before any, since start), when that is past the
+    /// engine's stale limit; an idle engine is never stale.
+    pub fn stale_for_ms(&self, now_ms: i64) -> Option<i64> {
+        let age_ms = now_ms - self.last_round_ms.unwrap_or(self.started_ms);
+        (!self.idle && age_ms > self.stale_after_ms).then_some(age_ms)
+    }
+}
+
 /// Engines whose last round (or, before any, whose start) is older than their stale limit, in
 /// words: `dns: last round 42 s ago (stale after 15 s)`.
 pub fn stale(engines: &[EngineSnapshot], now_ms: i64) -> Vec<String> {
     engines
         .iter()
-        .filter(|e| !e.idle)
         .filter_map(|e| {
-            let since = e.last_round_ms.unwrap_or(e.started_ms);
-            let age_ms = now_ms - since;
-            if age_ms <= e.stale_after_ms {
-                return None;
-            }
+            let age_ms = e.stale_for_ms(now_ms)?;
             let what = match e.last_round_ms {
                 Some(_) => format!("last round {} s ago", age_ms / 1000),
                 None => format!("no round in the {} s since start", age_ms / 1000),

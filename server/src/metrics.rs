@@ -112,26 +112,28 @@ mod tests {
 
 /// Appends each engine's round clock: last round, its duration, rounds, restarts and staleness.
 pub fn render_engine_clocks(out: &mut String, engines: &[crate::engines::EngineSnapshot], now_ms: i64) {
-    let stale = crate::engines::stale(engines, now_ms);
-    let series: [(&str, &str, &str); 5] = [
-        ("crowsnest_engine_last_round_timestamp_seconds", "gauge", "When the engine last finished a round (unix seconds)."),
-        ("crowsnest_engine_round_duration_seconds", "gauge", "How long the engine's last round took."),
-        ("crowsnest_engine_rounds_total", "counter", "Rounds the engine finished since start."),
-        ("crowsnest_engine_panics_total", "counter", "Panics caught in the engine and restarted since start."),
-        ("crowsnest_engine_stale", "gauge", "1 while the engine's last round is older than its stale limit (/healthz answers 503)."),
+    type Reading = fn(&crate::engines::EngineSnapshot, i64) -> Option<f64>;
+    let series: [(&str, &str, &str, Reading); 5] = [
+        ("crowsnest_engine_last_round_timestamp_seconds", "gauge", "When the engine last finished a round (unix seconds).", |e, _| {
+            e.last_round_ms.map(|ms| ms as f64 / 1000.0)
+        }),
+        ("crowsnest_engine_round_duration_seconds", "gauge", "How long the engine's last round took.", |e, _| e.last_duration_seconds),
+        ("crowsnest_engine_rounds_total", "counter", "Rounds the engine finished since start.", |e, _| Some(e.rounds as f64)),
+        ("crowsnest_engine_panics_total", "counter", "Panics caught in the engine and restarted since start.", |e, _| {
+            Some(e.panics as f64)
+        }),
+        (
+            "crowsnest_engine_stale",
+            "gauge",
+            "1 while the engine's last round is older than its stale limit (/healthz answers 503).",
+            |e, now| Some(f64::from(u8::from(e.stale_for_ms(now).is_some()))),
+        ),
     ];
-    for (name, kind, help) in series {
+    for (name, kind, help, reading) in series {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
         for e in engines {
-            let value = match name {
-                "crowsnest_engine_last_round_timestamp_seconds" => e.last_round_ms.map(|ms| ms as f64 / 1000.0),
-                "crowsnest_engine_round_duration_seconds" => e.last_duration_seconds,
-                "crowsnest_engine_rounds_total" => Some(e.rounds as f64),
-                "crowsnest_engine_panics_total" => Some(e.panics as f64),
-                _ => Some(f64::from(u8::from(stale.iter().any(|s| s.starts_with(&format!("{}:", e.name)))))),
-            };
-            if let Some(v) = value {
+            if let Some(v) = reading(e, now_ms) {
                 let _ = writeln!(out, "{name}{{engine=\"{}\"}} {v}", label(e.name));
             }
         }

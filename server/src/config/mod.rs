@@ -113,10 +113,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Estate, Vec<ConfigError>> {
         let (line, column) = locate::line_column(text, offset);
         vec![ConfigError { file: file.to_path_buf(), line, column, key: KeyPath::root(), message: format!("invalid TOML: {message}") }]
     })?;
-    let error = |key: KeyPath, offset: usize, message: String| {
-        let (line, column) = locate::line_column(text, offset);
-        ConfigError { file: file.to_path_buf(), line, column, key, message }
-    };
+    let error = |key: KeyPath, offset: usize, message: String| located(file, text, key, offset, message);
     let (estate, mut errors, removed) = deserialize_all(file, text, &document);
     let Some(estate) = estate else { return Err(errors) };
     // Cross references are checked too. A table dropped to get this far must not cause made-up
@@ -145,6 +142,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Estate, Vec<ConfigError>> {
     }
     errors.sort_by_key(|e| (e.line, e.column));
     Err(errors)
+}
+
+/// A mistake at byte `offset` of `text`, with its line and column.
+fn located(file: &Path, text: &str, key: KeyPath, offset: usize, message: String) -> ConfigError {
+    let (line, column) = locate::line_column(text, offset);
+    ConfigError { file: file.to_path_buf(), line, column, key, message }
 }
 
 /// A key path of the estate as deserialized, as it is in the file: each dropped table before it
@@ -179,10 +182,7 @@ fn deserialize_all(file: &Path, text: &str, document: &locate::Document) -> (Opt
     let mut work = text.as_bytes().to_vec();
     let mut errors: Vec<ConfigError> = Vec::new();
     let mut removed: Vec<KeyPath> = Vec::new();
-    let mistake = |key: KeyPath, offset: usize, message: String| {
-        let (line, column) = locate::line_column(text, offset);
-        ConfigError { file: file.to_path_buf(), line, column, key, message }
-    };
+    let mistake = |key: KeyPath, offset: usize, message: String| located(file, text, key, offset, message);
     while errors.len() < MOST_MISTAKES {
         // Blanking replaces whole UTF-8 sequences with spaces, so the text stays valid.
         let current = String::from_utf8_lossy(&work).into_owned();

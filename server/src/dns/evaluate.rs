@@ -50,6 +50,14 @@ impl AddressBook {
         self.0.get(value)
     }
 
+    /// Where traffic to a value lands: `lb3 · Singapore`, or `192.0.2.7 (outside the estate)`.
+    pub fn place(&self, value: &str) -> String {
+        match self.owner(value) {
+            Some(o) => format!("{} · {}", o.host, o.region),
+            None => format!("{value} (outside the estate)"),
+        }
+    }
+
     /// `lb1 · api_lb · San Jose`, or `outside the estate`.
     pub fn label(&self, value: &str) -> String {
         match self.owner(value) {
@@ -172,14 +180,7 @@ pub struct Verdict {
 
 /// `lb3 · Singapore, lb4 · Amsterdam`: where traffic lands, for the on-call.
 fn landing(values: &BTreeSet<String>, book: &AddressBook) -> String {
-    let places: Vec<String> = values
-        .iter()
-        .map(|v| match book.owner(v) {
-            Some(o) => format!("{} · {}", o.host, o.region),
-            None => format!("{v} (outside the estate)"),
-        })
-        .collect();
-    places.join(", ")
+    values.iter().map(|v| book.place(v)).collect::<Vec<_>>().join(", ")
 }
 
 fn labelled(values: &BTreeSet<String>, book: &AddressBook) -> String {
