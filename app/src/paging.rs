@@ -1,7 +1,7 @@
 //! Pages of a long list, problems first: what a 10,000-record zone needs to stay readable (and
 //! a page small) with links that work without JavaScript. Pure, so it is table-tested.
 
-use crate::model::DnsRecord;
+use crate::model::{DnsRecord, Host, Status};
 
 /// Rows per page.
 pub const PER_PAGE: usize = 100;
@@ -73,6 +73,84 @@ pub fn dns_href(status: Option<&str>, name: Option<&str>, page: usize) -> String
         "/dns".into()
     } else {
         format!("/dns?{}", parts.join("&"))
+    }
+}
+
+/// The topology's host filters from the query string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostQuery {
+    /// Only hosts with this status word (`ok`, `warn`, `critical`, `unknown`).
+    pub status: Option<String>,
+    /// Only hosts of this region key.
+    pub region: Option<String>,
+    /// Only hosts whose name, tier or address contains this (lower case).
+    pub name: Option<String>,
+    /// 1-based page.
+    pub page: usize,
+}
+
+/// One page of matching hosts (each with its region's display name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostPage {
+    /// The hosts on this page, problems first, as (region display, host).
+    pub hosts: Vec<(String, Host)>,
+    /// Hosts in the estate.
+    pub total: usize,
+    /// Hosts matching the filters.
+    pub matching: usize,
+    /// This page (clamped to the last).
+    pub page: usize,
+    /// Pages of matching hosts (at least 1).
+    pub pages: usize,
+}
+
+/// How serious a host status is, for ordering: critical, unknown, warn, ok.
+fn host_rank(status: Status) -> u8 {
+    match status {
+        Status::Critical => 3,
+        Status::Unknown => 2,
+        Status::Warn => 1,
+        Status::Ok => 0,
+    }
+}
+
+/// Filters the estate's hosts, sorts problems first (then region order, then name) and cuts
+/// one page.
+pub fn host_page(hosts: Vec<(String, Host)>, query: &HostQuery) -> HostPage {
+    let total = hosts.len();
+    let mut hosts: Vec<(usize, (String, Host))> = hosts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (_, h))| {
+            query.status.as_deref().is_none_or(|s| h.health.status.as_str() == s)
+                && query.region.as_deref().is_none_or(|r| h.region == r)
+                && query.name.as_deref().is_none_or(|n| h.name.contains(n) || h.tier.contains(n) || h.address.contains(n))
+        })
+        .collect();
+    // The estate's order (regions as configured) breaks ties, so a page is stable round to round.
+    hosts.sort_by_key(|(i, (_, h))| (std::cmp::Reverse(host_rank(h.health.status)), *i));
+    let matching = hosts.len();
+    let pages = matching.div_ceil(PER_PAGE).max(1);
+    let page = query.page.clamp(1, pages);
+    let hosts = hosts.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|(_, h)| h).collect();
+    HostPage { hosts, total, matching, page, pages }
+}
+
+/// `/topology?status=…&region=…&name=…&page=N`, keeping the other filters.
+pub fn topology_href(query: &HostQuery) -> String {
+    let mut parts = Vec::new();
+    for (key, value) in [("status", &query.status), ("region", &query.region), ("name", &query.name)] {
+        if let Some(v) = value {
+            parts.push(format!("{key}={}", encode(v)));
+        }
+    }
+    if query.page > 1 {
+        parts.push(format!("page={}", query.page));
+    }
+    if parts.is_empty() {
+        "/topology".into()
+    } else {
+        format!("/topology?{}", parts.join("&"))
     }
 }
 
@@ -154,5 +232,70 @@ mod tests {
         assert_eq!(dns_href(None, None, 1), "/dns");
         assert_eq!(dns_href(Some("missing"), None, 2), "/dns?status=missing&page=2");
         assert_eq!(dns_href(None, Some("www a&b"), 3), "/dns?name=www%20a%26b&page=3");
+    }
+
+    fn host(name: &str, region: &str, status: Status) -> (String, Host) {
+        let health = crate::model::Health { status, latency_ms: None, checked_at_ms: None, detail: String::new(), flapping: None };
+        let host = Host {
+            name: name.into(),
+            region: region.into(),
+            tier: "web".into(),
+            address: "127.0.0.1".into(),
+            check: String::new(),
+            health,
+        };
+        (region.to_uppercase(), host)
+    }
+
+    /// 300 hosts over three regions: 3 critical, 2 unknown, 1 warn, the rest ok.
+    fn estate() -> Vec<(String, Host)> {
+        (0..300)
+            .map(|i| {
+                let status = match i {
+                    5 | 150 | 299 => Status::Critical,
+                    40 | 260 => Status::Unknown,
+                    77 => Status::Warn,
+                    _ => Status::Ok,
+                };
+                host(&format!("h{i:03}"), ["sjc", "sin", "ams"][i / 100], status)
+            })
+            .collect()
+    }
+
+    fn hq(status: Option<&str>, region: Option<&str>, name: Option<&str>, page: usize) -> HostQuery {
+        HostQuery { status: status.map(str::to_string), region: region.map(str::to_string), name: name.map(str::to_string), page }
+    }
+
+    #[test]
+    fn hosts_problems_first_filtered_and_paged() {
+        #[rustfmt::skip]
+        let cases: Vec<(&str, HostQuery, usize, usize, usize, usize, &str)> = vec![
+            // (case, query, rows, matching, page, pages, first row)
+            ("critical first, in estate order", hq(None, None, None, 1), 100, 300, 1, 3, "h005"),
+            ("last page", hq(None, None, None, 3), 100, 300, 3, 3, "h198"),
+            ("past the end is the last", hq(None, None, None, 9), 100, 300, 3, 3, "h198"),
+            ("status", hq(Some("unknown"), None, None, 1), 2, 2, 1, 1, "h040"),
+            ("region", hq(None, Some("sin"), None, 1), 100, 100, 1, 1, "h150"),
+            ("region and status", hq(Some("critical"), Some("ams"), None, 1), 1, 1, 1, 1, "h299"),
+            ("name", hq(None, None, Some("h07"), 1), 10, 10, 1, 1, "h077"),
+            ("nothing matches: one empty page", hq(Some("warn"), Some("sjc"), Some("h1"), 1), 0, 0, 1, 1, ""),
+        ];
+        for (case, query, rows, matching, page, pages, first) in cases {
+            let got = host_page(estate(), &query);
+            assert_eq!((got.hosts.len(), got.matching, got.page, got.pages, got.total), (rows, matching, page, pages, 300), "{case}");
+            assert_eq!(got.hosts.first().map_or("", |(_, h)| h.name.as_str()), first, "{case}");
+        }
+        let first = host_page(estate(), &hq(None, None, None, 1));
+        let order: Vec<&str> = first.hosts[..7].iter().map(|(_, h)| h.name.as_str()).collect();
+        assert_eq!(order, ["h005", "h150", "h299", "h040", "h260", "h077", "h000"]);
+    }
+
+    #[test]
+    fn topology_links_keep_the_filters() {
+        assert_eq!(topology_href(&hq(None, None, None, 1)), "/topology");
+        assert_eq!(
+            topology_href(&hq(Some("critical"), Some("sin"), Some("lb 1"), 2)),
+            "/topology?status=critical&region=sin&name=lb%201&page=2"
+        );
     }
 }

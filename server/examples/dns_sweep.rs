@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut records = 0;
     for sweep in 1..=sweeps {
         let started = Instant::now();
-        let verdicts = engine::round(&estate, &checks, &client, &book, &Default::default(), concurrency, crowsnest::probe::now_ms).await;
+        let verdicts = engine::round(&estate, &checks, &client, &book, &Default::default(), concurrency, crowsnest::clock::now_ms).await;
         let elapsed = started.elapsed().as_secs_f64();
         ok = verdicts.iter().filter(|(_, v, _)| v.status == DnsStatus::Ok).count();
         records = verdicts.len();

@@ -2,8 +2,8 @@
 //! stores the config names, like the server does, and report with context.
 
 use crate::audit::{self, NewAuditEntry};
+use crate::clock::now_ms;
 use crate::config::Estate;
-use crate::probe::now_ms;
 use crate::run::control_url;
 use crate::store::{ControlStore, LocalStore, UserChange};
 use std::io::Write;

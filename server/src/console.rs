@@ -3,17 +3,18 @@
 
 use crate::actions::ActionService;
 use crate::backlog::engine::LoaderBoard;
+use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::dns::engine::{DnsBoard, RecordCheck};
 use crate::dns::evaluate::AddressBook;
-use crate::health::{self, Policy};
-use crate::probe::{now_ms, HealthBoard, Target};
+use crate::health::engine::{HealthBoard, Target};
+use crate::health::evaluate::Policy;
 use crate::replication::engine::ReplicationBoard;
 use crate::replication::evaluate::ClusterSpec;
 use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
-use app::model::{self, Area, Backlog, Dns, DnsStatus, Instance, Mode, Overview, Replication, Status, Topology};
+use app::model::{self, Area, Backlog, Dns, Instance, Mode, Overview, Replication, Status, Topology};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -111,89 +112,7 @@ impl ConsoleState {
 
     /// The DNS snapshot evaluated at `now_ms`.
     pub fn dns_at(&self, now_ms: i64) -> Dns {
-        let records = self
-            .checks
-            .iter()
-            .map(|check| {
-                let state = self.dns.get(&check.key());
-                let cells = self
-                    .estate
-                    .resolvers
-                    .iter()
-                    .map(|resolver| {
-                        let verdict = state.as_ref().and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == resolver.name));
-                        model::DnsCell {
-                            resolver: resolver.name.clone(),
-                            status: verdict.map_or(DnsStatus::Unchecked, |v| v.status),
-                            detail: verdict.map_or_else(|| "not checked yet".to_string(), |v| v.detail.clone()),
-                        }
-                    })
-                    .collect();
-                model::DnsRecord {
-                    name: check.owner.clone(),
-                    kind: check.kind.as_str().to_string(),
-                    declared: check
-                        .declared
-                        .values
-                        .iter()
-                        .map(|v| match self.book.owner(v) {
-                            Some(_) => format!("{v} ({})", self.book.label(v)),
-                            None => v.clone(),
-                        })
-                        .collect(),
-                    ttl: check.declared.ttl,
-                    required_tier: check.declared.required_tier.map(|t| t.to_string()),
-                    status: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.damped.settled.shown),
-                    latest: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.verdict.status),
-                    flapping: state.as_ref().and_then(|s| s.damped.settled.flapping.clone()),
-                    detail: state.as_ref().map_or_else(|| "not checked yet".to_string(), |s| s.verdict.detail.clone()),
-                    since_ms: state.as_ref().map(|s| s.damped.since_ms),
-                    checked_at_ms: state.as_ref().map(|s| s.checked_at_ms),
-                    cells,
-                }
-            })
-            .collect();
-        let serials = self.dns.soa();
-        Dns {
-            soa_skew: crate::dns::engine::soa_skew(&serials),
-            soa: serials
-                .into_iter()
-                .map(|s| model::SoaCell { resolver: s.resolver, serial: s.serial.as_ref().ok().copied(), error: s.serial.err() })
-                .collect(),
-            declared_serial: self.estate.zone.as_ref().map(|z| z.serial),
-            resolvers: self
-                .estate
-                .resolvers
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} ({})",
-                        r.name,
-                        match r.kind {
-                            crate::config::ResolverKind::Authoritative => "authoritative",
-                            crate::config::ResolverKind::Recursive => "recursive",
-                        }
-                    )
-                })
-                .collect(),
-            records,
-            probe_interval_seconds: self.estate.probes.interval_seconds,
-            evaluated_at_ms: now_ms,
-        }
-    }
-
-    /// Where a public hostname's A record lands, by every resolver's latest answer: labelled
-    /// values, the regions (`lb3 · Singapore`), the record's shown status and since when.
-    fn landing(&self, hostname: &str) -> Landing {
-        let key = format!("{}. A", hostname.trim_end_matches('.').to_ascii_lowercase());
-        let Some(state) = self.dns.get(&key) else { return Landing::default() };
-        let values: std::collections::BTreeSet<&String> = state.answers.values().flatten().collect();
-        Landing {
-            lands_on: values.iter().map(|v| format!("{v} = {}", self.book.label(v))).collect(),
-            serving: values.iter().map(|v| self.book.place(v)).collect(),
-            status: Some(state.damped.settled.shown),
-            since_ms: Some(state.damped.since_ms),
-        }
+        crate::dns::view::dns(&self.estate, &self.checks, &self.dns, &self.book, now_ms)
     }
 
     /// A counter that moves whenever any engine completes a round (or a loader pushes): what a
@@ -256,62 +175,8 @@ impl ConsoleState {
     }
 
     fn own_topology_at(&self, now_ms: i64) -> Topology {
-        let regions = self
-            .estate
-            .regions
-            .iter()
-            .map(|region| {
-                let hosts: Vec<model::Host> = self
-                    .estate
-                    .hosts
-                    .iter()
-                    .zip(&self.targets)
-                    .filter(|(h, _)| h.region == region.name)
-                    .map(|(h, target)| model::Host {
-                        name: h.name.clone(),
-                        region: h.region.clone(),
-                        tier: h.tier.to_string(),
-                        address: h.address.to_string(),
-                        check: target.describe(),
-                        health: {
-                            let state = self.board.state(&h.name);
-                            let raw = health::evaluate(state.as_ref().map(|s| &s.latest), target.expect(), self.policy, now_ms);
-                            health::damped(raw, state.as_ref().map(|s| &s.damped))
-                        },
-                    })
-                    .collect();
-                model::Region {
-                    name: region.name.clone(),
-                    display: region.display.clone(),
-                    primary: region.primary,
-                    status: Status::worst(hosts.iter().map(|h| h.health.status)),
-                    hosts,
-                }
-            })
-            .collect();
-        Topology {
-            regions,
-            hostnames: self
-                .estate
-                .hostnames
-                .iter()
-                .map(|h| {
-                    let landing = self.landing(&h.name);
-                    model::PublicHostname {
-                        name: h.name.clone(),
-                        tier: h.tier.to_string(),
-                        site: h.site.clone(),
-                        lands_on: landing.lands_on,
-                        dns_status: landing.status,
-                        serving: landing.serving,
-                        since_ms: landing.since_ms,
-                    }
-                })
-                .collect(),
-            probe_interval_seconds: self.estate.probes.interval_seconds,
-            evaluated_at_ms: now_ms,
-            vantages: Default::default(),
-        }
+        let health = crate::health::view::Sources { targets: &self.targets, board: &self.board, policy: self.policy };
+        crate::health::view::topology(&self.estate, &health, &self.dns, &self.book, now_ms)
     }
 }
 
@@ -456,15 +321,6 @@ impl Console for ConsoleState {
             })
         })
     }
-}
-
-/// Where a public hostname lands now (see `ConsoleState::landing`).
-#[derive(Default)]
-struct Landing {
-    lands_on: Vec<String>,
-    serving: Vec<String>,
-    status: Option<DnsStatus>,
-    since_ms: Option<i64>,
 }
 
 fn control_error(e: crate::store::StoreError) -> ConsoleError {

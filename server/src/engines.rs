@@ -66,7 +66,7 @@ impl Engine {
     /// Records a finished round that began at `started`.
     pub fn round_done(&self, started: Instant) {
         self.last_duration_us.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        self.last_round_ms.store(crate::probe::now_ms(), Ordering::Relaxed);
+        self.last_round_ms.store(crate::clock::now_ms(), Ordering::Relaxed);
         self.rounds.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -7,7 +7,7 @@
 //! when none has answered; a primary that finds a second writable node (split brain) refuses
 //! writes until one is demoted.
 
-use crate::probe::now_ms;
+use crate::clock::now_ms;
 use crate::store::{ControlStore, ReplicaLag};
 use app::model::Mode;
 use std::sync::Arc;

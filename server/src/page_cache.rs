@@ -80,6 +80,9 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         }
     };
     if let (Some(content_type), Ok(mut pages)) = (parts.headers.get(header::CONTENT_TYPE), cache.pages.lock()) {
+        // Entries of an older round or second can never be served again: dropping them keeps
+        // the cache to the pages rendered in this one.
+        pages.retain(|_, (f, _, _)| *f == now);
         pages.insert(path, (now, bytes.clone(), content_type.clone()));
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -93,21 +96,31 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
     use tower::ServiceExt;
 
-    /// A router whose pages count their renders, behind the cache.
+    /// A router whose pages count their renders, behind the cache, fresh for round 1, second 1.
     fn app(renders: Arc<AtomicU64>) -> Router {
+        app_at(renders, Arc::new(AtomicU64::new(1)), Arc::new(AtomicU64::new(1)))
+    }
+
+    /// The same, with the round and second read from `round` and `second`.
+    fn app_at(renders: Arc<AtomicU64>, round: Arc<AtomicU64>, second: Arc<AtomicU64>) -> Router {
         let html = |body: String| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body);
         let count = move || {
             let n = renders.fetch_add(1, Ordering::SeqCst) + 1;
             html(format!("render {n}"))
         };
         let (c1, c2, c3, c4) = (count.clone(), count.clone(), count.clone(), count.clone());
+        let (c5, c6, c7) = (count.clone(), count.clone(), count.clone());
+        let freshness = move || Freshness { round: round.load(Ordering::SeqCst), second: second.load(Ordering::SeqCst) as i64 };
         Router::new()
+            .route("/api/v1/thing", get(move || async move { c5() }))
+            .route("/pkg/thing", get(move || async move { c6() }))
+            .route("/form", get(move || async move { c7() }).post(|| async { ([(header::CONTENT_TYPE, "text/html")], "posted") }))
             .route("/page", get(move || async move { c1() }))
             .route("/personal", get(move || async move { ([(header::CACHE_CONTROL, "private, no-store")], c2()) }))
             .route("/cookie", get(move || async move { ([(header::SET_COOKIE, "a=b")], c3()) }))
             .route("/missing", get(move || async move { (StatusCode::NOT_FOUND, c4()) }))
             .route("/huge", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "x".repeat(MAX_PAGE_BYTES + 10)) }))
-            .layer(axum::middleware::from_fn_with_state(PageCache::new(|| Freshness { round: 1, second: 1 }), serve))
+            .layer(axum::middleware::from_fn_with_state(PageCache::new(freshness), serve))
     }
 
     async fn fetch(app: &Router, uri: &str, cookie: bool) -> (StatusCode, String) {
@@ -145,5 +158,57 @@ mod tests {
         // A page too large to keep is served whole, uncached, never refused.
         let (status, body) = fetch(&app, "/huge", false).await;
         assert_eq!((status, body.len()), (StatusCode::OK, MAX_PAGE_BYTES + 10));
+        // The API and the shipped files are never kept, however often they are asked.
+        assert_eq!(fetch(&app, "/api/v1/thing", false).await.1, "render 9");
+        assert_eq!(fetch(&app, "/api/v1/thing", false).await.1, "render 10");
+        assert_eq!(fetch(&app, "/pkg/thing", false).await.1, "render 11");
+        assert_eq!(fetch(&app, "/pkg/thing", false).await.1, "render 12");
+        // A POST goes through, and does not replace the GET's rendering.
+        assert_eq!(fetch(&app, "/form", false).await.1, "render 13");
+        let post = Request::builder().method(Method::POST).uri("/form").body(Body::empty()).unwrap();
+        let posted = axum::body::to_bytes(app.clone().oneshot(post).await.unwrap().into_body(), usize::MAX).await.unwrap();
+        assert_eq!(&posted[..], b"posted");
+        assert_eq!(fetch(&app, "/form", false).await.1, "render 13");
+    }
+
+    #[tokio::test]
+    async fn a_rendering_lasts_one_round_and_one_second() {
+        let (renders, round, second) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(1)), Arc::new(AtomicU64::new(1)));
+        let app = app_at(renders, round.clone(), second.clone());
+        // (round, second, expected body)
+        let table = [
+            (1, 1, "render 1"),
+            (1, 1, "render 1"),
+            (2, 1, "render 2"),
+            (2, 1, "render 2"),
+            (2, 2, "render 3"),
+            (2, 2, "render 3"),
+            (1, 1, "render 4"),
+        ];
+        for (r, s, want) in table {
+            round.store(r, Ordering::SeqCst);
+            second.store(s, Ordering::SeqCst);
+            assert_eq!(fetch(&app, "/page", false).await.1, want, "round {r} second {s}");
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_current_round_is_kept() {
+        let (renders, round) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(1)));
+        let cache = PageCache::new({
+            let round = round.clone();
+            move || Freshness { round: round.load(Ordering::SeqCst), second: 1 }
+        });
+        let html = |body: String| ([(header::CONTENT_TYPE, "text/html")], body);
+        let app = Router::new()
+            .route("/{page}", get(move || async move { html(format!("render {}", renders.fetch_add(1, Ordering::SeqCst))) }))
+            .layer(axum::middleware::from_fn_with_state(cache.clone(), serve));
+        for n in 0..50 {
+            fetch(&app, &format!("/p{n}"), false).await;
+        }
+        assert_eq!(cache.pages.lock().unwrap().len(), 50, "one entry per page of this round");
+        round.store(2, Ordering::SeqCst);
+        fetch(&app, "/p0", false).await;
+        assert_eq!(cache.pages.lock().unwrap().len(), 1, "a new round drops the old renderings");
     }
 }

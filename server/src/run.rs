@@ -6,18 +6,20 @@ use crate::actions::ActionService;
 use crate::auth::session_cache::CachedStore;
 use crate::auth::{Directory, LoginLimiter, Passwords, Timeouts};
 use crate::backlog::engine::LoaderBoard;
+use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::console::{Boards, ConsoleState};
 use crate::dns::{self, engine::DnsBoard};
 use crate::edge::EdgePublisher;
 use crate::engines::{supervise, Engine};
+use crate::health::engine::{HealthBoard, NetProbe};
 use crate::lab::Lab;
 use crate::mode::ModeWatch;
-use crate::probe::{self, HealthBoard, NetProbe};
 use crate::replication::engine::ReplicationBoard;
 use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
 use crate::web::gate::GateState;
 use crate::web::{self, AppState, LoginState};
+use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,7 +105,7 @@ pub async fn adopt_config(control: &ControlStore, estate: &Estate) -> Result<(),
     control.migrate().await?;
     let users: Vec<(String, String, String)> =
         estate.users.iter().map(|u| (u.name.clone(), u.role.as_str().to_string(), u.password_hash.clone())).collect();
-    control.sync_users(&users, probe::now_ms()).await?;
+    control.sync_users(&users, now_ms()).await?;
     let sites: Vec<String> = estate.sites.iter().map(|s| s.name.clone()).collect();
     control.ensure_sites(&sites).await?;
     control.replace_desired_records(&desired_records(estate)).await
@@ -162,7 +164,7 @@ impl Server {
             }
             Err(e) => return Err(e.into()),
         };
-        let checks = Arc::new(dns::engine::checks(&estate, &before, probe::now_ms()));
+        let checks = Arc::new(dns::engine::checks(&estate, &before, now_ms()));
         if mode.read_only() {
             tracing::warn!(reason = %mode.get().reason, "secondary: control state is read from the replica; this config's users, sites and records are not written");
         } else {
@@ -173,7 +175,7 @@ impl Server {
 
         // Each engine runs supervised (restarted after a panic) with a round clock that
         // /healthz and /metrics read; the stale limits are the ones the pages use.
-        let started_ms = probe::now_ms();
+        let started_ms = now_ms();
         let probe_stale = Duration::from_millis(estate.probes.policy().stale_after_ms as u64);
         let every = |interval_seconds: u64, timeout_ms: u64| Duration::from_millis(3 * interval_seconds * 1000 + timeout_ms);
         let engines = vec![
@@ -186,7 +188,7 @@ impl Server {
         let probe = Arc::new(NetProbe::new(Duration::from_millis(estate.probes.timeout_ms)));
         let probes = supervise(engines[0].clone(), {
             let (estate, probe, board, local, engine) = (estate.clone(), probe, board.clone(), local.clone(), engines[0].clone());
-            move || probe::run_rounds(estate.clone(), probe.clone(), board.clone(), Some(local.clone()), engine.clone())
+            move || crate::health::engine::run_rounds(estate.clone(), probe.clone(), board.clone(), Some(local.clone()), engine.clone())
         });
         let dns_board = DnsBoard::default();
         let dns_rounds = supervise(engines[1].clone(), {
@@ -344,12 +346,15 @@ impl Server {
             mode.clone(),
         );
         let mut until_stop = stopping;
+        let stalled = Duration::from_secs(estate.instance.stalled_client_seconds);
         let serve = tokio::spawn(async move {
             let stop = async move {
                 let _ = until_stop.wait_for(|s| *s).await;
             };
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop).await {
+            if let Err(e) =
+                axum::serve(listener.tap_io(move |tcp| drop_when_stalled(tcp, stalled)), service).with_graceful_shutdown(stop).await
+            {
                 tracing::error!(error = %e, "HTTP server failed");
             }
         });
@@ -420,5 +425,16 @@ pub async fn stop_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// Asks the kernel to close a connection whose peer leaves sent data unread for `limit`
+/// (TCP_USER_TIMEOUT covers a shut receive window): a tab that stops reading its event stream
+/// is dropped without holding a stream slot or slowing anyone else. Nodelay too: events and
+/// small pages go out at once.
+fn drop_when_stalled(tcp: &mut tokio::net::TcpStream, limit: Duration) {
+    let _ = tcp.set_nodelay(true);
+    if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(limit)) {
+        tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT; a stalled client keeps its connection");
     }
 }

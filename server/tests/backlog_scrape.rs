@@ -6,8 +6,8 @@
 use app::model::{BacklogStatus, Loader};
 use crowsnest::backlog::engine::{self, LoaderBoard, PushError};
 use crowsnest::config;
+use crowsnest::lab::pgcluster::Cluster;
 use crowsnest::lab::LabLoader;
-use crowsnest::pgcluster::Cluster;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -46,7 +46,7 @@ fn estate(urls: &[(&str, SocketAddr)], push_token: &str) -> config::Estate {
 }
 
 fn loader(board: &LoaderBoard, name: &str) -> Loader {
-    board.snapshot(crowsnest::probe::now_ms()).loaders.into_iter().find(|l| l.name == name).unwrap()
+    board.snapshot(crowsnest::clock::now_ms()).loaders.into_iter().find(|l| l.name == name).unwrap()
 }
 
 async fn until(board: &LoaderBoard, name: &str, want: BacklogStatus) -> Loader {

@@ -69,8 +69,8 @@ fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
 /// A loopback block no other test in this run uses: room for 12 tests (n = 0..=11) per
 /// process, always within 127.20–127.247 (the old formula overflowed a u8 for some pids).
 fn block(n: u8) -> u8 {
-    assert!(n < 12, "block {n}: widen the stride in `block` for more tests");
-    20 + (std::process::id() % 19) as u8 * 12 + n
+    assert!(n < 16, "block {n}: widen the stride in `block` for more tests");
+    20 + (std::process::id() % 14) as u8 * 16 + n
 }
 
 async fn start(n: u8) -> (Server, tempfile::TempDir) {
@@ -235,6 +235,46 @@ async fn pages_render_on_the_server_with_live_health() {
     assert!(metrics.contains("crowsnest_dns_soa_serial{resolver=\"lab-auth\"} "), "{metrics}");
     assert!(metrics.contains("crowsnest_dns_declared_serial 2026112501"), "{metrics}");
     assert!(metrics.contains("crowsnest_dns_queries_per_round "), "{metrics}");
+    // The whole exposition reads with the strict parser; every family it declares has samples
+    // (but the few that only exist while there is something to say), with this demo's values.
+    let samples = crowsnest::backlog::exposition::parse(&metrics).unwrap_or_else(|e| panic!("{e}: {metrics}"));
+    let matching = |name: &str, labels: &[(&str, &str)]| -> Vec<f64> {
+        samples
+            .iter()
+            .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.iter().any(|(a, b)| a == k && b == v)))
+            .map(|s| s.value)
+            .collect()
+    };
+    let only_when_known = ["crowsnest_replica_lag_bytes", "crowsnest_replica_lag_seconds", "crowsnest_loader_eta_seconds"];
+    for family in metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()) {
+        assert!(only_when_known.contains(&family) || !matching(family, &[]).is_empty(), "{family} is declared without a sample");
+    }
+    let estate = server.estate();
+    let records = estate.zone.as_ref().map_or(0, |z| z.records.len()) as f64;
+    let authoritative = estate.resolvers.iter().filter(|r| r.kind == config::ResolverKind::Authoritative).count() as f64;
+    #[rustfmt::skip]
+    let table: Vec<(&str, Vec<(&str, &str)>, f64)> = vec![
+        // (series, labels, value: one sample, or the sum of the matching samples)
+        ("crowsnest_info", vec![("instance", "sjc-1"), ("region", "sjc"), ("mode", "primary")], 1.0),
+        ("crowsnest_host_status", vec![("host", "lb2"), ("status", "ok")], 1.0),
+        ("crowsnest_host_status", vec![("host", "lb2"), ("status", "critical")], 0.0),
+        ("crowsnest_host_status", vec![("status", "ok")], estate.hosts.len() as f64),
+        ("crowsnest_engine_panics_total", vec![], 0.0),
+        ("crowsnest_engine_stale", vec![], 0.0),
+        ("crowsnest_dns_records", vec![], records),
+        ("crowsnest_dns_record_ok", vec![("name", "www.example.test."), ("type", "A")], 1.0),
+        ("crowsnest_dns_resolver_answers", vec![("resolver", "lab-auth")], records),
+        ("crowsnest_dns_declared_serial", vec![], 2026112501.0),
+        ("crowsnest_dns_queries_per_round", vec![], records * estate.resolvers.len() as f64 + authoritative),
+    ];
+    for (series, labels, want) in table {
+        let got: f64 = matching(series, &labels).iter().sum();
+        assert_eq!(got, want, "{series}{labels:?}: {metrics}");
+    }
+    assert!(matching("crowsnest_sse_clients", &[]).iter().all(|n| *n >= 1.0), "the stream opened above is counted: {metrics}");
+    assert!(matching("crowsnest_dns_soa_serial", &[("resolver", "lab-auth")]).iter().all(|s| *s >= 2026112501.0), "{metrics}");
+    assert_eq!(matching("crowsnest_db_node_status", &[]).len(), 3, "one status per database node: {metrics}");
+    assert_eq!(matching("crowsnest_loader_queue_depth", &[]).len(), 3, "one depth per loader: {metrics}");
     let health: serde_json::Value = http.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok", "{health}");
     assert_eq!(health["stale"].as_array().map(Vec::len), Some(0), "{health}");
@@ -670,6 +710,63 @@ async fn live_streams_past_the_limit_get_a_clear_503() {
     })
     .await;
     drop(second);
+    server.stop().await;
+}
+
+/// A tab that stops reading its live stream is dropped once its receive window has been shut
+/// for `instance.stalled_client_seconds`, while a tab that reads keeps getting every turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_without_slowing_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, _dir) = start_edited(12, false, |e| {
+        e.instance.stalled_client_seconds = 2;
+        e.probes.interval_seconds = 1;
+        e.probes.timeout_ms = 800;
+    })
+    .await;
+    let base = format!("http://{}", server.addr);
+    let open_streams = || async {
+        let text = client().get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+        text.lines().find_map(|l| l.strip_prefix("crowsnest_sse_clients ")).and_then(|v| v.trim().parse::<u32>().ok())
+    };
+    // The stalled tab: a receive buffer of a few kilobytes, snapshots asked for, never read.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(server.addr).await.unwrap();
+    stalled.write_all(b"GET /api/v1/events HTTP/1.1\r\nHost: console\r\nAccept: text/event-stream\r\n\r\n").await.unwrap();
+    // The reading tab.
+    let mut reading = client().get(format!("{base}/api/v1/events")).send().await.unwrap();
+    assert_eq!(reading.status(), 200);
+    eventually(Duration::from_secs(20), "both streams open", || async { (open_streams().await? == 2).then_some(()) }).await;
+    // The stalled stream goes; the reader sees new generations all along.
+    let mut ids = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), reading.chunk()).await.expect("the reading tab hears within 10 s");
+        let chunk = chunk.unwrap().expect("the reading stream stays open");
+        for line in String::from_utf8_lossy(&chunk).lines() {
+            if let Some(id) = line.strip_prefix("id:") {
+                ids.insert(id.trim().parse::<u64>().unwrap());
+            }
+        }
+        if open_streams().await == Some(1) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the stalled stream was never dropped");
+    }
+    assert!(ids.len() >= 3, "the reading tab kept getting generations while the other stalled: {ids:?}");
+    // The stalled socket was closed by the server: reading it now ends (after what was buffered).
+    let mut sink = vec![0u8; 1 << 16];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stalled.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server closed the stalled connection");
     server.stop().await;
 }
 

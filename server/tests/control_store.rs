@@ -11,7 +11,7 @@ fn pg_admin_url() -> String {
     std::env::var("CROWSNEST_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A fresh PostgreSQL database, dropped when the guard is.
+/// A fresh PostgreSQL database, dropped when the guard is, also when the test fails.
 struct PgDatabase {
     admin: String,
     name: String,
@@ -25,16 +25,40 @@ impl PgDatabase {
         let name = format!("crowsnest_test_{tag}_{}", std::process::id());
         let mut conn =
             sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
+        // Databases left by runs that were killed before their guards could drop them: the
+        // process id in the name no longer runs.
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'crowsnest_test_%'").fetch_all(&mut conn).await.unwrap();
+        for old in names {
+            let pid = old.rsplit('_').next().and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)")).execute(&mut conn).await;
+            }
+        }
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
         PgDatabase { url: format!("{base}/{name}"), admin, name }
     }
+}
 
-    async fn drop_now(self) {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn).await.unwrap();
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // A thread with its own runtime: this may run while a failing test unwinds inside
+        // tokio, where blocking on the test's runtime is not allowed.
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
     }
 }
 
@@ -222,7 +246,7 @@ async fn postgres_control_store() {
     let again = ControlStore::open(&db.url).await.unwrap();
     assert_eq!(verify(&again.audit_chain().await.unwrap()), Ok(5));
     again.close().await;
-    db.drop_now().await;
+    drop(db);
 }
 
 /// Tampers with a real database the way an intruder with write access could (dropping the
@@ -279,7 +303,7 @@ async fn tampering_is_detected_on_sqlite() {
 async fn tampering_is_detected_on_postgres() {
     let db = PgDatabase::create("tamper").await;
     tamper(&db.url, &["DROP TRIGGER audit_entries_no_change ON audit_entries"]).await;
-    db.drop_now().await;
+    drop(db);
 }
 
 #[tokio::test]

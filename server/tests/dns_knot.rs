@@ -25,18 +25,6 @@ impl Drop for Knot {
     }
 }
 
-/// A port free for both UDP and TCP now; bounded, like every loop in the tests.
-fn free_port() -> u16 {
-    for _ in 0..100 {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP in 100 tries");
-}
-
 const ZONE: &str = "$ORIGIN example.test.
 $TTL 3600
 @    IN SOA ns1 hostmaster 7 3600 600 86400 60
@@ -51,7 +39,7 @@ impl Knot {
         let knotd = Path::new("/usr/sbin/knotd");
         assert!(knotd.exists(), "Knot DNS is needed for this test: scripts/setup.sh installs it (Debian package knot)");
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = crowsnest::lab::free_port();
         std::fs::write(dir.path().join("example.test.zone"), ZONE).unwrap();
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let conf = dir.path().join("knot.conf");

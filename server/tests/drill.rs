@@ -15,7 +15,8 @@
 //! `scripts/drill --runs N` runs it N times (default 20) and prints the report; plain
 //! `cargo test` runs it `DRILL_RUNS` times (default 4: each kind of cut and recovery once).
 
-use crowsnest::pgcluster::{free_port, Cluster, Node};
+use crowsnest::lab::free_port;
+use crowsnest::lab::pgcluster::{Cluster, Node};
 use crowsnest::store::ControlStore;
 use reqwest::{Client, StatusCode};
 use sha2::{Digest, Sha256};
@@ -159,8 +160,9 @@ fn zone(www: &str) -> String {
 /// The lab alone, serving the zone (no hosts, no PostgreSQL): the drill's DNS.
 fn lab_config(dns: SocketAddr, control: SocketAddr, www: &str) -> String {
     format!(
-        "[instance]\nname = \"drill-lab\"\nregion = \"sjc\"\n\n[[regions]]\nname = \"sjc\"\ndisplay = \"San Jose\"\nprimary = true\n\n\
+        "[instance]\nname = \"drill-lab\"\nregion = \"sjc\"\n{}\n\
          [lab]\ncontrol_listen = \"{control}\"\ndns_listen = \"{dns}\"\npostgres = false\n{}",
+        common::regions_toml(&["sjc"]),
         zone(www)
     )
 }
@@ -189,12 +191,7 @@ check_url = "http://{nginx}/"
 name = "www.example.test"
 tier = "web_lb"
 site = "web"
-
-[[users]]
-name = "alice"
-role = "oncall"
-password_hash = "{hash}"
-"#,
+{alice}"#,
         name = me.instance,
         region = me.key,
         listen = me.console,
@@ -202,6 +199,7 @@ password_hash = "{hash}"
         edge = me.data.join("edge").display().to_string(),
         interval = INTERVAL_MS / 1000,
         nginx = me.nginx,
+        alice = common::user_toml("alice", "oncall", hash),
     );
     for r in all {
         let primary = r.key == "sjc";

@@ -25,7 +25,7 @@ fn estate(data: &Path, tweak: impl FnOnce(&mut Estate)) -> Estate {
         .iter()
         .map(|(name, role, pw)| {
             let hash = crowsnest::auth::password::hash(pw).unwrap();
-            format!("[[users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_hash = \"{hash}\"\n\n")
+            common::user_toml(name, role, &hash)
         })
         .collect();
     let text = format!(
@@ -35,12 +35,7 @@ name = "sjc-1"
 region = "sjc"
 listen = "127.0.0.1:0"
 data_dir = {data:?}
-
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-
+{regions}
 [[hosts]]
 name = "lb2"
 region = "sjc"
@@ -66,7 +61,8 @@ tier = "web_lb"
 site = "api"
 
 {users}"#,
-        data = data.display().to_string()
+        data = data.display().to_string(),
+        regions = common::regions_toml(&["sjc"]),
     );
     let mut estate = config::parse(Path::new("guarded.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
     tweak(&mut estate);
@@ -290,7 +286,7 @@ async fn sessions_rotate_at_login_and_end_at_logout_disable_and_idle() {
     let (dave, _) = session(base, "dave").await;
     let control = crowsnest::store::ControlStore::open(&crowsnest::run::control_url(c.server_estate())).await.unwrap();
     let entry = crowsnest::audit::NewAuditEntry {
-        at_ms: crowsnest::probe::now_ms(),
+        at_ms: crowsnest::clock::now_ms(),
         actor: "cli:test".into(),
         action: "user_disabled".into(),
         target: "dave".into(),
@@ -497,7 +493,15 @@ fn bare_crowsnest_needs_a_config_and_a_site() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--config"));
     // A config but no built site: refused rather than serving the working directory.
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, format!("[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n\n[[regions]]\nname = \"sjc\"\ndisplay = \"San Jose\"\nprimary = true\n", dir.path().join("data").display().to_string())).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n{}",
+            dir.path().join("data").display().to_string(),
+            common::regions_toml(&["sjc"])
+        ),
+    )
+    .unwrap();
     let out = std::process::Command::new(exe)
         .current_dir(dir.path())
         .env("CROWSNEST_CONFIG", &config)

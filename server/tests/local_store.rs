@@ -1,6 +1,6 @@
 //! The local store keeps health observations as a time series and prunes by age.
 
-use crowsnest::health::{Answer, Observation, ProbeError};
+use crowsnest::health::evaluate::{Answer, Observation, ProbeError};
 use crowsnest::store::LocalStore;
 
 fn obs(at_ms: i64, outcome: Result<Answer, ProbeError>) -> Observation {

@@ -13,9 +13,6 @@ mod common;
 use common::{browser, csrf_in, eventually, login_as, start_nginx};
 
 /// A port free on 127.0.0.1 now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_is_served_by_nginx_for_every_method_without_a_reload() {
@@ -30,7 +27,7 @@ async fn maintenance_is_served_by_nginx_for_every_method_without_a_reload() {
     tokio::spawn(async move { axum::serve(upstream, web).await });
 
     // Crowsnest, publishing to the edge directory nginx reads and looking through nginx.
-    let port = free_port();
+    let port = crowsnest::lab::free_port();
     let hash = crowsnest::auth::password::hash("alice-oncall-pw").unwrap();
     let text = format!(
         r#"
@@ -103,7 +100,7 @@ password_hash = "{hash}"
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = http.get(format!("{console}/actions")).send().await.unwrap().text().await.unwrap();
     let token = csrf_in(&page).unwrap();
-    let end = app::format::utc(crowsnest::probe::now_ms() + 2 * 3600 * 1000 + 120_000).trim_end_matches(" UTC").replace(' ', "T");
+    let end = app::format::utc(crowsnest::clock::now_ms() + 2 * 3600 * 1000 + 120_000).trim_end_matches(" UTC").replace(' ', "T");
     let r = http
         .post(format!("{console}/actions"))
         .form(&[

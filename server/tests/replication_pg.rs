@@ -5,7 +5,7 @@
 
 use app::model::{DbCluster, ReplicaStatus};
 use crowsnest::config;
-use crowsnest::pgcluster::Cluster;
+use crowsnest::lab::pgcluster::Cluster;
 use crowsnest::replication::engine::{self, ReplicationBoard};
 use std::path::Path;
 use std::sync::Arc;
@@ -73,7 +73,7 @@ struct Watch {
 impl Watch {
     fn cluster(&self) -> DbCluster {
         let specs = engine::specs(&self.estate);
-        self.board.snapshot(&self.estate, &specs, crowsnest::probe::now_ms()).clusters.remove(0)
+        self.board.snapshot(&self.estate, &specs, crowsnest::clock::now_ms()).clusters.remove(0)
     }
 
     /// Waits until the primary and the replica show these statuses; fails with the last view.

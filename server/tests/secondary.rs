@@ -4,7 +4,7 @@
 //! when its standby is promoted, without a restart.
 
 use crowsnest::config::{self, Estate};
-use crowsnest::pgcluster::Cluster;
+use crowsnest::lab::pgcluster::Cluster;
 use crowsnest::run::{Server, Site};
 use reqwest::StatusCode;
 use std::path::Path;
@@ -28,15 +28,7 @@ control_db = "{control_db}"
 interval_seconds = 1
 timeout_ms = 800
 
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-
-[[regions]]
-name = "sin"
-display = "Singapore"
-
+{regions}
 [[sites]]
 name = "web"
 
@@ -44,13 +36,10 @@ name = "web"
 name = "www.example.test"
 tier = "web_lb"
 site = "web"
-
-[[users]]
-name = "alice"
-role = "oncall"
-password_hash = "{hash}"
-"#,
-        data = data.display().to_string()
+{alice}"#,
+        data = data.display().to_string(),
+        regions = common::regions_toml(&["sjc", "sin"]),
+        alice = common::user_toml("alice", "oncall", hash),
     );
     config::parse(Path::new("secondary.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
 }
@@ -192,9 +181,9 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
         expected_end_ms: None,
         reason: "again".into(),
         actor: "alice".into(),
-        at_ms: crowsnest::probe::now_ms(),
+        at_ms: crowsnest::clock::now_ms(),
     };
-    assert_eq!(promoted.replay(&again, "sin-1", crowsnest::probe::now_ms()).await.unwrap(), crowsnest::store::Replay::AlreadyReplayed);
+    assert_eq!(promoted.replay(&again, "sin-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::AlreadyReplayed);
     assert_eq!(promoted.audit_chain().await.unwrap().len(), replayed.len());
 
     let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
@@ -213,8 +202,8 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
 
     // A break-glass change older than the primary's latest change of the site is superseded:
     // the later change stands, and the audit entry says whose it was.
-    let stale = crowsnest::store::BreakGlass { key: "glass-old".into(), at_ms: crowsnest::probe::now_ms() - 60_000, ..again };
-    assert_eq!(promoted.replay(&stale, "ams-1", crowsnest::probe::now_ms()).await.unwrap(), crowsnest::store::Replay::Superseded);
+    let stale = crowsnest::store::BreakGlass { key: "glass-old".into(), at_ms: crowsnest::clock::now_ms() - 60_000, ..again };
+    assert_eq!(promoted.replay(&stale, "ams-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::Superseded);
     assert!(!promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance), "not applied");
     let chain = promoted.audit_chain().await.unwrap();
     let last = chain.last().unwrap();

@@ -4,35 +4,84 @@ use crate::api::get_topology;
 use crate::components::Badge;
 use crate::format;
 use crate::live::LiveRegion;
-use crate::model::{DnsStatus, Host, Region, Topology};
+use crate::model::{DnsStatus, Host, Region, Status, Topology};
+use crate::paging::{host_page, topology_href, HostPage, HostQuery};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-/// The topology page.
+/// Above this many hosts the diagram gives way to a summary per region: a 300-host estate
+/// would draw a column thousands of pixels tall.
+const DIAGRAM_MAX_HOSTS: usize = 60;
+
+/// The topology page. Filters are a plain GET form, so they work without JavaScript.
 #[component]
 pub fn TopologyPage() -> impl IntoView {
+    let query = use_query_map().read_untracked();
+    let word = |key: &str| query.get(key).map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty());
+    let filters = HostQuery {
+        status: word("status"),
+        region: word("region"),
+        name: word("name"),
+        page: query.get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1),
+    };
+    let options = [Status::Critical, Status::Unknown, Status::Warn, Status::Ok]
+        .into_iter()
+        .map(|s| view! { <option value=s.as_str() selected=filters.status.as_deref() == Some(s.as_str())>{s.as_str()}</option> })
+        .collect_view();
+    let form = view! {
+        <form class="filters" method="get" action="/topology">
+            <label>"Status "
+                <select name="status">
+                    <option value="" selected=filters.status.is_none()>"any"</option>
+                    {options}
+                </select>
+            </label>
+            <label>" Region " <input type="search" name="region" size="8" value=filters.region.clone().unwrap_or_default()/></label>
+            <label>" Host, tier or address contains " <input type="search" name="name" value=filters.name.clone().unwrap_or_default()/></label>
+            " " <button type="submit">"Filter"</button>
+            " " <a href="/topology">"clear"</a>
+        </form>
+    };
     view! {
         <Title text="Topology"/>
         <h1>"Topology"</h1>
+        {form}
         // Hostnames' landing follows DNS rounds too.
         <LiveRegion on="topology dns" loading="Loading topology…" load=get_topology
-            render=|topology| view! { <TopologyView topology/> }/>
+            render=move |topology| view! { <TopologyView topology filters=filters.clone()/> }/>
     }
 }
 
 #[component]
-fn TopologyView(topology: Topology) -> impl IntoView {
-    let counts = topology.counts().into_iter().map(|(status, n)| view! { <li><Badge status/> " " {n}</li> }).collect_view();
+fn TopologyView(topology: Topology, filters: HostQuery) -> impl IntoView {
+    let counts = topology
+        .counts()
+        .into_iter()
+        .map(|(status, n)| {
+            let href = topology_href(&HostQuery { status: Some(status.as_str().into()), page: 1, ..filters.clone() });
+            view! { <li data-count=status.as_str()><a href=href><Badge status/> " " <strong>{n}</strong></a></li> }
+        })
+        .collect_view();
+    let hosts: Vec<(String, Host)> =
+        topology.regions.iter().flat_map(|r| r.hosts.iter().map(move |h| (r.display.clone(), h.clone()))).collect();
+    let big = hosts.len() > DIAGRAM_MAX_HOSTS;
+    let paged = host_page(hosts, &filters);
+    let picture = if big {
+        view! { <RegionSummary regions=topology.regions.clone()/> }.into_any()
+    } else {
+        view! { <Diagram regions=topology.regions.clone()/> }.into_any()
+    };
     view! {
         <p class="lede">
             "Health as probed from this instance every " {topology.probe_interval_seconds} " s. "
             "Evaluated " <time id="evaluated-at">{format::utc(topology.evaluated_at_ms)}</time> ". "
             "A host with no check newer than three intervals is " <em>"unknown"</em> ", never ok."
         </p>
-        <ul class="counts" aria-label="Hosts by status">{counts}</ul>
-        <Diagram regions=topology.regions.clone()/>
+        <ul class="counts" id="host-counts" aria-label="Hosts by status">{counts}</ul>
+        {picture}
         <h2>"Hosts"</h2>
-        <HostTable regions=topology.regions.clone()/>
+        <HostTable paged filters/>
         <h2>"Public hostnames"</h2>
         <HostnameTable topology=topology.clone()/>
         <VantageView vantages=topology.vantages.clone()/>
@@ -168,17 +217,63 @@ fn Diagram(regions: Vec<Region>) -> impl IntoView {
     }
 }
 
+/// Each region's hosts counted by status, each count a link to those hosts.
 #[component]
-fn HostTable(regions: Vec<Region>) -> impl IntoView {
+fn RegionSummary(regions: Vec<Region>) -> impl IntoView {
     let rows = regions
         .into_iter()
-        .flat_map(|r| {
-            let display = r.display.clone();
-            r.hosts.into_iter().map(move |h| (display.clone(), h))
+        .map(|region| {
+            let cells = [Status::Critical, Status::Unknown, Status::Warn, Status::Ok]
+                .into_iter()
+                .map(|status| {
+                    let n = region.hosts.iter().filter(|h| h.health.status == status).count();
+                    let query = HostQuery { status: Some(status.as_str().into()), region: Some(region.name.clone()), name: None, page: 1 };
+                    view! { <td class="num" data-count=status.as_str()><a href=topology_href(&query)>{n}</a></td> }
+                })
+                .collect_view();
+            let label = if region.primary { format!("{} · primary", region.display) } else { region.display.clone() };
+            view! {
+                <tr data-region=region.name.clone() data-status=region.status.as_str()>
+                    <th scope="row">{label}</th>
+                    <td><Badge status=region.status/></td>
+                    <td class="num">{region.hosts.len()}</td>
+                    {cells}
+                </tr>
+            }
         })
-        .map(|(region, host)| view! { <HostRow region host/> })
         .collect_view();
     view! {
+        <table class="regions" id="regions">
+            <caption>"Regions: hosts by status (the diagram is drawn for up to 60 hosts)"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Region"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Hosts"</th>
+                    <th scope="col">"critical"</th>
+                    <th scope="col">"unknown"</th>
+                    <th scope="col">"warn"</th>
+                    <th scope="col">"ok"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+#[component]
+fn HostTable(paged: HostPage, filters: HostQuery) -> impl IntoView {
+    let HostPage { hosts, total, matching, page, pages } = paged;
+    let shown = hosts.len();
+    let rows = hosts.into_iter().map(|(region, host)| view! { <HostRow region host/> }).collect_view();
+    let pager = (pages > 1).then(|| {
+        let at = |page| topology_href(&HostQuery { page, ..filters.clone() });
+        let previous = (page > 1).then(|| view! { <a rel="prev" href=at(page - 1)>"← previous"</a> " " });
+        let next = (page < pages).then(|| view! { " " <a rel="next" href=at(page + 1)>"next →"</a> });
+        view! { <nav class="pager" aria-label="Host pages">{previous} {format!("Page {page} of {pages}")} {next}</nav> }
+    });
+    view! {
+        <p class="muted" id="hosts-shown">{format!("Showing {shown} of {matching} matching ({total} hosts), problems first.")}</p>
         <table class="hosts" id="hosts">
             <thead>
                 <tr>
@@ -194,6 +289,7 @@ fn HostTable(regions: Vec<Region>) -> impl IntoView {
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        {pager}
     }
 }
 

@@ -5,9 +5,9 @@ pub mod decide;
 pub mod observe;
 
 use crate::audit::NewAuditEntry;
+use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::edge::{EdgePublisher, Maintenance};
-use crate::probe::now_ms;
 use crate::store::{ControlStore, NewActionRequest, SiteChange, StoreError, Transition};
 use app::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, SiteView};
 use app::auth::Who;

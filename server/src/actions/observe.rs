@@ -2,8 +2,8 @@
 //! with the site's hostname as `Host`, as its users would, to see whether they really get the
 //! maintenance page.
 
+use crate::clock::now_ms;
 use crate::config::Estate;
-use crate::probe::now_ms;
 use app::action::SiteObservation;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

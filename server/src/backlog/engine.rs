@@ -4,8 +4,8 @@
 
 use super::evaluate::{self, Policy};
 use super::{exposition, Report};
+use crate::clock::now_ms;
 use crate::config::{Estate, LoaderConfig};
-use crate::probe::now_ms;
 use crate::store::LocalStore;
 use app::model::{Backlog, BacklogPoint, Loader};
 use sha2::{Digest, Sha256};

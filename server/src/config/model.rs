@@ -172,10 +172,18 @@ pub struct InstanceConfig {
     /// Live event streams (open browser tabs) served at once; more get 503 until one closes.
     #[serde(default = "default_max_event_streams")]
     pub max_event_streams: usize,
+    /// Seconds a client may leave sent data unread (its receive window shut) before the
+    /// kernel closes its connection: a stalled tab's event stream is dropped, not kept.
+    #[serde(default = "default_stalled_client_seconds")]
+    pub stalled_client_seconds: u64,
 }
 
 fn default_max_event_streams() -> usize {
     1000
+}
+
+fn default_stalled_client_seconds() -> u64 {
+    30
 }
 
 fn default_listen() -> SocketAddr {
@@ -214,8 +222,8 @@ pub struct ProbeConfig {
 
 impl ProbeConfig {
     /// The health thresholds these settings make.
-    pub fn policy(&self) -> crate::health::Policy {
-        crate::health::Policy {
+    pub fn policy(&self) -> crate::health::evaluate::Policy {
+        crate::health::evaluate::Policy {
             stale_after_ms: (self.interval_seconds * 1000 * self.stale_after_intervals as u64 + self.timeout_ms) as i64,
             latency_warn_ms: self.latency_warn_ms as f64,
         }

@@ -393,3 +393,119 @@ fn a_missing_file_is_reported_with_its_path() {
     assert!(errors[0].to_string().contains("/nonexistent/crowsnest.toml"));
     assert!(errors[0].message.contains("cannot read"));
 }
+
+/// One row per validation message not reached by the scenarios above: (edit from, edit to,
+/// the key the mistake must name, words the message must hold). `every_message_is_tested`
+/// keeps this list complete.
+#[test]
+fn every_validation_message_names_its_key() {
+    #[rustfmt::skip]
+    let table: Vec<(&str, &str, &str, &str)> = vec![
+        ("name = \"lb1\"", "name = \"\"", "hosts[0].name", "each entry of [[hosts]] needs a non-empty name"),
+        ("name = \"lb1\"", "name = \"LB1\"", "hosts[0].name", "may only contain a-z, 0-9, '_', '.' and '-'"),
+        ("name = \"sjc-1\"", "name = \" \"", "instance.name", "instance.name must not be empty"),
+        ("data_dir = \"data\"", "data_dir = \"data\"\nmax_event_streams = 0", "instance.max_event_streams", "max_event_streams must be at least 1"),
+        ("data_dir = \"data\"", "data_dir = \"data\"\nstalled_client_seconds = 0", "instance.stalled_client_seconds", "stalled_client_seconds must be at least 1"),
+        ("data_dir = \"data\"", "data_dir = \"data\"\ncontrol_db = \"mysql://x\"", "instance.control_db", "control_db must be a postgres://… or sqlite:… URL"),
+        ("stale_after_intervals = 3", "stale_after_intervals = 0", "probes.stale_after_intervals", "stale_after_intervals must be at least 1"),
+        ("dns_concurrency = 64", "dns_concurrency = 0", "probes.dns_concurrency", "dns_concurrency must be at least 1"),
+        ("retention_hours = 24", "retention_hours = 0", "probes.retention_hours", "retention_hours must be at least 1"),
+        ("settle_rounds = 2", "settle_rounds = 4", "probes.settle_rounds", "must be at least 1 and at most settle_window (3)"),
+        ("flap_changes = 4", "flap_changes = 8", "probes.flap_changes", "must be at least 1 and below flap_window (8)"),
+        ("interval_seconds = 5", "interval_seconds = 0", "probes.interval_seconds", "interval_seconds must be at least 1"),
+        ("timeout_ms = 2000", "timeout_ms = 0", "probes.timeout_ms", "timeout_ms must be at least 1"),
+        ("lag_warn_seconds = 5.0", "lag_warn_seconds = -1.0", "replication.lag_warn_seconds", "lag_warn_seconds must be a positive number of seconds"),
+        ("lag_warn_bytes = 16777216", "lag_warn_bytes = 0", "replication.lag_warn_bytes", "lag_warn_bytes must be a positive number of bytes"),
+        ("lag_critical_bytes = 268435456", "lag_critical_bytes = 1", "replication.lag_critical_bytes", "lag_critical_bytes must be greater than lag_warn_bytes (16777216)"),
+        ("history_points = 120\n\n[backlog]", "history_points = 0\n\n[backlog]", "replication.history_points", "history_points must be between 1 and 10000"),
+        ("stopped_after_seconds = 10", "stopped_after_seconds = 2", "backlog.stopped_after_seconds", "must be longer than the scrape interval (2 s)"),
+        ("history_points = 120\n\n[lab]", "history_points = 20000\n\n[lab]", "backlog.history_points", "history_points must be between 1 and 10000"),
+        ("check = { tcp = 2222 }", "check = { tcp = 2222, http = \"http://127.0.1.7/\" }", "hosts[6].check.tcp", "has both an http and a tcp check; keep one"),
+        ("check = { tcp = 2222 }", "check = { http = \"ftp://127.0.1.7/\" }", "hosts[6].check.http", "is not supported; use http:// or https://"),
+        ("check = { tcp = 2222 }", "check = { http = \"file:///x\" }", "hosts[6].check.http", "scheme \"file\" is not supported"),
+        ("region = \"sin\"\ntier = \"api_lb\"", "region = \"sgp\"\ntier = \"api_lb\"", "hosts[7].region", "host \"lb3\" is in unknown region \"sgp\""),
+        ("failover = [\"lb3\", \"lb4\"]", "failover = [\"lb9\"]", "hostnames[1].failover[0]", "names no host of the estate; write a host name"),
+        ("check = { tcp = 2222 }", "check = { tcp = 0 }", "hosts[6].check.tcp", "tcp port must be between 1 and 65535"),
+        ("check = { tcp = 2222 }", "check = { tcp = 2222, expect_status = 200 }", "hosts[6].check.expect_status", "expect_status only applies to http checks"),
+        ("check = { http = \"http://127.0.1.3:8080/healthz\" }", "check = { http = \"http://127.0.1.3:8080/healthz\", expect_status = 700 }", "hosts[2].check.expect_status", "700 is not an HTTP status (100–599)"),
+        ("name = \"www.example.test\"", "name = \"www..example.test\"", "hostnames[0].name", "is not a DNS name: label \"\" must be 1 to 63 characters"),
+        ("origin = \"example.test\"", "origin = \"\"", "zone.origin", "\"\" is not a DNS name: it is empty"),
+        ("name = \"www\"\ntype = \"A\"", "name = \"w w\"\ntype = \"A\"", "zone.records[0].name", "may only contain letters, digits and '-'"),
+        ("values = [\"127.0.1.2\"]", "values = []", "zone.records[0].values", "a record needs at least one value"),
+        ("type = \"A\"\nttl = 60\nvalues = [\"127.0.1.2\"]", "type = \"CNAME\"\nttl = 60\nvalues = [\"a.example.test.\", \"b.example.test.\"]", "zone.records[0].values", "a CNAME record has exactly one value"),
+        ("values = [\"10 mail.example.test.\"]", "values = [\"mail.example.test.\"]", "zone.records[3].values[0]", "is not `PREFERENCE HOST`, as an MX record needs"),
+        ("values = [\"10 mail.example.test.\"]", "values = [\"10 mail..test.\"]", "zone.records[3].values[0]", "MX exchange \"mail..test.\" is not a DNS name"),
+        ("address = \"127.0.0.1:5354\"", "address = \"127.0.0.1:0\"", "resolvers[0].address", "resolver port must not be 0"),
+        ("primary = { host = \"db1\"", "primary = { host = \"db9\"", "databases[0].primary.host", "unknown host \"db9\"; expected one of: db1, db-sin, db-ams"),
+        ("dsn = \"postgres://postgres@127.0.1.5:5432/postgres\"", "dsn = \"mysql://127.0.1.5\"", "databases[0].primary.dsn", "dsn must be a postgres://… URL"),
+        ("metrics_url = \"http://127.0.1.6:9100/metrics\"", "metrics_url = \"ftp://127.0.1.6/metrics\"", "loaders[0].metrics_url", "is not an http:// or https:// URL"),
+        ("metrics_url = \"http://127.0.1.6:9100/metrics\"", "metrics_url = \"http://127.0.1.6:9100/metrics\"\nmetric_names = { queue_depth = \"queue-depth\" }", "loaders[0].metric_names.queue_depth", "is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"),
+        ("# public_url = \"https://crowsnest.example.com\"", "public_url = \"https://crowsnest.example.com/console\"", "auth.public_url", "is not an origin; write the scheme and host only"),
+        ("idle_timeout_seconds = 3600", "idle_timeout_seconds = 0", "auth.idle_timeout_seconds", "idle_timeout_seconds must be at least 1"),
+        ("check_url = \"http://127.0.0.1:8081/\"", "check_url = \"https://127.0.0.1:8081/\"", "sites[0].check_url", "is not an http:// URL of the site's balancer"),
+        ("name = \"carol\"", "name = \"carol\"\n\n[[control_nodes]]\nname = \"n1\"\nurl = \"mysql://x\"", "control_nodes[0].url", "a control node is a PostgreSQL server"),
+        ("name = \"carol\"", "name = \"carol\"\n\n[[peers]]\nname = \"sin-1\"\nregion = \"nyc\"\nurl = \"http://127.0.0.9:3000\"\ntoken = \"0123456789abcdef0123\"\naccept_token_sha256 = \"xyz\"", "peers[0].region", "unknown region \"nyc\""),
+        ("name = \"carol\"", "name = \"carol\"\n\n[[peers]]\nname = \"sin-1\"\nregion = \"sin\"\nurl = \"http://127.0.0.9:3000\"\ntoken = \"0123456789abcdef0123\"\naccept_token_sha256 = \"xyz\"", "peers[0].accept_token_sha256", "write the SHA-256 of the peer's token as 64 hex digits"),
+    ];
+    for (from, to, key, says) in table {
+        let broken = replace_once(DEMO, from, to);
+        let errors = parse(Path::new("x.toml"), &broken).expect_err(says);
+        let found = errors.iter().find(|e| e.key.to_string() == key && e.message.contains(says));
+        assert!(found.is_some(), "no {key}: {says:?} in:\n{}", report(&errors));
+    }
+    // An empty list of regions is written at the top, before any table.
+    let block = "[[regions]]\nname = \"sjc\"\ndisplay = \"San Jose\"\nprimary = true\n\n[[regions]]\nname = \"sin\"\ndisplay = \"Singapore\"\n\n[[regions]]\nname = \"ams\"\ndisplay = \"Amsterdam\"\n";
+    let none = format!("regions = []\n{}", replace_once(DEMO, block, ""));
+    let errors = parse(Path::new("x.toml"), &none).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.key.to_string() == "regions" && e.message == "define at least one [[regions]] entry"),
+        "{}",
+        report(&errors)
+    );
+}
+
+/// The raw text of every string literal in Rust `source` (escapes left as written).
+fn literals(source: &str) -> Vec<&str> {
+    let (mut out, mut start, mut escaped) = (Vec::new(), None, false);
+    for (i, c) in source.char_indices() {
+        match (start, c) {
+            (Some(_), '\\') if !escaped => escaped = true,
+            (Some(s), '"') if !escaped => {
+                out.push(&source[s..i]);
+                start = None;
+            }
+            (Some(_), _) => escaped = false,
+            (None, '"') => start = Some(i + 1),
+            (None, _) => {}
+        }
+    }
+    out
+}
+
+/// Every message `validate.rs` can give is asserted by some test in this file: a literal part
+/// of the message (between its `{…}` placeholders) appears in a test's string, or a test's
+/// string appears in it.
+#[test]
+fn every_message_is_tested() {
+    let source = include_str!("validate.rs");
+    let tests = &include_str!("tests.rs")[..include_str!("tests.rs").find("fn literals(").unwrap()];
+    let asserted: Vec<&str> = literals(tests).into_iter().filter(|l| l.len() >= 12).collect();
+    let mut untested = Vec::new();
+    for (at, _) in source.match_indices("push(") {
+        let call = &source[at..];
+        let call = &call[..call.find(");\n").unwrap_or(call.len())];
+        // The message: the longest literal with a space in the call.
+        let Some(message) = literals(call).into_iter().filter(|l| l.contains(' ')).max_by_key(|l| l.len()) else { continue };
+        let parts: Vec<&str> = message
+            .split(['{', '}'])
+            .step_by(2)
+            .map(|p| p.trim_matches(|c: char| c.is_whitespace() || "():;,.\\".contains(c)))
+            .filter(|p| p.len() >= 8)
+            .collect();
+        let tested = parts.iter().any(|p| asserted.iter().any(|t| t.contains(p) || p.contains(t)));
+        if !parts.is_empty() && !tested {
+            untested.push(message.to_string());
+        }
+    }
+    assert!(untested.is_empty(), "validation messages no test asserts: {untested:#?}");
+}

@@ -105,6 +105,9 @@ fn instance(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
     if estate.instance.max_event_streams == 0 {
         push(out, key.key("max_event_streams"), "max_event_streams must be at least 1, or no page could go live");
     }
+    if estate.instance.stalled_client_seconds == 0 {
+        push(out, key.key("stalled_client_seconds"), "stalled_client_seconds must be at least 1: 0 would close every connection at once");
+    }
     if !estate.regions.iter().any(|r| r.name == estate.instance.region) {
         push(
             out,
@@ -260,7 +263,6 @@ fn check(host: &HostConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
             Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
                 push(out, key.key("http"), format!("scheme {:?} is not supported; use http:// or https://", u.scheme()))
             }
-            Ok(u) if u.host_str().is_none() => push(out, key.key("http"), format!("{url:?} has no host")),
             Ok(_) => {}
         },
         (None, Some(0)) => push(out, key.key("tcp"), "tcp port must be between 1 and 65535"),

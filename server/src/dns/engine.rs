@@ -328,11 +328,11 @@ pub async fn run_rounds(
         // The previous round's serials: the SOA questions go out alongside this round's.
         let known = serials(&board.soa(), estate.zone.as_ref().map(|z| z.serial));
         let (verdicts, serials) = tokio::join!(
-            round(&estate, &checks, &client, &book, &known, estate.probes.dns_concurrency, crate::probe::now_ms),
+            round(&estate, &checks, &client, &book, &known, estate.probes.dns_concurrency, crate::clock::now_ms),
             soa_round(&estate, &client)
         );
         board.publish_soa(serials);
-        let changes = board.publish(verdicts, crate::probe::now_ms(), &rule);
+        let changes = board.publish(verdicts, crate::clock::now_ms(), &rule);
         if let Some(store) = &local {
             if let Err(e) = store.record_dns(&changes).await {
                 tracing::warn!(error = %e, "could not store DNS changes; the live view is unaffected");

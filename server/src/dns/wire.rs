@@ -441,6 +441,16 @@ fn fail_all(
     results.len()
 }
 
+/// What one reply says about `name`/`wanted`, as the engine reads it: the answer, or `None`
+/// when the reply sends the engine to ask again on its own (truncated, or a CNAME chain that
+/// leaves the reply). Public for the fuzz target: any bytes a server sends come through here.
+pub fn read_reply(bytes: &[u8], name: &Name, wanted: RecordType) -> Result<Option<Answer>, QueryError> {
+    match settle(bytes, name, wanted) {
+        Outcome::Done(result) => result.map(Some),
+        Outcome::AskAlone => Ok(None),
+    }
+}
+
 /// Reads a reply a batch received for `name`/`wanted`.
 fn settle(bytes: &[u8], name: &Name, wanted: RecordType) -> Outcome {
     let reply = match Message::from_vec(bytes) {

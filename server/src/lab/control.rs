@@ -28,7 +28,7 @@ pub struct Control {
     pub zone: Option<Arc<LabZone>>,
     pub secondary: Option<Arc<LabZone>>,
     pub transfers: Arc<std::sync::atomic::AtomicBool>,
-    pub postgres: Arc<BTreeMap<String, crate::pgcluster::Node>>,
+    pub postgres: Arc<BTreeMap<String, crate::lab::pgcluster::Node>>,
 }
 
 type Reply = (StatusCode, Json<Value>);

@@ -39,6 +39,9 @@ pub struct LabLoader {
     queue: Arc<Mutex<Queue>>,
 }
 
+/// Items a lab loader holds at most (16 bytes each).
+const MAX_QUEUED: usize = 200_000;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Enqueue {
@@ -52,8 +55,11 @@ impl LabLoader {
     }
 
     fn enqueue(&self, n: u32) {
-        let now = crate::probe::now_ms();
+        let now = crate::clock::now_ms();
         if let Ok(mut q) = self.queue.lock() {
+            // Bounded like everything else in the process: past the cap, items are refused, as
+            // a real loader's full queue would.
+            let n = n.min(u32::try_from(MAX_QUEUED.saturating_sub(q.items.len())).unwrap_or(u32::MAX));
             for _ in 0..n {
                 let item = q.next_item;
                 q.next_item += 1;
@@ -65,7 +71,7 @@ impl LabLoader {
 
     /// Prometheus text of the queue, in the names Crowsnest expects by default.
     pub fn metrics(&self) -> String {
-        let now = crate::probe::now_ms();
+        let now = crate::clock::now_ms();
         let (depth, oldest, enqueued, loaded) = match self.queue.lock() {
             Ok(q) => {
                 (q.items.len(), q.items.front().map_or(0.0, |(_, at)| (now - at).max(0) as f64 / 1000.0), q.enqueued_total, q.loaded_total)

@@ -8,6 +8,21 @@ mod control;
 mod dns;
 mod hosts;
 mod loader;
+pub mod pgcluster;
+
+/// A port on 127.0.0.1 free for both TCP and UDP now, for a server started as another process
+/// (PostgreSQL, Knot, nginx), which must bind it itself: the port is released on return, so
+/// a caller that loses the race sees that server fail to bind and says so. At most 100 tries.
+pub fn free_port() -> u16 {
+    for _ in 0..100 {
+        let Ok(udp) = std::net::UdpSocket::bind("127.0.0.1:0") else { continue };
+        let Ok(port) = udp.local_addr().map(|a| a.port()) else { continue };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no loopback port free for both TCP and UDP in 100 tries");
+}
 
 pub use dns::{serve as serve_zone, LabZone, Running as RunningDns, ZoneError};
 pub use hosts::HostState;
@@ -38,7 +53,7 @@ pub enum LabError {
     Zone(#[from] ZoneError),
     /// The lab's PostgreSQL cluster could not be built.
     #[error("the lab cannot build its PostgreSQL cluster (set lab.postgres = false to run without): {0}")]
-    Postgres(#[from] crate::pgcluster::ClusterError),
+    Postgres(#[from] crate::lab::pgcluster::ClusterError),
 }
 
 /// A running lab; dropping it stops every task.
@@ -54,13 +69,30 @@ pub struct Lab {
     tasks: JoinSet<()>,
     _dns: Vec<dns::Running>,
     _cache: Option<cache::Cache>,
-    postgres: Option<crate::pgcluster::Cluster>,
+    postgres: Option<crate::lab::pgcluster::Cluster>,
+}
+
+/// Stops and removes lab clusters whose console is gone: a run killed without a chance to
+/// stop its servers (SIGKILL, an interrupted test run) leaves `crowsnest-lab-pg-*-<pid>`
+/// behind with PostgreSQL still running; the next lab on this machine cleans them up.
+fn clear_orphans(temp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else { return };
+    for dir in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(pid) = name.strip_prefix("crowsnest-lab-pg-").and_then(|rest| rest.rsplit('-').next()?.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::info!(dir = %dir.display(), "lab: stopping PostgreSQL left by an earlier run (process {pid} is gone)");
+            crate::lab::pgcluster::Cluster::clear(&dir);
+        }
+    }
 }
 
 /// Builds the lab's PostgreSQL for the first database cluster: a primary and one standby per
 /// replica in a temp dir, standbys streaming through the primary host's proxy so
 /// taking that host down cuts replication too. Returns the cluster and each host's real port.
-async fn build_postgres(estate: &Estate) -> Result<Option<(crate::pgcluster::Cluster, BTreeMap<String, SocketAddr>)>, LabError> {
+async fn build_postgres(estate: &Estate) -> Result<Option<(crate::lab::pgcluster::Cluster, BTreeMap<String, SocketAddr>)>, LabError> {
     let Some(db) = estate.databases.first().filter(|_| estate.lab.postgres) else { return Ok(None) };
     // Under the system temp dir, not the data dir: the servers run as `postgres`, which must be
     // able to reach the directory (a data dir made by `mktemp -d` is closed to other users).
@@ -70,13 +102,14 @@ async fn build_postgres(estate: &Estate) -> Result<Option<(crate::pgcluster::Clu
     let upstream = estate.host(&db.primary.host).map(|h| (h.address.to_string(), h.check.tcp.unwrap_or(5432)));
     tracing::info!(dir = %root.display(), "lab: building PostgreSQL primary and {} standbys", replicas.len());
     let cluster = tokio::task::spawn_blocking(move || {
-        crate::pgcluster::Cluster::clear(&root);
+        clear_orphans(&std::env::temp_dir());
+        crate::lab::pgcluster::Cluster::clear(&root);
         let names: Vec<&str> = replicas.iter().map(String::as_str).collect();
         let upstream = upstream.as_ref().map(|(h, p)| (h.as_str(), *p));
-        crate::pgcluster::Cluster::build(&root, &names, "", upstream).map(|c| c.remove_on_drop())
+        crate::lab::pgcluster::Cluster::build(&root, &names, "", upstream).map(|c| c.remove_on_drop())
     })
     .await
-    .map_err(|e| crate::pgcluster::ClusterError::Failed {
+    .map_err(|e| crate::lab::pgcluster::ClusterError::Failed {
         command: "building the lab cluster".into(),
         status: e.to_string(),
         output: String::new(),
@@ -186,7 +219,7 @@ impl Lab {
     }
 
     /// The lab's PostgreSQL cluster, when `lab.postgres` built one.
-    pub fn postgres(&self) -> Option<&crate::pgcluster::Cluster> {
+    pub fn postgres(&self) -> Option<&crate::lab::pgcluster::Cluster> {
         self.postgres.as_ref()
     }
 
@@ -195,6 +228,29 @@ impl Lab {
         self.tasks.shutdown().await;
         if let Some(cluster) = self.postgres.take() {
             let _ = tokio::task::spawn_blocking(move || drop(cluster)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clusters_of_gone_consoles_are_cleared_and_live_ones_kept() {
+        let temp = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        // (directory, kept): a dead process id, this process, and a directory not of the lab.
+        let table = [
+            ("crowsnest-lab-pg-sjc-1-4000000000".to_string(), false),
+            (format!("crowsnest-lab-pg-sjc-1-{me}"), true),
+            ("crowsnest-lab-pg-notapid".to_string(), true),
+            ("something-else-4000000000".to_string(), true),
+        ];
+        for (name, _) in &table {
+            std::fs::create_dir_all(temp.path().join(name).join("primary")).unwrap();
+        }
+        super::clear_orphans(temp.path());
+        for (name, kept) in table {
+            assert_eq!(temp.path().join(&name).exists(), kept, "{name}");
         }
     }
 }

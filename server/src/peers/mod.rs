@@ -5,8 +5,8 @@
 
 pub mod evaluate;
 
+use crate::clock::now_ms;
 use crate::config::{Estate, PeerConfig};
-use crate::probe::now_ms;
 use app::vantage::{PeerStatus, VantageReport};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -174,13 +174,13 @@ pub async fn fetch(client: &reqwest::Client, peer: &PeerConfig, timeout: Duratio
             .bearer_auth(&peer.token)
             .send()
             .await
-            .map_err(|e| FetchError::Unreachable { url: url.clone(), why: crate::probe::error_chain(&e) })?;
+            .map_err(|e| FetchError::Unreachable { url: url.clone(), why: crate::health::engine::error_chain(&e) })?;
         if !response.status().is_success() {
             return Err(FetchError::Status { url: url.clone(), status: response.status().as_u16() });
         }
         let mut body = Vec::new();
         while let Some(chunk) =
-            response.chunk().await.map_err(|e| FetchError::Unreachable { url: url.clone(), why: crate::probe::error_chain(&e) })?
+            response.chunk().await.map_err(|e| FetchError::Unreachable { url: url.clone(), why: crate::health::engine::error_chain(&e) })?
         {
             if body.len() + chunk.len() > MAX_REPORT_BYTES {
                 return Err(FetchError::TooLarge { url: url.clone() });

@@ -4,8 +4,8 @@
 
 use super::evaluate::{self, ClusterRound, ClusterSpec, NodeSpec, Role};
 use super::observe::NodeClient;
+use crate::clock::now_ms;
 use crate::config::Estate;
-use crate::probe::now_ms;
 use crate::store::LocalStore;
 use app::model::{DbCluster, LagPoint, LagThresholds, Replication};
 use std::collections::{HashMap, VecDeque};

@@ -114,7 +114,7 @@ impl NodeClient {
             Ok(Err(e)) => (Err(e), None),
             Err(_) => (Err(format!("no answer within {} ms", self.timeout.as_millis())), None),
         };
-        (NodeObservation { at_ms: crate::probe::now_ms(), facts }, heartbeat)
+        (NodeObservation { at_ms: crate::clock::now_ms(), facts }, heartbeat)
     }
 
     async fn read(&self, heartbeat_as: Option<&str>) -> Result<(NodeFacts, Option<Result<(), String>>), String> {

@@ -2,7 +2,7 @@
 //! Always a writable SQLite file, even when control state is a read-only replica.
 
 use super::StoreError;
-use crate::health::Observation;
+use crate::health::evaluate::Observation;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;

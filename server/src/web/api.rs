@@ -16,7 +16,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     // true) and while every engine's last round is within its stale limit.
     let rounds = state.console.board().rounds();
     let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
-    let stale = crate::engines::stale(&engines, crate::probe::now_ms());
+    let stale = crate::engines::stale(&engines, crate::clock::now_ms());
     let status = match (rounds > 0, stale.is_empty()) {
         (false, _) => "starting",
         (true, false) => "stale",
@@ -42,7 +42,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
         metrics::render(&console.instance(), &console.topology(), console.board().rounds(), state.sse_clients.load(Ordering::Relaxed));
     metrics::render_engines(&mut text, &console.replication(), &console.backlog());
     let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
-    metrics::render_engine_clocks(&mut text, &engines, crate::probe::now_ms());
+    metrics::render_engine_clocks(&mut text, &engines, crate::clock::now_ms());
     metrics::render_dns(&mut text, &console.dns());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
@@ -54,7 +54,7 @@ pub async fn instance(State(state): State<AppState>) -> Json<app::model::Instanc
 /// `GET /api/v1/peer/report`: this vantage's own observations for a peer (the gate has
 /// checked the peer's token).
 pub async fn peer_report(State(state): State<AppState>) -> Json<app::vantage::VantageReport> {
-    Json(state.console.vantage_report_at(crate::probe::now_ms()))
+    Json(state.console.vantage_report_at(crate::clock::now_ms()))
 }
 
 pub async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {

@@ -7,7 +7,7 @@
 use super::error::{wants_html, ApiError};
 use crate::auth::session::{self, SessionRecord, Timeouts};
 use crate::auth::{random_token, same_secret, Directory};
-use crate::probe::now_ms;
+use crate::clock::now_ms;
 use app::auth::{refusal, LoginToken, Permission, Role, Who, CSRF_FIELD, CSRF_HEADER, WHO_SLOT};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};

@@ -6,7 +6,7 @@ use super::{render_with_outcome, AppState};
 use crate::audit::NewAuditEntry;
 use crate::auth::session::{self, SessionRecord};
 use crate::auth::{random_token, same_secret};
-use crate::probe::now_ms;
+use crate::clock::now_ms;
 use app::action::FormOutcome;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};

@@ -16,9 +16,9 @@ pub mod users;
 
 use crate::actions::ActionService;
 use crate::auth::{LoginLimiter, Passwords};
+use crate::clock::now_ms;
 use crate::console::ConsoleState;
 use crate::page_cache::{self, Freshness, PageCache};
-use crate::probe::now_ms;
 use crate::store::ControlStore;
 use app::action::FormOutcome;
 use app::api::SharedConsole;

@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::gate::BODY_LIMIT;
 use super::{render_with_outcome, AppState};
 use crate::audit::NewAuditEntry;
-use crate::probe::now_ms;
+use crate::clock::now_ms;
 use crate::store::UserChange;
 use app::action::FormOutcome;
 use app::auth::Who;

@@ -88,3 +88,22 @@ pub fn start_nginx(
         .expect("scripts/edge-nginx.sh starts");
     Nginx(child)
 }
+
+/// The incident's regions, in config order: San Jose is the primary.
+pub const REGIONS: [(&str, &str); 3] = [("sjc", "San Jose"), ("sin", "Singapore"), ("ams", "Amsterdam")];
+
+/// `[[regions]]` tables for `keys` (from `REGIONS`), San Jose the primary: the one way every
+/// test estate declares its regions.
+pub fn regions_toml(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|key| {
+            let (_, display) = REGIONS.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no test region {key}"));
+            format!("\n[[regions]]\nname = \"{key}\"\ndisplay = \"{display}\"\nprimary = {}\n", *key == "sjc")
+        })
+        .collect()
+}
+
+/// A `[[users]]` table.
+pub fn user_toml(name: &str, role: &str, password_hash: &str) -> String {
+    format!("\n[[users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_hash = \"{password_hash}\"\n")
+}

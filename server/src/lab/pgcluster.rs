@@ -63,11 +63,6 @@ pub fn find_bin() -> Result<PathBuf, ClusterError> {
     versions.pop().map(|(_, bin)| bin).ok_or(ClusterError::NoBinaries)
 }
 
-/// A port on 127.0.0.1 that is free now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
-}
-
 fn is_root() -> bool {
     // The effective uid, without a libc dependency: /proc/self/status has "Uid: real effective …".
     std::fs::read_to_string("/proc/self/status")
@@ -243,7 +238,7 @@ impl Cluster {
         let primary = Node {
             name: "primary".into(),
             dir: root.join("primary"),
-            port: free_port(),
+            port: super::free_port(),
             host: "127.0.0.1".into(),
             netns: None,
             bin: bin.clone(),
@@ -256,7 +251,7 @@ impl Cluster {
             let node = Node {
                 name: name.to_string(),
                 dir: root.join(name),
-                port: free_port(),
+                port: super::free_port(),
                 host: "127.0.0.1".into(),
                 netns: None,
                 bin: bin.clone(),

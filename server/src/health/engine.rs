@@ -1,9 +1,10 @@
 //! The health probe engine: checks every host each interval, from this instance, over real
 //! HTTP and TCP, and keeps the latest observation of each.
 
+use super::evaluate::{Answer, Expect, Observation, ProbeError};
+use crate::clock::now_ms;
 use crate::config::{Estate, HostConfig};
 use crate::damping::{Damped, Damping};
-use crate::health::{Answer, Expect, Observation, ProbeError};
 use crate::store::LocalStore;
 use app::model::Status;
 use futures::future::BoxFuture;
@@ -136,11 +137,6 @@ impl HealthProbe for NetProbe {
     }
 }
 
-/// Milliseconds since the unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 /// One host's latest observation and its damped status.
 #[derive(Debug, Clone)]
 pub struct HostState {
@@ -237,7 +233,7 @@ pub async fn run_rounds(
             .into_iter()
             .zip(&targets)
             .map(|((name, observation), (_, target))| {
-                let raw = crate::health::evaluate(Some(&observation), target.expect(), policy, observation.at_ms).status;
+                let raw = super::evaluate::evaluate(Some(&observation), target.expect(), policy, observation.at_ms).status;
                 (name, observation, raw)
             })
             .collect();
