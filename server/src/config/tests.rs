@@ -387,6 +387,17 @@ fn failover_pools_name_hosts_of_the_estate() {
     assert!(report(&errors).contains("only A and AAAA records fail over"), "{}", report(&errors));
 }
 
+/// Found by fuzzing (fuzz/, target `config`): toml_edit panicked on this text.
+#[test]
+fn malformed_toml_found_by_fuzzing_is_a_mistake_not_a_panic() {
+    let crashes: [&[u8]; 1] = [b"==\x07=[\n .f\x00\"\"=[\x0e["];
+    for bytes in crashes {
+        let text = std::str::from_utf8(bytes).unwrap();
+        let errors = parse(Path::new("x.toml"), text).unwrap_err();
+        assert!(errors[0].message.starts_with("invalid TOML"), "{}", report(&errors));
+    }
+}
+
 #[test]
 fn a_missing_file_is_reported_with_its_path() {
     let errors = load(Path::new("/nonexistent/crowsnest.toml")).unwrap_err();
