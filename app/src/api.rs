@@ -15,8 +15,11 @@ pub trait Console: Send + Sync + 'static {
     fn instance(&self) -> Instance;
     /// Regions, hosts and their latest health, evaluated now.
     fn topology(&self) -> Topology;
-    /// Declared records and what every resolver answers, evaluated now.
+    /// Declared records and what every resolver answers, as of the DNS engine's latest round.
     fn dns(&self) -> Dns;
+    /// One page of the DNS page's records, filtered and sorted on the server, with the rest of
+    /// the snapshot (`records` holds only the page's rows).
+    fn dns_page(&self, query: crate::paging::DnsQuery) -> (Dns, crate::paging::DnsPage);
     /// One record's current state and stored history; None for an undeclared key.
     fn dns_record(&self, key: String) -> futures::future::BoxFuture<'_, Result<Option<DnsRecordDetail>, ConsoleError>>;
     /// Every database cluster's replication, evaluated now.
@@ -64,6 +67,16 @@ pub async fn get_overview() -> Result<Overview, ConsoleError> {
 #[server(endpoint = "dns")]
 pub async fn get_dns() -> Result<Dns, ConsoleError> {
     Ok(console()?.dns())
+}
+
+/// One page of records, filtered on the server: what the DNS page and its live refresh fetch.
+#[server(endpoint = "dns_page")]
+pub async fn get_dns_page(
+    status: Option<String>,
+    name: Option<String>,
+    page: usize,
+) -> Result<(Dns, crate::paging::DnsPage), ConsoleError> {
+    Ok(console()?.dns_page(crate::paging::DnsQuery { status, name, page }))
 }
 
 /// One declared record with its history of answers and status changes.

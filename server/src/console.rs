@@ -52,6 +52,9 @@ pub struct ConsoleState {
     mode: crate::mode::ModeWatch,
     peers: crate::peers::PeerBook,
     drift: crate::drift::Drift,
+    /// The DNS snapshot of the board's latest round, built once per round: a 10,000-record zone
+    /// is evaluated once, not once per page view, scrape, record page and event.
+    dns_snapshot: std::sync::Mutex<Option<(u64, Arc<Dns>)>>,
 }
 
 impl ConsoleState {
@@ -87,6 +90,7 @@ impl ConsoleState {
             mode,
             peers,
             drift,
+            dns_snapshot: Default::default(),
         }
     }
 
@@ -108,6 +112,20 @@ impl ConsoleState {
     /// The DNS board the DNS engine publishes to.
     pub fn dns_board(&self) -> &DnsBoard {
         &self.dns
+    }
+
+    /// The DNS snapshot as of the DNS engine's latest round, shared.
+    pub fn dns_snapshot(&self) -> Arc<Dns> {
+        // The round is read before the board, so the snapshot is at least as new as its key.
+        let round = self.dns.rounds();
+        if let Some((_, dns)) = self.dns_snapshot.lock().ok().and_then(|c| c.clone()).filter(|(r, _)| *r == round) {
+            return dns;
+        }
+        let dns = Arc::new(self.dns_at(now_ms()));
+        if let Ok(mut cached) = self.dns_snapshot.lock() {
+            *cached = Some((round, dns.clone()));
+        }
+        dns
     }
 
     /// The DNS snapshot evaluated at `now_ms`.
@@ -167,7 +185,7 @@ impl ConsoleState {
         let topology = self.own_topology_at(now_ms);
         let areas = vec![
             Area::health(&topology),
-            Area::dns(&self.dns_at(now_ms)),
+            Area::dns(&self.dns_snapshot()),
             Area::replication(&self.replication_at(now_ms)),
             Area::backlog(&self.backlog()),
         ];
@@ -208,7 +226,22 @@ impl Console for ConsoleState {
     }
 
     fn dns(&self) -> Dns {
-        self.dns_at(now_ms())
+        (*self.dns_snapshot()).clone()
+    }
+
+    fn dns_page(&self, query: app::paging::DnsQuery) -> (Dns, app::paging::DnsPage) {
+        let all = self.dns_snapshot();
+        let page = app::paging::dns_page(&all.records, &query);
+        let dns = Dns {
+            soa: all.soa.clone(),
+            declared_serial: all.declared_serial,
+            soa_skew: all.soa_skew,
+            resolvers: all.resolvers.clone(),
+            records: Vec::new(),
+            probe_interval_seconds: all.probe_interval_seconds,
+            evaluated_at_ms: all.evaluated_at_ms,
+        };
+        (dns, page)
     }
 
     fn replication(&self) -> Replication {
@@ -221,7 +254,7 @@ impl Console for ConsoleState {
 
     fn dns_record(&self, key: String) -> BoxFuture<'_, Result<Option<model::DnsRecordDetail>, ConsoleError>> {
         Box::pin(async move {
-            let Some(record) = self.dns_at(now_ms()).records.into_iter().find(|r| format!("{} {}", r.name, r.kind) == key) else {
+            let Some(record) = self.dns_snapshot().records.iter().find(|r| format!("{} {}", r.name, r.kind) == key).cloned() else {
                 return Ok(None);
             };
             let rows = self
@@ -305,7 +338,7 @@ impl Console for ConsoleState {
             let topology = self.topology();
             let mut areas = vec![
                 Area::health(&topology),
-                Area::dns(&self.dns()),
+                Area::dns(&self.dns_snapshot()),
                 Area::replication(&replication),
                 Area::backlog(&backlog),
                 maintenance,

@@ -1,12 +1,12 @@
 //! DNS: every declared record against what every resolver answers, labelled with the estate's
 //! hosts, tiers and regions. Filters are a plain GET form, so they work without JavaScript.
 
-use crate::api::{get_dns, get_dns_record};
+use crate::api::{get_dns_page, get_dns_record};
 use crate::components::Badge;
 use crate::format;
 use crate::live::LiveRegion;
 use crate::model::{Dns, DnsRecord, DnsRecordDetail, DnsStatus};
-use crate::paging::{dns_href, dns_page, DnsPage, DnsQuery};
+use crate::paging::{dns_href, DnsPage, DnsQuery};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -134,18 +134,19 @@ pub fn DnsPage() -> impl IntoView {
         </form>
     };
     let filters = DnsQuery { status: status.clone(), name: name.clone(), page };
-    let render = move |mut dns: Dns| {
-        // Problems first, one page at a time: a 10,000-record zone stays a small page, and the
-        // live refresh fetches this same page.
-        let paged = dns_page(std::mem::take(&mut dns.records), &filters);
-        view! { <DnsView dns paged filters=filters.clone()/> }
+    // Problems first, one page at a time, cut on the server: a 10,000-record zone stays a small
+    // page, and the live refresh fetches this same page.
+    let load = {
+        let filters = filters.clone();
+        move || get_dns_page(filters.status.clone(), filters.name.clone(), filters.page)
     };
+    let render = move |(dns, paged): (Dns, DnsPage)| view! { <DnsView dns paged filters=filters.clone()/> };
     view! {
         <Title text="DNS"/>
         <h1>"DNS"</h1>
         // The form stays outside the live region, so a refresh never takes the focus away.
         {form}
-        <LiveRegion on="dns" loading="Loading DNS…" load=get_dns render/>
+        <LiveRegion on="dns" loading="Loading DNS…" load render/>
     }
 }
 
@@ -158,8 +159,9 @@ fn DnsView(dns: Dns, paged: DnsPage, filters: DnsQuery) -> impl IntoView {
     let counts = counts
         .into_iter()
         .map(|(word, n)| {
-            let href = dns_href(Some(word), name, 1);
-            view! { <li data-count=word><a href=href>{word} " " <strong>{n}</strong></a></li> }
+            let href = dns_href(Some(&word), name, 1);
+            let label = word.clone();
+            view! { <li data-count=word><a href=href>{label} " " <strong>{n}</strong></a></li> }
         })
         .collect_view();
     let pager = (pages > 1).then(|| {

@@ -43,7 +43,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
     metrics::render_engines(&mut text, &console.replication(), &console.backlog());
     let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
     metrics::render_engine_clocks(&mut text, &engines, crate::clock::now_ms());
-    metrics::render_dns(&mut text, &console.dns());
+    metrics::render_dns(&mut text, &console.dns_snapshot());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

@@ -78,7 +78,8 @@ fn stream(state: AppState, query: EventsQuery) -> Sse<impl Stream<Item = Result<
                 yield Ok(event(TOPOLOGY_EVENT, generation, snapshots.then(|| console.topology())));
             }
             if send.dns {
-                yield Ok(event(DNS_EVENT, generation, snapshots.then(|| console.dns())));
+                let dns = snapshots.then(|| console.dns_snapshot());
+                yield Ok(event(DNS_EVENT, generation, dns.as_deref()));
             }
             if send.replication {
                 yield Ok(event(REPLICATION_EVENT, generation, snapshots.then(|| console.replication())));
