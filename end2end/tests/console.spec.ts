@@ -120,6 +120,15 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("#hosts tbody tr")).toHaveCount(17);
     await expect(page.locator('#hosts tr[data-host="lb1"] td').nth(2)).toHaveText("ok");
     await expect(page.locator("svg g.host")).toHaveCount(17);
+    // Host filters are a plain GET form too: exactly the hosts of a status, as many as counted.
+    await page.locator('select[name="status"]').selectOption("ok");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect(page).toHaveURL(/\/topology\?status=ok/);
+    const okHosts = Number(await page.locator('#host-counts li[data-count="ok"] strong').textContent());
+    expect(okHosts).toBeGreaterThan(0);
+    await expect(page.locator("#hosts tbody tr")).toHaveCount(okHosts);
+    await expect(page.locator('#hosts tbody tr:not([data-status="ok"])')).toHaveCount(0);
+    await expect(page.locator("#hosts-shown")).toContainText(`Showing ${okHosts} of ${okHosts} matching (17 hosts)`);
     // The banner says the page is as rendered, not live.
     await expect(page.locator("#live-link")).toHaveText("as rendered");
     // Plain links navigate by full page loads.
