@@ -43,9 +43,10 @@ fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
         ("127.0.3.", format!("127.{block}.3.")),
         ("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"".into()),
         ("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"".into()),
-        ("127.0.0.1:5354", format!("127.0.0.1:{}", free_dns_port())),
-        ("127.0.0.1:5355", format!("127.0.0.1:{}", free_dns_port())),
-        ("127.0.0.1:5356", format!("127.0.0.1:{}", free_dns_port())),
+        // With their quotes: a free port such as 53551 must not match a later edit's 5355.
+        ("\"127.0.0.1:5354\"", format!("\"127.0.0.1:{}\"", free_dns_port())),
+        ("\"127.0.0.1:5355\"", format!("\"127.0.0.1:{}\"", free_dns_port())),
+        ("\"127.0.0.1:5356\"", format!("\"127.0.0.1:{}\"", free_dns_port())),
         // The lab's cache keeps answers a second, so DNS settles within the tests' deadlines.
         ("dns_cache_max_ttl_seconds = 10", "dns_cache_max_ttl_seconds = 1".into()),
         ("interval_seconds = 5", "interval_seconds = 1".into()),
