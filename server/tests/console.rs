@@ -951,13 +951,16 @@ async fn the_lab_backlog_grows_while_the_primary_is_cut_off_and_drains_after() {
     .await;
 
     client().post(format!("{lab}/lab/hosts/db1")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
-    let eta = eventually(Duration::from_secs(30), "draining with an ETA", || async {
+    // Draining: ok with an ETA while the backlog lasts, or ok and already back under the depth
+    // it stalled at (a loaded machine can see the rate window turn ok only after the drain).
+    eventually(Duration::from_secs(30), "draining after db1 is back", || async {
         let b = json(&format!("{base}/api/v1/backlog")).await?;
         let l = loader(&b, "loader-sin");
-        (l["status"] == "ok").then(|| l["eta_seconds"].as_f64()).flatten()
+        let eta = l["eta_seconds"].as_f64().is_some_and(|eta| eta > 0.0);
+        let drained = l["depth"].as_f64().is_some_and(|depth| depth < depth_then);
+        (l["status"] == "ok" && (eta || drained)).then_some(())
     })
     .await;
-    assert!(eta > 0.0);
     eventually(Duration::from_secs(60), "replicas streaming again and the verdict safe", || async {
         let o = json(&format!("{base}/api/v1/overview")).await?;
         (o["fail_back"]["safe"] == true).then_some(())
