@@ -53,13 +53,12 @@ pub fn dns_page(records: &[DnsRecord], query: &DnsQuery) -> DnsPage {
         })
         .collect();
     matching.sort_by(|a, b| b.status.rank().cmp(&a.status.rank()).then_with(|| a.name.cmp(&b.name)).then_with(|| a.kind.cmp(&b.kind)));
-    let pages = matching.len().div_ceil(PER_PAGE).max(1);
-    let page = query.page.clamp(1, pages);
-    let rows = matching.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|r| (*r).clone()).collect();
+    let matching_count = matching.len();
+    let (rows, page, pages) = cut(matching, query.page);
     DnsPage {
-        records: rows,
+        records: rows.into_iter().cloned().collect(),
         total,
-        matching: matching.len(),
+        matching: matching_count,
         page,
         pages,
         counts: counts.into_iter().map(|(s, n)| (s.as_str().to_string(), n)).collect(),
@@ -68,20 +67,27 @@ pub fn dns_page(records: &[DnsRecord], query: &DnsQuery) -> DnsPage {
 
 /// `/dns?status=…&name=…&page=N`: a link to another page or filter, keeping the others.
 pub fn dns_href(status: Option<&str>, name: Option<&str>, page: usize) -> String {
-    let mut parts = Vec::new();
-    if let Some(s) = status {
-        parts.push(format!("status={}", encode(s)));
-    }
-    if let Some(n) = name {
-        parts.push(format!("name={}", encode(n)));
-    }
+    href("/dns", &[("status", status), ("name", name)], page)
+}
+
+/// The page of `items` numbered `requested` (clamped to 1..=pages), its number and the number of
+/// pages (at least 1).
+fn cut<T>(items: Vec<T>, requested: usize) -> (Vec<T>, usize, usize) {
+    let pages = items.len().div_ceil(PER_PAGE).max(1);
+    let page = requested.clamp(1, pages);
+    (items.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).collect(), page, pages)
+}
+
+/// `path?key=value&…&page=N` with the filters that are set, percent-encoded; page 1 is left out.
+fn href(path: &str, filters: &[(&str, Option<&str>)], page: usize) -> String {
+    let mut parts: Vec<String> = filters.iter().filter_map(|(key, value)| value.map(|v| format!("{key}={}", encode(v)))).collect();
     if page > 1 {
         parts.push(format!("page={page}"));
     }
     if parts.is_empty() {
-        "/dns".into()
+        path.to_string()
     } else {
-        format!("/dns?{}", parts.join("&"))
+        format!("{path}?{}", parts.join("&"))
     }
 }
 
@@ -139,28 +145,14 @@ pub fn host_page(hosts: Vec<(String, Host)>, query: &HostQuery) -> HostPage {
     // The estate's order (regions as configured) breaks ties, so a page is stable round to round.
     hosts.sort_by_key(|(i, (_, h))| (std::cmp::Reverse(host_rank(h.health.status)), *i));
     let matching = hosts.len();
-    let pages = matching.div_ceil(PER_PAGE).max(1);
-    let page = query.page.clamp(1, pages);
-    let hosts = hosts.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|(_, h)| h).collect();
-    HostPage { hosts, total, matching, page, pages }
+    let (hosts, page, pages) = cut(hosts, query.page);
+    HostPage { hosts: hosts.into_iter().map(|(_, h)| h).collect(), total, matching, page, pages }
 }
 
 /// `/topology?status=…&region=…&name=…&page=N`, keeping the other filters.
 pub fn topology_href(query: &HostQuery) -> String {
-    let mut parts = Vec::new();
-    for (key, value) in [("status", &query.status), ("region", &query.region), ("name", &query.name)] {
-        if let Some(v) = value {
-            parts.push(format!("{key}={}", encode(v)));
-        }
-    }
-    if query.page > 1 {
-        parts.push(format!("page={}", query.page));
-    }
-    if parts.is_empty() {
-        "/topology".into()
-    } else {
-        format!("/topology?{}", parts.join("&"))
-    }
+    let filters = [("status", query.status.as_deref()), ("region", query.region.as_deref()), ("name", query.name.as_deref())];
+    href("/topology", &filters, query.page)
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass).

@@ -12,19 +12,6 @@ use common::{client, eventually};
 
 const DEMO: &str = include_str!("../../deploy/demo.toml");
 
-/// A UDP port that is free now (the lab binds UDP and TCP on it; the resolver config names it).
-/// Bounded: a machine with no free port pair in 100 tries has bigger problems than this test.
-fn free_dns_port() -> u16 {
-    for _ in 0..100 {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP in 100 tries");
-}
-
 /// `text` with every `from` replaced; fails when `from` is not there, so a changed line in the
 /// demo cannot silently leave a test on the demo's fixed ports, data dir or PostgreSQL.
 fn edit(text: String, from: &str, to: &str) -> String {
@@ -44,9 +31,9 @@ fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
         ("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"".into()),
         ("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"".into()),
         // With their quotes: a free port such as 53551 must not match a later edit's 5355.
-        ("\"127.0.0.1:5354\"", format!("\"127.0.0.1:{}\"", free_dns_port())),
-        ("\"127.0.0.1:5355\"", format!("\"127.0.0.1:{}\"", free_dns_port())),
-        ("\"127.0.0.1:5356\"", format!("\"127.0.0.1:{}\"", free_dns_port())),
+        ("\"127.0.0.1:5354\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
+        ("\"127.0.0.1:5355\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
+        ("\"127.0.0.1:5356\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
         // The lab's cache keeps answers a second, so DNS settles within the tests' deadlines.
         ("dns_cache_max_ttl_seconds = 10", "dns_cache_max_ttl_seconds = 1".into()),
         ("interval_seconds = 5", "interval_seconds = 1".into()),
@@ -843,7 +830,7 @@ async fn prometheus(target: &str) -> Prometheus {
         format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: crowsnest\n    static_configs:\n      - targets: ['{target}']\n"),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crowsnest::lab::free_port();
     let child = std::process::Command::new("/usr/bin/prometheus")
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
