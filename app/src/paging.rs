@@ -181,7 +181,7 @@ mod tests {
             status,
             latest: status,
             flapping: None,
-            detail: String::new(),
+            detail: "".into(),
             since_ms: None,
             checked_at_ms: None,
             cells: vec![],
@@ -222,7 +222,7 @@ mod tests {
         for (case, query, rows, matching, page, pages, first) in cases {
             let got = dns_page(&zone(), &query);
             assert_eq!((got.records.len(), got.matching, got.page, got.pages, got.total), (rows, matching, page, pages, 250), "{case}");
-            assert_eq!(got.records.first().map_or("", |r| r.name.as_str()), first, "{case}");
+            assert_eq!(got.records.first().map_or("", |r| &*r.name), first, "{case}");
         }
         let counts = dns_page(&zone(), &q(None, None, 1)).counts;
         let counts: Vec<(&str, usize)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();

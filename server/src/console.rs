@@ -118,13 +118,19 @@ impl ConsoleState {
     pub fn dns_snapshot(&self) -> Arc<Dns> {
         // The round is read before the board, so the snapshot is at least as new as its key.
         let round = self.dns.rounds();
-        if let Some((_, dns)) = self.dns_snapshot.lock().ok().and_then(|c| c.clone()).filter(|(r, _)| *r == round) {
-            return dns;
+        // Held while building: one build per round however many tabs ask at once (a panic in a
+        // build leaves the cache usable, hence into_inner).
+        let mut cached = self.dns_snapshot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, dns)) = cached.as_ref().filter(|(r, _)| *r == round) {
+            return dns.clone();
         }
+        // The old snapshot goes before the new one is built, so 10,000 records are not held
+        // twice (unless a render still holds the old one).
+        *cached = None;
         let dns = Arc::new(self.dns_at(now_ms()));
-        if let Ok(mut cached) = self.dns_snapshot.lock() {
-            *cached = Some((round, dns.clone()));
-        }
+        *cached = Some((round, dns.clone()));
+        drop(cached);
+        crate::memory::release();
         dns
     }
 

@@ -89,10 +89,16 @@ impl<S: Copy + Eq> Damped<S> {
 
     /// Adds one round's raw status, keeping at most the rule's window of rounds.
     pub fn push(&mut self, at_ms: i64, raw: S, rule: &Damping, rank: impl Fn(S) -> u8) {
-        self.history.push_back((at_ms, raw));
-        while self.history.len() > rule.keep() {
+        let keep = rule.keep().max(1);
+        // Room for exactly the window, the oldest dropped before the newest goes in: growing by
+        // doubling would hold up to twice the window for each of 10,000 records.
+        while self.history.len() >= keep {
             self.history.pop_front();
         }
+        if self.history.capacity() < keep {
+            self.history.reserve_exact(keep - self.history.len());
+        }
+        self.history.push_back((at_ms, raw));
         let settled = settle(self.history.make_contiguous(), &self.settled, rule, rank);
         if settled.shown != self.settled.shown {
             self.since_ms = at_ms;

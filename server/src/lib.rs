@@ -17,6 +17,7 @@ pub mod engines;
 pub mod fail_back;
 pub mod health;
 pub mod lab;
+pub mod memory;
 pub mod metrics;
 pub mod mode;
 pub mod page_cache;

@@ -1,8 +1,8 @@
 //! `crowsnest`: the ops console binary. See `crowsnest --help`.
 
-/// mimalloc rather than glibc's malloc: with a 10,000-record zone glibc's arenas held the
-/// freed memory of every DNS round and page render, and the process grew to three times its
-/// live data (bench/README.md, "Memory").
+/// mimalloc only when built with `--features mimalloc`, to compare: glibc's malloc, tuned by
+/// `crowsnest::memory`, keeps RSS lower (bench/README.md, "Memory").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -107,8 +107,19 @@ fn init_logs(json: bool) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before the runtime's threads exist, so they share the arenas it allows.
+    crowsnest::memory::tune();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve_or_run()),
+        Err(e) => {
+            eprintln!("crowsnest: could not start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_or_run() -> ExitCode {
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         // Bare `crowsnest` is `crowsnest serve`, with clap's defaults and environment applied.

@@ -166,7 +166,7 @@ pub fn render_dns(out: &mut String, dns: &app::model::Dns) {
     let mut per_resolver: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &dns.records {
         for c in &r.cells {
-            *per_resolver.entry((c.resolver.as_str(), c.status.as_str())).or_default() += 1;
+            *per_resolver.entry((&*c.resolver, c.status.as_str())).or_default() += 1;
         }
     }
     for ((resolver, status), n) in &per_resolver {
@@ -205,10 +205,10 @@ mod dns_tests {
             status,
             latest: status,
             flapping: None,
-            detail: String::new(),
+            detail: "".into(),
             since_ms: None,
             checked_at_ms: None,
-            cells: cells.iter().map(|(r, s)| DnsCell { resolver: r.to_string(), status: *s, detail: String::new() }).collect(),
+            cells: cells.iter().map(|(r, s)| DnsCell { resolver: (*r).into(), status: *s, detail: "".into() }).collect(),
         }
     }
 

@@ -129,7 +129,7 @@ async fn www_status(estate: &config::Estate, checks: &[RecordCheck]) -> (DnsStat
     let book = AddressBook::from_estate(estate);
     let round = engine::round(estate, checks, &client, &book, &Default::default(), 8, || 0).await;
     let (_, verdict, _) = round.into_iter().find(|(k, _, _)| k == "www.example.test. A").unwrap();
-    (verdict.status, verdict.detail)
+    (verdict.status, verdict.detail.to_string())
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use super::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// DNS status of one declared record (architecture.md, "Statuses").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -91,19 +92,20 @@ impl DnsStatus {
 /// One resolver's answer for one record, as the DNS page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DnsCell {
-    /// Resolver name.
-    pub resolver: String,
+    /// Resolver name. Shared (`Arc<str>`) with the server's board, like the words below: a
+    /// snapshot of 10,000 records then holds pointers, not a second copy of every string.
+    pub resolver: Arc<str>,
     /// Its status for this record.
     pub status: DnsStatus,
     /// What it answered, each value labelled (`127.0.1.1 (lb1 · api_lb · San Jose)`), or why not.
-    pub detail: String,
+    pub detail: Arc<str>,
 }
 
 /// One declared record set and what every resolver made of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DnsRecord {
     /// Fully qualified owner name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Record type mnemonic.
     pub kind: String,
     /// Declared values, labelled with the estate's hosts.
@@ -119,7 +121,7 @@ pub struct DnsRecord {
     /// Set while the status keeps changing (the shown status is then the worst it returns to).
     pub flapping: Option<Flapping>,
     /// Why, in words.
-    pub detail: String,
+    pub detail: Arc<str>,
     /// When the shown status last changed (unix milliseconds), if checked.
     pub since_ms: Option<i64>,
     /// When the latest round finished, if any.
@@ -209,7 +211,7 @@ mod dns_area_tests {
             status: record,
             latest: record,
             flapping: None,
-            detail: String::new(),
+            detail: "".into(),
             since_ms: None,
             checked_at_ms: None,
             cells: vec![],

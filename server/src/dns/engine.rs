@@ -2,6 +2,7 @@
 //! and a per-query timeout, so one slow or dead resolver never delays the others.
 
 use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Serials, View};
+use super::values::Values;
 use super::wire::WireResolver;
 use crate::config::{Estate, RecordKind, ZoneConfig};
 use crate::damping::{Damped, Damping};
@@ -15,8 +16,8 @@ use tokio::sync::watch;
 /// One declared record set to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordCheck {
-    /// Fully qualified owner name, lower case, with the final dot.
-    pub owner: String,
+    /// Fully qualified owner name, lower case, with the final dot (shared with the snapshots).
+    pub owner: Arc<str>,
     /// Record type.
     pub kind: RecordKind,
     /// What must be answered.
@@ -86,8 +87,9 @@ pub fn checks(estate: &Estate, previous: &[DesiredRecord], changed_at_ms: i64) -
             let previous = before
                 .get(&(owner.clone(), kind_text.to_string()))
                 .filter(|(_, old)| *old != values)
-                .map(|(old_ttl, old)| Previous { values: old.clone(), ttl: *old_ttl, replaced_at_ms: changed_at_ms });
-            RecordCheck { owner, kind, declared: Declared { values, ttl, required_tier, previous, failover } }
+                .map(|(old_ttl, old)| Previous { values: old.iter().cloned().collect(), ttl: *old_ttl, replaced_at_ms: changed_at_ms });
+            let (values, failover) = (values.into_iter().collect(), failover.into_iter().collect());
+            RecordCheck { owner: owner.into(), kind, declared: Declared { values, ttl, required_tier, previous, failover } }
         })
         .collect()
 }
@@ -102,9 +104,16 @@ pub struct RecordState {
     pub damped: Damped<DnsStatus>,
     /// When the latest round finished.
     pub checked_at_ms: i64,
-    /// Each resolver's answer values, for labels (resolver name → values).
-    pub answers: BTreeMap<String, BTreeSet<String>>,
+    /// Each answering resolver's values, for labels, in config order.
+    pub answers: Answers,
 }
+
+/// The values each resolver that answered gave, in config order (resolvers that failed are
+/// left out). A short vector rather than a map: three resolvers per record, 10,000 records.
+pub type Answers = Vec<(Arc<str>, Values)>;
+
+/// One record's outcome of a round: its key, the verdict and what each resolver answered.
+pub type Judged = (String, evaluate::Verdict, Answers);
 
 /// What one authoritative server says the zone's SOA serial is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +174,15 @@ impl DnsBoard {
         self.records.read().ok()?.get(key).cloned()
     }
 
+    /// Reads every record's state under one lock, without copying them (a snapshot of 10,000
+    /// records would otherwise clone each state with its history and answers).
+    pub fn read<R>(&self, f: impl FnOnce(&HashMap<String, RecordState>) -> R) -> R {
+        match self.records.read() {
+            Ok(records) => f(&records),
+            Err(_) => f(&HashMap::new()),
+        }
+    }
+
     /// The latest SOA serials of the authoritative servers.
     pub fn soa(&self) -> Vec<SoaSerial> {
         self.soa.read().map(|s| s.clone()).unwrap_or_default()
@@ -187,14 +205,23 @@ impl DnsBoard {
         self.rounds.subscribe()
     }
 
-    /// Applies one round's verdicts; returns the records whose raw status or answers changed
-    /// (every record on its first round), for the history.
-    pub fn publish(
-        &self,
-        round: Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)>,
-        now_ms: i64,
-        rule: &Damping,
-    ) -> Vec<(String, DnsRow)> {
+    /// Applies one round's verdicts and ends the round; returns the records whose raw status
+    /// or answers changed (every record on its first round), for the history.
+    pub fn publish(&self, round: Vec<Judged>, now_ms: i64, rule: &Damping) -> Vec<(String, DnsRow)> {
+        let changed = self.apply(round, now_ms, rule);
+        self.end_round();
+        changed
+    }
+
+    /// Wakes every subscriber: a round's verdicts are all applied.
+    pub fn end_round(&self) {
+        self.rounds.send_modify(|n| *n += 1);
+    }
+
+    /// Applies some of a round's verdicts (a round is applied in slices, so that the previous
+    /// round's states are freed as the new ones arrive rather than all held twice); returns
+    /// the records whose raw status or answers changed, for the history.
+    pub fn apply(&self, round: Vec<Judged>, now_ms: i64, rule: &Damping) -> Vec<(String, DnsRow)> {
         let mut changed = Vec::new();
         if let Ok(mut records) = self.records.write() {
             for (key, verdict, answers) in round {
@@ -203,7 +230,7 @@ impl DnsBoard {
                     // Until two rounds agree, nothing is known: unchecked, not timeout.
                     damped: Damped::new(DnsStatus::Unchecked, now_ms),
                     checked_at_ms: now_ms,
-                    answers: BTreeMap::new(),
+                    answers: Answers::new(),
                 });
                 let first = state.damped.rounds() == 0;
                 if first || state.verdict.status != verdict.status || state.answers != answers {
@@ -212,7 +239,7 @@ impl DnsBoard {
                         DnsRow {
                             at_ms: now_ms,
                             status: verdict.status.as_str().to_string(),
-                            detail: verdict.detail.clone(),
+                            detail: verdict.detail.to_string(),
                             answers: answers
                                 .iter()
                                 .map(|(resolver, values)| {
@@ -229,12 +256,12 @@ impl DnsBoard {
                 state.answers = answers;
             }
         }
-        self.rounds.send_modify(|n| *n += 1);
         changed
     }
 }
 
-/// Runs one round: every check at every resolver, at most `concurrency` queries in flight.
+/// Runs one round: every check at every resolver, at most `concurrency` queries in flight,
+/// and judges every record.
 pub async fn round(
     estate: &Estate,
     checks: &[RecordCheck],
@@ -243,11 +270,22 @@ pub async fn round(
     serials: &Serials,
     concurrency: usize,
     now_ms: impl Fn() -> i64,
-) -> Vec<(String, evaluate::Verdict, BTreeMap<String, BTreeSet<String>>)> {
+) -> Vec<Judged> {
+    let grid = ask(estate, checks, client, concurrency).await;
+    let now = now_ms();
+    checks.iter().zip(grid).map(|(check, views)| judge(check, views, book, serials, now)).collect()
+}
+
+/// What each resolver said about each check: one row per check, one slot per resolver in
+/// config order (empty where a batch failed).
+pub type Grid = Vec<Vec<Option<View>>>;
+
+/// Asks every check at every resolver, at most `concurrency` queries in flight.
+pub async fn ask(estate: &Estate, checks: &[RecordCheck], client: &WireResolver, concurrency: usize) -> Grid {
     // Each resolver's questions go out as batches (`WireResolver::ask_all`), each its own task
     // with its own socket: a slow or dead resolver holds up only its own batches, and with fewer
     // resolvers than cores a resolver's questions are split so that every core sends.
-    let questions: Arc<Vec<(String, RecordKind)>> = Arc::new(checks.iter().map(|c| (c.owner.clone(), c.kind)).collect());
+    let questions: Arc<Vec<(String, RecordKind)>> = Arc::new(checks.iter().map(|c| (c.owner.to_string(), c.kind)).collect());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let resolvers = estate.resolvers.len().max(1);
     let splits = cores.div_ceil(resolvers).min(questions.len()).max(1);
@@ -274,36 +312,41 @@ pub async fn round(
             })
         })
     });
-    let mut answers: Vec<(usize, usize, Seen)> = Vec::new();
+    let names: Vec<Arc<str>> = estate.resolvers.iter().map(|r| Arc::from(r.name.as_str())).collect();
+    let mut views: Vec<Vec<Option<View>>> = checks.iter().map(|_| vec![None; estate.resolvers.len()]).collect();
+    // Each batch's answers move straight into the grid: 30,000 answers are held once, not
+    // gathered into a growing list first.
     for batch in futures::future::join_all(tasks).await {
         match batch {
-            Ok(done) => answers.extend(done),
+            Ok(done) => {
+                for (c, r, seen) in done {
+                    views[c][r] = Some(View { resolver: names[r].clone(), kind: estate.resolvers[r].kind, seen });
+                }
+            }
             // A panicking batch is a bug; its questions stay unanswered (shown as not checked).
             Err(e) => tracing::error!(error = %e, "a DNS batch failed"),
         }
     }
-    let mut views: Vec<Vec<Option<View>>> = checks.iter().map(|_| vec![None; estate.resolvers.len()]).collect();
-    for (c, r, seen) in answers {
-        let resolver = &estate.resolvers[r];
-        views[c][r] = Some(View { resolver: resolver.name.clone(), kind: resolver.kind, seen });
-    }
-    let now = now_ms();
-    checks
-        .iter()
-        .zip(views)
-        .map(|(check, views)| {
-            let views: Vec<View> = views.into_iter().flatten().collect();
-            let answers = views
-                .iter()
-                .filter_map(|v| match &v.seen {
-                    Seen::Answered { values, .. } => Some((v.resolver.clone(), values.clone())),
-                    Seen::Failed(_) => None,
-                })
-                .collect();
-            (check.key(), evaluate::judge(&check.declared, &views, book, serials, now), answers)
-        })
-        .collect()
+    views
 }
+
+/// Judges one record from its row of the grid.
+pub fn judge(check: &RecordCheck, views: Vec<Option<View>>, book: &AddressBook, serials: &Serials, now_ms: i64) -> Judged {
+    let views: Vec<View> = views.into_iter().flatten().collect();
+    let verdict = evaluate::judge(&check.declared, &views, book, serials, now_ms);
+    // The judged views give their values to the board rather than a copy.
+    let answers = views
+        .into_iter()
+        .filter_map(|v| match v.seen {
+            Seen::Answered { values, .. } => Some((v.resolver, values)),
+            Seen::Failed(_) => None,
+        })
+        .collect();
+    (check.key(), verdict, answers)
+}
+
+/// Records judged and applied to the board at a time.
+const SLICE: usize = 500;
 
 /// Runs rounds every probe interval until the task is dropped.
 pub async fn run_rounds(
@@ -327,17 +370,25 @@ pub async fn run_rounds(
         let started = std::time::Instant::now();
         // The previous round's serials: the SOA questions go out alongside this round's.
         let known = serials(&board.soa(), estate.zone.as_ref().map(|z| z.serial));
-        let (verdicts, serials) = tokio::join!(
-            round(&estate, &checks, &client, &book, &known, estate.probes.dns_concurrency, crate::clock::now_ms),
-            soa_round(&estate, &client)
-        );
+        let (grid, serials) = tokio::join!(ask(&estate, &checks, &client, estate.probes.dns_concurrency), soa_round(&estate, &client));
         board.publish_soa(serials);
-        let changes = board.publish(verdicts, crate::clock::now_ms(), &rule);
+        // Judged and applied a slice at a time: the previous round's states are freed as the
+        // new ones arrive, instead of 10,000 of each being held at once.
+        let now = crate::clock::now_ms();
+        let mut rows = grid.into_iter();
+        let mut changes = Vec::new();
+        for slice in checks.chunks(SLICE) {
+            let judged = slice.iter().zip(rows.by_ref()).map(|(check, views)| judge(check, views, &book, &known, now)).collect();
+            changes.extend(board.apply(judged, now, &rule));
+        }
+        board.end_round();
         if let Some(store) = &local {
             if let Err(e) = store.record_dns(&changes).await {
                 tracing::warn!(error = %e, "could not store DNS changes; the live view is unaffected");
             }
         }
         engine.round_done(started);
+        // A round of 10,000 records frees tens of thousands of answers at once.
+        crate::memory::release();
     }
 }

@@ -4,11 +4,13 @@
 //! is `split` (each resolver's own finding listed, a lagging serial named as the likely cause)
 //! unless every side is an expected state; `wrong_tier` stays the loudest.
 
+use super::values::Values;
 use super::wire::QueryError;
 use crate::config::{Estate, ResolverKind, Tier};
 use app::model::DnsStatus;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Whose address a value is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +73,7 @@ impl AddressBook {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Previous {
     /// The old values.
-    pub values: BTreeSet<String>,
+    pub values: Values,
     /// The old TTL in seconds: caches may keep the old values this long.
     pub ttl: u32,
     /// When the declaration changed (unix milliseconds).
@@ -82,7 +84,7 @@ pub struct Previous {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declared {
     /// The declared values.
-    pub values: BTreeSet<String>,
+    pub values: Values,
     /// The declared TTL in seconds.
     pub ttl: u32,
     /// The tier that must serve this name, when it is a public hostname.
@@ -91,7 +93,7 @@ pub struct Declared {
     pub previous: Option<Previous>,
     /// Values it may fail over to (addresses of the pool), answered instead of or besides the
     /// declared ones: `failed_over`, a warning, never critical.
-    pub failover: BTreeSet<String>,
+    pub failover: Values,
 }
 
 /// The zone's serials, to name a lagging authoritative server.
@@ -137,7 +139,7 @@ pub enum Seen {
         /// The AA flag.
         authoritative: bool,
         /// Values of the asked type.
-        values: BTreeSet<String>,
+        values: Values,
         /// Smallest TTL among them.
         ttl: Option<u32>,
     },
@@ -148,8 +150,8 @@ pub enum Seen {
 /// One resolver's answer to judge.
 #[derive(Debug, Clone)]
 pub struct View {
-    /// Resolver name.
-    pub resolver: String,
+    /// Resolver name (shared: every record's view of a resolver names it).
+    pub resolver: Arc<str>,
     /// Authoritative server or recursive resolver.
     pub kind: ResolverKind,
     /// What it said.
@@ -159,12 +161,12 @@ pub struct View {
 /// The judgement of one resolver's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolverVerdict {
-    /// Resolver name.
-    pub resolver: String,
+    /// Resolver name (shared with the views).
+    pub resolver: Arc<str>,
     /// Its status.
     pub status: DnsStatus,
-    /// Why, in words, with answers labelled.
-    pub detail: String,
+    /// Why, in words, with answers labelled (shared with the page snapshots).
+    pub detail: Arc<str>,
 }
 
 /// The judgement of one record across resolvers.
@@ -172,18 +174,18 @@ pub struct ResolverVerdict {
 pub struct Verdict {
     /// The record's status.
     pub status: DnsStatus,
-    /// Why, in words.
-    pub detail: String,
+    /// Why, in words (shared with the page snapshots).
+    pub detail: Arc<str>,
     /// Per resolver.
     pub resolvers: Vec<ResolverVerdict>,
 }
 
 /// `lb3 · Singapore, lb4 · Amsterdam`: where traffic lands, for the on-call.
-fn landing(values: &BTreeSet<String>, book: &AddressBook) -> String {
+fn landing(values: &Values, book: &AddressBook) -> String {
     values.iter().map(|v| book.place(v)).collect::<Vec<_>>().join(", ")
 }
 
-fn labelled(values: &BTreeSet<String>, book: &AddressBook) -> String {
+fn labelled(values: &Values, book: &AddressBook) -> String {
     let mut text = String::new();
     for (i, v) in values.iter().enumerate() {
         let separator = if i == 0 { "" } else { ", " };
@@ -233,15 +235,15 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
             return (DnsStatus::Stale, format!("previous value {} for up to {left} s more", labelled(values, book)));
         }
     }
-    let foreign: BTreeSet<&String> = values.difference(&declared.values).collect();
+    let foreign: Vec<&String> = values.difference(&declared.values).collect();
     // Only declared values, but not all of them: a balancer gone from a round-robin set.
     if foreign.is_empty() {
-        let gone: BTreeSet<String> = declared.values.difference(values).cloned().collect();
+        let gone: Values = declared.values.difference(values).cloned().collect();
         return (DnsStatus::Partial, format!("answers only {}; missing {}", labelled(values, book), labelled(&gone, book)));
     }
     // Everything else it answers is in the declared failover pool: a planned failover.
-    if foreign.iter().all(|v| declared.failover.contains(*v)) {
-        let pool: BTreeSet<String> = foreign.into_iter().cloned().collect();
+    if foreign.iter().all(|v| declared.failover.contains(v)) {
+        let pool: Values = foreign.into_iter().cloned().collect();
         return (DnsStatus::FailedOver, format!("lands on {}: an allowed failover", landing(&pool, book)));
     }
     // Traffic landing on a host of another tier is the incident's failure: loudest first.
@@ -253,7 +255,7 @@ pub fn judge_one(declared: &Declared, kind: ResolverKind, seen: &Seen, book: &Ad
     let complete = declared.values.is_subset(values);
     // All declared values are there, plus others.
     if complete {
-        let extra: BTreeSet<String> = foreign.into_iter().cloned().collect();
+        let extra: Values = foreign.into_iter().cloned().collect();
         return (DnsStatus::UnexpectedExtra, format!("also answers {}", labelled(&extra, book)));
     }
     // Anything else: the answer is not what was declared.
@@ -268,19 +270,19 @@ fn expected(status: DnsStatus) -> bool {
 
 /// Judges a record across every resolver; `serials` name a lagging authoritative server.
 pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &Serials, now_ms: i64) -> Verdict {
-    let mut resolvers: Vec<ResolverVerdict> = views
-        .iter()
-        .map(|v| {
-            let (status, mut detail) = judge_one(declared, v.kind, &v.seen, book, now_ms);
-            // A lagging server's wrong answer most likely comes from its old zone.
-            if status != DnsStatus::Ok && v.kind == ResolverKind::Authoritative {
-                if let Some(why) = serials.lagging(&v.resolver) {
-                    let _ = write!(detail, " (likely cause: {why})");
-                }
+    let mut resolvers: Vec<ResolverVerdict> = Vec::with_capacity(views.len());
+    for v in views {
+        let (status, mut detail) = judge_one(declared, v.kind, &v.seen, book, now_ms);
+        // A lagging server's wrong answer most likely comes from its old zone.
+        if status != DnsStatus::Ok && v.kind == ResolverKind::Authoritative {
+            if let Some(why) = serials.lagging(&v.resolver) {
+                let _ = write!(detail, " (likely cause: {why})");
             }
-            ResolverVerdict { resolver: v.resolver.clone(), status, detail }
-        })
-        .collect();
+        }
+        // Resolvers that agree share one copy of the words (10,000 records, three resolvers).
+        let detail = resolvers.iter().find(|r| *r.detail == *detail).map_or_else(|| Arc::from(detail), |r| r.detail.clone());
+        resolvers.push(ResolverVerdict { resolver: v.resolver.clone(), status, detail });
+    }
     // Every authoritative server answers as declared: a cache answering otherwise, within the
     // declared TTL, holds an older answer until it expires. That is stale, not wrong.
     let sources: Vec<DnsStatus> =
@@ -295,7 +297,8 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
                 let what = if values.is_empty() { "a negative answer".to_string() } else { labelled(values, book) };
                 let left = ttl.map_or("until it expires".to_string(), |t| format!("for up to {t} s more"));
                 r.detail =
-                    format!("its cache still holds {what} ({}) {left}; the authoritative servers answer as declared", r.status.as_str());
+                    format!("its cache still holds {what} ({}) {left}; the authoritative servers answer as declared", r.status.as_str())
+                        .into();
                 r.status = DnsStatus::Stale;
             }
         }
@@ -304,7 +307,7 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
     // no resolver gave a definitive answer.
     let unknown = |r: &ResolverVerdict| matches!(r.status, DnsStatus::Timeout | DnsStatus::Servfail);
     let answering: Vec<(&View, &ResolverVerdict)> = views.iter().zip(&resolvers).filter(|(_, r)| !unknown(r)).collect();
-    let answered: BTreeSet<&BTreeSet<String>> = answering
+    let answered: BTreeSet<&Values> = answering
         .iter()
         .filter_map(|(v, _)| match &v.seen {
             Seen::Answered { values, .. } => Some(values),
@@ -321,7 +324,7 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
     };
     let disagree = answered.len() > 1 && !answering.iter().all(|(_, r)| expected(r.status));
     if !disagree {
-        let detail = format!("{}: {}", worst.resolver, worst.detail);
+        let detail = format!("{}: {}", worst.resolver, worst.detail).into();
         return Verdict { status: worst.status, detail, resolvers };
     }
     // Resolvers disagree: each one's own finding, so the page says who answers what.
@@ -334,7 +337,7 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
     } else {
         (DnsStatus::Split, format!("resolvers disagree: {findings}"))
     };
-    Verdict { status, detail, resolvers }
+    Verdict { status, detail: detail.into(), resolvers }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod evaluate;
+pub mod values;
 pub mod view;
 pub mod wire;
 pub mod zonefile;

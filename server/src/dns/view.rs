@@ -5,49 +5,59 @@ use super::engine::{DnsBoard, RecordCheck};
 use super::evaluate::AddressBook;
 use crate::config::Estate;
 use app::model::{self, Dns, DnsStatus};
+use std::sync::Arc;
 
-/// The DNS snapshot of `board` at `now_ms`, for every declared record in `checks`.
+/// The DNS snapshot of `board` at `now_ms`, for every declared record in `checks`. Names and
+/// words are shared with the board and the checks (`Arc<str>`), not copied.
 pub fn dns(estate: &Estate, checks: &[RecordCheck], board: &DnsBoard, book: &AddressBook, now_ms: i64) -> Dns {
-    let records = checks
-        .iter()
-        .map(|check| {
-            let state = board.get(&check.key());
-            let cells = estate
-                .resolvers
-                .iter()
-                .map(|resolver| {
-                    let verdict = state.as_ref().and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == resolver.name));
-                    model::DnsCell {
-                        resolver: resolver.name.clone(),
-                        status: verdict.map_or(DnsStatus::Unchecked, |v| v.status),
-                        detail: verdict.map_or_else(|| "not checked yet".to_string(), |v| v.detail.clone()),
-                    }
-                })
-                .collect();
-            model::DnsRecord {
-                name: check.owner.clone(),
-                kind: check.kind.as_str().to_string(),
-                declared: check
-                    .declared
-                    .values
+    let names: Vec<Arc<str>> = estate.resolvers.iter().map(|r| Arc::from(r.name.as_str())).collect();
+    let not_checked: Arc<str> = Arc::from("not checked yet");
+    let records = board.read(|states| {
+        let mut key = String::new();
+        checks
+            .iter()
+            .map(|check| {
+                key.clear();
+                key.push_str(&check.owner);
+                key.push(' ');
+                key.push_str(check.kind.as_str());
+                let state = states.get(&key);
+                let cells = names
                     .iter()
-                    .map(|v| match book.owner(v) {
-                        Some(_) => format!("{v} ({})", book.label(v)),
-                        None => v.to_string(),
+                    .map(|name| {
+                        let verdict = state.and_then(|s| s.verdict.resolvers.iter().find(|r| r.resolver == *name));
+                        model::DnsCell {
+                            resolver: name.clone(),
+                            status: verdict.map_or(DnsStatus::Unchecked, |v| v.status),
+                            detail: verdict.map_or_else(|| not_checked.clone(), |v| v.detail.clone()),
+                        }
                     })
-                    .collect(),
-                ttl: check.declared.ttl,
-                required_tier: check.declared.required_tier.map(|t| t.to_string()),
-                status: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.damped.settled.shown),
-                latest: state.as_ref().map_or(DnsStatus::Unchecked, |s| s.verdict.status),
-                flapping: state.as_ref().and_then(|s| s.damped.settled.flapping.clone()),
-                detail: state.as_ref().map_or_else(|| "not checked yet".to_string(), |s| s.verdict.detail.clone()),
-                since_ms: state.as_ref().map(|s| s.damped.since_ms),
-                checked_at_ms: state.as_ref().map(|s| s.checked_at_ms),
-                cells,
-            }
-        })
-        .collect();
+                    .collect();
+                model::DnsRecord {
+                    name: check.owner.clone(),
+                    kind: check.kind.as_str().to_string(),
+                    declared: check
+                        .declared
+                        .values
+                        .iter()
+                        .map(|v| match book.owner(v) {
+                            Some(_) => format!("{v} ({})", book.label(v)),
+                            None => v.to_string(),
+                        })
+                        .collect(),
+                    ttl: check.declared.ttl,
+                    required_tier: check.declared.required_tier.map(|t| t.to_string()),
+                    status: state.map_or(DnsStatus::Unchecked, |s| s.damped.settled.shown),
+                    latest: state.map_or(DnsStatus::Unchecked, |s| s.verdict.status),
+                    flapping: state.and_then(|s| s.damped.settled.flapping.clone()),
+                    detail: state.map_or_else(|| not_checked.clone(), |s| s.verdict.detail.clone()),
+                    since_ms: state.map(|s| s.damped.since_ms),
+                    checked_at_ms: state.map(|s| s.checked_at_ms),
+                    cells,
+                }
+            })
+            .collect()
+    });
     let serials = board.soa();
     Dns {
         soa_skew: crate::dns::engine::soa_skew(&serials),

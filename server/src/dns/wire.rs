@@ -46,7 +46,7 @@ pub struct Answer {
     /// Whether the (last) reply carried the AA flag.
     pub authoritative: bool,
     /// The values of the asked type, in normalised presentation form.
-    pub values: BTreeSet<String>,
+    pub values: super::values::Values,
     /// Smallest TTL among those values (None when there are none).
     pub ttl: Option<u32>,
     /// CNAME targets followed, in order.

@@ -90,7 +90,7 @@ struct Landing {
 fn landing(hostname: &str, dns: &DnsBoard, book: &AddressBook) -> Landing {
     let key = format!("{}. A", hostname.trim_end_matches('.').to_ascii_lowercase());
     let Some(state) = dns.get(&key) else { return Landing::default() };
-    let values: std::collections::BTreeSet<&String> = state.answers.values().flatten().collect();
+    let values: std::collections::BTreeSet<&String> = state.answers.iter().flat_map(|(_, values)| values).collect();
     Landing {
         lands_on: values.iter().map(|v| format!("{v} = {}", book.label(v))).collect(),
         serving: values.iter().map(|v| book.place(v)).collect(),

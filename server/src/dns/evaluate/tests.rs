@@ -4,7 +4,7 @@ use ResolverKind::{Authoritative as Auth, Recursive as Rec};
 
 const NOW: i64 = 10_000_000;
 
-fn set(values: &[&str]) -> BTreeSet<String> {
+fn set(values: &[&str]) -> Values {
     values.iter().map(|v| v.to_string()).collect()
 }
 
@@ -37,7 +37,7 @@ fn www() -> Declared {
         ttl: 60,
         required_tier: Some(Tier::WebLb),
         previous: Some(Previous { values: set(&["127.0.2.9"]), ttl: 300, replaced_at_ms: NOW - 100_000 }),
-        failover: BTreeSet::new(),
+        failover: Values::new(),
     }
 }
 

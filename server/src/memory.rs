@@ -1,0 +1,50 @@
+//! Keeping the process's resident memory close to its live data.
+//!
+//! glibc's malloc gives each thread that allocates its own arena and keeps freed memory for
+//! reuse; a DNS round of 30,000 answers or a page render frees megabytes at once, on whichever
+//! worker ran it, and the arenas kept it (bench/README.md, "Memory"). Two arenas, a fixed mmap
+//! threshold (large buffers come from mmap and go straight back) and a trim after each round's
+//! burst keep RSS near the live heap. Elsewhere these are no-ops.
+//!
+//! The only module that may use `unsafe`: both calls are plain FFI into the C library.
+#![allow(unsafe_code)]
+
+/// Sets the allocator's limits, except those the environment already sets (glibc reads
+/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` itself, so an
+/// operator's choice wins); call once, before the runtime starts its threads.
+pub fn tune() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let unset = |name: &str| std::env::var_os(name).is_none();
+        // One arena: every thread shares it, so memory one worker frees is reused by the
+        // other rather than kept aside (two cores, little contention).
+        if unset("MALLOC_ARENA_MAX") {
+            set(libc::M_ARENA_MAX, 1);
+        }
+        // A fixed threshold: glibc otherwise raises it after each large free, and then keeps
+        // large buffers in the heap, where they fragment it.
+        if unset("MALLOC_MMAP_THRESHOLD_") {
+            set(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        }
+        if unset("MALLOC_TRIM_THRESHOLD_") {
+            set(libc::M_TRIM_THRESHOLD, 256 * 1024);
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn set(param: libc::c_int, value: libc::c_int) {
+    // SAFETY: mallopt only sets an allocator parameter; it is called before other threads exist.
+    if unsafe { libc::mallopt(param, value) } != 1 {
+        eprintln!("crowsnest: the allocator refused parameter {param} = {value}; keeping its default");
+    }
+}
+
+/// Gives freed memory back to the system; call after a burst of allocation (a DNS round).
+pub fn release() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim is thread-safe and only returns free pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
