@@ -1,11 +1,5 @@
 //! `crowsnest`: the ops console binary. See `crowsnest --help`.
 
-/// mimalloc only when built with `--features mimalloc`, to compare: glibc's malloc, tuned by
-/// `crowsnest::memory`, keeps RSS lower (bench/README.md, "Memory").
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use crowsnest::config;
 use crowsnest::run::{self, Server, Site};

@@ -392,3 +392,64 @@ pub async fn run_rounds(
         crate::memory::release();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(key: &str, status: DnsStatus, value: &str) -> Judged {
+        let resolver: Arc<str> = Arc::from("auth");
+        let detail: Arc<str> = Arc::from(format!("answers {value}"));
+        let verdict = evaluate::Verdict {
+            status,
+            detail: detail.clone(),
+            resolvers: vec![evaluate::ResolverVerdict { resolver: resolver.clone(), status, detail }],
+        };
+        (key.to_string(), verdict, vec![(resolver, Values::from([value.to_string()]))])
+    }
+
+    /// A round applied in slices leaves the board, the round count and the history rows exactly
+    /// as applying it whole does, on the first round and on a round where some records change.
+    #[test]
+    fn a_round_applied_in_slices_equals_the_round_applied_whole() {
+        let rule = Damping::DEFAULT;
+        let keys: Vec<String> = (0..7).map(|i| format!("r{i}.example.test. A")).collect();
+        let rounds: Vec<Vec<Judged>> = vec![
+            keys.iter().map(|k| judged(k, DnsStatus::Ok, "127.0.0.1")).collect(),
+            keys.iter()
+                .enumerate()
+                .map(
+                    |(i, k)| {
+                        if i % 3 == 0 {
+                            judged(k, DnsStatus::WrongTarget, "192.0.2.1")
+                        } else {
+                            judged(k, DnsStatus::Ok, "127.0.0.1")
+                        }
+                    },
+                )
+                .collect(),
+        ];
+        let (whole, sliced) = (DnsBoard::default(), DnsBoard::default());
+        for (n, round) in rounds.into_iter().enumerate() {
+            let now = 1_000 * (n as i64 + 1);
+            let expected = whole.publish(round.clone(), now, &rule);
+            let mut got = Vec::new();
+            let mut rest = round;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(3));
+                got.extend(sliced.apply(rest, now, &rule));
+                rest = tail;
+            }
+            sliced.end_round();
+            assert_eq!(got, expected, "round {n}: history rows");
+            assert_eq!(sliced.rounds(), whole.rounds(), "round {n}: round count");
+            for key in &keys {
+                assert_eq!(sliced.get(key), whole.get(key), "round {n}: {key}");
+            }
+        }
+        assert_eq!(whole.rounds(), 2);
+        let changed: Vec<&String> =
+            keys.iter().filter(|k| whole.get(k).is_some_and(|s| s.verdict.status == DnsStatus::WrongTarget)).collect();
+        assert_eq!(changed.len(), 3, "the second round's changes reached the board");
+    }
+}
