@@ -334,14 +334,15 @@ pub async fn ask(estate: &Estate, checks: &[RecordCheck], client: &WireResolver,
 pub fn judge(check: &RecordCheck, views: Vec<Option<View>>, book: &AddressBook, serials: &Serials, now_ms: i64) -> Judged {
     let views: Vec<View> = views.into_iter().flatten().collect();
     let verdict = evaluate::judge(&check.declared, &views, book, serials, now_ms);
-    // The judged views give their values to the board rather than a copy.
-    let answers = views
-        .into_iter()
-        .filter_map(|v| match v.seen {
-            Seen::Answered { values, .. } => Some((v.resolver, values)),
-            Seen::Failed(_) => None,
-        })
-        .collect();
+    // The judged views give their values to the board rather than a copy. Collected into a
+    // fresh, exact vector: collecting in place would keep the views' larger allocation for
+    // every record the board holds.
+    let mut answers = Answers::with_capacity(views.len());
+    answers.extend(views.into_iter().filter_map(|v| match v.seen {
+        Seen::Answered { values, .. } => Some((v.resolver, values)),
+        Seen::Failed(_) => None,
+    }));
+    answers.shrink_to_fit();
     (check.key(), verdict, answers)
 }
 

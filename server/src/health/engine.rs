@@ -239,5 +239,7 @@ pub async fn run_rounds(
             .collect();
         board.publish(judged, &rule);
         engine.round_done(started);
+        // A round of hundreds of concurrent HTTP probes frees their buffers at once.
+        crate::memory::release();
     }
 }
