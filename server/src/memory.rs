@@ -2,7 +2,7 @@
 //!
 //! glibc's malloc gives each thread that allocates its own arena and keeps freed memory for
 //! reuse; a DNS round of 30,000 answers or a page render frees megabytes at once, on whichever
-//! worker ran it, and the arenas kept it (bench/README.md, "Memory"). Two arenas, a fixed mmap
+//! worker ran it, and the arenas kept it (bench/README.md, "Memory"). One arena, a fixed mmap
 //! threshold (large buffers come from mmap and go straight back) and a trim after each round's
 //! burst keep RSS near the live heap. Elsewhere these are no-ops.
 //!

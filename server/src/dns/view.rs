@@ -17,10 +17,7 @@ pub fn dns(estate: &Estate, checks: &[RecordCheck], board: &DnsBoard, book: &Add
         checks
             .iter()
             .map(|check| {
-                key.clear();
-                key.push_str(&check.owner);
-                key.push(' ');
-                key.push_str(check.kind.as_str());
+                check.write_key(&mut key);
                 let state = states.get(&key);
                 let cells = names
                     .iter()
