@@ -316,11 +316,12 @@ impl Server {
         let login = Arc::new(LoginState {
             control: control.clone(),
             passwords: Passwords::new(auth.concurrent_password_checks),
-            limiter: std::sync::Mutex::new(LoginLimiter::new(
-                auth.max_failures_per_account,
-                auth.max_failures_per_address,
-                auth.failure_window_seconds as i64 * 1000,
-            )),
+            limiter: std::sync::Mutex::new(LoginLimiter::new(crate::auth::limit::Limits {
+                per_account_address: auth.max_failures_per_account,
+                per_address: auth.max_failures_per_address,
+                account_backoff_after: auth.account_backoff_after,
+                window_ms: auth.failure_window_seconds as i64 * 1000,
+            })),
             trusted_proxies: auth.trusted_proxies.clone(),
             directory,
         });

@@ -575,3 +575,98 @@ async fn a_wall_display_reads_without_login_and_never_writes() {
     assert!(!flag(&c, "web"));
     c.server.stop().await;
 }
+
+/// A browser whose connections come from `address` (any of 127/8 reaches the server).
+fn browser_from(address: &str) -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .local_address(address.parse::<std::net::IpAddr>().unwrap())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn audit_count(base: &str, http: &Client) -> i64 {
+    let page: serde_json::Value = http.get(format!("{base}/api/v1/audit")).send().await.unwrap().json().await.unwrap();
+    page["total"].as_i64().expect("the audit page says how many entries there are")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_resist_concurrent_guesses_remote_lockout_and_audit_flooding() {
+    let c = start(|e| {
+        e.auth.max_failures_per_account = 5;
+        e.auth.account_backoff_after = 50;
+    })
+    .await;
+    let base = &c.base;
+    let (carol, _) = session(base, "carol").await;
+
+    // A login form without this session's token writes nothing to the audit log, whatever
+    // name it carries.
+    let before = audit_count(base, &carol).await;
+    let flood = browser_from("127.0.0.5");
+    let huge = "m".repeat(60_000);
+    for _ in 0..20 {
+        let r = flood
+            .post(format!("{base}/login"))
+            .form(&[("csrf", "stale"), ("name", huge.as_str()), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    assert_eq!(audit_count(base, &carol).await, before, "a CSRF failure is not an audit entry");
+    // A real failed login is audited, with the name cut to 64 characters.
+    let r = login_as(base, &flood, &huge, "x").await;
+    assert_eq!(r.status(), 401);
+    let page: serde_json::Value = carol.get(format!("{base}/api/v1/audit")).send().await.unwrap().json().await.unwrap();
+    let newest = &page["entries"][0];
+    assert_eq!(newest["action"], "login_failed");
+    assert!(newest["actor"].as_str().unwrap().chars().count() <= 65, "{}", newest["actor"].as_str().unwrap().len());
+
+    // Sixty guesses fired at once with one pre-login token: only the limit is checked.
+    let guesser = browser_from("127.0.0.6");
+    let page = guesser.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_in(&page).unwrap();
+    let guesses = (0..60).map(|i| {
+        let guesser = guesser.clone();
+        let token = token.clone();
+        let url = format!("{base}/login");
+        async move {
+            let password = format!("guess-{i}");
+            guesser.post(url).form(&[("csrf", token.as_str()), ("name", "alice"), ("password", &password)]).send().await.unwrap().status()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, limited), (5, 55), "{statuses:?}");
+
+    // The attacker's failures do not keep alice out from her own address.
+    let alice = browser_from("127.0.0.7");
+    let r = login_as(base, &alice, "alice", "alice-oncall-pw").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the right password from another address is not locked out");
+
+    // Where a login leads: only a path on this console, and never an error.
+    let visitor = browser_from("127.0.0.8");
+    for (next, want) in
+        [("/dns", "/dns"), ("/\t/evil.example", "/"), ("//evil.example", "/"), ("/\r\nSet-Cookie: a=b", "/"), ("/\\evil", "/")]
+    {
+        let page = visitor.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let token = csrf_in(&page).unwrap();
+        let r = visitor
+            .post(format!("{base}/login"))
+            .form(&[("csrf", token.as_str()), ("name", "dave"), ("password", "dave-oncall-pw"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(r.headers()["location"], want, "{next:?}");
+        let page = visitor.get(format!("{base}/actions")).send().await.unwrap().text().await.unwrap();
+        let token = csrf_in(&page).unwrap();
+        visitor.post(format!("{base}/logout")).form(&[("csrf", token.as_str())]).send().await.unwrap();
+    }
+    c.server.stop().await;
+}

@@ -107,10 +107,14 @@ pub struct AuthConfig {
     pub public_metrics: bool,
     /// Addresses of reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpAddr>,
-    /// Failed logins per account within the window before further tries get 429.
+    /// Failed logins per account from one client address within the window before further
+    /// tries of that account from that address get 429 (other addresses are not locked out).
     pub max_failures_per_account: u32,
     /// Failed logins per client address within the window before further tries get 429.
     pub max_failures_per_address: u32,
+    /// Failed logins of one account from every address within the window after which
+    /// addresses that never logged into it back off (1 s, doubling per failure, at most 60 s).
+    pub account_backoff_after: u32,
     /// Seconds over which failed logins are counted.
     pub failure_window_seconds: u64,
     /// Password checks running at once (each takes about 19 MiB and tens of milliseconds).
@@ -130,6 +134,7 @@ impl Default for AuthConfig {
             trusted_proxies: Vec::new(),
             max_failures_per_account: 5,
             max_failures_per_address: 20,
+            account_backoff_after: 20,
             failure_window_seconds: 300,
             concurrent_password_checks: 2,
             approval_ttl_seconds: 15 * 60,

@@ -513,6 +513,7 @@ fn auth(auth: &AuthConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
         ("approval_ttl_seconds", auth.approval_ttl_seconds),
         ("max_failures_per_account", auth.max_failures_per_account as u64),
         ("max_failures_per_address", auth.max_failures_per_address as u64),
+        ("account_backoff_after", auth.account_backoff_after as u64),
         ("concurrent_password_checks", auth.concurrent_password_checks as u64),
     ] {
         if value == 0 {

@@ -27,13 +27,32 @@ struct LoginForm {
     next: String,
 }
 
-/// Only a path on this console may be where a login leads.
+/// Only a path on this console may be where a login leads: an absolute path of visible ASCII
+/// with no `//` and no `\\` anywhere. Browsers drop tabs and newlines from URLs, so
+/// `/\t/evil.example` would become `//evil.example`, another origin; and a CR or LF cannot go
+/// into a `Location` header at all.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let visible = next.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if visible && next.starts_with('/') && !next.contains("//") && !next.contains('\\') {
         next
     } else {
         "/"
     }
+}
+
+/// A name as the audit log keeps it from a failed login: at most 64 characters (real names are
+/// no longer), control characters shown as `?`, and `…` where it was cut.
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+fn claimed_name(name: &str) -> String {
+    let mut kept: String = name.chars().take(64).map(|c| if c.is_control() { '?' } else { c }).collect();
+    if name.chars().nth(64).is_some() {
+        kept.push('…');
+    }
+    kept
 }
 
 async fn audit(state: &AppState, actor: &str, action: &str, detail: String) {
@@ -95,27 +114,49 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
     };
     let expected: Option<SessionRecord> = session.get(session::KEY).await.ok().flatten();
     if !expected.as_ref().is_some_and(|r| same_secret(&r.csrf_token, &form.csrf)) {
-        audit(&state, &form.name, "login_failed", format!("from {address}: the form's CSRF token did not match")).await;
+        // Not audited: anyone can send a form without a token, and the audit log is permanent
+        // and replicated. Nothing was tried against the account.
+        tracing::info!(%address, "login form with a stale or missing CSRF token");
         return refused("This login form is stale; it has been refreshed. Log in again.", StatusCode::FORBIDDEN, None).await;
     }
     let now = now_ms();
-    let wait = state.login.limiter.lock().ok().and_then(|mut l| l.retry_after(&form.name, &address, now));
-    if let Some(seconds) = wait {
-        audit(&state, &form.name, "login_failed", format!("from {address}: too many failed logins; refused for {seconds} s")).await;
-        let message = format!("Too many failed logins. Try again in {seconds} seconds.");
-        return refused(&message, StatusCode::TOO_MANY_REQUESTS, Some(seconds)).await;
-    }
-    let user = state.login.control.user(&form.name).await.ok().flatten().filter(|u| !u.disabled);
-    let good = state.login.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), form.password.clone()).await;
-    if !good {
-        if let Ok(mut l) = state.login.limiter.lock() {
-            l.failed(&form.name, &address, now);
+    // Counted before the password is checked, so guesses sent at once cannot all be checked.
+    let reserved = state.login.limiter.lock().map_err(|_| 1).and_then(|mut l| l.reserve(&form.name, &address, now));
+    let attempt = match reserved {
+        Ok(attempt) => attempt,
+        Err(seconds) => {
+            tracing::info!(name = %claimed_name(&form.name), %address, seconds, "login refused: too many failed logins");
+            let message = format!("Too many failed logins. Try again in {seconds} seconds.");
+            return refused(&message, StatusCode::TOO_MANY_REQUESTS, Some(seconds)).await;
         }
-        audit(&state, &form.name, "login_failed", format!("from {address}: wrong name or password")).await;
+    };
+    let user = state.login.control.user(&form.name).await.ok().flatten().filter(|u| !u.disabled);
+    let good = match state.login.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), form.password.clone()).await {
+        Ok(good) => good,
+        Err(busy) => {
+            // Not the user's fault: give the attempt back.
+            if let Ok(mut l) = state.login.limiter.lock() {
+                l.succeeded_without_login(&attempt);
+            }
+            return refused(&format!("{}.", capitalise(&busy.to_string())), StatusCode::SERVICE_UNAVAILABLE, Some(2)).await;
+        }
+    };
+    if !good {
+        let budget = state.login.limiter.lock().ok().and_then(|mut l| l.audit_failure(now));
+        match budget {
+            Some(unwritten) => {
+                let mut detail = format!("from {address}: wrong name or password");
+                if unwritten > 0 {
+                    detail.push_str(&format!(" ({unwritten} failed logins before this one were not recorded one by one)"));
+                }
+                audit(&state, &claimed_name(&form.name), "login_failed", detail).await;
+            }
+            None => tracing::info!(name = %claimed_name(&form.name), %address, "failed login not audited: over the budget for this window"),
+        }
         return refused("Wrong name or password.", StatusCode::UNAUTHORIZED, None).await;
     }
     if let Ok(mut l) = state.login.limiter.lock() {
-        l.succeeded(&form.name);
+        l.succeeded(&attempt);
     }
     // A new id at login: an id planted before login is worthless after it.
     if let Err(e) = session.cycle_id().await {
@@ -148,8 +189,32 @@ pub async fn logout(State(state): State<AppState>, session: Session, request: Re
 mod tests {
     #[test]
     fn a_login_only_leads_to_this_console() {
-        for (next, want) in [("/dns", "/dns"), ("//evil.example", "/"), ("https://evil.example", "/"), ("/\\evil", "/"), ("", "/")] {
-            assert_eq!(super::safe_next(next), want, "{next}");
+        // (next, where the login leads)
+        let table = [
+            ("/dns", "/dns"),
+            ("/dns?status=missing&page=2", "/dns?status=missing&page=2"),
+            ("//evil.example", "/"),
+            ("https://evil.example", "/"),
+            ("/\\evil", "/"),
+            ("/\t/evil.example", "/"),
+            ("/%09/evil.example", "/%09/evil.example"),
+            ("/\r\nSet-Cookie: x=1", "/"),
+            ("/a//b", "/"),
+            ("/ü", "/"),
+            ("dns", "/"),
+            ("", "/"),
+        ];
+        for (next, want) in table {
+            assert_eq!(super::safe_next(next), want, "{next:?}");
         }
+    }
+
+    #[test]
+    fn claimed_names_are_cut_and_cleaned() {
+        assert_eq!(super::claimed_name("alice"), "alice");
+        assert_eq!(super::claimed_name("a\nb"), "a?b");
+        let long = super::claimed_name(&"x".repeat(65_536));
+        assert_eq!(long.chars().count(), 65);
+        assert!(long.ends_with('…'));
     }
 }
