@@ -37,7 +37,7 @@ def open_streams(base):
 async def reader(host, port, seen, arrivals, stop):
     """One tab: reads events, records each generation id and when it arrived."""
     r, w = await asyncio.open_connection(host, port)
-    w.write(b"GET /api/v1/events?snapshots=false HTTP/1.1\r\nHost: console\r\nAccept: text/event-stream\r\n\r\n")
+    w.write(b"GET /api/v1/events?snapshots=false HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     await w.drain()
     status = await r.readline()
     assert b" 200 " in status, status
@@ -61,7 +61,7 @@ def stalled(host, port):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect((host, port))
-    s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: console\r\nAccept: text/event-stream\r\n\r\n")
+    s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     return s
 
 

@@ -197,6 +197,10 @@ pub struct ActionsBoard {
     /// Break-glass changes taken on this instance, newest first, with their replay outcome.
     #[serde(default)]
     pub break_glass: Vec<BreakGlassView>,
+    /// While read-only: why break-glass is closed now (the primary answers, or has not been
+    /// lost long enough); None when on-call may break the glass.
+    #[serde(default)]
+    pub break_glass_closed: Option<String>,
     /// When this was read (unix milliseconds).
     pub evaluated_at_ms: i64,
 }
@@ -218,16 +222,24 @@ pub struct BreakGlassView {
     pub at_ms: i64,
     /// When it was replayed into the control store, if it has been.
     pub replayed_at_ms: Option<i64>,
-    /// `replayed` (applied), `superseded` (the primary changed the site later) or
-    /// `already_replayed`; none while pending.
+    /// `replayed` (applied), `superseded` (the primary changed the site later),
+    /// `already_replayed` or `expired` (nobody agreed in time); none while pending.
     pub outcome: Option<String>,
+    /// The second on-call who agreed, on a two-person site.
+    pub approved_by: Option<String>,
+    /// True while it waits for a second on-call.
+    pub awaiting: bool,
+    /// When a waiting change expires unagreed (unix milliseconds).
+    pub expires_at_ms: Option<i64>,
 }
 
 impl BreakGlassView {
     /// What became of it, in words.
     pub fn outcome_words(&self) -> &'static str {
         match self.outcome.as_deref() {
+            None if self.awaiting => "waiting for a second on-call",
             None => "pending replay",
+            Some("expired") => "expired: no second on-call agreed in time",
             Some("replayed") => "applied on the primary",
             Some("superseded") => "superseded: the primary changed the site later, so its state stands",
             Some("already_replayed") => "already replayed (a retry found it done)",

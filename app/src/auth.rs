@@ -97,6 +97,24 @@ pub fn who() -> Option<Who> {
     }
 }
 
+/// What the last form on this session achieved, shown once on the page it led to (a flash
+/// kept in the session by the server, never read from the URL, so nobody can put words on
+/// someone else's page with a link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice(pub String);
+
+/// The notice for the page being rendered, if the last form left one.
+pub fn notice() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()?.extensions.get::<Notice>().map(|n| n.0.clone())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
 /// Marks the page being rendered as personal: never cached, never stored by a browser cache.
 pub fn personal_page() {
     #[cfg(feature = "ssr")]

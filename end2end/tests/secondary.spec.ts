@@ -1,6 +1,8 @@
 import { test, expect, Browser, Page } from "@playwright/test";
 import { csrfIn } from "./login";
 import * as http from "http";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
 
 // The read-only secondary in Chromium, against scripts/regions.sh (started by
 // playwright.config.ts): sin-1 on Singapore's streaming standby of the control store, sjc-1 on
@@ -23,6 +25,17 @@ function wwwInSingapore(): Promise<number> {
     req.on("error", reject);
     req.end();
   });
+}
+
+/** Stops or starts San Jose's control database (scripts/regions.sh builds it under
+ * end2end/.run-regions): the primary region's database lost, then back. */
+function primaryDatabase(action: "stop" | "start") {
+  const pgBin = fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(a) - Number(b)).pop();
+  const pgCtl = `/usr/lib/postgresql/${pgBin}/bin/pg_ctl`;
+  const dir = `${process.cwd()}/.run-regions/pg`;
+  const args = action === "stop" ? ["-D", `${dir}/primary`, "-m", "fast", "-w", "stop"] : ["-D", `${dir}/primary`, "-l", `${dir}/primary.log`, "-w", "start"];
+  const asRoot = process.getuid?.() === 0;
+  execFileSync(asRoot ? "runuser" : pgCtl, asRoot ? ["-u", "postgres", "--", pgCtl, ...args] : args, { stdio: "ignore" });
 }
 
 /** alice, logged in at `base` through the form, in a fresh context. */
@@ -75,19 +88,41 @@ for (const js of [true, false]) {
     await page.context().close();
   });
 
-  test(`on-call breaks glass on a secondary: Singapore's nginx serves it, the primary gets it once (${mode})`, async ({ browser }) => {
+  test(`break-glass is closed while the primary answers, opens when it is lost: Singapore's nginx serves it, the primary gets it once (${mode})`, async ({ browser }) => {
     const page = await aliceAt(browser, SIN, js);
     await page.goto("/actions");
-    const card = page.locator("#site-web");
-    const on = (await card.getAttribute("data-maintenance")) === "on";
-    if (!on) await page.locator("#web-message").fill(`Back soon (${mode}).`);
-    await page.locator("#web-reason").fill(`primary unreachable drill (${mode})`);
-    await page.locator("#web-confirmation").fill("web");
-    await page.locator("#web-form button[type=submit]").click();
-    await expect(page.locator("#notice")).toContainText("Break-glass");
-    await expect(page.locator("#notice")).toContainText("pending replay");
-    // This region's edge, at once.
-    await expect.poll(wwwInSingapore, { timeout: 5_000 }).toBe(on ? 502 : 503);
+    // The primary answers: one on-call on a secondary cannot go around it.
+    const denied = page.locator("#web-denied");
+    await expect(denied).toContainText("Break-glass is closed: the primary db-sjc accepts writes");
+    await expect(denied).toContainText(`${SJC}/actions`);
+    await expect(page.locator("#web-form button[type=submit]")).toBeDisabled();
+
+    // San Jose's database is lost: after break_glass_after_seconds the form opens.
+    primaryDatabase("stop");
+    try {
+      await expect
+        .poll(
+          async () => {
+            await page.goto("/actions");
+            return page.locator("#web-form button[type=submit]").isEnabled();
+          },
+          { timeout: 20_000 },
+        )
+        .toBe(true);
+      const card = page.locator("#site-web");
+      const on = (await card.getAttribute("data-maintenance")) === "on";
+      if (!on) await page.locator("#web-message").fill(`Back soon (${mode}).`);
+      await page.locator("#web-reason").fill(`primary unreachable drill (${mode})`);
+      await page.locator("#web-confirmation").fill("web");
+      await page.locator("#web-form button[type=submit]").click();
+      await expect(page.locator("#notice")).toContainText("Break-glass");
+      await expect(page.locator("#notice")).toContainText("pending replay");
+      // This region's edge, at once.
+      await expect.poll(wwwInSingapore, { timeout: 5_000 }).toBe(on ? 502 : 503);
+    } finally {
+      primaryDatabase("start");
+    }
+    const on = (await page.locator("#site-web").getAttribute("data-maintenance")) !== "on";
 
     // The primary answers, so the journal is replayed into it within an interval or two, and
     // its Audit page says where and when it really happened.

@@ -107,6 +107,11 @@ impl EdgePublisher {
         &self.dir
     }
 
+    /// The Retry-After bucket `m` is published with at `now_ms`.
+    pub fn bucket(&self, m: &Maintenance, now_ms: i64) -> u64 {
+        retry_bucket(m.expected_end_ms, self.default_retry_after, now_ms)
+    }
+
     /// Publishes `site`'s state: maintenance on with its page, or off.
     pub fn publish(&self, site: &str, state: Option<&Maintenance>, now_ms: i64) -> std::io::Result<()> {
         let flags = self.dir.join("flags");

@@ -282,6 +282,7 @@ impl Server {
             )),
             tokio::spawn(directory.clone().run(control.clone())),
             tokio::spawn(actions.clone().run_expiry()),
+            tokio::spawn(actions.clone().run_edge_sync(Duration::from_secs(estate.probes.interval_seconds))),
             tokio::spawn(crate::actions::observe::run(estate.clone(), observations)),
             tokio::spawn(async move {
                 let _ = session_store.continuously_delete_expired(Duration::from_secs(60)).await;
@@ -310,6 +311,7 @@ impl Server {
             },
             anonymous_role: auth.anonymous_role,
             public_metrics: auth.public_metrics,
+            metrics_token_sha256: auth.metrics_token_sha256.clone(),
             loader_tokens: crate::backlog::engine::LoaderTokens::from_estate(&estate),
             peer_tokens: crate::peers::PeerTokens::from_estate(&estate),
         });
@@ -345,6 +347,10 @@ impl Server {
             sessions,
             csrf,
             mode.clone(),
+            (
+                Arc::new(web::headers::HeaderPolicy { hsts: https }),
+                Arc::new(web::host::AllowedHosts::new(auth.public_url.as_deref(), &auth.allowed_hosts)),
+            ),
         );
         let mut until_stop = stopping;
         let stalled = Duration::from_secs(estate.instance.stalled_client_seconds);

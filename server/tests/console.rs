@@ -721,7 +721,9 @@ async fn a_client_that_stops_reading_is_dropped_without_slowing_others() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stalled = socket.connect(server.addr).await.unwrap();
-    stalled.write_all(b"GET /api/v1/events HTTP/1.1\r\nHost: console\r\nAccept: text/event-stream\r\n\r\n").await.unwrap();
+    // Host: the address (a made-up name would be refused as DNS rebinding, 421).
+    let request = format!("GET /api/v1/events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", server.addr);
+    stalled.write_all(request.as_bytes()).await.unwrap();
     // The reading tab.
     let mut reading = client().get(format!("{base}/api/v1/events")).send().await.unwrap();
     assert_eq!(reading.status(), 200);

@@ -183,6 +183,9 @@ timeout_ms = 500
 [edge]
 dir = {edge:?}
 
+[auth]
+break_glass_after_seconds = {glass_after}
+
 [[sites]]
 name = "web"
 check_url = "http://{nginx}/"
@@ -198,6 +201,7 @@ site = "web"
         data = me.data.display().to_string(),
         edge = me.data.join("edge").display().to_string(),
         interval = INTERVAL_MS / 1000,
+        glass_after = 2 * INTERVAL_MS / 1000,
         nginx = me.nginx,
         alice = common::user_toml("alice", "oncall", hash),
     );
@@ -482,6 +486,20 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         report.fail("Singapore's page never showed www landing on lb2 from all three regions");
     }
 
+    // While San Jose answers, break-glass in Singapore is refused: one on-call next to a
+    // healthy primary cannot go around it.
+    let t = token_at(&alice, &sin.base()).await;
+    let early = format!("early-{run}-{}", rng.below(1 << 40));
+    let r = alice
+        .post(format!("{}/actions/break-glass", sin.base()))
+        .form(&maintenance_form(&t, &early, "maintenance_on"))
+        .send()
+        .await
+        .unwrap();
+    if r.status() != StatusCode::CONFLICT {
+        report.fail(format!("break-glass next to a healthy primary answered {}, not 409", r.status()));
+    }
+
     // The cut, at a random point of the probe interval.
     tokio::time::sleep(Duration::from_millis(rng.below(INTERVAL_MS))).await;
     match &net {
@@ -565,12 +583,21 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     }
 
     // Break-glass: on-call puts `web` into maintenance from Singapore; Singapore's nginx serves it.
+    // It opens once no primary has answered for break_glass_after_seconds (409 until then).
     let key = format!("drill-{run}-{}", rng.below(1 << 40));
+    let opened = within(Duration::from_secs(15), || async {
+        let r = alice
+            .post(format!("{}/actions/break-glass", sin.base()))
+            .form(&maintenance_form(&t, &key, "maintenance_on"))
+            .send()
+            .await
+            .ok()?;
+        (r.status() != StatusCode::CONFLICT).then_some(r.status())
+    })
+    .await;
     let glass = Instant::now();
-    let r =
-        alice.post(format!("{}/actions/break-glass", sin.base())).form(&maintenance_form(&t, &key, "maintenance_on")).send().await.unwrap();
-    if r.status() != StatusCode::SEE_OTHER {
-        report.fail(format!("break-glass answered {}", r.status()));
+    if opened != Some(StatusCode::SEE_OTHER) {
+        report.fail(format!("break-glass answered {opened:?} after the primary was lost"));
     }
     let served = within(Duration::from_secs(5), || async {
         let r = plain.get(format!("http://{}/", sin.nginx)).header("host", "www.example.test").send().await.ok()?;

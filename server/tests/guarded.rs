@@ -670,3 +670,69 @@ async fn logins_resist_concurrent_guesses_remote_lockout_and_audit_flooding() {
     }
     c.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_visitors_learn_nothing_and_every_response_carries_the_security_headers() {
+    let token = "scraper-token-for-metrics";
+    let c = start(|e| {
+        e.auth.metrics_token_sha256 = Some(sha256_hex(token));
+    })
+    .await;
+    let base = &c.base;
+    let anon = browser();
+
+    // /healthz: the status word only.
+    let health: serde_json::Value = anon.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
+    let keys: Vec<&String> = health.as_object().unwrap().keys().collect();
+    assert_eq!(keys, vec!["status"], "{health}");
+    // The login page names no instance, region, mode or control store.
+    let login = anon.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    for secret in ["sjc-1", "San Jose", "control store", "primary"] {
+        assert!(!login.contains(secret), "the login page tells anonymous visitors {secret:?}");
+    }
+    // /metrics: a session or the scraper's token.
+    assert_eq!(anon.get(format!("{base}/metrics")).send().await.unwrap().status(), 401);
+    let wrong = anon.get(format!("{base}/metrics")).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraped = anon.get(format!("{base}/metrics")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("crowsnest_"));
+
+    // Another Host name (DNS rebinding) is refused; ours and IP literals are served.
+    let rebound = anon.get(format!("{base}/login")).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+    let port = c.server.addr.port();
+    assert_eq!(anon.get(format!("{base}/login")).header("host", format!("localhost:{port}")).send().await.unwrap().status(), 200);
+
+    // Security headers on pages, JSON, refusals and files alike.
+    let (alice, _) = session(base, "alice").await;
+    let page = alice.get(format!("{base}/actions")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'") && csp.contains("object-src 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    for r in [
+        page,
+        alice.get(format!("{base}/api/v1/topology")).send().await.unwrap(),
+        anon.get(format!("{base}/topology")).send().await.unwrap(),
+        anon.get(format!("{base}/pkg/crowsnest.css")).send().await.unwrap(),
+    ] {
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{}", r.url());
+        assert_eq!(h["x-frame-options"], "DENY", "{}", r.url());
+        assert_eq!(h["referrer-policy"], "same-origin", "{}", r.url());
+        assert!(h.contains_key("content-security-policy"), "{}", r.url());
+        assert!(!h.contains_key("strict-transport-security"), "no HSTS over plain http");
+    }
+    let api = alice.get(format!("{base}/api/v1/actions")).send().await.unwrap();
+    assert_eq!(api.headers()["cache-control"], "no-store");
+
+    // Words in the URL never reach the page: a notice comes only from this session's last form.
+    let lure = alice.get(format!("{base}/actions?notice=Your+session+expired%2C+log+in+at+evil.example")).send().await.unwrap();
+    assert!(!lure.text().await.unwrap().contains("evil.example"));
+    c.server.stop().await;
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}

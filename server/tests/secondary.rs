@@ -14,7 +14,8 @@ use std::time::Duration;
 mod common;
 use common::{browser, csrf_in, eventually, login_as};
 
-fn estate(name: &str, region: &str, data: &Path, control_db: &str, hash: &str) -> Estate {
+fn estate(name: &str, region: &str, data: &Path, control_db: &str, hash: &str, nodes: &[(&str, &str)]) -> Estate {
+    let nodes: String = nodes.iter().map(|(n, url)| format!("[[control_nodes]]\nname = \"{n}\"\nurl = \"{url}\"\n\n")).collect();
     let text = format!(
         r#"
 [instance]
@@ -28,18 +29,27 @@ control_db = "{control_db}"
 interval_seconds = 1
 timeout_ms = 800
 
+[auth]
+break_glass_after_seconds = 2
+
 {regions}
+{nodes}
 [[sites]]
 name = "web"
+
+[[sites]]
+name = "api"
+two_person = true
 
 [[hostnames]]
 name = "www.example.test"
 tier = "web_lb"
 site = "web"
-{alice}"#,
+{alice}{carol}"#,
         data = data.display().to_string(),
         regions = common::regions_toml(&["sjc", "sin"]),
         alice = common::user_toml("alice", "oncall", hash),
+        carol = common::user_toml("carol", "oncall", hash),
     );
     config::parse(Path::new("secondary.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
 }
@@ -50,12 +60,16 @@ async fn mode_of(base: &str, http: &reqwest::Client) -> Option<String> {
 }
 
 fn maintenance_form(token: &str, key: &str) -> Vec<(String, String)> {
+    site_form(token, key, "web")
+}
+
+fn site_form(token: &str, key: &str, site: &str) -> Vec<(String, String)> {
     [
         ("csrf", token),
         ("kind", "maintenance_on"),
-        ("site", "web"),
+        ("site", site),
         ("reason", "primary datacenter unreachable"),
-        ("confirmation", "web"),
+        ("confirmation", site),
         ("message", "Back soon."),
         ("idempotency_key", key),
     ]
@@ -80,7 +94,9 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     std::fs::create_dir_all(&site).unwrap();
 
     // The primary region's instance migrates and writes its config's users.
-    let sjc = estate("sjc-1", "sjc", &dir.path().join("sjc"), &cluster.primary.dsn(), &hash);
+    let nodes = [("db-sjc", cluster.primary.dsn()), ("db-sin", cluster.standbys[0].dsn())];
+    let nodes: Vec<(&str, &str)> = nodes.iter().map(|(n, u)| (*n, u.as_str())).collect();
+    let sjc = estate("sjc-1", "sjc", &dir.path().join("sjc"), &cluster.primary.dsn(), &hash, &nodes);
     let primary = Server::start(Arc::new(sjc), Site { root: site.clone() }, false).await.expect("primary starts");
     let sjc_base = format!("http://{}", primary.addr);
     let at_sjc = browser();
@@ -96,7 +112,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     })
     .await;
     assert!(!replica.writable().await.unwrap(), "a standby is not writable");
-    let sin = estate("sin-1", "sin", &dir.path().join("sin"), &standby.dsn(), &hash);
+    let sin = estate("sin-1", "sin", &dir.path().join("sin"), &standby.dsn(), &hash, &nodes);
     let secondary = Server::start(Arc::new(sin), Site { root: site }, false).await.expect("a secondary starts on a standby");
     let sin_base = format!("http://{}", secondary.addr);
 
@@ -129,13 +145,34 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let board: serde_json::Value = at_sjc.get(format!("{sjc_base}/api/v1/actions")).send().await.unwrap().json().await.unwrap();
     assert_eq!(board["requests"].as_array().unwrap().len(), 0);
 
-    // Break-glass: on-call turns maintenance on here anyway. This region's edge serves it at
-    // once; it waits in the local journal for a writable control store.
+    // Break-glass while the primary answers: refused, naming the primary (one on-call on a
+    // healthy secondary cannot go around the primary or its two-person rule).
     let mut glass = maintenance_form(&token, "glass-1");
     glass.retain(|(k, _)| k != "csrf");
     glass.push(("csrf".into(), token.clone()));
     let r = alice.post(format!("{sin_base}/actions/break-glass")).form(&glass).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("the primary db-sjc accepts writes"));
+    assert!(!dir.path().join("sin/edge/flags/web.maintenance").exists(), "nothing reached the edge");
+    let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Break-glass is closed: the primary db-sjc accepts writes"), "the form says why it is closed");
+
+    // The primary region is lost: its console and its database stop.
+    primary.stop().await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.primary.stop().unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    // Break-glass opens once no primary has answered for break_glass_after_seconds: on-call
+    // turns maintenance on here. This region's edge serves it at once; it waits in the local
+    // journal for a writable control store.
+    eventually(Duration::from_secs(20), "break-glass to open", || async {
+        let r = alice.post(format!("{sin_base}/actions/break-glass")).form(&glass).send().await.ok()?;
+        (r.status() == StatusCode::SEE_OTHER).then_some(())
+    })
+    .await;
     let r = alice.post(format!("{sin_base}/actions/break-glass")).form(&glass).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "a double submit is harmless");
     assert!(dir.path().join("sin/edge/flags/web.maintenance").exists(), "the local edge serves maintenance at once");
@@ -144,11 +181,33 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     assert!(html.contains("maintenance on by alice at "), "and what waits");
     assert!(!replica.site_records().await.unwrap().iter().any(|s| s.maintenance), "nothing reached the control store yet");
 
-    // The primary region is lost; Singapore's standby is promoted: its instance becomes primary
-    // within a probe interval or two, without a restart, and accepts the write.
-    primary.stop().await;
+    // A two-person site still needs a second on-call: alice's change waits, she cannot agree
+    // to it herself, carol can; then it reaches the edge.
+    let glass_api = site_form(&token, "glass-api", "api");
+    let r = alice.post(format!("{sin_base}/actions/break-glass")).form(&glass_api).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(!dir.path().join("sin/edge/flags/api.maintenance").exists(), "one on-call alone changes nothing on a two-person site");
+    let html = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("waits for a second on-call"), "the notice says it waits");
+    let r = alice.post(format!("{sin_base}/actions/break-glass/glass-api/approve")).form(&[("csrf", token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "nobody agrees to their own break-glass");
+    assert!(!dir.path().join("sin/edge/flags/api.maintenance").exists());
+    let carol = browser();
+    assert_eq!(login_as(&sin_base, &carol, "carol", "alice-oncall-pw").await.status(), StatusCode::SEE_OTHER);
+    let carol_page = carol.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
+    let carol_token = csrf_in(&carol_page).unwrap();
+    let r = carol
+        .post(format!("{sin_base}/actions/break-glass/glass-api/approve"))
+        .form(&[("csrf", carol_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(dir.path().join("sin/edge/flags/api.maintenance").exists(), "agreed by a second on-call: on the edge");
+
+    // Singapore's standby is promoted: its instance becomes primary within a probe interval
+    // or two, without a restart, and accepts the write.
     let _cluster = tokio::task::spawn_blocking(move || {
-        cluster.primary.stop().unwrap();
         standby.promote().unwrap();
         cluster
     })
@@ -160,14 +219,17 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     .await;
     // The journal is replayed into the now-writable store exactly once.
     let promoted = crowsnest::store::ControlStore::connect(&dsn).await.unwrap();
-    let replayed = eventually(Duration::from_secs(20), "the break-glass change to be replayed", || async {
+    let replayed = eventually(Duration::from_secs(20), "the break-glass changes to be replayed", || async {
         let chain = promoted.audit_chain().await.ok()?;
         let n = chain.iter().filter(|e| e.entry.action == "maintenance_on.replayed").count();
-        (n > 0).then_some(chain)
+        (n >= 2).then_some(chain)
     })
     .await;
-    let entry = replayed.iter().find(|e| e.entry.action == "maintenance_on.replayed").unwrap();
-    assert_eq!(replayed.iter().filter(|e| e.entry.action == "maintenance_on.replayed").count(), 1);
+    let entry = replayed.iter().find(|e| e.entry.action == "maintenance_on.replayed" && e.entry.target == "web").unwrap();
+    assert_eq!(replayed.iter().filter(|e| e.entry.action == "maintenance_on.replayed").count(), 2, "each change once");
+    let api = replayed.iter().find(|e| e.entry.action == "maintenance_on.replayed" && e.entry.target == "api").unwrap();
+    assert_eq!(api.entry.actor, "alice");
+    assert!(api.entry.detail.contains("agreed by carol"), "both names are kept: {}", api.entry.detail);
     assert_eq!(entry.entry.actor, "alice");
     assert!(entry.entry.detail.starts_with("break-glass on sin-1 at "), "{}", entry.entry.detail);
     assert!(promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance));
@@ -182,9 +244,30 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
         reason: "again".into(),
         actor: "alice".into(),
         at_ms: crowsnest::clock::now_ms(),
+        approved_by: None,
+        awaiting: false,
+        expires_at_ms: None,
     };
     assert_eq!(promoted.replay(&again, "sin-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::AlreadyReplayed);
     assert_eq!(promoted.audit_chain().await.unwrap().len(), replayed.len());
+
+    // A journal naming someone the primary does not know (a forged or stale secondary) is
+    // recorded and refused, never applied; a clock ahead of the primary's is taken as now.
+    let forged = crowsnest::store::BreakGlass {
+        key: "glass-forged".into(),
+        site: "web".into(),
+        maintenance: false,
+        actor: "mallory".into(),
+        at_ms: crowsnest::clock::now_ms() + 86_400_000,
+        ..again.clone()
+    };
+    assert_eq!(promoted.replay(&forged, "sin-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::Refused);
+    assert!(promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance), "not applied");
+    let chain = promoted.audit_chain().await.unwrap();
+    let refused = chain.last().unwrap();
+    assert_eq!(refused.entry.action, "maintenance_off.refused");
+    assert!(refused.entry.detail.contains("mallory is not a user here"), "{}", refused.entry.detail);
+    assert!(refused.entry.at_ms <= crowsnest::clock::now_ms(), "a future journal time is not believed");
 
     let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("id=\"read-only-notice\""));
@@ -202,7 +285,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
 
     // A break-glass change older than the primary's latest change of the site is superseded:
     // the later change stands, and the audit entry says whose it was.
-    let stale = crowsnest::store::BreakGlass { key: "glass-old".into(), at_ms: crowsnest::clock::now_ms() - 60_000, ..again };
+    let stale = crowsnest::store::BreakGlass { key: "glass-old".into(), at_ms: crowsnest::clock::now_ms() - 60_000, ..again.clone() };
     assert_eq!(promoted.replay(&stale, "ams-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::Superseded);
     assert!(!promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance), "not applied");
     let chain = promoted.audit_chain().await.unwrap();

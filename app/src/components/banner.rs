@@ -9,9 +9,12 @@ use leptos_router::components::A;
 /// Which instance, region and mode you are looking at, and whether updates are live.
 #[component]
 pub fn Banner() -> impl IntoView {
+    // Anonymous visitors (the login page) learn nothing about the instance.
+    let known = crate::auth::who().is_some();
     view! {
         <header class="banner" id="instance-banner">
             <a class="brand" href="/">"Crowsnest"</a>
+            <Show when=move || known>
             <Suspense fallback=|| view! { <span class="instance">"instance …"</span> }>
                 {move || Suspend::new(async move {
                     match get_instance().await {
@@ -20,6 +23,7 @@ pub fn Banner() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            </Show>
             <LiveLink/>
             // The server puts who is logged in here, outside the shared rendering of the page.
             <span class="who" id="who" inner_html=crate::auth::WHO_SLOT></span>

@@ -21,7 +21,7 @@ pub const REASON_MIN_CHARS: usize = 10;
 pub fn ActionsPage() -> impl IntoView {
     personal_page();
     let outcome = use_context::<FormOutcome>().unwrap_or_default();
-    let notice = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("notice"));
+    let notice = crate::auth::notice();
     let forms = Resource::new_blocking(|| (), |_| get_actions());
     view! {
         <Title text="Actions"/>
@@ -39,10 +39,11 @@ pub fn ActionsPage() -> impl IntoView {
                         forms.await.map(|board| {
                             let key = board.form_key.clone();
                             let read_only = board.read_only;
+                            let closed = board.break_glass_closed.clone();
                             board
                                 .sites
                                 .into_iter()
-                                .map(|site| view! { <SiteCard site outcome=outcome.clone() form_key=key.clone() read_only/> })
+                                .map(|site| view! { <SiteCard site outcome=outcome.clone() form_key=key.clone() read_only closed=closed.clone()/> })
                                 .collect_view()
                         })
                     })
@@ -54,7 +55,7 @@ pub fn ActionsPage() -> impl IntoView {
 
 /// One site: its state, what users see, and the form to change it.
 #[component]
-fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: bool) -> impl IntoView {
+fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: bool, closed: Option<String>) -> impl IntoView {
     let agreement = site.agreement();
     let (kind, verb) = if site.maintenance {
         (ActionKind::MaintenanceOff, "Turn maintenance off")
@@ -66,7 +67,9 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
         ActionKind::MaintenanceOn => format!("{hosts} and every page under it will answer 503 with this message until you turn it off."),
         ActionKind::MaintenanceOff => format!("{hosts} will be served normally again."),
     };
-    let preview = if read_only {
+    let preview = if read_only && site.two_person {
+        format!("{preview} Break-glass on a two-person site: it waits for a second on-call on this instance, then takes effect on this region's edge and is replayed into the primary with both names.")
+    } else if read_only {
         format!("{preview} Break-glass: this instance is read-only, so it takes effect on this region's edge now and is replayed into the primary once the control store is writable again.")
     } else if site.two_person {
         format!("{preview} This site needs a second person: your request waits for their approval.")
@@ -91,7 +94,9 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
         move |name: &str| if mine { outcome.value(name) } else { String::new() }
     };
     let error_of = move |name: &str| if mine { outcome.error(name) } else { None };
-    let denied = who().and_then(|w| refusal(w.role, Permission::OperateSites));
+    let denied = who()
+        .and_then(|w| refusal(w.role, Permission::OperateSites).map(str::to_string))
+        .or(closed.filter(|_| read_only).map(|why| format!("Break-glass is closed: {why}")));
     let disabled = denied.is_some();
     let id = |part: &str| format!("{}-{part}", site.name);
     let state_words = if site.maintenance { "maintenance page on" } else { "serving normally" };
@@ -185,22 +190,39 @@ fn Requests(board: ActionsBoard) -> impl IntoView {
     .into_any()
 }
 
-/// Break-glass changes taken here, and what became of each when replayed.
+/// Break-glass changes taken here, and what became of each when replayed; one waiting for a
+/// second on-call has an Agree button for everyone but the person who broke the glass.
 #[component]
 fn BreakGlassTable(changes: Vec<crate::action::BreakGlassView>) -> impl IntoView {
+    let me = who();
     let rows = changes
         .into_iter()
         .map(|c| {
             let words = c.outcome_words();
             let kind = if c.maintenance { "maintenance on" } else { "maintenance off" };
+            let agree = (c.awaiting && c.outcome.is_none()).then(|| {
+                let denied = me
+                    .as_ref()
+                    .and_then(|w| refusal(w.role, Permission::OperateSites).map(str::to_string))
+                    .or(me.as_ref().filter(|w| w.name == c.actor).map(|_| "you broke the glass; a different on-call must agree".to_string()));
+                let expires = c.expires_at_ms.map(|t| format!(" (until {})", crate::format::utc(t)));
+                view! {
+                    <form method="post" action=format!("/actions/break-glass/{}/approve", c.key) class="inline">
+                        <CsrfField/>
+                        <button type="submit" disabled=denied.is_some() id=format!("agree-{}", c.key)>"Agree as second on-call"</button>
+                    </form>
+                    {expires}
+                    {denied.map(|w| view! { <span class="denied">{w}</span> })}
+                }
+            });
             view! {
-                <tr data-key=c.key.clone() data-outcome=c.outcome.clone().unwrap_or_else(|| "pending".into())>
+                <tr data-key=c.key.clone() data-outcome=c.outcome.clone().unwrap_or_else(|| if c.awaiting { "awaiting".into() } else { "pending".into() })>
                     <td>{kind}</td>
                     <td>{c.site}</td>
-                    <td>{c.actor}</td>
+                    <td>{c.actor} {c.approved_by.map(|a| format!(", agreed by {a}"))}</td>
                     <td>{c.reason}</td>
                     <td><time>{crate::format::utc(c.at_ms)}</time></td>
-                    <td>{words} {c.replayed_at_ms.map(|t| format!(" at {}", crate::format::utc(t)))}</td>
+                    <td>{words} {c.replayed_at_ms.map(|t| format!(" at {}", crate::format::utc(t)))} {agree}</td>
                 </tr>
             }
         })
@@ -214,7 +236,7 @@ fn BreakGlassTable(changes: Vec<crate::action::BreakGlassView>) -> impl IntoView
                     <th scope="col">"Site"</th>
                     <th scope="col">"By"</th>
                     <th scope="col">"Reason"</th>
-                    <th scope="col">"On this region's edge"</th>
+                    <th scope="col">"Taken at"</th>
                     <th scope="col">"Outcome"</th>
                 </tr>
             </thead>

@@ -16,7 +16,7 @@ pub const PASSWORD_MIN_CHARS: usize = 12;
 pub fn UsersPage() -> impl IntoView {
     personal_page();
     let outcome = use_context::<FormOutcome>().unwrap_or_default();
-    let notice = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("notice"));
+    let notice = crate::auth::notice();
     let role_denied = who().and_then(|w| refusal(w.role, Permission::ManageUsers)).map(str::to_string);
     // Users live in the control store: a read-only instance refuses changes, in the same words.
     let data = Resource::new_blocking(

@@ -171,6 +171,97 @@ pub fn decide_approval(approver: &str, role: Role, request: &ActionRequestView, 
     Ok(())
 }
 
+/// What a secondary knows about the primary when someone reaches for break-glass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryWatch {
+    /// This instance's mode.
+    pub mode: app::model::Mode,
+    /// Whether ordinary writes are refused here.
+    pub read_only: bool,
+    /// A control node that accepts writes now, seen from here.
+    pub primary: Option<String>,
+    /// Where on-call should act instead: the primary region's console, when a peer names it.
+    pub primary_console: Option<String>,
+    /// Since when no writable control node has answered (None: never lost, or none watched).
+    pub lost_since_ms: Option<i64>,
+    /// Whether any other control node is configured to be watched.
+    pub watching: bool,
+}
+
+/// How a site takes break-glass: whether a second on-call must agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlassStep {
+    /// Applied to this region's edge now.
+    Apply,
+    /// Journaled, waiting for a second on-call on this instance.
+    AwaitSecond,
+}
+
+/// Whether `role` may break the glass on a site now, given what is known of the primary.
+///
+/// The rules, in order: only a read-only secondary breaks glass (a primary uses the ordinary
+/// form; a primary in split brain writes nothing); only on-call and admins; never while a
+/// primary accepts writes (act there); never when this instance watches no other control node
+/// (it cannot tell a lost primary from a healthy one); only once no primary has answered for
+/// `after_ms`. A two-person site then needs a second on-call unless it opted into `single`.
+pub fn decide_break_glass(role: Role, watch: &PrimaryWatch, needs_second: bool, after_ms: i64, now: i64) -> Result<GlassStep, Refusal> {
+    if watch.mode == app::model::Mode::Primary {
+        return Err(if watch.read_only {
+            refuse(409, "split_brain", "this instance is a primary in split brain: nothing is written until one primary is demoted")
+        } else {
+            refuse(409, "not_read_only", "this instance is primary: use the ordinary form")
+        });
+    }
+    if let Some(why) = refusal(role, Permission::OperateSites) {
+        return Err(refuse(403, "forbidden", why));
+    }
+    if let Some(primary) = &watch.primary {
+        let there = watch.primary_console.as_ref().map(|url| format!(" at {url}/actions")).unwrap_or_default();
+        return Err(refuse(
+            409,
+            "primary_reachable",
+            format!("the primary {primary} accepts writes: act on the primary's console{there}; break-glass is only for a lost primary"),
+        ));
+    }
+    if !watch.watching {
+        return Err(refuse(
+            409,
+            "primary_unwatched",
+            "this instance watches no other control node, so it cannot tell a lost primary from a healthy one; \
+             list them in [[control_nodes]] to allow break-glass here",
+        ));
+    }
+    let lost_for = watch.lost_since_ms.map_or(0, |since| now - since);
+    if lost_for < after_ms {
+        return Err(refuse(
+            409,
+            "primary_not_lost_yet",
+            format!(
+                "no primary has answered for {} s; break-glass opens once none has for {} s (in {} s)",
+                lost_for / 1000,
+                after_ms / 1000,
+                (after_ms - lost_for + 999) / 1000
+            ),
+        ));
+    }
+    Ok(if needs_second { GlassStep::AwaitSecond } else { GlassStep::Apply })
+}
+
+/// Whether `approver` may be the second on-call for a break-glass change by `actor` that
+/// expires at `expires_at_ms`.
+pub fn decide_glass_approval(approver: &str, role: Role, actor: &str, expires_at_ms: i64, now: i64) -> Result<(), Refusal> {
+    if approver == actor {
+        return Err(refuse(403, "self_approval", "you broke the glass; a different on-call must agree (admins too)"));
+    }
+    if let Some(why) = refusal(role, Permission::OperateSites) {
+        return Err(refuse(403, "forbidden", why));
+    }
+    if now >= expires_at_ms {
+        return Err(refuse(410, "expired", format!("this break-glass change expired at {}", app::format::utc(expires_at_ms))));
+    }
+    Ok(())
+}
+
 /// Whether `who` (with `role`) may cancel `request`: the requester, or an admin.
 pub fn decide_cancel(who: &str, role: Role, request: &ActionRequestView, read_only: bool) -> Result<(), Refusal> {
     if read_only {

@@ -42,6 +42,8 @@ pub struct ActionService {
     observations: observe::Observations,
     mode: crate::mode::ModeWatch,
     local: crate::store::LocalStore,
+    /// What this instance last wrote to its edge per site (with the Retry-After bucket).
+    published: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<(Maintenance, u64)>>>>,
 }
 
 fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
@@ -59,25 +61,57 @@ impl ActionService {
         observations: observe::Observations,
         mode: crate::mode::ModeWatch,
     ) -> Self {
-        ActionService { control, edge, estate, changes: Arc::new(watch::channel(0).0), observations, mode, local }
+        ActionService {
+            control,
+            edge,
+            estate,
+            changes: Arc::new(watch::channel(0).0),
+            observations,
+            mode,
+            local,
+            published: Default::default(),
+        }
     }
 
-    /// Break-glass on a secondary: maintenance on or off for on-call, applied to this region's
-    /// edge at once and journaled locally by its key, to be replayed into the control store
-    /// exactly once when it is writable ([`Self::replay_pending`]).
-    pub async fn break_glass(&self, who: &Who, form: &RequestForm) -> Result<String, ActionError> {
-        if !self.mode.read_only() {
-            return Err(ActionError::Refused(Refusal {
-                status: 409,
-                code: "not_read_only",
-                message: "this instance is primary: use the ordinary form".into(),
-            }));
+    /// What this instance knows of the primary, for break-glass.
+    pub fn primary_watch(&self) -> decide::PrimaryWatch {
+        let m = self.mode.get();
+        let primary_region = self.estate.regions.iter().find(|r| r.primary).map(|r| r.name.clone());
+        let primary_console =
+            self.estate.peers.iter().find(|p| Some(&p.region) == primary_region.as_ref()).map(|p| p.url.trim_end_matches('/').to_string());
+        decide::PrimaryWatch {
+            mode: m.mode,
+            read_only: m.read_only,
+            watching: m.primary.is_some() || m.primary_lost_since_ms.is_some(),
+            primary: m.primary,
+            primary_console,
+            lost_since_ms: m.primary_lost_since_ms,
         }
+    }
+
+    /// Milliseconds without a writable control node before break-glass opens.
+    fn break_glass_after_ms(&self) -> i64 {
+        let seconds = self.estate.auth.break_glass_after_seconds.unwrap_or(3 * self.estate.probes.interval_seconds);
+        seconds as i64 * 1000
+    }
+
+    /// Why break-glass is closed here now for `who`, if it is (the Actions page shows it).
+    pub fn break_glass_refusal(&self, who: &Who) -> Option<String> {
+        decide::decide_break_glass(who.role, &self.primary_watch(), false, self.break_glass_after_ms(), now_ms()).err().map(|r| r.message)
+    }
+
+    /// Break-glass on a secondary whose primary is lost: maintenance on or off for on-call,
+    /// applied to this region's edge at once and journaled locally by its key, to be replayed
+    /// into the control store exactly once when one is writable ([`Self::replay_pending`]). On
+    /// a two-person site (unless it opted into `single`) it waits for a second on-call here.
+    pub async fn break_glass(&self, who: &Who, form: &RequestForm) -> Result<String, ActionError> {
         let now = now_ms();
         let valid = decide::check_form(form, &self.site_names(), now).map_err(ActionError::Invalid)?;
-        if let Some(why) = app::auth::refusal(who.role, app::auth::Permission::OperateSites) {
-            return Err(ActionError::Refused(Refusal { status: 403, code: "forbidden", message: why.into() }));
-        }
+        let site = self.estate.sites.iter().find(|s| s.name == valid.site);
+        let needs_second = site.is_some_and(|s| s.two_person && s.break_glass == crate::config::BreakGlassRule::Second);
+        let step = decide::decide_break_glass(who.role, &self.primary_watch(), needs_second, self.break_glass_after_ms(), now)
+            .map_err(ActionError::Refused)?;
+        let awaiting = step == decide::GlassStep::AwaitSecond;
         let entry = crate::store::BreakGlass {
             key: valid.key.clone(),
             site: valid.site.clone(),
@@ -87,24 +121,75 @@ impl ActionService {
             reason: valid.reason.clone(),
             actor: who.name.clone(),
             at_ms: now,
+            approved_by: None,
+            awaiting,
+            expires_at_ms: awaiting.then(|| now + self.ttl_ms()),
         };
         let fresh = self.local.journal_break_glass(&entry, &self.estate.instance.name).await?;
+        if awaiting {
+            if fresh {
+                tracing::warn!(site = %entry.site, actor = %entry.actor, "break-glass on a two-person site; waiting for a second on-call");
+                self.changed();
+            }
+            return Ok(format!(
+                "Break-glass: {} for {} waits for a second on-call to agree on this instance.",
+                valid.kind.phrase(),
+                valid.site
+            ));
+        }
         if fresh {
             tracing::warn!(site = %entry.site, actor = %entry.actor, on = entry.maintenance, "break-glass maintenance on a secondary; pending replay");
-            self.publish_site(&valid.site).await.map_err(|why| {
-                ActionError::Refused(Refusal {
-                    status: 503,
-                    code: "edge",
-                    message: format!("journaled, but the edge was not written: {why}"),
-                })
-            })?;
-            self.changed();
+            self.publish_glass(&valid.site).await?;
         }
         Ok(format!(
             "Break-glass: {} for {} applied to this region's edge; pending replay into the primary.",
             valid.kind.phrase(),
             valid.site
         ))
+    }
+
+    /// A second on-call agrees to a waiting break-glass change on this instance; it takes
+    /// effect on this region's edge at once and is replayed with both names.
+    pub async fn approve_break_glass(&self, who: &Who, key: &str) -> Result<String, ActionError> {
+        let now = now_ms();
+        let waiting = self.local.break_glass(key).await?.filter(|e| e.awaiting && e.approved_by.is_none());
+        let Some(waiting) = waiting else {
+            return Err(ActionError::Refused(Refusal {
+                status: 409,
+                code: "conflict",
+                message: "this break-glass change is not waiting for a second on-call (agreed, expired or unknown)".into(),
+            }));
+        };
+        // The primary may have come back meanwhile: then nothing is broken any more.
+        decide::decide_break_glass(who.role, &self.primary_watch(), false, self.break_glass_after_ms(), now)
+            .map_err(ActionError::Refused)?;
+        decide::decide_glass_approval(&who.name, who.role, &waiting.actor, waiting.expires_at_ms.unwrap_or(0), now)
+            .map_err(ActionError::Refused)?;
+        let Some(agreed) = self.local.approve_break_glass(key, &who.name, &self.estate.instance.name, now).await? else {
+            return Err(ActionError::Refused(Refusal {
+                status: 409,
+                code: "conflict",
+                message: "someone else acted on this break-glass change first".into(),
+            }));
+        };
+        tracing::warn!(site = %agreed.site, actor = %agreed.actor, approver = %who.name, "break-glass agreed by a second on-call; pending replay");
+        self.publish_glass(&agreed.site).await?;
+        let kind = if agreed.maintenance { ActionKind::MaintenanceOn } else { ActionKind::MaintenanceOff };
+        Ok(format!(
+            "Break-glass: {} for {} agreed by {} and applied to this region's edge; pending replay into the primary.",
+            kind.phrase(),
+            agreed.site,
+            who.name
+        ))
+    }
+
+    /// Publishes a site after a break-glass change took effect here.
+    async fn publish_glass(&self, site: &str) -> Result<(), ActionError> {
+        let published = self.publish_site(site).await;
+        self.changed();
+        published.map_err(|why| {
+            ActionError::Refused(Refusal { status: 503, code: "edge", message: format!("journaled, but the edge was not written: {why}") })
+        })
     }
 
     /// Replays every journaled break-glass change into the control store, each exactly once;
@@ -405,23 +490,40 @@ impl ActionService {
         }
     }
 
-    /// Writes one site's stored state to the edge.
-    async fn publish_site(&self, site: &str) -> Result<(), String> {
+    /// What one site's edge should serve: the stored state, or a break-glass change taken
+    /// here and not yet replayed (it is newer than what the replica says).
+    async fn desired(&self, site: &str) -> Result<Option<Maintenance>, String> {
         let sites = self.control.site_records().await.map_err(|e| e.to_string())?;
         let record = sites.iter().find(|s| s.name == site).ok_or_else(|| format!("no site {site}"))?;
         let mut state = record
             .maintenance
             .then(|| Maintenance { message: record.message.clone().unwrap_or_default(), expected_end_ms: record.expected_end_ms });
-        // A break-glass change not yet replayed is newer than what the replica says.
         if let Some(e) = self.pending_by_site().await.remove(site) {
             state = e.maintenance.then(|| Maintenance { message: e.message.unwrap_or_default(), expected_end_ms: e.expected_end_ms });
         }
+        Ok(state)
+    }
+
+    /// Writes one site's desired state to the edge.
+    async fn publish_site(&self, site: &str) -> Result<(), String> {
+        let state = self.desired(site).await?;
+        self.write_edge(site, state).await
+    }
+
+    async fn write_edge(&self, site: &str, state: Option<Maintenance>) -> Result<(), String> {
         let edge = self.edge.clone();
-        let site = site.to_string();
-        tokio::task::spawn_blocking(move || edge.publish(&site, state.as_ref(), now_ms()))
+        let name = site.to_string();
+        let written = state.clone();
+        let now = now_ms();
+        tokio::task::spawn_blocking(move || edge.publish(&name, written.as_ref(), now))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| format!("{}: {e}", self.edge.dir().display()))
+            .map_err(|e| format!("{}: {e}", self.edge.dir().display()))?;
+        let bucket = state.as_ref().map(|m| self.edge.bucket(m, now));
+        if let Ok(mut published) = self.published.lock() {
+            published.insert(site.to_string(), state.map(|m| (m, bucket.unwrap_or_default())));
+        }
+        Ok(())
     }
 
     /// Makes the edge match the control store for every site (at start, and after a failure).
@@ -430,6 +532,53 @@ impl ActionService {
             if let Err(e) = self.publish_site(&site).await {
                 tracing::error!(site, error = %e, "cannot publish the site's maintenance state to the edge");
             }
+        }
+    }
+
+    /// Writes the sites whose desired state (or Retry-After bucket) differs from what this
+    /// instance last wrote: a change made elsewhere (another region, a replayed break-glass
+    /// change streamed back by the replica) reaches this region's edge within one interval.
+    pub async fn sync_edge(&self) -> usize {
+        let mut written = 0;
+        let now = now_ms();
+        for site in self.site_names() {
+            let desired = match self.desired(&site).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(site, error = %e, "cannot read the site's state to sync the edge");
+                    continue;
+                }
+            };
+            let want = desired.clone().map(|m| {
+                let bucket = self.edge.bucket(&m, now);
+                (m, bucket)
+            });
+            let same = self.published.lock().map(|p| p.get(&site) == Some(&want)).unwrap_or(false);
+            if same {
+                continue;
+            }
+            match self.write_edge(&site, desired).await {
+                Ok(()) => written += 1,
+                Err(e) => tracing::error!(site, error = %e, "cannot publish the site's maintenance state to the edge"),
+            }
+        }
+        if written > 0 {
+            self.changed();
+        }
+        written
+    }
+
+    /// Keeps this region's edge in step with the control state every `interval`, on every
+    /// instance, primary or secondary.
+    pub async fn run_edge_sync(self, interval: std::time::Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.local.expire_break_glass(now_ms()).await {
+                tracing::warn!(error = %e, "cannot expire waiting break-glass changes");
+            }
+            self.sync_edge().await;
         }
     }
 
@@ -467,6 +616,12 @@ impl ActionService {
                 m.read_only.then(|| app::model::read_only_refusal(m.mode, &m.reason, m.since_ms))
             },
             break_glass: self.local.recent_break_glass(20).await?,
+            break_glass_closed: if self.mode.read_only() {
+                let oncall = Who { name: String::new(), role: app::auth::Role::Oncall, csrf_token: String::new(), anonymous: false };
+                self.break_glass_refusal(&oncall)
+            } else {
+                None
+            },
             evaluated_at_ms: now,
         })
     }

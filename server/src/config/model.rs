@@ -103,8 +103,14 @@ pub struct AuthConfig {
     pub absolute_timeout_seconds: u64,
     /// Role given to visitors who have not logged in (`viewer` for a wall display); off unless set.
     pub anonymous_role: Option<Role>,
-    /// Serve `/metrics` without a session (for a Prometheus scraper).
+    /// Serve `/metrics` without a session or token (off by default: it names the estate).
     pub public_metrics: bool,
+    /// SHA-256 (hex) of a bearer token a scraper presents for `/metrics`
+    /// (`Authorization: Bearer TOKEN`); only the hash is configured.
+    pub metrics_token_sha256: Option<String>,
+    /// Host names served besides the `public_url` host and `localhost` (IP literals always
+    /// are); any other `Host` gets 421, so DNS rebinding cannot reach the console.
+    pub allowed_hosts: Vec<String>,
     /// Addresses of reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpAddr>,
     /// Failed logins per account from one client address within the window before further
@@ -121,6 +127,9 @@ pub struct AuthConfig {
     pub concurrent_password_checks: usize,
     /// Seconds a two-person request waits for its approver before it expires.
     pub approval_ttl_seconds: u64,
+    /// Seconds without any writable control node answering before a secondary allows
+    /// break-glass; default three probe intervals.
+    pub break_glass_after_seconds: Option<u64>,
 }
 
 impl Default for AuthConfig {
@@ -130,7 +139,9 @@ impl Default for AuthConfig {
             idle_timeout_seconds: 3600,
             absolute_timeout_seconds: 12 * 3600,
             anonymous_role: None,
-            public_metrics: true,
+            public_metrics: false,
+            metrics_token_sha256: None,
+            allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             max_failures_per_account: 5,
             max_failures_per_address: 20,
@@ -138,6 +149,7 @@ impl Default for AuthConfig {
             failure_window_seconds: 300,
             concurrent_password_checks: 2,
             approval_ttl_seconds: 15 * 60,
+            break_glass_after_seconds: None,
         }
     }
 }
@@ -365,6 +377,17 @@ pub struct HostnameConfig {
     pub failover: Vec<String>,
 }
 
+/// Who must agree to a break-glass change on a two-person site.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakGlassRule {
+    /// A second on-call agrees, as on the primary.
+    #[default]
+    Second,
+    /// One on-call may act alone (still audited with their name).
+    Single,
+}
+
 /// A site whose maintenance page can be switched on.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -374,6 +397,10 @@ pub struct SiteConfig {
     /// True when switching maintenance needs a second approver.
     #[serde(default)]
     pub two_person: bool,
+    /// Break-glass on a two-person site: `"second"` (default) needs a second on-call on the
+    /// same instance; `"single"` lets one on-call act alone while the primary is lost.
+    #[serde(default)]
+    pub break_glass: BreakGlassRule,
     /// URL of the site through its balancer (e.g. `http://127.0.1.2/`), fetched with the site's
     /// first hostname as `Host`, to see whether users really get the maintenance page.
     pub check_url: Option<String>,

@@ -453,6 +453,8 @@ fn every_validation_message_names_its_key() {
         ("metrics_url = \"http://127.0.1.6:9100/metrics\"", "metrics_url = \"http://127.0.1.6:9100/metrics\"\nmetric_names = { queue_depth = \"queue-depth\" }", "loaders[0].metric_names.queue_depth", "is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"),
         ("# public_url = \"https://crowsnest.example.com\"", "public_url = \"https://crowsnest.example.com/console\"", "auth.public_url", "is not an origin; write the scheme and host only"),
         ("idle_timeout_seconds = 3600", "idle_timeout_seconds = 0", "auth.idle_timeout_seconds", "idle_timeout_seconds must be at least 1"),
+        ("idle_timeout_seconds = 3600", "idle_timeout_seconds = 3600\nmetrics_token_sha256 = \"abc\"", "auth.metrics_token_sha256", "metrics_token_sha256 must be 64 hex digits"),
+        ("idle_timeout_seconds = 3600", "idle_timeout_seconds = 3600\nallowed_hosts = [\"https://x.example\"]", "auth.allowed_hosts[0]", "is not a host name; write a name such as"),
         ("check_url = \"http://127.0.0.1:8081/\"", "check_url = \"https://127.0.0.1:8081/\"", "sites[0].check_url", "is not an http:// URL of the site's balancer"),
         ("name = \"carol\"", "name = \"carol\"\n\n[[control_nodes]]\nname = \"n1\"\nurl = \"mysql://x\"", "control_nodes[0].url", "a control node is a PostgreSQL server"),
         ("name = \"carol\"", "name = \"carol\"\n\n[[peers]]\nname = \"sin-1\"\nregion = \"nyc\"\nurl = \"http://127.0.0.9:3000\"\ntoken = \"0123456789abcdef0123\"\naccept_token_sha256 = \"xyz\"", "peers[0].region", "unknown region \"nyc\""),

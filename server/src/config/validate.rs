@@ -506,6 +506,21 @@ fn auth(auth: &AuthConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
             ),
         }
     }
+    if let Some(hash) = &auth.metrics_token_sha256 {
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            push(out, key.key("metrics_token_sha256"), "metrics_token_sha256 must be 64 hex digits: `printf %s TOKEN | sha256sum`");
+        }
+    }
+    for (i, host) in auth.allowed_hosts.iter().enumerate() {
+        let name = host.trim();
+        if name.is_empty() || name.contains([':', '/', ' ']) || name.parse::<std::net::IpAddr>().is_ok() {
+            push(
+                out,
+                key.key("allowed_hosts").index(i),
+                format!("{host:?} is not a host name; write a name such as \"crowsnest.example.com\" (no scheme, port or address: addresses are always served)"),
+            );
+        }
+    }
     for (name, value) in [
         ("idle_timeout_seconds", auth.idle_timeout_seconds),
         ("absolute_timeout_seconds", auth.absolute_timeout_seconds),

@@ -443,13 +443,26 @@ impl ControlStore {
                 .await
                 .map_err(query_error(DOING))?
                 .map(|r| (r.get(0), r.get(1)));
+        // The journal is another instance's word: a clock ahead of this one must not make a
+        // change look newer than one made here since, so its time is at most now.
+        let at_ms = e.at_ms.min(now_ms);
         // The later change wins: one made on the primary after the break-glass change stands.
         let superseded_by = match site_changed {
-            Some((Some(t), by)) if t > e.at_ms => Some(format!("{} at {}", by.unwrap_or_else(|| "someone".into()), app::format::utc(t))),
+            Some((Some(t), by)) if t > at_ms => Some(format!("{} at {}", by.unwrap_or_else(|| "someone".into()), app::format::utc(t))),
             _ => None,
         };
-        let superseded = superseded_by.is_some();
-        let outcome = if superseded { Replay::Superseded } else { Replay::Applied };
+        // Whoever the journal names must be someone here who may operate sites, now.
+        let actor = standing(&mut tx, &e.actor).await.map_err(query_error(DOING))?;
+        let approver = match &e.approved_by {
+            Some(name) => Some(standing(&mut tx, name).await.map_err(query_error(DOING))?),
+            None => None,
+        };
+        let refused = replay_refusal(&e.actor, actor, e.approved_by.as_deref().zip(approver));
+        let outcome = match (&refused, &superseded_by) {
+            (Some(_), _) => Replay::Refused,
+            (None, Some(_)) => Replay::Superseded,
+            (None, None) => Replay::Applied,
+        };
         let fresh = sqlx::query(
             "INSERT INTO replayed_actions (idempotency_key, instance, outcome, replayed_at_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key",
@@ -465,30 +478,33 @@ impl ControlStore {
             return Ok(Replay::AlreadyReplayed);
         }
         let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
-        if !superseded {
+        if outcome == Replay::Applied {
             let change = SiteChange {
                 site: e.site.clone(),
                 maintenance: e.maintenance,
                 message: e.message.clone(),
                 expected_end_ms: e.expected_end_ms,
                 changed_by: e.actor.clone(),
-                at_ms: e.at_ms,
+                at_ms,
             };
             apply_site_change(&mut tx, &change).await?;
         }
+        let agreed = e.approved_by.as_ref().map(|a| format!(", agreed by {a}")).unwrap_or_default();
+        let why = match (refused, superseded_by) {
+            (Some(why), _) => format!("; refused: {why}, so it was not applied"),
+            (None, Some(by)) => format!("; superseded by a later change on the primary ({by}), so it was not applied"),
+            (None, None) => String::new(),
+        };
         let entry = NewAuditEntry {
-            at_ms: e.at_ms,
+            at_ms,
             actor: e.actor.clone(),
             action: format!("{kind}.{}", outcome.as_str()),
             target: e.site.clone(),
             reason: e.reason.clone(),
             detail: format!(
-                "break-glass on {instance} at {}, replayed at {}{}",
+                "break-glass on {instance} at {}{agreed}, replayed at {}{why}",
                 app::format::utc(e.at_ms),
                 app::format::utc(now_ms),
-                superseded_by
-                    .map(|by| format!("; superseded by a later change on the primary ({by}), so it was not applied"))
-                    .unwrap_or_default()
             ),
         };
         let last = self.append_in(&mut tx, entry).await?;
@@ -859,6 +875,33 @@ pub enum Replay {
     Superseded,
     /// Its key was replayed before: nothing done.
     AlreadyReplayed,
+    /// Not applied: the journal names someone who may not operate sites here (recorded and
+    /// audited).
+    Refused,
+}
+
+/// A user's role and disabled flag, inside a transaction.
+async fn standing(tx: &mut sqlx::Transaction<'_, sqlx::Any>, name: &str) -> Result<Option<(Role, bool)>, sqlx::Error> {
+    let row = sqlx::query("SELECT role, disabled FROM users WHERE name = $1").bind(name).fetch_optional(&mut **tx).await?;
+    Ok(row.map(|r| (Role::parse(&r.get::<String, _>(0)).unwrap_or(Role::Viewer), r.get::<i64, _>(1) != 0)))
+}
+
+/// Why a journaled change may not be applied, judged by the people it names as the primary
+/// knows them now (role, disabled): None when the actor, and the approver if any, may
+/// operate sites and are different people.
+pub fn replay_refusal(actor: &str, actor_standing: Option<(Role, bool)>, approver: Option<(&str, Option<(Role, bool)>)>) -> Option<String> {
+    let judge = |name: &str, standing: Option<(Role, bool)>| match standing {
+        None => Some(format!("{name} is not a user here")),
+        Some((_, true)) => Some(format!("{name} is disabled")),
+        Some((role, false)) => {
+            app::auth::refusal(role, app::auth::Permission::OperateSites).map(|_| format!("{name} may not operate sites"))
+        }
+    };
+    judge(actor, actor_standing).or_else(|| match approver {
+        Some((name, _)) if name == actor => Some(format!("{name} cannot agree to their own change")),
+        Some((name, standing)) => judge(name, standing),
+        None => None,
+    })
 }
 
 impl Replay {
@@ -868,6 +911,7 @@ impl Replay {
             Replay::Applied => "replayed",
             Replay::Superseded => "superseded",
             Replay::AlreadyReplayed => "already_replayed",
+            Replay::Refused => "refused",
         }
     }
 }

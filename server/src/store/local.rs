@@ -104,8 +104,8 @@ impl LocalStore {
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
         let result = async {
             let done = sqlx::query(
-                "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+                "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms, \
+                 awaiting, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(&e.key)
             .bind(&e.site)
@@ -115,38 +115,28 @@ impl LocalStore {
             .bind(&e.reason)
             .bind(&e.actor)
             .bind(e.at_ms)
+            .bind(e.awaiting as i64)
+            .bind(e.expires_at_ms)
             .execute(&mut *conn)
             .await?;
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            let last: Option<(i64, String)> =
-                sqlx::query_as("SELECT seq, hash FROM local_audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
-            let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, crate::audit::GENESIS.to_string()));
+            let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
+            let (action, then) = if e.awaiting {
+                (format!("{kind}.break_glass_requested"), "waiting for a second on-call")
+            } else {
+                (format!("{kind}.break_glass"), "pending replay into the control store")
+            };
             let entry = crate::audit::NewAuditEntry {
                 at_ms: e.at_ms,
                 actor: e.actor.clone(),
-                action: format!("{}.break_glass", if e.maintenance { "maintenance_on" } else { "maintenance_off" }),
+                action,
                 target: e.site.clone(),
                 reason: e.reason.clone(),
-                detail: format!("on {instance}, key {}; pending replay into the control store", e.key),
+                detail: format!("on {instance}, key {}; {then}", e.key),
             };
-            let hash = crate::audit::chain_hash(&prev, seq, &entry);
-            sqlx::query(
-                "INSERT INTO local_audit (seq, at_ms, actor, action, target, reason, detail, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(seq)
-            .bind(entry.at_ms)
-            .bind(&entry.actor)
-            .bind(&entry.action)
-            .bind(&entry.target)
-            .bind(&entry.reason)
-            .bind(&entry.detail)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
+            append_local(&mut conn, entry).await?;
             Ok::<bool, sqlx::Error>(true)
         }
         .await;
@@ -155,10 +145,78 @@ impl LocalStore {
         result.map_err(query_error(DOING))
     }
 
+    /// A second on-call agrees to a waiting break-glass change: it is applied from now on and
+    /// replayed with both names. None when it is not waiting (already agreed, expired, unknown).
+    pub async fn approve_break_glass(
+        &self,
+        key: &str,
+        approver: &str,
+        instance: &str,
+        now_ms: i64,
+    ) -> Result<Option<BreakGlass>, StoreError> {
+        const DOING: &str = "approving a break-glass change";
+        let mut conn = self.pool.acquire().await.map_err(query_error(DOING))?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
+        let result = async {
+            let moved = sqlx::query(
+                "UPDATE break_glass SET awaiting = 0, approved_by = $1 \
+                 WHERE idempotency_key = $2 AND awaiting = 1 AND actor <> $1 AND expires_at_ms > $3 AND replayed_at_ms IS NULL",
+            )
+            .bind(approver)
+            .bind(key)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            if moved.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let row = sqlx::query(&format!("{GLASS_COLUMNS} WHERE idempotency_key = $1")).bind(key).fetch_one(&mut *conn).await?;
+            let e = glass_from_row(&row);
+            let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
+            let entry = crate::audit::NewAuditEntry {
+                at_ms: now_ms,
+                actor: approver.to_string(),
+                action: format!("{kind}.break_glass_approved"),
+                target: e.site.clone(),
+                reason: e.reason.clone(),
+                detail: format!("on {instance}, key {}; broken by {}, agreed by {approver}; pending replay", e.key, e.actor),
+            };
+            append_local(&mut conn, entry).await?;
+            Ok::<_, sqlx::Error>(Some(e))
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *conn).await.map_err(query_error(DOING))?;
+        result.map_err(query_error(DOING))
+    }
+
+    /// One journaled change by its key.
+    pub async fn break_glass(&self, key: &str) -> Result<Option<BreakGlass>, StoreError> {
+        let row = sqlx::query(&format!("{GLASS_COLUMNS} WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error("reading the break-glass journal"))?;
+        Ok(row.as_ref().map(glass_from_row))
+    }
+
+    /// Marks waiting changes whose time for a second on-call is over as expired; they never
+    /// reach the edge or the primary.
+    pub async fn expire_break_glass(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE break_glass SET replayed_at_ms = $1, outcome = 'expired' WHERE awaiting = 1 AND expires_at_ms <= $1 AND replayed_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(query_error("expiring break-glass changes"))?;
+        Ok(done.rows_affected())
+    }
+
     /// The latest `limit` break-glass changes, newest first, with their replay outcome.
     pub async fn recent_break_glass(&self, limit: i64) -> Result<Vec<app::action::BreakGlassView>, StoreError> {
         let rows = sqlx::query(
-            "SELECT idempotency_key, site, maintenance, actor, reason, at_ms, replayed_at_ms, outcome \
+            "SELECT idempotency_key, site, maintenance, actor, reason, at_ms, replayed_at_ms, outcome, approved_by, awaiting, expires_at_ms \
              FROM break_glass ORDER BY at_ms DESC, idempotency_key LIMIT $1",
         )
         .bind(limit)
@@ -176,6 +234,9 @@ impl LocalStore {
                 at_ms: r.get(5),
                 replayed_at_ms: r.get(6),
                 outcome: r.get(7),
+                approved_by: r.get(8),
+                awaiting: r.get::<i64, _>(9) != 0,
+                expires_at_ms: r.get(10),
             })
             .collect())
     }
@@ -204,28 +265,14 @@ impl LocalStore {
             .collect())
     }
 
-    /// Break-glass changes not replayed yet, oldest first.
+    /// Break-glass changes in effect on this edge and not replayed yet, oldest first (a change
+    /// still waiting for its second on-call is not in effect).
     pub async fn pending_break_glass(&self) -> Result<Vec<BreakGlass>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms \
-             FROM break_glass WHERE replayed_at_ms IS NULL ORDER BY at_ms, idempotency_key",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_error("reading the break-glass journal"))?;
-        Ok(rows
-            .iter()
-            .map(|r| BreakGlass {
-                key: r.get(0),
-                site: r.get(1),
-                maintenance: r.get::<i64, _>(2) != 0,
-                message: r.get(3),
-                expected_end_ms: r.get(4),
-                reason: r.get(5),
-                actor: r.get(6),
-                at_ms: r.get(7),
-            })
-            .collect())
+        let rows = sqlx::query(&format!("{GLASS_COLUMNS} WHERE replayed_at_ms IS NULL AND awaiting = 0 ORDER BY at_ms, idempotency_key"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading the break-glass journal"))?;
+        Ok(rows.iter().map(glass_from_row).collect())
     }
 
     /// Marks a journaled change replayed, with what came of it.
@@ -382,6 +429,50 @@ impl LocalStore {
     }
 }
 
+/// The journal's columns in the order [`glass_from_row`] reads them.
+const GLASS_COLUMNS: &str = "SELECT idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms, \
+     approved_by, awaiting, expires_at_ms FROM break_glass";
+
+fn glass_from_row(r: &sqlx::sqlite::SqliteRow) -> BreakGlass {
+    BreakGlass {
+        key: r.get(0),
+        site: r.get(1),
+        maintenance: r.get::<i64, _>(2) != 0,
+        message: r.get(3),
+        expected_end_ms: r.get(4),
+        reason: r.get(5),
+        actor: r.get(6),
+        at_ms: r.get(7),
+        approved_by: r.get(8),
+        awaiting: r.get::<i64, _>(9) != 0,
+        expires_at_ms: r.get(10),
+    }
+}
+
+/// Appends `entry` to this instance's own audit chain, inside the caller's transaction.
+async fn append_local(conn: &mut sqlx::SqliteConnection, entry: crate::audit::NewAuditEntry) -> Result<(), sqlx::Error> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM local_audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, crate::audit::GENESIS.to_string()));
+    let hash = crate::audit::chain_hash(&prev, seq, &entry);
+    sqlx::query(
+        "INSERT INTO local_audit (seq, at_ms, actor, action, target, reason, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(seq)
+    .bind(entry.at_ms)
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.target)
+    .bind(&entry.reason)
+    .bind(&entry.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A maintenance change taken on a secondary (break-glass), journaled for replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakGlass {
@@ -401,4 +492,10 @@ pub struct BreakGlass {
     pub actor: String,
     /// When it really happened (unix milliseconds).
     pub at_ms: i64,
+    /// The second on-call who agreed, on a two-person site.
+    pub approved_by: Option<String>,
+    /// True while it waits for a second on-call (not on the edge, not replayed).
+    pub awaiting: bool,
+    /// When a waiting change expires unagreed (unix milliseconds).
+    pub expires_at_ms: Option<i64>,
 }

@@ -13,7 +13,7 @@ use app::auth::Who;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// How a body is encoded.
@@ -86,9 +86,8 @@ fn notice(r: &ActionRequestView) -> String {
 }
 
 /// Back to the Actions page with a notice (post, redirect, get: a reload never resubmits).
-fn see_actions(notice: String) -> Response {
-    let query: String = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
-    Redirect::to(&format!("/actions?{query}")).into_response()
+async fn see_actions(extensions: &axum::http::Extensions, notice: String) -> Response {
+    super::redirect_with_notice(extensions, "/actions", notice).await
 }
 
 /// A form's body and who sent it, or the error page to answer.
@@ -121,7 +120,7 @@ pub async fn form_request(State(state): State<AppState>, request: Request) -> Re
         Err(page) => return page,
     };
     match state.actions.request(&who, &form).await {
-        Ok((r, _)) => see_actions(notice(&r)),
+        Ok((r, _)) => see_actions(&parts.extensions, notice(&r)).await,
         Err(e) => refused_form(&state, parts.extensions, &form, e).await,
     }
 }
@@ -142,7 +141,7 @@ pub async fn form_decide(State(state): State<AppState>, Path((id, verb)): Path<(
         Err(e) => return e.page(),
     };
     match decide(&state, &who, id, &verb).await {
-        Ok(r) => see_actions(notice(&r)),
+        Ok(r) => see_actions(&parts.extensions, notice(&r)).await,
         Err(e) => {
             let outcome =
                 FormOutcome { form: format!("{verb}-{id}"), errors: vec![(String::new(), e.message.clone())], values: Vec::new() };
@@ -186,7 +185,25 @@ pub async fn form_break_glass(State(state): State<AppState>, request: Request) -
         Err(page) => return page,
     };
     match state.actions.break_glass(&who, &form).await {
-        Ok(words) => see_actions(words),
+        Ok(words) => see_actions(&parts.extensions, words).await,
         Err(e) => refused_form(&state, parts.extensions, &form, e).await,
+    }
+}
+
+/// `POST /actions/break-glass/{key}/approve` (form): a second on-call agrees to a waiting
+/// break-glass change on a two-person site.
+pub async fn form_glass_approve(State(state): State<AppState>, Path(key): Path<String>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let who = match who(&parts) {
+        Ok(w) => w,
+        Err(e) => return e.page(),
+    };
+    match state.actions.approve_break_glass(&who, &key).await {
+        Ok(words) => see_actions(&parts.extensions, words).await,
+        Err(e) => {
+            let status = status_of(&e);
+            let outcome = FormOutcome { form: format!("glass-{key}"), errors: vec![(String::new(), e.to_string())], values: Vec::new() };
+            render_with_outcome(&state, parts.extensions, "/actions", outcome, status).await
+        }
     }
 }

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::sync::atomic::Ordering;
 
-pub async fn healthz(State(state): State<AppState>) -> Response {
+/// `GET /healthz`: the status word for anyone (a load balancer's check); the engines, the
+/// instance and the mode's reason only with a session (they name the estate).
+pub async fn healthz(State(state): State<AppState>, who: Option<axum::Extension<app::auth::Who>>) -> Response {
     // Healthy once the first probe round has completed (before that the pages have nothing
     // true) and while every engine's last round is within its stale limit.
     let rounds = state.console.board().rounds();
@@ -22,6 +24,10 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         (true, false) => "stale",
         (true, true) => "ok",
     };
+    let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    if who.is_none() {
+        return (code, Json(serde_json::json!({ "status": status }))).into_response();
+    }
     let body = serde_json::json!({
         "status": status,
         "probe_rounds": rounds,
@@ -32,7 +38,6 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         })).collect::<Vec<_>>(),
         "instance": state.console.instance(),
     });
-    let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body)).into_response()
 }
 

@@ -98,6 +98,8 @@ pub struct GateState {
     pub anonymous_role: Option<Role>,
     /// `/metrics` without a session.
     pub public_metrics: bool,
+    /// SHA-256 (hex) of the bearer token that may read `/metrics` without a session.
+    pub metrics_token_sha256: Option<String>,
     /// Pushing loaders' token hashes.
     pub loader_tokens: crate::backlog::engine::LoaderTokens,
     /// Peers' token hashes.
@@ -107,6 +109,12 @@ pub struct GateState {
 /// Whether this is a peer asking for this instance's report.
 fn peer_report(method: &Method, path: &str) -> bool {
     matches!(*method, Method::GET | Method::HEAD) && path == crate::peers::REPORT_PATH
+}
+
+/// SHA-256 of `text`, hex.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The bearer token of a request, if it has one.
@@ -203,6 +211,14 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         }
         return next.run(request).await;
     }
+    if path == "/metrics" && method == Method::GET {
+        // A scraper's token instead of a session.
+        if let (Some(want), Some(token)) = (&gate.metrics_token_sha256, bearer(&request)) {
+            if same_secret(&sha256_hex(token), &want.to_ascii_lowercase()) {
+                return next.run(request).await;
+            }
+        }
+    }
     let found = logged_in(&gate, &session, now).await;
     if is_public(&method, &path, gate.public_metrics) {
         if path == "/login" {
@@ -212,7 +228,10 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
             };
             request.extensions_mut().insert(LoginToken(token));
         }
-        if let Some((_, who)) = found {
+        // A wall display (anonymous_role) shows everything anyway; anyone else learns nothing
+        // about the instance from a public path.
+        let anonymous = gate.anonymous_role.map(|role| Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true });
+        if let Some(who) = found.map(|(_, who)| who).or(anonymous) {
             request.extensions_mut().insert(who);
         }
         return splice_who(next.run(request).await).await;
@@ -241,6 +260,13 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
                 "this request does not carry this session's CSRF token (form field `csrf` or header X-CSRF-Token); reload the page and try again",
             )
             .respond(html);
+        }
+    }
+    if method == Method::GET && html {
+        // A form's one-time notice, for this page only (read first: removing always writes).
+        if let Ok(Some(notice)) = session.get::<String>(super::NOTICE_KEY).await {
+            let _ = session.remove::<String>(super::NOTICE_KEY).await;
+            request.extensions_mut().insert(app::auth::Notice(notice));
         }
     }
     if let Some(record) = record.filter(|r| session::needs_touch(r, gate.timeouts, now)) {

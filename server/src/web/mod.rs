@@ -10,6 +10,8 @@ pub mod api;
 pub mod error;
 pub mod events;
 pub mod gate;
+pub mod headers;
+pub mod host;
 pub mod login;
 pub mod read_only;
 pub mod users;
@@ -82,6 +84,7 @@ pub fn router(
     sessions: tower_sessions::SessionManagerLayer<crate::auth::session_cache::CachedStore<tower_sessions_sqlx_store::SqliteStore>>,
     csrf: tower_http::csrf::CsrfLayer,
     mode: crate::mode::ModeWatch,
+    policy: (Arc<headers::HeaderPolicy>, Arc<host::AllowedHosts>),
 ) -> Router {
     let pages = generate_route_list(App);
     let options = state.leptos_options.clone();
@@ -100,6 +103,8 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
         .layer(csrf)
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(policy.1, host::check))
+        .layer(axum::middleware::from_fn_with_state(policy.0, headers::secure))
         .with_state(state)
 }
 
@@ -125,6 +130,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/logout", post(login::logout)),
         ("/actions", post(actions::form_request)),
         ("/actions/break-glass", post(actions::form_break_glass)),
+        ("/actions/break-glass/{key}/approve", post(actions::form_glass_approve)),
         ("/actions/{id}/{verb}", post(actions::form_decide)),
         ("/admin/users", post(users::add)),
         ("/admin/users/{name}/{verb}", post(users::standing)),
@@ -174,6 +180,25 @@ pub async fn render_with_outcome(
     let mut response = render(request).await;
     *response.status_mut() = status;
     response
+}
+
+/// Session key of the one-time notice a form leaves for the page it leads to.
+pub const NOTICE_KEY: &str = "crowsnest.notice";
+
+/// Longest notice kept, in characters.
+const NOTICE_MAX_CHARS: usize = 500;
+
+/// Leaves `notice` in the session for the next page it renders, and redirects to `to` (post,
+/// redirect, get: a reload never resubmits). The words never travel in the URL.
+pub async fn redirect_with_notice(extensions: &axum::http::Extensions, to: &'static str, notice: String) -> Response {
+    use axum::response::IntoResponse;
+    if let Some(session) = extensions.get::<tower_sessions::Session>() {
+        let notice: String = notice.chars().take(NOTICE_MAX_CHARS).collect();
+        if let Err(e) = session.insert(NOTICE_KEY, notice).await {
+            tracing::warn!(error = %e, "cannot keep a form's notice in the session");
+        }
+    }
+    axum::response::Redirect::to(to).into_response()
 }
 
 /// Reads a body up to `limit` bytes. A longer body comes back as what was read plus the rest of

@@ -19,6 +19,7 @@ pub fn allowed_on_secondary(method: &Method, path: &str) -> bool {
         || path == "/logout"
         // Break-glass maintenance: on-call may still act on this region's edge.
         || path == "/actions/break-glass"
+        || (path.starts_with("/actions/break-glass/") && path.ends_with("/approve"))
         || (path.starts_with("/api/v1/loaders/") && path.ends_with("/report"))
         // Leptos' server functions only read.
         || (path.starts_with("/api/") && !path.starts_with("/api/v1/"))
@@ -52,6 +53,7 @@ mod tests {
             (Method::POST, "/actions", false),
             (Method::POST, "/actions/3/approve", false),
             (Method::POST, "/actions/break-glass", true),
+            (Method::POST, "/actions/break-glass/k-1/approve", true),
             (Method::POST, "/api/v1/actions", false),
             (Method::POST, "/admin/users", false),
             (Method::DELETE, "/anything", false),

@@ -12,7 +12,7 @@ use app::auth::Who;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
 #[derive(serde::Deserialize, Default)]
 struct NewUser {
@@ -24,9 +24,8 @@ struct NewUser {
     password: String,
 }
 
-fn done(notice: String) -> Response {
-    let query = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
-    Redirect::to(&format!("/admin/users?{query}")).into_response()
+async fn done(extensions: &axum::http::Extensions, notice: String) -> Response {
+    super::redirect_with_notice(extensions, "/admin/users", notice).await
 }
 
 fn entry(who: &Who, action: &str, target: &str, detail: String) -> NewAuditEntry {
@@ -60,7 +59,7 @@ pub async fn add(State(state): State<AppState>, request: Request) -> Response {
         Ok(true) => {
             let _ = state.login.directory.refresh(&state.login.control).await;
             state.actions.changed();
-            done(format!("Added {name} ({}).", role.as_str()))
+            done(&parts.extensions, format!("Added {name} ({}).", role.as_str())).await
         }
         Ok(false) => refused(vec![("name".into(), format!("there is already a user {name:?}"))], StatusCode::CONFLICT).await,
         Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).page(),
@@ -93,7 +92,8 @@ pub async fn standing(State(state): State<AppState>, Path((name, verb)): Path<(S
         Ok(_) => {
             let _ = state.login.directory.refresh(&state.login.control).await;
             state.actions.changed();
-            done(format!("{name} is {}.", if disabled { "disabled; their sessions have ended" } else { "enabled" }))
+            done(request.extensions(), format!("{name} is {}.", if disabled { "disabled; their sessions have ended" } else { "enabled" }))
+                .await
         }
         Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).page(),
     }

@@ -131,3 +131,59 @@ fn who_may_approve_and_cancel() {
         assert_eq!(decide_cancel(who, role, &req, false).err().map(|r| r.status), want, "{who} cancelling");
     }
 }
+
+#[test]
+fn break_glass_only_for_a_lost_primary_and_a_second_on_call_where_the_site_needs_one() {
+    use app::model::Mode;
+    let lost = |since: Option<i64>| PrimaryWatch {
+        mode: Mode::Secondary,
+        read_only: true,
+        primary: None,
+        primary_console: None,
+        lost_since_ms: since,
+        watching: true,
+    };
+    let reachable = PrimaryWatch {
+        primary: Some("db-sjc".into()),
+        primary_console: Some("https://sjc.example.test".into()),
+        lost_since_ms: None,
+        ..lost(None)
+    };
+    let primary = PrimaryWatch { mode: Mode::Primary, read_only: false, ..lost(None) };
+    let split = PrimaryWatch { mode: Mode::Primary, read_only: true, ..lost(None) };
+    let blind = PrimaryWatch { watching: false, ..lost(None) };
+    let after = 15_000;
+    // (case, role, what is known, two-person site, outcome: step or refusal code)
+    let table: Vec<(&str, Role, PrimaryWatch, bool, Result<GlassStep, &str>)> = vec![
+        ("lost long enough, one-person site", Role::Oncall, lost(Some(NOW - 20_000)), false, Ok(GlassStep::Apply)),
+        ("lost long enough, two-person site", Role::Oncall, lost(Some(NOW - 20_000)), true, Ok(GlassStep::AwaitSecond)),
+        ("lost exactly the limit", Role::Admin, lost(Some(NOW - after)), false, Ok(GlassStep::Apply)),
+        ("lost for too short a time", Role::Oncall, lost(Some(NOW - 5_000)), false, Err("primary_not_lost_yet")),
+        ("the primary answers", Role::Oncall, reachable.clone(), false, Err("primary_reachable")),
+        ("nothing watched", Role::Oncall, blind, false, Err("primary_unwatched")),
+        ("a viewer", Role::Viewer, lost(Some(NOW - 20_000)), false, Err("forbidden")),
+        ("on the primary", Role::Oncall, primary, false, Err("not_read_only")),
+        ("a primary in split brain", Role::Oncall, split, false, Err("split_brain")),
+    ];
+    for (case, role, watch, two_person, want) in table {
+        let got = decide_break_glass(role, &watch, two_person, after, NOW).map_err(|r| r.code);
+        assert_eq!(got, want, "{case}");
+    }
+    // The refusal names the primary and links to its console.
+    let r = decide_break_glass(Role::Oncall, &reachable, false, after, NOW).unwrap_err();
+    assert!(r.message.contains("db-sjc") && r.message.contains("https://sjc.example.test/actions"), "{}", r.message);
+    let r = decide_break_glass(Role::Oncall, &lost(Some(NOW - 5_000)), false, after, NOW).unwrap_err();
+    assert!(r.message.contains("for 5 s") && r.message.contains("in 10 s"), "{}", r.message);
+
+    // The second on-call: another person, allowed to operate, in time.
+    // (approver, role, now, outcome)
+    let table = [
+        ("carol", Role::Oncall, NOW, Ok(())),
+        ("alice", Role::Admin, NOW, Err("self_approval")),
+        ("bob", Role::Viewer, NOW, Err("forbidden")),
+        ("carol", Role::Oncall, NOW + 60_000, Err("expired")),
+    ];
+    for (approver, role, now, want) in table {
+        assert_eq!(decide_glass_approval(approver, role, "alice", NOW + 60_000, now).map_err(|r| r.code), want, "{approver} {now}");
+    }
+}
