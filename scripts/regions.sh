@@ -43,6 +43,8 @@ settings "$standby_port" | as_pg tee -a "$dir/pg/standby/postgresql.conf" >/dev/
 as_pg "$pg_bin/pg_ctl" -D "$dir/pg/standby" -l "$dir/pg/standby.log" -w start >/dev/null
 
 hash=$(printf %s alice-oncall | "$crowsnest" hash-password)
+# One audit key for both regions: they share one PostgreSQL control store.
+head -c 32 /dev/urandom | base64 > "$dir/audit.key" && chmod 600 "$dir/audit.key"
 token() { printf 'regions-peer-token-%s-to-%s' "$1" "$2"; }
 sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 config() { # name region port control_db peer peer_region peer_port nginx
@@ -60,6 +62,9 @@ timeout_ms = 800
 
 [edge]
 dir = "$dir/$1/edge"
+
+[auth]
+audit_key_file = "$dir/audit.key"
 
 [[regions]]
 name = "sjc"

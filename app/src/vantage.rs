@@ -17,6 +17,10 @@ pub struct VantageReport {
     /// Its summary per area (health, DNS, replication, backlog), as its overview shows them.
     #[serde(default)]
     pub areas: Vec<crate::model::Area>,
+    /// The audit head `(seq, hash)` this instance last appended or verified: its peers keep
+    /// it, so a cut or rewritten chain shows in their `audit verify` too.
+    #[serde(default)]
+    pub audit_head: Option<(i64, String)>,
     /// When the report was made (unix milliseconds).
     pub at_ms: i64,
 }

@@ -42,8 +42,9 @@ pub enum UserCommand {
 async fn stores(estate: &Estate) -> Result<(ControlStore, LocalStore), String> {
     let dir = &estate.instance.data_dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let local = LocalStore::open(&dir.join("local.db")).await.map_err(|e| e.to_string())?;
-    let control = ControlStore::open(&control_url(estate)).await.map_err(|e| e.to_string())?.keep_head_in(local.clone());
+    let key = crate::run::audit_key(estate).map_err(|e| e.to_string())?;
+    let local = LocalStore::open(&dir.join("local.db")).await.map_err(|e| e.to_string())?.keyed(key.clone());
+    let control = ControlStore::open(&control_url(estate)).await.map_err(|e| e.to_string())?.keep_head_in(local.clone()).keyed(key);
     Ok((control, local))
 }
 
@@ -138,21 +139,31 @@ pub async fn audit_verify(estate: &Estate) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (chain, head) = match (control.audit_chain().await, local.audit_head().await) {
+    let (chain, heads) = match (control.audit_chain().await, local.audit_heads().await) {
         (Ok(c), Ok(h)) => (c, h),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("crowsnest audit verify: {e}");
             return ExitCode::from(2);
         }
     };
-    match audit::verify(&chain, head.as_ref().map(|(s, h)| (*s, h.as_str()))) {
+    let Some(key) = control.audit_key().cloned() else {
+        eprintln!("crowsnest audit verify: no audit key");
+        return ExitCode::from(2);
+    };
+    // A replica may lag: a peer's head beyond its end is not yet here, not cut off. (This
+    // instance's own head, and every head within the chain, still count.)
+    let replica = !control.writable().await.unwrap_or(false);
+    let heads: Vec<audit::Head> =
+        heads.into_iter().filter(|h| !(replica && h.by != "this instance" && h.seq > chain.len() as i64)).collect();
+    match audit::verify(&key, &chain, &heads) {
         Ok(n) => {
             if let Some(last) = chain.last() {
-                // Verified: this is the head from now on.
+                // Verified: this is the head from now on (it only moves forward).
                 let _ = local.set_audit_head(last.seq, &last.hash).await;
             }
+            let peers = heads.iter().filter(|h| h.by != "this instance").count();
             println!(
-                "audit log intact: {n} entries, head {}",
+                "audit log intact: {n} entries, head {}; agrees with this instance's recorded head and {peers} peers' heads",
                 chain.last().map_or("none".into(), |e| format!("{} {}", e.seq, &e.hash[..16]))
             );
             // This instance's own chain: what it did while it could not write the control store.
@@ -160,7 +171,7 @@ pub async fn audit_verify(estate: &Estate) -> ExitCode {
                 .local_audit_chain()
                 .await
                 .map_err(|e| e.to_string())
-                .and_then(|c| audit::verify(&c, None).map_err(|b| format!("BROKEN: {b}")))
+                .and_then(|c| audit::verify(&key, &c, &[]).map_err(|b| format!("BROKEN: {b}")))
             {
                 Ok(n) => {
                     println!("local audit chain intact: {n} entries");

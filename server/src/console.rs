@@ -187,6 +187,11 @@ impl ConsoleState {
     }
 
     /// What this instance serves its peers: its facts and own observations only.
+    /// The audit head this instance last appended or verified, for its peers to keep.
+    pub async fn audit_head(&self) -> Option<(i64, String)> {
+        self.local.audit_head().await.ok().flatten()
+    }
+
     pub fn vantage_report_at(&self, now_ms: i64) -> app::vantage::VantageReport {
         let topology = self.own_topology_at(now_ms);
         let areas = vec![
@@ -195,7 +200,14 @@ impl ConsoleState {
             Area::replication(&self.replication_at(now_ms)),
             Area::backlog(&self.backlog()),
         ];
-        app::vantage::VantageReport { instance: self.instance(), topology, peers: self.peers.statuses(), areas, at_ms: now_ms }
+        app::vantage::VantageReport {
+            instance: self.instance(),
+            topology,
+            peers: self.peers.statuses(),
+            areas,
+            audit_head: None,
+            at_ms: now_ms,
+        }
     }
 
     fn own_topology_at(&self, now_ms: i64) -> Topology {

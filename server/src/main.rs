@@ -36,6 +36,13 @@ enum Command {
     /// Manage users kept in the control store (the config's users are managed in the config).
     #[command(subcommand)]
     User(crowsnest::cli::UserCommand),
+    /// Create or update the control store's schema (as its owner; the console may run as a
+    /// role that cannot: deploy/postgres/least-privilege.sql).
+    Migrate {
+        /// Control store URL; overrides `instance.control_db`.
+        #[arg(long, env = "CROWSNEST_CONTROL_DB")]
+        control_db: Option<String>,
+    },
     /// Check or export the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -133,6 +140,26 @@ async fn serve_or_run() -> ExitCode {
                 AuditCommand::Verify => crowsnest::cli::audit_verify(&estate).await,
                 AuditCommand::Export => crowsnest::cli::audit_export(&estate).await,
             },
+            Err(code) => code,
+        },
+        Command::Migrate { control_db } => match load(config) {
+            Ok(mut estate) => {
+                if let Some(url) = control_db {
+                    estate.instance.control_db = Some(url);
+                }
+                let url = run::control_url(&estate);
+                let migrated = async { crowsnest::store::ControlStore::connect(&url).await?.migrate().await }.await;
+                match migrated {
+                    Ok(()) => {
+                        println!("control store migrated");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("crowsnest migrate: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
             Err(code) => code,
         },
         Command::CheckConfig => match load(config) {

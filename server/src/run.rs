@@ -19,7 +19,6 @@ use crate::replication::engine::ReplicationBoard;
 use crate::store::{ControlStore, DesiredRecord, LocalStore, StoreError};
 use crate::web::gate::GateState;
 use crate::web::{self, AppState, LoginState};
-use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +39,18 @@ pub enum StartError {
     /// The lab failed to start.
     #[error(transparent)]
     Lab(#[from] crate::lab::LabError),
+    /// The audit chain's key cannot be had.
+    #[error(transparent)]
+    AuditKey(#[from] crate::audit::KeyError),
+    /// A user's password is one of the demo's public ones and the console would listen beyond
+    /// loopback.
+    #[error("user {user:?} has a demo password (public in the README) and the console would listen on {listen}, beyond loopback; set a real password hash (`crowsnest hash-password`) or listen on 127.0.0.1")]
+    DemoPassword {
+        /// Whose password.
+        user: String,
+        /// Where it would listen.
+        listen: SocketAddr,
+    },
     /// The built site is missing: without it no file may be served.
     #[error("the site root {0} is not a directory; build the site (`cargo leptos build --release`) or pass --site-root")]
     SiteRoot(PathBuf),
@@ -51,6 +62,30 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+/// Refuses to serve the demo's public passwords on any address but loopback (checked after
+/// `--listen` is applied, on the address really bound).
+async fn refuse_demo_passwords(estate: &Estate) -> Result<(), StartError> {
+    let listen = estate.instance.listen;
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    let users: Vec<(String, String)> = estate.users.iter().map(|u| (u.name.clone(), u.password_hash.clone())).collect();
+    let demo =
+        tokio::task::spawn_blocking(move || users.into_iter().find(|(_, hash)| crate::auth::password::is_demo(hash))).await.ok().flatten();
+    match demo {
+        Some((user, _)) => Err(StartError::DemoPassword { user, listen }),
+        None => Ok(()),
+    }
+}
+
+/// The audit chain's key for this instance: `CROWSNEST_AUDIT_KEY`, `auth.audit_key_file`, or
+/// for an embedded store a key made under the data directory. A PostgreSQL control store is
+/// shared by every region, so it needs one of the first two (the same secret everywhere).
+pub fn audit_key(estate: &Estate) -> Result<crate::audit::AuditKey, crate::audit::KeyError> {
+    let shared = control_url(estate).starts_with("postgres");
+    crate::audit::AuditKey::resolve(estate.auth.audit_key_file.as_deref(), &estate.instance.data_dir, shared)
 }
 
 /// Where the built site (wasm, js, css, public assets) is.
@@ -89,13 +124,17 @@ pub fn control_url(estate: &Estate) -> String {
 }
 
 /// The configured control nodes other than this instance's own store, lazily connected.
-fn other_control_nodes(estate: &Estate) -> Result<crate::mode::OtherNodes, StoreError> {
+fn other_control_nodes(estate: &Estate, key: &crate::audit::AuditKey) -> Result<crate::mode::OtherNodes, StoreError> {
     let own = control_url(estate);
     estate
         .control_nodes
         .iter()
         .filter(|n| n.url != own)
-        .map(|n| Ok(crate::mode::OtherNode { name: n.name.clone(), url: n.url.clone(), store: ControlStore::connect_lazy(&n.url)? }))
+        .map(|n| {
+            // Keyed: a break-glass change replayed into the returned primary appends there.
+            let store = ControlStore::connect_lazy(&n.url)?.keyed(key.clone());
+            Ok(crate::mode::OtherNode { name: n.name.clone(), url: n.url.clone(), store })
+        })
         .collect()
 }
 
@@ -144,12 +183,14 @@ impl Server {
         if site.root.as_os_str().is_empty() || !site.root.is_dir() {
             return Err(StartError::SiteRoot(site.root));
         }
+        refuse_demo_passwords(&estate).await?;
         let data_dir = &estate.instance.data_dir;
         std::fs::create_dir_all(data_dir)
             .map_err(|source| StartError::Io { what: format!("cannot create the data directory {}", data_dir.display()), source })?;
-        let local = LocalStore::open(&data_dir.join("local.db")).await?;
-        let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone());
-        let others = other_control_nodes(&estate)?;
+        let key = audit_key(&estate)?;
+        let local = LocalStore::open(&data_dir.join("local.db")).await?.keyed(key.clone());
+        let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone()).keyed(key.clone());
+        let others = other_control_nodes(&estate, &key)?;
         let look_limit = Duration::from_millis(estate.probes.timeout_ms);
         let mode = ModeWatch::start(&control, &others, look_limit).await;
         // Every control write below goes through this one guarded handle.
@@ -330,7 +371,7 @@ impl Server {
 
         let peers = crate::peers::PeerBook::new(&estate);
         let mut chores = chores;
-        chores.push(tokio::spawn(crate::peers::run(estate.clone(), peers.clone())));
+        chores.push(tokio::spawn(crate::peers::run(estate.clone(), peers.clone(), local.clone(), mode.clone())));
         let drift = crate::drift::Drift::default();
         chores.push(tokio::spawn(drift.clone().run(
             estate.clone(),
@@ -342,7 +383,16 @@ impl Server {
         let console =
             Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
         let router = web::router(
-            AppState { leptos_options, console, shutdown: stopping.clone(), sse_clients: Default::default(), actions, login, engines },
+            AppState {
+                leptos_options,
+                console,
+                shutdown: stopping.clone(),
+                sse_clients: Default::default(),
+                streams_per_session: Default::default(),
+                actions,
+                login,
+                engines,
+            },
             gate,
             sessions,
             csrf,
@@ -353,17 +403,17 @@ impl Server {
             ),
         );
         let mut until_stop = stopping;
-        let stalled = Duration::from_secs(estate.instance.stalled_client_seconds);
+        let i = &estate.instance;
+        let limits = web::serve::ServeLimits {
+            max_connections: i.max_connections,
+            header_read_timeout: Duration::from_secs(i.header_read_timeout_seconds),
+            stalled_client: Duration::from_secs(i.stalled_client_seconds),
+        };
         let serve = tokio::spawn(async move {
             let stop = async move {
                 let _ = until_stop.wait_for(|s| *s).await;
             };
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(e) =
-                axum::serve(listener.tap_io(move |tcp| drop_when_stalled(tcp, stalled)), service).with_graceful_shutdown(stop).await
-            {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
+            web::serve::serve(listener, router, limits, stop).await;
         });
         tracing::info!(
             %addr,
@@ -432,16 +482,5 @@ pub async fn stop_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
-    }
-}
-
-/// Asks the kernel to close a connection whose peer leaves sent data unread for `limit`
-/// (TCP_USER_TIMEOUT covers a shut receive window): a tab that stops reading its event stream
-/// is dropped without holding a stream slot or slowing anyone else. Nodelay too: events and
-/// small pages go out at once.
-fn drop_when_stalled(tcp: &mut tokio::net::TcpStream, limit: Duration) {
-    let _ = tcp.set_nodelay(true);
-    if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(limit)) {
-        tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT; a stalled client keeps its connection");
     }
 }

@@ -73,8 +73,17 @@ fn entry(n: i64, action: &str) -> NewAuditEntry {
     }
 }
 
+fn key() -> audit::AuditKey {
+    audit::AuditKey::new(b"control-store-test-key-0123456789abcdef", "test").unwrap()
+}
+
 fn verify(chain: &[AuditEntry]) -> Result<usize, audit::ChainBreak> {
-    audit::verify(chain, None)
+    audit::verify(&key(), chain, &[])
+}
+
+/// A store at `url`, keyed.
+async fn open(url: &str) -> ControlStore {
+    ControlStore::open(url).await.unwrap().keyed(key())
 }
 
 fn request(key: &str, state: ActionState) -> NewActionRequest {
@@ -199,12 +208,12 @@ async fn exercise(store: &ControlStore) {
 async fn sqlite_control_store() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("control.db").display());
-    let store = ControlStore::open(&url).await.unwrap();
+    let store = open(&url).await;
     assert_eq!(store.backend(), "sqlite");
     exercise(&store).await;
     store.close().await;
     // Reopening runs migrations again without harm and keeps the data.
-    let again = ControlStore::open(&url).await.unwrap();
+    let again = open(&url).await;
     assert_eq!(verify(&again.audit_chain().await.unwrap()), Ok(5));
     again.close().await;
 }
@@ -215,7 +224,7 @@ async fn the_one_writer_refuses_every_write_while_the_instance_is_read_only() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("control.db").display());
     let refused = std::sync::Arc::new(AtomicBool::new(true));
-    let store = ControlStore::open(&url).await.unwrap().guarded_by(refused.clone());
+    let store = open(&url).await.guarded_by(refused.clone());
     let record = crowsnest::store::DesiredRecord { name: "www.example.test.".into(), kind: "A".into(), ttl: 60, value: "127.0.1.2".into() };
     // Every kind of write, refused before it begins; reads still work.
     let errors = [
@@ -239,11 +248,11 @@ async fn the_one_writer_refuses_every_write_while_the_instance_is_read_only() {
 #[tokio::test]
 async fn postgres_control_store() {
     let db = PgDatabase::create("control").await;
-    let store = ControlStore::open(&db.url).await.unwrap();
+    let store = open(&db.url).await;
     assert_eq!(store.backend(), "postgres");
     exercise(&store).await;
     store.close().await;
-    let again = ControlStore::open(&db.url).await.unwrap();
+    let again = open(&db.url).await;
     assert_eq!(verify(&again.audit_chain().await.unwrap()), Ok(5));
     again.close().await;
     drop(db);
@@ -255,7 +264,7 @@ async fn postgres_control_store() {
 async fn tamper(url: &str, drop_guards: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let local = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
-    let store = ControlStore::open(url).await.unwrap().keep_head_in(local.clone());
+    let store = open(url).await.keep_head_in(local.clone());
     for n in 1..=5 {
         store.append_audit(entry(n, "note")).await.unwrap();
     }
@@ -263,7 +272,9 @@ async fn tamper(url: &str, drop_guards: &[&str]) {
     assert_eq!(head.0, 5, "every append moves the local head");
     let check = |chain: Vec<AuditEntry>| {
         let head = head.clone();
-        async move { audit::verify(&chain, Some((head.0, head.1.as_str()))).map_err(|b| b.seq()) }
+        async move {
+            audit::verify(&key(), &chain, &[audit::Head { seq: head.0, hash: head.1, by: "this instance".into() }]).map_err(|b| b.seq())
+        }
     };
     assert_eq!(check(store.audit_chain().await.unwrap()).await, Ok(5));
     for sql in drop_guards {
@@ -315,4 +326,110 @@ async fn an_unreachable_database_is_a_clear_error() {
     };
     assert!(err.contains("cannot open the control store"), "{err}");
     assert!(!err.contains("secret"), "the password leaked into the message: {err}");
+}
+
+/// The review's attack, as someone who can write the database but has no key: cut the tail,
+/// put forged rows in its place, then get the console to append (an anonymous failed login).
+/// The append is refused, the recorded head does not move to the forged one, and verify names
+/// the first forged entry.
+async fn forge_a_tail(url: &str, drop_guards: &[&str]) {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let local = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
+    let store = open(url).await.keep_head_in(local.clone());
+    for n in 1..=5 {
+        store.append_audit(entry(n, "note")).await.unwrap();
+    }
+    let (seq, good_head) = local.audit_head().await.unwrap().unwrap();
+    assert_eq!(seq, 5);
+    for sql in drop_guards {
+        store.execute_raw(sql).await.unwrap();
+    }
+    store.execute_raw("DELETE FROM audit_entries WHERE id >= 4").await.unwrap();
+    // Forged rows 4 and 5, linked as well as the attacker can without the key (plain SHA-256).
+    let chain = store.audit_chain().await.unwrap();
+    let mut prev = chain[2].hash.clone();
+    for id in 4..=5 {
+        let hash = format!("{:x}", sha2::Sha256::digest(format!("{prev}{id}forged").as_bytes()));
+        store
+            .execute_raw(&format!(
+                "INSERT INTO audit_entries (id, at_ms, actor, action, target, reason, detail, prev_hash, hash) \
+                 VALUES ({id}, 1795600000000, 'alice', 'note', 'web', 'forged', '', '{prev}', '{hash}')"
+            ))
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    let forged_head = prev;
+    let failed_login = NewAuditEntry { actor: "anonymous".into(), action: "login_failed".into(), ..entry(6, "login_failed") };
+    let err = store.append_audit(failed_login).await.expect_err("a rewritten tail is never extended");
+    assert!(err.to_string().contains("audit entry 5: its hash differs from the head this instance recorded"), "{err}");
+    // The head only moves forward: the forged hash at the same seq does not replace it.
+    local.set_audit_head(5, &forged_head).await.unwrap();
+    assert_eq!(local.audit_head().await.unwrap(), Some((5, good_head.clone())));
+    let heads = local.audit_heads().await.unwrap();
+    assert_eq!(audit::verify(&key(), &store.audit_chain().await.unwrap(), &heads), Err(audit::ChainBreak::Edited { seq: 4 }));
+    store.close().await;
+    local.close().await;
+}
+
+#[tokio::test]
+async fn a_forged_tail_is_neither_extended_nor_blessed_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("control.db").display());
+    forge_a_tail(&url, &["DROP TRIGGER audit_entries_no_update", "DROP TRIGGER audit_entries_no_delete"]).await;
+}
+
+#[tokio::test]
+async fn a_forged_tail_is_neither_extended_nor_blessed_on_postgres() {
+    let db = PgDatabase::create("forge").await;
+    forge_a_tail(&db.url, &["DROP TRIGGER audit_entries_no_change ON audit_entries"]).await;
+    drop(db);
+}
+
+/// deploy/postgres/least-privilege.sql, applied as documented: the schema migrated by its
+/// owner, the console as `crowsnest`, which reads and writes control state but can only SELECT
+/// and INSERT audit entries. Even the owner cannot TRUNCATE the log (a statement trigger).
+#[tokio::test]
+async fn the_consoles_role_cannot_update_delete_or_truncate_the_audit_log() {
+    use sqlx::Connection;
+    let db = PgDatabase::create("roles").await;
+    let owner = open(&db.url).await;
+    owner.append_audit(entry(1, "note")).await.unwrap();
+    // The role is cluster-wide; several test runs may make it at once.
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("DO $$ BEGIN CREATE ROLE crowsnest LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let grants = include_str!("../../deploy/postgres/least-privilege.sql");
+    sqlx::raw_sql(grants).execute(&mut admin).await.unwrap();
+    let console_url = db.url.replacen("postgres@", "crowsnest@", 1);
+    assert_ne!(console_url, db.url, "the test connects as another role");
+    let console = open(&console_url).await;
+    // Everything the console does works under the role.
+    console.sync_users(&[("alice".into(), "oncall".into(), "$argon2id$a".into())], 1).await.unwrap();
+    console.ensure_sites(&["web".into()]).await.unwrap();
+    console.append_audit(entry(2, "note")).await.unwrap();
+    assert_eq!(verify(&console.audit_chain().await.unwrap()), Ok(2));
+    // (what, SQL) each refused to the console's role.
+    let table = [
+        ("update", "UPDATE audit_entries SET reason = 'x' WHERE id = 1"),
+        ("delete", "DELETE FROM audit_entries WHERE id = 2"),
+        ("truncate", "TRUNCATE audit_entries"),
+        ("drop the trigger", "DROP TRIGGER audit_entries_no_change ON audit_entries"),
+        ("change the schema", "ALTER TABLE audit_entries ADD COLUMN x int"),
+    ];
+    for (what, sql) in table {
+        let err = console.execute_raw(sql).await.expect_err(what).to_string();
+        assert!(err.contains("permission denied") || err.contains("must be owner"), "{what}: {err}");
+    }
+    // The owner is refused TRUNCATE by the trigger; the log is whole.
+    let err = owner.execute_raw("TRUNCATE audit_entries").await.expect_err("truncate as owner").to_string();
+    assert!(err.contains("append-only"), "{err}");
+    assert_eq!(verify(&owner.audit_chain().await.unwrap()), Ok(2));
+    console.close().await;
+    owner.close().await;
+    drop(admin);
+    drop(db);
 }

@@ -185,6 +185,7 @@ dir = {edge:?}
 
 [auth]
 break_glass_after_seconds = {glass_after}
+audit_key_file = {key_file:?}
 
 [[sites]]
 name = "web"
@@ -202,6 +203,12 @@ site = "web"
         edge = me.data.join("edge").display().to_string(),
         interval = INTERVAL_MS / 1000,
         glass_after = 2 * INTERVAL_MS / 1000,
+        key_file = {
+            let path = me.data.join("audit.key");
+            std::fs::create_dir_all(&me.data).unwrap();
+            std::fs::write(&path, DRILL_KEY).unwrap();
+            path.display().to_string()
+        },
         nginx = me.nginx,
         alice = common::user_toml("alice", "oncall", hash),
     );
@@ -347,10 +354,17 @@ fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
 }
 
+/// The audit key every region shares (a PostgreSQL control store is shared by all of them).
+const DRILL_KEY: &str = "drill-audit-key-shared-by-every-region-0123456789";
+
+fn drill_key() -> crowsnest::audit::AuditKey {
+    crowsnest::audit::AuditKey::new(DRILL_KEY.as_bytes(), "drill").unwrap()
+}
+
 /// The audit entries of `store`, verified; None (with why) when the chain does not verify.
 async fn verified_chain(store: &ControlStore) -> Result<Vec<crowsnest::audit::AuditEntry>, String> {
     let chain = store.audit_chain().await.map_err(|e| e.to_string())?;
-    crowsnest::audit::verify(&chain, None).map_err(|e| e.to_string())?;
+    crowsnest::audit::verify(&drill_key(), &chain, &[]).map_err(|e| e.to_string())?;
     Ok(chain)
 }
 

@@ -284,7 +284,10 @@ async fn sessions_rotate_at_login_and_end_at_logout_disable_and_idle() {
 
     // Disabling a user ends their sessions (the directory re-reads every second).
     let (dave, _) = session(base, "dave").await;
-    let control = crowsnest::store::ControlStore::open(&crowsnest::run::control_url(c.server_estate())).await.unwrap();
+    let control = crowsnest::store::ControlStore::open(&crowsnest::run::control_url(c.server_estate()))
+        .await
+        .unwrap()
+        .keyed(crowsnest::run::audit_key(c.server_estate()).unwrap());
     let entry = crowsnest::audit::NewAuditEntry {
         at_ms: crowsnest::clock::now_ms(),
         actor: "cli:test".into(),
@@ -735,4 +738,107 @@ async fn anonymous_visitors_learn_nothing_and_every_response_carries_the_securit
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_passwords_are_never_served_beyond_loopback() {
+    // In process: a config user with a demo password, on an address beyond loopback
+    // (192.0.2.10, a documentation address: the check refuses before anything is bound).
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let demo_hash = crowsnest::auth::password::hash("alice-oncall").unwrap();
+    let estate = estate(&dir.path().join("data"), |e| {
+        e.users[0].password_hash = demo_hash.clone();
+        e.instance.listen = "192.0.2.10:3000".parse().unwrap();
+    });
+    let err = Server::start(Arc::new(estate), Site { root: site.clone() }, false).await.err().expect("refused");
+    assert!(err.to_string().contains("user \"alice\" has a demo password"), "{err}");
+
+    // The binary, with the demo's own config and --listen: the flag is applied before the check.
+    let exe = env!("CARGO_BIN_EXE_crowsnest");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/demo.toml");
+    let out = std::process::Command::new(exe)
+        .current_dir(dir.path())
+        .args(["--config", config, "serve", "--listen", "192.0.2.10:3000", "--site-root"])
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("has a demo password") && stderr.contains("192.0.2.10:3000"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_floods_of_streams_and_big_bodies_are_bounded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = start(|e| {
+        e.instance.max_connections = 40;
+        e.instance.header_read_timeout_seconds = 1;
+        e.instance.max_streams_per_session = 2;
+    })
+    .await;
+    let base = &c.base;
+    // Thirty requests whose headers never finish are closed by the server, not kept forever.
+    let mut slow = Vec::new();
+    for _ in 0..30 {
+        let mut s = tokio::net::TcpStream::connect(c.server.addr).await.unwrap();
+        s.write_all(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await.unwrap();
+        slow.push(s);
+    }
+    for mut s in slow {
+        let mut buf = [0u8; 1024];
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a half-sent request was still open after 5 s");
+    }
+    // The console still answers.
+    assert_eq!(browser().get(format!("{base}/login")).send().await.unwrap().status(), 200);
+
+    // One session holds at most max_streams_per_session event streams.
+    let (alice, _) = session(base, "alice").await;
+    let first = alice.get(format!("{base}/api/v1/events?snapshots=false")).send().await.unwrap();
+    let second = alice.get(format!("{base}/api/v1/events?snapshots=false")).send().await.unwrap();
+    assert_eq!((first.status(), second.status()), (StatusCode::OK, StatusCode::OK));
+    let third = alice.get(format!("{base}/api/v1/events?snapshots=false")).send().await.unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    let err: serde_json::Value = third.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "too_many_streams");
+    // Another session is not affected.
+    let (carol, _) = session(base, "carol").await;
+    assert_eq!(carol.get(format!("{base}/api/v1/events?snapshots=false")).send().await.unwrap().status(), StatusCode::OK);
+    // Closing one stream frees its place.
+    drop(first);
+    let freed = common::eventually(Duration::from_secs(5), "a closed stream to free its place", || async {
+        let r = alice.get(format!("{base}/api/v1/events?snapshots=false")).send().await.ok()?;
+        (r.status() == StatusCode::OK).then_some(r)
+    })
+    .await;
+    drop((second, freed));
+
+    // Every body is bounded, on every route: a loader push and a login alike.
+    let big = "x".repeat(100 * 1024);
+    // A server function reads its own body: the layer in front of every route bounds it too.
+    let page = alice.get(format!("{base}/actions")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_in(&page).unwrap();
+    let r = alice
+        .post(format!("{base}/api/instance"))
+        .header("x-csrf-token", &token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r =
+        browser().post(format!("{base}/login")).header("content-type", "application/x-www-form-urlencoded").body(big).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    c.server.stop().await;
 }

@@ -14,7 +14,17 @@ use std::time::Duration;
 mod common;
 use common::{browser, csrf_in, eventually, login_as};
 
+/// The audit key both regions share (one PostgreSQL control store).
+const KEY: &str = "secondary-test-audit-key-0123456789abcdef";
+
+fn key() -> crowsnest::audit::AuditKey {
+    crowsnest::audit::AuditKey::new(KEY.as_bytes(), "test").unwrap()
+}
+
 fn estate(name: &str, region: &str, data: &Path, control_db: &str, hash: &str, nodes: &[(&str, &str)]) -> Estate {
+    std::fs::create_dir_all(data).unwrap();
+    let key_file = data.join("audit.key");
+    std::fs::write(&key_file, KEY).unwrap();
     let nodes: String = nodes.iter().map(|(n, url)| format!("[[control_nodes]]\nname = \"{n}\"\nurl = \"{url}\"\n\n")).collect();
     let text = format!(
         r#"
@@ -31,6 +41,7 @@ timeout_ms = 800
 
 [auth]
 break_glass_after_seconds = 2
+audit_key_file = {key_file:?}
 
 {regions}
 {nodes}
@@ -47,6 +58,7 @@ tier = "web_lb"
 site = "web"
 {alice}{carol}"#,
         data = data.display().to_string(),
+        key_file = key_file.display().to_string(),
         regions = common::regions_toml(&["sjc", "sin"]),
         alice = common::user_toml("alice", "oncall", hash),
         carol = common::user_toml("carol", "oncall", hash),
@@ -218,7 +230,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     })
     .await;
     // The journal is replayed into the now-writable store exactly once.
-    let promoted = crowsnest::store::ControlStore::connect(&dsn).await.unwrap();
+    let promoted = crowsnest::store::ControlStore::connect(&dsn).await.unwrap().keyed(key());
     let replayed = eventually(Duration::from_secs(20), "the break-glass changes to be replayed", || async {
         let chain = promoted.audit_chain().await.ok()?;
         let n = chain.iter().filter(|e| e.entry.action == "maintenance_on.replayed").count();
@@ -233,7 +245,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     assert_eq!(entry.entry.actor, "alice");
     assert!(entry.entry.detail.starts_with("break-glass on sin-1 at "), "{}", entry.entry.detail);
     assert!(promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance));
-    assert_eq!(crowsnest::audit::verify(&replayed, None), Ok(replayed.len()), "the chain still verifies");
+    assert_eq!(crowsnest::audit::verify(&key(), &replayed, &[]), Ok(replayed.len()), "the chain still verifies");
     // Replaying the same key again changes nothing.
     let again = crowsnest::store::BreakGlass {
         key: "glass-1".into(),
@@ -292,6 +304,6 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let last = chain.last().unwrap();
     assert_eq!(last.entry.action, "maintenance_on.superseded");
     assert!(last.entry.detail.contains("superseded by a later change on the primary (alice at "), "{}", last.entry.detail);
-    assert_eq!(crowsnest::audit::verify(&chain, None), Ok(chain.len()));
+    assert_eq!(crowsnest::audit::verify(&key(), &chain, &[]), Ok(chain.len()));
     secondary.stop().await;
 }

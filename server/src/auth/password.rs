@@ -72,3 +72,13 @@ impl Passwords {
 pub fn hash(password: &str) -> Result<String, String> {
     Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
+
+/// The demo's passwords (`deploy/demo.toml`, the README): public, so never served beyond
+/// loopback.
+pub const DEMO_PASSWORDS: &[&str] = &["alice-oncall", "bob-viewer", "carol-admin"];
+
+/// Whether `hash` is the hash of one of the demo's public passwords.
+pub fn is_demo(hash: &str) -> bool {
+    let Ok(parsed) = argon2::PasswordHash::new(hash) else { return false };
+    DEMO_PASSWORDS.iter().any(|p| Argon2::default().verify_password(p.as_bytes(), &parsed).is_ok())
+}

@@ -215,6 +215,8 @@ pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard, engine: Arc<cra
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .no_proxy()
+        // A loader's metrics are at its URL; a redirect elsewhere is not them.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("crowsnest/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a client with only a timeout and no TLS always builds");

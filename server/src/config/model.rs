@@ -127,6 +127,10 @@ pub struct AuthConfig {
     pub concurrent_password_checks: usize,
     /// Seconds a two-person request waits for its approver before it expires.
     pub approval_ttl_seconds: u64,
+    /// File holding the audit chain's key (at least 32 bytes; `CROWSNEST_AUDIT_KEY` wins). Needed
+    /// with a PostgreSQL control store, the same secret on every instance; an embedded store
+    /// makes one under `data_dir` (`audit.key`) when neither is given.
+    pub audit_key_file: Option<PathBuf>,
     /// Seconds without any writable control node answering before a secondary allows
     /// break-glass; default three probe intervals.
     pub break_glass_after_seconds: Option<u64>,
@@ -150,6 +154,7 @@ impl Default for AuthConfig {
             concurrent_password_checks: 2,
             approval_ttl_seconds: 15 * 60,
             break_glass_after_seconds: None,
+            audit_key_file: None,
         }
     }
 }
@@ -193,6 +198,35 @@ pub struct InstanceConfig {
     /// kernel closes its connection: a stalled tab's event stream is dropped, not kept.
     #[serde(default = "default_stalled_client_seconds")]
     pub stalled_client_seconds: u64,
+    /// Connections open at once; further clients wait until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers before the connection is closed.
+    #[serde(default = "default_header_read_timeout_seconds")]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request may take until its response starts (408 after); event streams start
+    /// at once and are not cut.
+    #[serde(default = "default_request_timeout_seconds")]
+    pub request_timeout_seconds: u64,
+    /// Live event streams one session (or one anonymous address) may hold at once.
+    #[serde(default = "default_max_streams_per_session")]
+    pub max_streams_per_session: usize,
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+
+fn default_header_read_timeout_seconds() -> u64 {
+    10
+}
+
+fn default_request_timeout_seconds() -> u64 {
+    30
+}
+
+fn default_max_streams_per_session() -> usize {
+    8
 }
 
 fn default_max_event_streams() -> usize {

@@ -417,6 +417,7 @@ fn every_validation_message_names_its_key() {
         ("name = \"sjc-1\"", "name = \" \"", "instance.name", "instance.name must not be empty"),
         ("data_dir = \"data\"", "data_dir = \"data\"\nmax_event_streams = 0", "instance.max_event_streams", "max_event_streams must be at least 1"),
         ("data_dir = \"data\"", "data_dir = \"data\"\nstalled_client_seconds = 0", "instance.stalled_client_seconds", "stalled_client_seconds must be at least 1"),
+        ("data_dir = \"data\"", "data_dir = \"data\"\nmax_connections = 0", "instance.max_connections", "instance.max_connections must be at least 1"),
         ("data_dir = \"data\"", "data_dir = \"data\"\ncontrol_db = \"mysql://x\"", "instance.control_db", "control_db must be a postgres://… or sqlite:… URL"),
         ("stale_after_intervals = 3", "stale_after_intervals = 0", "probes.stale_after_intervals", "stale_after_intervals must be at least 1"),
         ("dns_concurrency = 64", "dns_concurrency = 0", "probes.dns_concurrency", "dns_concurrency must be at least 1"),

@@ -108,6 +108,16 @@ fn instance(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
     if estate.instance.stalled_client_seconds == 0 {
         push(out, key.key("stalled_client_seconds"), "stalled_client_seconds must be at least 1: 0 would close every connection at once");
     }
+    for (name, value) in [
+        ("max_connections", estate.instance.max_connections as u64),
+        ("header_read_timeout_seconds", estate.instance.header_read_timeout_seconds),
+        ("request_timeout_seconds", estate.instance.request_timeout_seconds),
+        ("max_streams_per_session", estate.instance.max_streams_per_session as u64),
+    ] {
+        if value == 0 {
+            push(out, key.key(name), format!("instance.{name} must be at least 1"));
+        }
+    }
     if !estate.regions.iter().any(|r| r.name == estate.instance.region) {
         push(
             out,

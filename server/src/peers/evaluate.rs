@@ -215,6 +215,7 @@ mod tests {
             },
             peers,
             areas: vec![],
+            audit_head: None,
             at_ms: 0,
         }
     }

@@ -195,13 +195,20 @@ pub async fn fetch(client: &reqwest::Client, peer: &PeerConfig, timeout: Duratio
     }
 }
 
-/// Asks every peer each probe interval, all at once, until aborted.
-pub async fn run(estate: Arc<Estate>, book: PeerBook) {
+/// Asks every peer each probe interval, all at once, until aborted; on a secondary, keeps the
+/// writable primary's audit head in `local`.
+pub async fn run(estate: Arc<Estate>, book: PeerBook, local: crate::store::LocalStore, mode: crate::mode::ModeWatch) {
     if estate.peers.is_empty() {
         return;
     }
     let timeout = Duration::from_millis(estate.probes.timeout_ms);
-    let client = reqwest::Client::builder().connect_timeout(timeout).build().unwrap_or_default();
+    // A peer answers itself: a redirect elsewhere, or a proxy from the environment, is not it.
+    let client = reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap_or_default();
     let mut tick = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -211,8 +218,23 @@ pub async fn run(estate: Arc<Estate>, book: PeerBook) {
             async move { (p.name.clone(), fetch(client, p, timeout).await) }
         });
         for (name, outcome) in futures::future::join_all(fetches).await {
-            if let Err(e) = &outcome {
-                tracing::debug!(peer = %name, error = %e, "peer fetch failed");
+            match &outcome {
+                Err(e) => tracing::debug!(peer = %name, error = %e, "peer fetch failed"),
+                // Only a writable primary's head is the chain's (a secondary's may lag), and only
+                // a secondary keeps it: a primary that sees another writable primary is in split
+                // brain, and one of the two timelines is about to be abandoned.
+                Ok(report)
+                    if report.instance.mode == app::model::Mode::Primary
+                        && !report.instance.read_only
+                        && mode.get().mode == app::model::Mode::Secondary =>
+                {
+                    if let Some((seq, hash)) = &report.audit_head {
+                        if let Err(e) = local.record_peer_head(&name, *seq, hash, now_ms()).await {
+                            tracing::warn!(peer = %name, error = %e, "cannot keep the peer's audit head");
+                        }
+                    }
+                }
+                Ok(_) => {}
             }
             book.record(&name, outcome, now_ms());
         }

@@ -4,7 +4,7 @@
 //! backend has its own migrations because DDL differs (autoincrement, trigger syntax).
 
 use super::{redact, StoreError};
-use crate::audit::{chain_hash, AuditEntry, NewAuditEntry, GENESIS};
+use crate::audit::{chain_hash, AuditEntry, AuditKey, NewAuditEntry, GENESIS};
 use app::action::{ActionKind, ActionRequestView, ActionState, AuditFilter};
 use app::auth::Role;
 use app::model::SiteState;
@@ -22,6 +22,8 @@ pub struct ControlStore {
     append: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Where the audit head is also kept after each append (this instance's local store).
     head_keeper: Option<super::LocalStore>,
+    /// The audit chain's key; without it nothing is appended.
+    key: Option<AuditKey>,
     /// Set while this instance may not write (a secondary, or split brain): the one writer
     /// refuses before any transaction begins. None for other nodes and the CLI.
     writes_refused: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -80,7 +82,7 @@ impl ControlStore {
             .acquire_timeout(std::time::Duration::from_secs(2))
             .connect_lazy(url)
             .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        Ok(ControlStore { pool, backend: "postgres", append: Default::default(), head_keeper: None, writes_refused: None })
+        Ok(ControlStore { pool, backend: "postgres", append: Default::default(), head_keeper: None, key: None, writes_refused: None })
     }
 
     /// Connects without touching the schema.
@@ -93,17 +95,26 @@ impl ControlStore {
             .connect(url)
             .await
             .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        Ok(ControlStore { pool, backend, append: Default::default(), head_keeper: None, writes_refused: None })
+        Ok(ControlStore { pool, backend, append: Default::default(), head_keeper: None, key: None, writes_refused: None })
     }
 
-    /// Runs the migrations (a no-op when they are applied).
+    /// Runs the migrations that are not applied yet; none when all are. A console connected
+    /// as a least-privilege role (deploy/postgres/least-privilege.sql) cannot create tables, so
+    /// it only reads what is applied; `crowsnest migrate` runs them as the schema's owner.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrated = if self.backend == "postgres" {
-            sqlx::migrate!("migrations/control/postgres").run(&self.pool).await
+        let migrator = if self.backend == "postgres" {
+            sqlx::migrate!("migrations/control/postgres")
         } else {
-            sqlx::migrate!("migrations/control/sqlite").run(&self.pool).await
+            sqlx::migrate!("migrations/control/sqlite")
         };
-        migrated.map_err(|source| StoreError::Migrate { store: STORE, source })
+        let applied: Vec<i64> = match sqlx::query("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await {
+            Ok(rows) => rows.iter().map(|r| r.get::<i64, _>(0)).collect(),
+            Err(_) => Vec::new(),
+        };
+        if migrator.iter().all(|m| applied.contains(&m.version)) {
+            return Ok(());
+        }
+        migrator.run(&self.pool).await.map_err(|source| StoreError::Migrate { store: STORE, source })
     }
 
     /// Whether this store accepts writes: SQLite always; PostgreSQL when not in recovery (a
@@ -155,6 +166,17 @@ impl ControlStore {
             Some(flag) if flag.load(std::sync::atomic::Ordering::SeqCst) => Err(StoreError::ReadOnly { store: STORE, doing }),
             _ => Ok(()),
         }
+    }
+
+    /// Appends audit entries keyed with `key`.
+    pub fn keyed(mut self, key: AuditKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The audit key this store appends with, if it has one.
+    pub fn audit_key(&self) -> Option<&AuditKey> {
+        self.key.as_ref()
     }
 
     /// Keeps the audit head in `local` too after every append, so a cut-off tail shows.
@@ -571,13 +593,35 @@ impl ControlStore {
             // Other instances writing the same primary must not fork the chain.
             sqlx::query("SELECT pg_advisory_xact_lock(7305101)").execute(&mut **tx).await.map_err(query_error(DOING))?;
         }
+        let key = self.key.as_ref().ok_or(StoreError::NoAuditKey)?;
         let last = sqlx::query("SELECT id, hash FROM audit_entries ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await
             .map_err(query_error(DOING))?
             .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1)));
+        // The head recorded outside the log must still be in it, unchanged: never extend (and
+        // so bless) a cut or rewritten tail.
+        if let Some(local) = &self.head_keeper {
+            if let Some((seq, hash)) = local.audit_head().await? {
+                let head = crate::audit::Head { seq, hash, by: "this instance".into() };
+                let at_head: Option<String> = match &last {
+                    Some((id, h)) if *id == seq => Some(h.clone()),
+                    Some((id, _)) if *id > seq => sqlx::query("SELECT hash FROM audit_entries WHERE id = $1")
+                        .bind(seq)
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(query_error(DOING))?
+                        .map(|r| r.get::<String, _>(0)),
+                    _ => None,
+                };
+                crate::audit::may_extend(last.as_ref().map(|(s, h)| (*s, h.as_str())), Some(&head), at_head.as_deref()).map_err(|b| {
+                    tracing::error!(broken = %b, "the audit log does not hold this instance's recorded head; refusing to append");
+                    StoreError::Tampered(b)
+                })?;
+            }
+        }
         let (seq, prev_hash) = last.map_or((1, GENESIS.to_string()), |(id, hash)| (id + 1, hash));
-        let hash = chain_hash(&prev_hash, seq, &entry);
+        let hash = chain_hash(key, &prev_hash, seq, &entry);
         // The seq is set here, under the lock, rather than by a sequence: a PostgreSQL sequence
         // skips numbers on rollback, and the chain must have no gaps.
         sqlx::query(

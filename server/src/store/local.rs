@@ -14,6 +14,8 @@ const STORE: &str = "local";
 #[derive(Clone)]
 pub struct LocalStore {
     pool: SqlitePool,
+    /// The audit key this instance's own chain is kept with.
+    key: Option<crate::audit::AuditKey>,
 }
 
 /// One stored DNS change of a record.
@@ -63,13 +65,53 @@ impl LocalStore {
             source,
         })?;
         sqlx::migrate!("migrations/local").run(&pool).await.map_err(|source| StoreError::Migrate { store: STORE, source })?;
-        Ok(LocalStore { pool })
+        Ok(LocalStore { pool, key: None })
     }
 
     /// The pool, shared with the session store (sessions are local: a secondary must log
     /// people in with no primary).
     pub fn pool(&self) -> SqlitePool {
         self.pool.clone()
+    }
+
+    /// Keeps this instance's own audit chain (break-glass) with `key`.
+    pub fn keyed(mut self, key: crate::audit::AuditKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Records the head a peer reported; it only moves forward, and a peer reporting another
+    /// hash at the same seq keeps the first (verify then names the disagreement).
+    pub async fn record_peer_head(&self, peer: &str, seq: i64, hash: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO peer_audit_heads (peer, seq, hash, seen_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (peer) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, seen_at_ms = excluded.seen_at_ms \
+             WHERE excluded.seq > peer_audit_heads.seq",
+        )
+        .bind(peer)
+        .bind(seq)
+        .bind(hash)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(query_error("keeping a peer's audit head"))?;
+        Ok(())
+    }
+
+    /// Every head recorded outside the chain: this instance's own and each peer's.
+    pub async fn audit_heads(&self) -> Result<Vec<crate::audit::Head>, StoreError> {
+        let mut heads: Vec<crate::audit::Head> =
+            self.audit_head().await?.map(|(seq, hash)| crate::audit::Head { seq, hash, by: "this instance".into() }).into_iter().collect();
+        let rows = sqlx::query("SELECT peer, seq, hash FROM peer_audit_heads ORDER BY peer")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error("reading peers' audit heads"))?;
+        heads.extend(rows.iter().map(|r| crate::audit::Head {
+            seq: r.get(1),
+            hash: r.get(2),
+            by: format!("peer {}", r.get::<String, _>(0)),
+        }));
+        Ok(heads)
     }
 
     /// The audit head this instance last appended or verified: `(seq, hash)`.
@@ -81,11 +123,12 @@ impl LocalStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    /// Records the audit head; never moves it backwards.
+    /// Records the audit head; it only moves forward: an older seq, or the same seq with
+    /// another hash (a rewritten tail), leaves the recorded head as it was.
     pub async fn set_audit_head(&self, seq: i64, hash: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) \
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq >= audit_head.seq",
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > audit_head.seq",
         )
         .bind(seq)
         .bind(hash)
@@ -99,6 +142,7 @@ impl LocalStore {
     /// transaction; false (and nothing written) when its key is already journaled.
     pub async fn journal_break_glass(&self, e: &BreakGlass, instance: &str) -> Result<bool, StoreError> {
         const DOING: &str = "journaling a break-glass change";
+        let audit_key = self.key.clone().ok_or(StoreError::NoAuditKey)?;
         // BEGIN IMMEDIATE: the chain's last entry is read and extended under SQLite's write lock.
         let mut conn = self.pool.acquire().await.map_err(query_error(DOING))?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
@@ -136,7 +180,7 @@ impl LocalStore {
                 reason: e.reason.clone(),
                 detail: format!("on {instance}, key {}; {then}", e.key),
             };
-            append_local(&mut conn, entry).await?;
+            append_local(&mut conn, &audit_key, entry).await?;
             Ok::<bool, sqlx::Error>(true)
         }
         .await;
@@ -155,6 +199,7 @@ impl LocalStore {
         now_ms: i64,
     ) -> Result<Option<BreakGlass>, StoreError> {
         const DOING: &str = "approving a break-glass change";
+        let audit_key = self.key.clone().ok_or(StoreError::NoAuditKey)?;
         let mut conn = self.pool.acquire().await.map_err(query_error(DOING))?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
         let result = async {
@@ -181,7 +226,7 @@ impl LocalStore {
                 reason: e.reason.clone(),
                 detail: format!("on {instance}, key {}; broken by {}, agreed by {approver}; pending replay", e.key, e.actor),
             };
-            append_local(&mut conn, entry).await?;
+            append_local(&mut conn, &audit_key, entry).await?;
             Ok::<_, sqlx::Error>(Some(e))
         }
         .await;
@@ -450,11 +495,15 @@ fn glass_from_row(r: &sqlx::sqlite::SqliteRow) -> BreakGlass {
 }
 
 /// Appends `entry` to this instance's own audit chain, inside the caller's transaction.
-async fn append_local(conn: &mut sqlx::SqliteConnection, entry: crate::audit::NewAuditEntry) -> Result<(), sqlx::Error> {
+async fn append_local(
+    conn: &mut sqlx::SqliteConnection,
+    key: &crate::audit::AuditKey,
+    entry: crate::audit::NewAuditEntry,
+) -> Result<(), sqlx::Error> {
     let last: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM local_audit ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *conn).await?;
     let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, crate::audit::GENESIS.to_string()));
-    let hash = crate::audit::chain_hash(&prev, seq, &entry);
+    let hash = crate::audit::chain_hash(key, &prev, seq, &entry);
     sqlx::query(
         "INSERT INTO local_audit (seq, at_ms, actor, action, target, reason, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -48,6 +48,13 @@ pub enum StoreError {
         /// The driver's error.
         source: sqlx::Error,
     },
+    /// The audit log no longer holds the head recorded outside it: it will not be extended
+    /// (appending would bless a cut or rewritten tail). `crowsnest audit verify` says more.
+    #[error("the audit log was tampered with, so nothing more is appended: {0}")]
+    Tampered(crate::audit::ChainBreak),
+    /// This store was opened without the audit key, so it cannot append audit entries.
+    #[error("the control store was opened without the audit key; it cannot append audit entries")]
+    NoAuditKey,
 }
 
 impl StoreError {
@@ -58,7 +65,7 @@ impl StoreError {
             StoreError::Query { source, .. } | StoreError::Open { source, .. } => {
                 source.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "25006")
             }
-            StoreError::Migrate { .. } | StoreError::ReadOnly { .. } => false,
+            StoreError::Migrate { .. } | StoreError::ReadOnly { .. } | StoreError::Tampered(_) | StoreError::NoAuditKey => false,
         }
     }
 }

@@ -59,7 +59,9 @@ pub async fn instance(State(state): State<AppState>) -> Json<app::model::Instanc
 /// `GET /api/v1/peer/report`: this vantage's own observations for a peer (the gate has
 /// checked the peer's token).
 pub async fn peer_report(State(state): State<AppState>) -> Json<app::vantage::VantageReport> {
-    Json(state.console.vantage_report_at(crate::clock::now_ms()))
+    let mut report = state.console.vantage_report_at(crate::clock::now_ms());
+    report.audit_head = state.console.audit_head().await;
+    Json(report)
 }
 
 pub async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {

@@ -10,16 +10,29 @@ use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Counts a connected browser for as long as its stream lives.
-struct Connected(Arc<AtomicUsize>);
+/// Counts a connected browser, in all and for its session, for as long as its stream lives.
+struct Connected {
+    all: Arc<AtomicUsize>,
+    owners: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    owner: String,
+}
 
 impl Drop for Connected {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.all.fetch_sub(1, Ordering::Relaxed);
+        if let Ok(mut owners) = self.owners.lock() {
+            if let Some(n) = owners.get_mut(&self.owner) {
+                *n -= 1;
+                if *n == 0 {
+                    owners.remove(&self.owner);
+                }
+            }
+        }
     }
 }
 
@@ -37,7 +50,12 @@ fn yes() -> bool {
 
 /// `GET /api/v1/events`: a named event per engine move, its `id` the console's generation read
 /// before the snapshot, so the snapshot is at least as new as the id says.
-pub async fn events(State(state): State<AppState>, Query(query): Query<EventsQuery>) -> Response {
+pub async fn events(
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+    who: Option<axum::Extension<app::auth::Who>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+) -> Response {
     // A configured ceiling on open streams: past it, a clear 503 (pages still render and the
     // island retries) rather than unbounded tasks and memory.
     let limit = state.console.estate().instance.max_event_streams;
@@ -51,13 +69,39 @@ pub async fn events(State(state): State<AppState>, Query(query): Query<EventsQue
         refused.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("15"));
         return refused;
     }
-    stream(state, query).into_response()
+    // One session (its token), or one wall-display address, holds a few streams: tabs, not a
+    // flood of full snapshots.
+    let owner = match (&who, &peer) {
+        (Some(w), _) if !w.anonymous => format!("session:{}", w.csrf_token),
+        (_, Some(p)) => format!("address:{}", p.0 .0.ip()),
+        _ => "unknown".to_string(),
+    };
+    let per_session = state.console.estate().instance.max_streams_per_session;
+    {
+        let Ok(mut owners) = state.streams_per_session.lock() else {
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "try again").into_response();
+        };
+        let mine = owners.entry(owner.clone()).or_insert(0);
+        if *mine >= per_session {
+            let message = format!(
+                "this session already has {mine} live event streams open (instance.max_streams_per_session = {per_session}); \
+                 close a tab, or pages update when one closes"
+            );
+            let mut refused = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_streams", message).into_response();
+            refused.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("15"));
+            return refused;
+        }
+        *mine += 1;
+    }
+    let connected = Connected { all: state.sse_clients.clone(), owners: state.streams_per_session.clone(), owner };
+    state.sse_clients.fetch_add(1, Ordering::Relaxed);
+    stream(state, query, connected).into_response()
 }
 
 /// The stream itself, once admitted. A browser that stops reading holds only its own stream:
 /// each stream waits on its own watch receivers (no shared queue to fill), and at most one
 /// turn's events are pending for it.
-fn stream(state: AppState, query: EventsQuery) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+fn stream(state: AppState, query: EventsQuery, connected: Connected) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let console = state.console.clone();
     let snapshots = query.snapshots;
     let mut rounds = console.board().subscribe();
@@ -66,8 +110,6 @@ fn stream(state: AppState, query: EventsQuery) -> Sse<impl Stream<Item = Result<
     let mut backlog_changes = console.backlog_board().subscribe();
     let mut action_changes = state.actions.subscribe();
     let mut shutdown = state.shutdown.clone();
-    state.sse_clients.fetch_add(1, Ordering::Relaxed);
-    let connected = Connected(state.sse_clients.clone());
     let stream = async_stream::stream! {
         let _connected = connected;
         // Every snapshot at once, then each after its engine moves.

@@ -14,6 +14,7 @@ pub mod headers;
 pub mod host;
 pub mod login;
 pub mod read_only;
+pub mod serve;
 pub mod users;
 
 use crate::actions::ActionService;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Browsers connected to the event stream.
     pub sse_clients: Arc<AtomicUsize>,
+    /// Event streams open per session (or per address for a wall display).
+    pub streams_per_session: Arc<Mutex<std::collections::HashMap<String, usize>>>,
     /// Guarded actions.
     pub actions: ActionService,
     /// Logins: passwords, failure limits, the audit log.
@@ -91,6 +94,7 @@ pub fn router(
     let console = state.console.clone();
     let cache = PageCache::new(move || Freshness { round: console.generation(), second: now_ms() / 1000 });
     let context = page_context(&state);
+    let request_timeout = std::time::Duration::from_secs(state.console.estate().instance.request_timeout_seconds);
     let mut router = Router::new();
     for (path, handler) in routes() {
         router = router.route(path, handler);
@@ -103,6 +107,9 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
         .layer(csrf)
         .layer(sessions)
+        // Every body bounded (413), every request answered or refused in time (408).
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(gate::BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(axum::middleware::from_fn_with_state(policy.1, host::check))
         .layer(axum::middleware::from_fn_with_state(policy.0, headers::secure))
         .with_state(state)
