@@ -101,7 +101,17 @@ pub fn parse_utc(text: &str) -> Option<i64> {
     let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (h, min) = (t.next()??, t.next()??);
     let s = t.next().flatten().unwrap_or(0);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 59 || h < 0 || min < 0 || s < 0 {
+    // Years 1..=9999, as people write them: a huge year would overflow the milliseconds.
+    if !(1..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || min > 59
+        || s > 59
+        || h < 0
+        || min < 0
+        || s < 0
+    {
         return None;
     }
     let days = days_from_civil(y, m as u32, day as u32);
@@ -151,6 +161,11 @@ mod tests {
             ("2026-11-26T24:00", None),
             ("tomorrow", None),
             ("", None),
+            // Years that would overflow the milliseconds (a panic in a debug build).
+            ("9223372036854775807-01-01T00:00", None),
+            ("99999999999-01-01T00:00", None),
+            ("0000-01-01T00:00", None),
+            ("9999-12-31T23:59", Some(253_402_300_740_000)),
         ];
         for (text, want) in cases {
             assert_eq!(parse_utc(text), want, "{text}");

@@ -54,6 +54,14 @@ pub enum StartError {
     /// The built site is missing: without it no file may be served.
     #[error("the site root {0} is not a directory; build the site (`cargo leptos build --release`) or pass --site-root")]
     SiteRoot(PathBuf),
+    /// The site root holds the data directory: its databases and audit key would be served.
+    #[error("the site root {root} contains the data directory {data}: its databases and audit key would be served; build the site elsewhere or move data_dir")]
+    SiteHoldsData {
+        /// The site root.
+        root: PathBuf,
+        /// The data directory.
+        data: PathBuf,
+    },
     /// The data directory or listen socket is unusable.
     #[error("{what}: {source}")]
     Io {
@@ -187,6 +195,12 @@ impl Server {
         let data_dir = &estate.instance.data_dir;
         std::fs::create_dir_all(data_dir)
             .map_err(|source| StartError::Io { what: format!("cannot create the data directory {}", data_dir.display()), source })?;
+        // `--site-root .` next to `data/` would serve local.db and audit.key to anyone.
+        if let (Ok(root), Ok(data)) = (site.root.canonicalize(), data_dir.canonicalize()) {
+            if data.starts_with(&root) {
+                return Err(StartError::SiteHoldsData { root, data });
+            }
+        }
         let key = audit_key(&estate)?;
         let local = LocalStore::open(&data_dir.join("local.db")).await?.keyed(key.clone());
         let control = ControlStore::open(&control_url(&estate)).await?.keep_head_in(local.clone()).keyed(key.clone());
@@ -344,6 +358,7 @@ impl Server {
                 source: std::io::Error::other(e.to_string()),
             })?;
         }
+        let prelogin = crate::auth::prelogin::PreLogin::default();
         let gate = Arc::new(GateState {
             directory: directory.clone(),
             timeouts: Timeouts {
@@ -355,6 +370,8 @@ impl Server {
             metrics_token_sha256: auth.metrics_token_sha256.clone(),
             loader_tokens: crate::backlog::engine::LoaderTokens::from_estate(&estate),
             peer_tokens: crate::peers::PeerTokens::from_estate(&estate),
+            prelogin: prelogin.clone(),
+            secure_cookies: https,
         });
         let login = Arc::new(LoginState {
             control: control.clone(),
@@ -367,6 +384,7 @@ impl Server {
             })),
             trusted_proxies: auth.trusted_proxies.clone(),
             directory,
+            prelogin,
         });
 
         let peers = crate::peers::PeerBook::new(&estate);

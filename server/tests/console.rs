@@ -805,6 +805,17 @@ async fn a_big_zone_is_paged_problems_first() {
     let missing = http.get(format!("{base}/dns?status=missing")).send().await.unwrap().text().await.unwrap();
     assert_eq!(missing.matches("<tr data-record=").count(), 1);
     assert!(!missing.contains("Page 1 of"), "one page needs no pager");
+    // The JSON API is paged the same way: never every record in one body.
+    let api: serde_json::Value = http.get(format!("{base}/api/v1/dns")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(api["records"].as_array().map(Vec::len), Some(100), "one page of records");
+    assert_eq!(
+        (api["paging"]["page"].as_u64(), api["paging"]["pages"].as_u64(), api["paging"]["per_page"].as_u64()),
+        (Some(1), Some(3), Some(100))
+    );
+    let api: serde_json::Value = http.get(format!("{base}/api/v1/dns?page=3")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(api["records"].as_array().map(Vec::len), Some(55), "the last page");
+    let bad = http.get(format!("{base}/api/v1/dns?page=x")).send().await.unwrap();
+    assert_eq!(bad.status(), 400, "a bad page is a clear error");
     server.stop().await;
 }
 

@@ -215,6 +215,7 @@ async fn csrf_needs_same_origin_and_this_sessions_token() {
     // (request, status, error code or None)
     let cross_origin = post(&token, "k1").header("origin", "https://evil.example").send().await.unwrap();
     assert_eq!(cross_origin.status(), 403, "a cross-site Origin is refused");
+    assert!(cross_origin.text().await.unwrap().contains("came from another site"), "the refusal says why");
     let cross_site = post(&token, "k2").header("sec-fetch-site", "cross-site").send().await.unwrap();
     assert_eq!(cross_site.status(), 403, "Sec-Fetch-Site: cross-site is refused");
     let missing = post("", "k3").send().await.unwrap();
@@ -253,23 +254,52 @@ async fn sessions_rotate_at_login_and_end_at_logout_disable_and_idle() {
             .find(|v| v.starts_with("crowsnest_session="))
             .map(|v| v.split(';').next().unwrap().to_string())
     };
-    // Fixation: the id a visitor had before login is not the one after.
+    // The login form stores nothing: no session cookie, no row, however many visitors.
     let http = browser();
-    let before = http.get(format!("{base}/login")).send().await.unwrap();
-    let planted = cookie_of(&before).expect("the login form starts a session for its token");
-    let attrs = before.headers()["set-cookie"].to_str().unwrap().to_ascii_lowercase();
-    assert!(attrs.contains("httponly") && attrs.contains("samesite=lax"), "{attrs}");
+    let sessions = || async {
+        let local = crowsnest::store::LocalStore::open(&c.dir.path().join("data/local.db")).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions").fetch_one(&local.pool()).await.unwrap();
+        local.close().await;
+        n
+    };
+    let rows_before = sessions().await;
+    for _ in 0..50 {
+        let r = browser().get(format!("{base}/login")).send().await.unwrap();
+        assert!(cookie_of(&r).is_none(), "an anonymous login form starts no session");
+    }
+    assert_eq!(sessions().await, rows_before, "fifty anonymous login forms stored no session rows");
+    // Fixation: an id planted before login is not the one after, and is worth nothing.
+    let planted = "crowsnest_session=planted-by-someone-else".to_string();
+    let before = http.get(format!("{base}/login")).header("cookie", &planted).send().await.unwrap();
+    let form_cookie = before
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("crowsnest_login="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("the login form's nonce cookie");
     let token = csrf_in(&before.text().await.unwrap()).unwrap();
     let r = http
         .post(format!("{base}/login"))
+        .header("cookie", format!("{planted}; {form_cookie}"))
         .form(&[("csrf", token.as_str()), ("name", "alice"), ("password", "alice-oncall-pw"), ("next", "/")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let after = cookie_of(&r).expect("a new session cookie at login");
-    assert_ne!(after, planted, "the session id changes at login");
-    // The planted id is worth nothing now.
+    assert_ne!(after, planted, "the session id is the server's, made at login");
+    let attrs = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("crowsnest_session="))
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(attrs.contains("httponly") && attrs.contains("samesite=lax"), "{attrs}");
+    // The planted id is worth nothing.
     let stale = browser().get(format!("{base}/topology")).header("cookie", &planted).send().await.unwrap();
     assert_eq!(stale.status(), 401);
     assert_eq!(http.get(format!("{base}/topology")).send().await.unwrap().status(), 200);
@@ -840,5 +870,27 @@ async fn slow_clients_floods_of_streams_and_big_bodies_are_bounded() {
     let r =
         browser().post(format!("{base}/login")).header("content-type", "application/x-www-form-urlencoded").body(big).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    c.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_is_one_persons_and_names_have_one_case() {
+    let c = start(|_| {}).await;
+    let base = &c.base;
+    let (alice, a_token) = session(base, "alice").await;
+    let (carol, c_token) = session(base, "carol").await;
+    let body = serde_json::json!({"kind": "maintenance_on", "site": "api", "reason": "primary datacenter unreachable", "confirmation": "api", "message": "alice's secret message", "idempotency_key": "shared-key-1"});
+    let r = alice.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &a_token).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // alice retrying gets her request back; carol replaying alice's key gets nothing of it.
+    let again = alice.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &a_token).json(&body).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let stolen = carol.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &c_token).json(&body).send().await.unwrap();
+    assert_eq!(stolen.status(), StatusCode::CONFLICT);
+    let text = stolen.text().await.unwrap();
+    assert!(text.contains("key_in_use") && !text.contains("alice's secret message"), "{text}");
+    // `Alice` is alice: one account, one set of failure counts.
+    let r = login_as(base, &browser(), "Alice", "alice-oncall-pw").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     c.server.stop().await;
 }

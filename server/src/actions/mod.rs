@@ -338,6 +338,14 @@ impl ActionService {
             detail,
         };
         let (stored, created) = self.control.create_request(&new, change.as_ref(), entries).await?;
+        if !created && stored.requested_by != who.name {
+            // A key is one person's retry, not a way to read someone else's request.
+            return Err(ActionError::Refused(Refusal {
+                status: 409,
+                code: "key_in_use",
+                message: "this idempotency key belongs to another person's request; reload the form for a fresh one".into(),
+            }));
+        }
         if created {
             self.changed();
             if state == ActionState::Executed {

@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod limit;
 pub mod password;
+pub mod prelogin;
 pub mod session;
 pub mod session_cache;
 
@@ -28,8 +29,9 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 /// Checks a new user's name, role and password; every mistake by field (as the forms show them).
 pub fn check_new_user(name: &str, role: &str, password: &str) -> Result<app::auth::Role, Vec<(String, String)>> {
     let mut errors = Vec::new();
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        errors.push(("name".to_string(), format!("{name:?} is not a login name: 1 to 64 letters, digits, `_`, `.` or `-`")));
+    // Lower case only, as in the config: `Alice` and `alice` must never be two people.
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c)) {
+        errors.push(("name".to_string(), format!("{name:?} is not a login name: 1 to 64 lower-case letters, digits, `_`, `.` or `-`")));
     }
     let role = app::auth::Role::parse(role);
     if role.is_none() {
@@ -54,6 +56,7 @@ mod tests {
         let table = [
             ("", "oncall", "twelve chars", vec!["name"]),
             ("erin smith", "oncall", "twelve chars", vec!["name"]),
+            ("Erin", "oncall", "twelve chars", vec!["name"]),
             ("erin", "root", "twelve chars", vec!["role"]),
             ("erin", "oncall", "short", vec!["password"]),
             ("<b>", "god", "", vec!["name", "role", "password"]),

@@ -68,8 +68,29 @@ pub async fn topology(State(state): State<AppState>) -> Json<app::model::Topolog
     Json(state.console.topology())
 }
 
-pub async fn dns(State(state): State<AppState>) -> Json<app::model::Dns> {
-    Json(state.console.dns())
+/// Query of `GET /api/v1/dns`: the DNS page's filters and page.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsApiQuery {
+    status: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// `GET /api/v1/dns`: one page of records like the DNS page ([`app::paging::PER_PAGE`] a page,
+/// problems first, `?status=&name=&page=`), with `paging` saying where it is: a 100,000-record
+/// zone is not one 56 MB body.
+pub async fn dns(State(state): State<AppState>, Query(q): Query<DnsApiQuery>) -> Response {
+    let (mut dns, page) =
+        state.console.dns_page(app::paging::DnsQuery { status: q.status, name: q.name, page: q.page.unwrap_or(1).max(1) });
+    dns.records = page.records;
+    let mut body = serde_json::to_value(&dns).unwrap_or_default();
+    body["paging"] = serde_json::json!({
+        "page": page.page, "pages": page.pages, "per_page": app::paging::PER_PAGE,
+        "matching": page.matching, "total": page.total, "counts": page.counts,
+    });
+    Json(body).into_response()
 }
 
 pub async fn replication(State(state): State<AppState>) -> Json<app::model::Replication> {

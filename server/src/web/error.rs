@@ -107,3 +107,20 @@ pub fn wants_html(headers: &HeaderMap, path: &str) -> bool {
             .and_then(|a| a.to_str().ok())
             .is_none_or(|a| a.contains("text/html") || a.contains("*/*") && !a.contains("application/json"))
 }
+
+/// tower-http's same-origin check refuses a cross-site write with a bare 403 and no body: say
+/// why, in this surface's one error shape (a page for a browser form, JSON for the API).
+pub async fn explain_cross_origin(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let html = wants_html(request.headers(), request.uri().path());
+    let response = next.run(request).await;
+    let bare = response.status() == StatusCode::FORBIDDEN && !response.headers().contains_key(axum::http::header::CONTENT_TYPE);
+    if !bare {
+        return response;
+    }
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "cross_origin",
+        "this request came from another site (Origin or Sec-Fetch-Site says so), so it was refused; act from the console's own pages",
+    )
+    .respond(html)
+}

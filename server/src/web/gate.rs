@@ -5,8 +5,9 @@
 //! HTML page, outside the shared (cached) rendering.
 
 use super::error::{wants_html, ApiError};
+use crate::auth::prelogin::PreLogin;
 use crate::auth::session::{self, SessionRecord, Timeouts};
-use crate::auth::{random_token, same_secret, Directory};
+use crate::auth::{same_secret, Directory};
 use crate::clock::now_ms;
 use app::auth::{refusal, LoginToken, Permission, Role, Who, CSRF_FIELD, CSRF_HEADER, WHO_SLOT};
 use axum::body::{to_bytes, Body, Bytes};
@@ -104,6 +105,10 @@ pub struct GateState {
     pub loader_tokens: crate::backlog::engine::LoaderTokens,
     /// Peers' token hashes.
     pub peer_tokens: crate::peers::PeerTokens,
+    /// Login forms' tokens, made without a session.
+    pub prelogin: crate::auth::prelogin::PreLogin,
+    /// Cookies are `Secure` (the console is served over https).
+    pub secure_cookies: bool,
 }
 
 /// Whether this is a peer asking for this instance's report.
@@ -150,16 +155,6 @@ async fn logged_in(gate: &GateState, session: &Session, now: i64) -> Option<(Ses
             None
         }
     }
-}
-
-/// The token a login form carries: the pre-login session's, made on first sight.
-async fn login_token(session: &Session, now: i64) -> String {
-    if let Ok(Some(record)) = session.get::<SessionRecord>(session::KEY).await {
-        return record.csrf_token;
-    }
-    let record = SessionRecord { user: None, csrf_token: random_token(), login_at_ms: now, seen_at_ms: now };
-    let _ = session.insert(session::KEY, &record).await;
-    record.csrf_token
 }
 
 /// The token a state-changing request carries: `X-CSRF-Token`, or the form's `csrf` field (the
@@ -221,10 +216,20 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     }
     let found = logged_in(&gate, &session, now).await;
     if is_public(&method, &path, gate.public_metrics) {
+        // The login form's token: the session's when someone is logged in, else one made from
+        // a nonce cookie, with nothing stored (anonymous visitors fill no table).
+        let mut new_nonce = None;
         if path == "/login" {
             let token = match &found {
                 Some((record, _)) => record.csrf_token.clone(),
-                None => login_token(&session, now).await,
+                None => match PreLogin::nonce_in(request.headers()).filter(|n| n.len() == 64) {
+                    Some(nonce) => gate.prelogin.token(&nonce),
+                    None => {
+                        let (nonce, token) = gate.prelogin.issue();
+                        new_nonce = Some(nonce);
+                        token
+                    }
+                },
             };
             request.extensions_mut().insert(LoginToken(token));
         }
@@ -234,7 +239,11 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         if let Some(who) = found.map(|(_, who)| who).or(anonymous) {
             request.extensions_mut().insert(who);
         }
-        return splice_who(next.run(request).await).await;
+        let mut response = splice_who(next.run(request).await).await;
+        if let Some(cookie) = new_nonce.and_then(|n| header::HeaderValue::from_str(&PreLogin::cookie(&n, gate.secure_cookies)).ok()) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        return response;
     }
     let (record, who) = match (found, gate.anonymous_role) {
         (Some((record, who)), _) => (Some(record), who),

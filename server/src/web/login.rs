@@ -95,7 +95,10 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the login form is too large").respond(true);
     };
-    let form: LoginForm = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    let mut form: LoginForm = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    // Names are lower case (config and `user add` refuse others): `Alice` is alice, one
+    // account with one set of failure counts.
+    form.name = form.name.trim().to_ascii_lowercase();
     let refused = |message: &str, status: StatusCode, retry: Option<u64>| {
         let outcome = FormOutcome {
             form: "login".into(),
@@ -113,7 +116,12 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
         }
     };
     let expected: Option<SessionRecord> = session.get(session::KEY).await.ok().flatten();
-    if !expected.as_ref().is_some_and(|r| same_secret(&r.csrf_token, &form.csrf)) {
+    let nonce = crate::auth::prelogin::PreLogin::nonce_in(&parts.headers);
+    let good_token = match &expected {
+        Some(r) => same_secret(&r.csrf_token, &form.csrf),
+        None => state.login.prelogin.check(nonce.as_deref(), &form.csrf),
+    };
+    if !good_token {
         // Not audited: anyone can send a form without a token, and the audit log is permanent
         // and replicated. Nothing was tried against the account.
         tracing::info!(%address, "login form with a stale or missing CSRF token");

@@ -78,6 +78,8 @@ pub struct LoginState {
     pub trusted_proxies: Vec<IpAddr>,
     /// Refreshed right after a login, so a new user's session is seen at once.
     pub directory: crate::auth::Directory,
+    /// Checks the login form's token when nobody is logged in (the gate made it).
+    pub prelogin: crate::auth::prelogin::PreLogin,
 }
 
 /// Builds the router with the gate (`gate`) and the session layer (`sessions`) over it.
@@ -106,6 +108,7 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(mode, read_only::refuse_writes))
         .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
         .layer(csrf)
+        .layer(axum::middleware::from_fn(error::explain_cross_origin))
         .layer(sessions)
         // Every body bounded (413), every request answered or refused in time (408).
         .layer(tower_http::limit::RequestBodyLimitLayer::new(gate::BODY_LIMIT))
