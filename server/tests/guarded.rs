@@ -125,6 +125,34 @@ fn flag(c: &Console, site: &str) -> bool {
     c.dir.path().join(format!("data/edge/flags/{site}.maintenance")).exists()
 }
 
+/// What may be reached without a session, written here rather than read from the gate (a
+/// sweep that asks the gate what is public cannot catch the gate being wrong): method, path.
+/// The loader push and the peer report carry bearer tokens of their own, checked below.
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/healthz"),
+    ("GET", "/favicon.svg"),
+    ("POST", "/api/v1/loaders/{name}/report"),
+    ("GET", "/api/v1/peer/report"),
+];
+
+fn listed_public(m: &Method, template: &str) -> bool {
+    PUBLIC.iter().any(|(pm, pp)| *pp == template && (*pm == m.as_str() || (*pm == "GET" && *m == Method::HEAD)))
+}
+
+/// What each role may do with a write, by route template: the test's own table.
+fn write_allowed(role: &str, template: &str) -> bool {
+    let operate = template == "/actions" || template.starts_with("/actions/") || template.starts_with("/api/v1/actions");
+    let manage = template.starts_with("/admin/");
+    match role {
+        "viewer" => false,
+        "oncall" => operate,
+        "admin" => operate || manage,
+        _ => unreachable!(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_and_method_is_guarded_for_every_role() {
     let c = start(|_| {}).await;
@@ -132,19 +160,41 @@ async fn every_route_and_method_is_guarded_for_every_role() {
     let paths = crowsnest::web::route_paths();
     assert!(paths.len() > 20, "the sweep reads the router's own list: {paths:?}");
     let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH];
-    let concrete = |p: &str| p.replace("{id}", "1").replace("{verb}", "approve").replace("{name}", "loader-x");
-    let public = |m: &Method, p: &str| crowsnest::web::gate::is_public(m, p, true);
+    // A real, pending request: refusals are asserted against an action that exists.
+    let (alice, a_token) = session(base, "alice").await;
+    let r = alice.post(format!("{base}/actions")).form(&form("api", "maintenance_on", "sweep-real", &a_token)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let real = requests(base, &alice).await[0]["id"].as_i64().expect("the pending request's id");
+    let concrete = |p: &str| {
+        p.replace("{id}", &real.to_string()).replace("{verb}", "approve").replace("{name}", "bob").replace("{key}", "no-such-key")
+    };
 
-    // Anonymous: every route that is not public answers 401, never 200.
+    // Anonymous: every route not on the test's public list answers 401, never 200; and every
+    // route that does answer anonymously is on that list.
     let anon = browser();
     for path in &paths {
         for m in &methods {
             let url = format!("{base}{}", concrete(path));
             let r = anon.request(m.clone(), &url).header("accept", "text/html").send().await.unwrap();
-            if public(m, &concrete(path)) {
+            let code = r.status();
+            if listed_public(m, path) || path.starts_with("/pkg/") {
                 continue;
             }
-            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "anonymous {m} {path}");
+            assert!(
+                code == StatusCode::UNAUTHORIZED || code == StatusCode::METHOD_NOT_ALLOWED,
+                "anonymous {m} {path} answered {code}: not on the public list"
+            );
+        }
+    }
+    // The bearer routes refuse a missing or wrong token.
+    for (m, path) in [(Method::POST, "/api/v1/loaders/loader-x/report"), (Method::GET, "/api/v1/peer/report")] {
+        for token in [None, Some("wrong-token")] {
+            let mut r = anon.request(m.clone(), format!("{base}{path}")).header("content-type", "application/json").body("{}");
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let code = r.send().await.unwrap().status();
+            assert!(code == StatusCode::UNAUTHORIZED || code == StatusCode::NOT_FOUND, "{m} {path} with {token:?}: {code}");
         }
     }
     // Pages answer 401 with a way to log in, not 200.
@@ -155,34 +205,45 @@ async fn every_route_and_method_is_guarded_for_every_role() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthenticated", "one JSON error shape");
 
-    // A viewer reads every page, and no write of theirs gets through (with a valid token).
-    let (viewer, token) = session(base, "bob").await;
-    for path in &paths {
-        let path = concrete(path);
-        for m in &methods {
-            if public(m, &path) || path == "/logout" {
-                continue;
-            }
-            let r = viewer.request(m.clone(), format!("{base}{path}")).header("x-csrf-token", &token).send().await.unwrap();
-            let code = r.status();
-            if *m == Method::GET {
-                assert_ne!(code, StatusCode::UNAUTHORIZED, "viewer GET {path}");
-                assert_ne!(code, StatusCode::FORBIDDEN, "viewer GET {path}");
-            } else if path.starts_with("/api/") && !path.starts_with("/api/v1/") && *m == Method::POST {
-                // Leptos' server functions only read.
-                assert!(code != StatusCode::UNAUTHORIZED && code != StatusCode::FORBIDDEN, "viewer {m} {path}: {code}");
-            } else {
-                assert!(
-                    code == StatusCode::FORBIDDEN || code == StatusCode::METHOD_NOT_ALLOWED || code == StatusCode::NOT_FOUND,
-                    "viewer {m} {path} answered {code}"
-                );
+    // Every role reads every page; each write is refused (403) unless the test's table says
+    // the role may, and an allowed write is never refused for its role.
+    for (role, name) in [("viewer", "bob"), ("oncall", "dave"), ("admin", "carol")] {
+        let (http, token) = session(base, name).await;
+        for template in &paths {
+            let path = concrete(template);
+            for m in &methods {
+                if listed_public(m, template) || template.starts_with("/pkg/") || path == "/logout" {
+                    continue;
+                }
+                let r = http.request(m.clone(), format!("{base}{path}")).header("x-csrf-token", &token).send().await.unwrap();
+                let code = r.status();
+                let server_fn = template.starts_with("/api/") && !template.starts_with("/api/v1/");
+                if *m == Method::GET || (server_fn && *m == Method::POST) {
+                    assert!(code != StatusCode::UNAUTHORIZED && code != StatusCode::FORBIDDEN, "{role} {m} {path}: {code}");
+                } else if code == StatusCode::METHOD_NOT_ALLOWED || code == StatusCode::NOT_FOUND {
+                    // No such route for this method.
+                } else if write_allowed(role, template) {
+                    assert_ne!(code, StatusCode::FORBIDDEN, "{role} may {m} {path}");
+                } else {
+                    assert_eq!(code, StatusCode::FORBIDDEN, "{role} {m} {path}");
+                }
             }
         }
+        if role == "viewer" {
+            // The real request is untouched by everything the viewer tried.
+            let now = requests(base, &alice).await;
+            let request = now.iter().find(|r| r["id"].as_i64() == Some(real)).unwrap();
+            assert_eq!(request["state"], "pending", "a viewer changed a real request");
+        }
     }
-    // Nothing was written: no request, no site change, no edge flag.
-    let (oncall, _) = session(base, "alice").await;
-    assert!(requests(base, &oncall).await.is_empty());
-    assert!(!flag(&c, "web") && !flag(&c, "api"));
+    // dave (on-call, not the requester) approved the real request in the sweep; carol's
+    // approve then found it no longer pending.
+    let now = requests(base, &alice).await;
+    assert_ne!(now.iter().find(|r| r["id"].as_i64() == Some(real)).unwrap()["state"], "pending");
+
+    let viewer = session(base, "bob").await.0;
+    // The viewer wrote nothing: no site change, no edge flag.
+    assert!(!flag(&c, "web"));
     // The viewer sees the controls disabled, with the reason.
     let page = viewer.get(format!("{base}/actions")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("viewers cannot change maintenance; ask an on-call"));
@@ -595,18 +656,26 @@ async fn admins_add_and_disable_users_others_cannot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wall_display_reads_without_login_and_never_writes() {
-    let c = start(|e| e.auth.anonymous_role = Some(app::auth::Role::Viewer)).await;
-    let base = &c.base;
-    let wall = browser();
-    let r = wall.get(format!("{base}/topology")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("wall display"), "the banner says it is a wall display");
-    let page = wall.get(format!("{base}/actions")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("viewers cannot change maintenance"));
-    let r = wall.post(format!("{base}/actions")).form(&form("web", "maintenance_on", "wall-1", "")).send().await.unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(!flag(&c, "web"));
-    c.server.stop().await;
+    // Whatever role the wall display is given, it never writes.
+    for role in [app::auth::Role::Viewer, app::auth::Role::Oncall, app::auth::Role::Admin] {
+        let c = start(|e| e.auth.anonymous_role = Some(role)).await;
+        let base = &c.base;
+        let wall = browser();
+        let r = wall.get(format!("{base}/topology")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("wall display"), "the banner says it is a wall display");
+        let r = wall.post(format!("{base}/actions")).form(&form("web", "maintenance_on", "wall-1", "")).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{role:?}");
+        let r = wall
+            .post(format!("{base}/admin/users"))
+            .form(&[("name", "mallory"), ("role", "admin"), ("password", "long enough pw")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{role:?}");
+        assert!(!flag(&c, "web"));
+        c.server.stop().await;
+    }
 }
 
 /// A browser whose connections come from `address` (any of 127/8 reaches the server).
