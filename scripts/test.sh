@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the lint gate (rustfmt, clippy), Rust unit and integration tests (against this machine's PostgreSQL and real
-# servers the tests start), then the Playwright suite in Chromium against a release build.
+# servers the tests start), then the attack suite and the Playwright suite in Chromium against a release build.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -17,6 +17,9 @@ cargo test --locked -p app -p crowsnest
 
 echo "== release build"
 cargo leptos build --release --cargo-locked
+
+echo "== attack suite (the release binary, attacked over loopback)"
+python3 "$ROOT/scripts/attack.py" "$CARGO_TARGET_DIR/release/crowsnest"
 
 echo "== Playwright (Chromium)"
 cd end2end
