@@ -214,6 +214,7 @@ fn BreakGlassTable(changes: Vec<crate::action::BreakGlassView>) -> impl IntoView
                     {expires}
                     {denied.map(|w| view! { <span class="denied">{w}</span> })}
                 }
+                .into_any()
             });
             view! {
                 <tr data-key=c.key.clone() data-outcome=c.outcome.clone().unwrap_or_else(|| if c.awaiting { "awaiting".into() } else { "pending".into() })>
@@ -225,6 +226,7 @@ fn BreakGlassTable(changes: Vec<crate::action::BreakGlassView>) -> impl IntoView
                     <td>{words} {c.replayed_at_ms.map(|t| format!(" at {}", crate::format::utc(t)))} {agree}</td>
                 </tr>
             }
+            .into_any()
         })
         .collect_view();
     view! {
