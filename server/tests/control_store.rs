@@ -433,3 +433,25 @@ async fn the_consoles_role_cannot_update_delete_or_truncate_the_audit_log() {
     drop(admin);
     drop(db);
 }
+
+/// Two writers appending at once to one PostgreSQL primary (two instances, each with its own
+/// pool and lock): the advisory lock keeps one chain, no gaps, no fork.
+#[tokio::test]
+async fn concurrent_appends_from_two_writers_keep_one_chain_on_postgres() {
+    let db = PgDatabase::create("concurrent").await;
+    let a = open(&db.url).await;
+    // A second, separate pool: another process as far as PostgreSQL can tell.
+    let b = ControlStore::connect(&db.url).await.unwrap().keyed(key());
+    let write = |store: ControlStore, who: &'static str| async move {
+        for n in 0..40 {
+            store.append_audit(NewAuditEntry { actor: who.into(), ..entry(n, "note") }).await.unwrap();
+        }
+    };
+    tokio::join!(write(a.clone(), "sjc-1"), write(b.clone(), "sin-1"));
+    let chain = a.audit_chain().await.unwrap();
+    assert_eq!(verify(&chain), Ok(80));
+    assert_eq!(chain.iter().filter(|e| e.entry.actor == "sin-1").count(), 40);
+    a.close().await;
+    b.close().await;
+    drop(db);
+}

@@ -67,7 +67,7 @@ fn ip(args: &[&str]) -> Result<(), String> {
 }
 
 impl Net {
-    /// A namespace for run `run`, or why not (no `ip`, no privilege): the run then kills instead.
+    /// A namespace for run `run`, or why not (no `ip`, no privilege): the run then fails.
     fn new(run: usize) -> Result<Net, String> {
         let tag = format!("{:x}{run}", std::process::id() & 0xfff);
         let octet = 100 + std::process::id() % 100;
@@ -377,8 +377,11 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         match Net::new(run) {
             Ok(net) => Some(net),
             Err(why) => {
-                report.cut = format!("kill (no namespace: {why})");
-                None
+                // An isolate run that cannot isolate has not tested a network cut: it fails,
+                // rather than quietly becoming another kill run.
+                report.cut = "isolate".into();
+                report.fail(format!("cannot make the primary region's network namespace: {why}"));
+                return report;
             }
         }
     } else {
@@ -714,6 +717,24 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         report.split_brain_ms = split.map(|_| ms(returned));
         if split.is_none() {
             report.fail("split brain (two writable control nodes) was not noticed");
+        }
+        // In split brain nobody writes: not the promoted side, and not the stale primary
+        // (its console still runs when the region was isolated rather than killed).
+        let mut consoles = vec![(sin.base(), &alice)];
+        if net.is_some() {
+            consoles.push((sjc.base(), &at_sjc));
+        }
+        for (base, http) in consoles {
+            let refused = within(Duration::from_secs(10), || async {
+                let t = token_at(http, &base).await;
+                let body = serde_json::json!({"kind": "maintenance_off", "site": "web", "reason": "split brain write", "confirmation": "web", "idempotency_key": format!("split-{run}-{base}")});
+                let r = http.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &t).json(&body).send().await.ok()?;
+                (r.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(())
+            })
+            .await;
+            if refused.is_none() {
+                report.fail(format!("a write at {base} was not refused in split brain"));
+            }
         }
     }
     // Every node is back by now (the stale primary too, after a promotion): each control node's

@@ -963,3 +963,96 @@ async fn an_idempotency_key_is_one_persons_and_names_have_one_case() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     c.server.stop().await;
 }
+
+/// `crowsnest audit verify`, the binary, exits 0 on an intact log and 1 naming the first bad
+/// entry for each kind of tampering (done with the guard triggers dropped, as an intruder with
+/// the database file could).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_exits_1_on_each_kind_of_tampering() {
+    let exe = env!("CARGO_BIN_EXE_crowsnest");
+    // (what, SQL after dropping the triggers, words stderr must hold)
+    let table = [
+        ("intact", "", ""),
+        ("edited entry", "UPDATE audit_entries SET reason = 'nothing to see' WHERE id = 3", "audit entry 3: its content does not match"),
+        ("deleted tail", "DELETE FROM audit_entries WHERE id >= 4", "audit entry 5: this instance recorded it as the head"),
+        ("emptied", "DELETE FROM audit_entries", "audit entry 5: this instance recorded it as the head"),
+        ("deleted middle", "DELETE FROM audit_entries WHERE id = 2", "audit entry 2: missing"),
+        (
+            "forged tail",
+            "UPDATE audit_entries SET reason = 'forged', hash = 'f0f0' WHERE id = 5",
+            "audit entry 5: its content does not match",
+        ),
+    ];
+    for (what, sql, words) in table {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("c.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n{}",
+                dir.path().join("data").display().to_string(),
+                common::regions_toml(&["sjc"])
+            ),
+        )
+        .unwrap();
+        let estate = crowsnest::config::load(&config).unwrap();
+        std::fs::create_dir_all(&estate.instance.data_dir).unwrap();
+        let key = crowsnest::run::audit_key(&estate).unwrap();
+        let local = crowsnest::store::LocalStore::open(&estate.instance.data_dir.join("local.db")).await.unwrap();
+        let control = crowsnest::store::ControlStore::open(&crowsnest::run::control_url(&estate))
+            .await
+            .unwrap()
+            .keep_head_in(local.clone())
+            .keyed(key);
+        for n in 1..=5 {
+            let entry = crowsnest::audit::NewAuditEntry {
+                at_ms: 1_795_600_000_000 + n,
+                actor: "alice".into(),
+                action: "note".into(),
+                target: "web".into(),
+                reason: format!("reason {n}"),
+                detail: String::new(),
+            };
+            control.append_audit(entry).await.unwrap();
+        }
+        if !sql.is_empty() {
+            control.execute_raw("DROP TRIGGER audit_entries_no_update").await.unwrap();
+            control.execute_raw("DROP TRIGGER audit_entries_no_delete").await.unwrap();
+            control.execute_raw(sql).await.unwrap();
+        }
+        control.close().await;
+        local.close().await;
+        let out = std::process::Command::new(exe).args(["--config"]).arg(&config).args(["audit", "verify"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if sql.is_empty() {
+            assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+            assert!(String::from_utf8_lossy(&out.stdout).contains("audit log intact: 5 entries"), "{what}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+            assert!(stderr.contains(words), "{what}: {stderr}");
+        }
+    }
+}
+
+/// Personal pages are never shared: two people loading the Actions page in the same second
+/// each get their own name and their own token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_pages_stay_personal_under_two_logins_in_the_same_second() {
+    let c = start(|_| {}).await;
+    let base = &c.base;
+    let (alice, a_token) = session(base, "alice").await;
+    let (bob, b_token) = session(base, "bob").await;
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(alice.get(format!("{base}/actions")).send(), bob.get(format!("{base}/actions")).send());
+        let (a, b) = (a.unwrap().text().await.unwrap(), b.unwrap().text().await.unwrap());
+        assert!(a.contains("id=\"who-name\">alice</span>") && !a.contains(">bob</span>"), "alice's page");
+        assert!(b.contains("id=\"who-name\">bob</span>") && !b.contains(">alice</span>"), "bob's page");
+        assert_eq!(csrf_in(&a).as_deref(), Some(a_token.as_str()));
+        assert_eq!(csrf_in(&b).as_deref(), Some(b_token.as_str()));
+        // And a shared page (topology) carries nobody's token into the other's.
+        let (a, b) = tokio::join!(alice.get(format!("{base}/topology")).send(), bob.get(format!("{base}/topology")).send());
+        let (a, b) = (a.unwrap().text().await.unwrap(), b.unwrap().text().await.unwrap());
+        assert!(!a.contains(&b_token) && !b.contains(&a_token), "a token leaked through the page cache");
+    }
+    c.server.stop().await;
+}

@@ -73,6 +73,21 @@ password_hash = "{hash}"
     let console = format!("http://{}", server.addr);
 
     let nginx = start_nginx(format!("127.0.0.1:{port}"), format!("127.0.0.1:{upstream_port}"), &edge, &dir.path().join("nginx"));
+    // What a reload or restart would change: the process (pid and its start time, which a
+    // reused pid would not share) and the config nginx reads.
+    let conf_dir = dir.path().join("nginx/conf");
+    let identity = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Field 22, after the parenthesised command name: the start time in clock ticks.
+        let started = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(19)).map(str::to_string);
+        let mut conf: Vec<(String, Vec<u8>)> = std::fs::read_dir(&conf_dir)
+            .map(|d| {
+                d.flatten().map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read(e.path()).unwrap_or_default())).collect()
+            })
+            .unwrap_or_default();
+        conf.sort();
+        (started, conf)
+    };
     let pid = nginx.0.id();
     let balancer = format!("http://127.0.0.1:{port}");
     let plain = common::client();
@@ -94,6 +109,8 @@ password_hash = "{hash}"
     assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
     assert_eq!(ask(Method::GET, "/", "elsewhere.example").await.unwrap().status(), StatusCode::MISDIRECTED_REQUEST);
 
+    let before = identity(pid);
+    assert!(before.0.is_some() && !before.1.is_empty(), "nginx's process and config can be read: {:?}", before.0);
     // Log in as on-call and turn maintenance on, with an expected end in two hours.
     let http = browser();
     let r = login_as(&console, &http, "alice", "alice-oncall-pw").await;
@@ -159,6 +176,7 @@ password_hash = "{hash}"
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "hello from the web tier");
     assert_eq!(nginx.0.id(), pid);
+    assert_eq!(identity(pid), before, "the same nginx process, with the same config, served both: no reload, no restart");
     eventually(Duration::from_secs(10), "the console to observe normal service", || async {
         let board: serde_json::Value = http.get(format!("{console}/api/v1/actions")).send().await.ok()?.json().await.ok()?;
         let web = board["sites"].as_array()?.iter().find(|s| s["name"] == "web")?.clone();
