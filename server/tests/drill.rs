@@ -660,6 +660,17 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     if report.replays != 1 {
         report.fail(format!("the break-glass change was replayed {} times", report.replays));
     }
+    // Every region's edge follows the control state once the change is replayed: Amsterdam,
+    // which never took the change itself, serves the maintenance page too.
+    let ams = &regions[2];
+    let converged = within(Duration::from_secs(3 * INTERVAL_MS / 1000 + 5), || async {
+        let r = plain.get(format!("http://{}/", ams.nginx)).header("host", "www.example.test").send().await.ok()?;
+        (r.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    })
+    .await;
+    if converged.is_none() {
+        report.fail("Amsterdam's nginx did not follow the replayed change");
+    }
 
     // No audit entry lost or duplicated, and every chain verifies.
     match verified_chain(&store).await {

@@ -1056,3 +1056,28 @@ async fn personal_pages_stay_personal_under_two_logins_in_the_same_second() {
     }
     c.server.stop().await;
 }
+
+/// JSON lists are paged like their pages: the topology's hosts and the DNS records come 100 a
+/// page, so one viewer in a loop cannot make the console build the whole estate per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_topology_is_paged_like_the_page() {
+    let c = start(|e| {
+        let lb2 = e.hosts[0].clone();
+        for n in 0..150 {
+            e.hosts.push(crowsnest::config::HostConfig { name: format!("h{n}"), ..lb2.clone() });
+        }
+    })
+    .await;
+    let base = &c.base;
+    let (viewer, _) = session(base, "bob").await;
+    let hosts =
+        |t: &serde_json::Value| t["regions"].as_array().unwrap().iter().map(|r| r["hosts"].as_array().unwrap().len()).sum::<usize>();
+    let first: serde_json::Value = viewer.get(format!("{base}/api/v1/topology")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(hosts(&first), 100, "one page of hosts");
+    assert_eq!((first["paging"]["pages"].as_u64(), first["paging"]["total"].as_u64()), (Some(2), Some(151)));
+    let second: serde_json::Value = viewer.get(format!("{base}/api/v1/topology?page=2")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(hosts(&second), 51);
+    let one: serde_json::Value = viewer.get(format!("{base}/api/v1/topology?name=h149")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(hosts(&one), 1);
+    c.server.stop().await;
+}

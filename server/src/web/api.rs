@@ -64,8 +64,34 @@ pub async fn peer_report(State(state): State<AppState>) -> Json<app::vantage::Va
     Json(report)
 }
 
-pub async fn topology(State(state): State<AppState>) -> Json<app::model::Topology> {
-    Json(state.console.topology())
+/// Query of `GET /api/v1/topology`: the Topology page's host filters and page.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyApiQuery {
+    status: Option<String>,
+    region: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// `GET /api/v1/topology`: the topology with one page of hosts, like the Topology page
+/// ([`app::paging::PER_PAGE`] hosts a page, problems first, `?status=&region=&name=&page=`):
+/// each region keeps only its hosts on this page, and `paging` says where it is.
+pub async fn topology(State(state): State<AppState>, Query(q): Query<TopologyApiQuery>) -> Response {
+    let mut topology = state.console.topology();
+    let query = app::paging::HostQuery { status: q.status, region: q.region, name: q.name, page: q.page.unwrap_or(1).max(1) };
+    let hosts: Vec<(String, app::model::Host)> =
+        topology.regions.iter().flat_map(|r| r.hosts.iter().map(move |h| (r.name.clone(), h.clone()))).collect();
+    let page = app::paging::host_page(hosts, &query);
+    for region in &mut topology.regions {
+        region.hosts.retain(|h| page.hosts.iter().any(|(r, p)| *r == region.name && p.name == h.name));
+    }
+    let mut body = serde_json::to_value(&topology).unwrap_or_default();
+    body["paging"] = serde_json::json!({
+        "page": page.page, "pages": page.pages, "per_page": app::paging::PER_PAGE, "matching": page.matching, "total": page.total,
+    });
+    Json(body).into_response()
 }
 
 /// Query of `GET /api/v1/dns`: the DNS page's filters and page.

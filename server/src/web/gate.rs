@@ -272,10 +272,13 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         }
     }
     if method == Method::GET && html {
-        // A form's one-time notice, for this page only (read first: removing always writes).
-        if let Ok(Some(notice)) = session.get::<String>(super::NOTICE_KEY).await {
-            let _ = session.remove::<String>(super::NOTICE_KEY).await;
-            request.extensions_mut().insert(app::auth::Notice(notice));
+        // The notice the session's last form left, when the URL names it by its id.
+        if let Some(id) = super::notice_id(request.uri().query()) {
+            if let Ok(Some((kept, notice))) = session.get::<(String, String)>(super::NOTICE_KEY).await {
+                if same_secret(&kept, id) {
+                    request.extensions_mut().insert(app::auth::Notice(notice));
+                }
+            }
         }
     }
     if let Some(record) = record.filter(|r| session::needs_touch(r, gate.timeouts, now)) {

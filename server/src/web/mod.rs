@@ -192,23 +192,31 @@ pub async fn render_with_outcome(
     response
 }
 
-/// Session key of the one-time notice a form leaves for the page it leads to.
+/// Session key of the notice a form leaves for the page it leads to: `(id, words)`.
 pub const NOTICE_KEY: &str = "crowsnest.notice";
 
 /// Longest notice kept, in characters.
 const NOTICE_MAX_CHARS: usize = 500;
 
-/// Leaves `notice` in the session for the next page it renders, and redirects to `to` (post,
-/// redirect, get: a reload never resubmits). The words never travel in the URL.
+/// Leaves `notice` in the session under a fresh id and redirects to `to?notice=ID` (post,
+/// redirect, get: a reload never resubmits). The words never travel in the URL: the page shows
+/// them only when the id is this session's latest, so a link cannot put words on someone's
+/// page, and a live refresh of the same URL keeps showing them.
 pub async fn redirect_with_notice(extensions: &axum::http::Extensions, to: &'static str, notice: String) -> Response {
     use axum::response::IntoResponse;
+    let id = crate::auth::random_token()[..16].to_string();
     if let Some(session) = extensions.get::<tower_sessions::Session>() {
         let notice: String = notice.chars().take(NOTICE_MAX_CHARS).collect();
-        if let Err(e) = session.insert(NOTICE_KEY, notice).await {
+        if let Err(e) = session.insert(NOTICE_KEY, (id.clone(), notice)).await {
             tracing::warn!(error = %e, "cannot keep a form's notice in the session");
         }
     }
-    axum::response::Redirect::to(to).into_response()
+    axum::response::Redirect::to(&format!("{to}?notice={id}")).into_response()
+}
+
+/// The notice id a page's query names, if any.
+pub fn notice_id(query: Option<&str>) -> Option<&str> {
+    query?.split('&').find_map(|pair| pair.strip_prefix("notice=")).filter(|id| id.len() == 16)
 }
 
 /// Reads a body up to `limit` bytes. A longer body comes back as what was read plus the rest of
