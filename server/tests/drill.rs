@@ -396,11 +396,15 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
     };
     if let Some(net) = &net {
         report.cut = "isolate".into();
-        let (ns, address, network) = (net.ns.clone(), net.ns_ip.clone(), net.network.clone());
+        let (ns, address, network, host_ip) = (net.ns.clone(), net.ns_ip.clone(), net.network.clone(), net.host_ip.clone());
         cluster = tokio::task::spawn_blocking(move || {
             cluster.primary.move_into_namespace(&ns, &address, &network).expect("the primary restarts in the namespace");
-            let standby = &cluster.standbys[0];
-            standby.set_upstream(&address, cluster.primary.port).expect("the standby follows the primary's new address");
+            let port = cluster.primary.port;
+            let standby = &mut cluster.standbys[0];
+            standby.set_upstream(&address, port).expect("the standby follows the primary's new address");
+            // Reachable from the namespace too (at the host's end of the link): once the link is
+            // back, the stale primary's console sees the promoted node, as after a healed partition.
+            standby.listen_also(&host_ip, &network).expect("the standby listens on the link");
             standby.stop().and_then(|_| standby.start()).expect("the standby restarts");
             cluster
         })

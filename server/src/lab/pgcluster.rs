@@ -144,6 +144,16 @@ impl Node {
         self.start()
     }
 
+    /// Makes this node (after its next start) listen on `address` as well as loopback, trusting
+    /// `network` (CIDR): a region isolated in a network namespace reaches it there once its link
+    /// is back, as a healed datacenter network would.
+    pub fn listen_also(&mut self, address: &str, network: &str) -> Result<(), ClusterError> {
+        append(&self.dir.join("postgresql.conf"), &format!("listen_addresses = '127.0.0.1,{address}'\n"))?;
+        append(&self.dir.join("pg_hba.conf"), &format!("host all all {network} trust\nhost replication all {network} trust\n"))?;
+        self.host = address.to_string();
+        Ok(())
+    }
+
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) -> Result<(), ClusterError> {
         let log = self.dir.join("server.log");
