@@ -651,7 +651,11 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
             standby.dsn()
         }
     };
-    let store = ControlStore::connect(&writable).await.unwrap();
+    // Right after a link comes back its neighbour entry may still be failed ("no route to host"
+    // for a moment): ask again until the node answers.
+    let store = within(Duration::from_secs(10), || async { ControlStore::connect(&writable).await.ok() })
+        .await
+        .expect("the writable control node answers within 10 s of the way back");
     let count = |store: &ControlStore, key: String| {
         let store = store.clone();
         async move { store.replayed_count(&key).await.ok() }

@@ -195,6 +195,17 @@ pub async fn fetch(client: &reqwest::Client, peer: &PeerConfig, timeout: Duratio
     }
 }
 
+/// The client peers are asked with. A peer answers itself: a redirect elsewhere, or a proxy from
+/// the environment, is not it.
+pub fn client(connect_timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap_or_default()
+}
+
 /// Asks every peer each probe interval, all at once, until aborted; on a secondary, keeps the
 /// writable primary's audit head in `local`.
 pub async fn run(estate: Arc<Estate>, book: PeerBook, local: crate::store::LocalStore, mode: crate::mode::ModeWatch) {
@@ -202,13 +213,7 @@ pub async fn run(estate: Arc<Estate>, book: PeerBook, local: crate::store::Local
         return;
     }
     let timeout = Duration::from_millis(estate.probes.timeout_ms);
-    // A peer answers itself: a redirect elsewhere, or a proxy from the environment, is not it.
-    let client = reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap_or_default();
+    let client = client(timeout);
     let mut tick = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -301,16 +306,23 @@ mod tests {
         let huge = serve(axum::Router::new().route(REPORT_PATH, get(|| async { "x".repeat(MAX_REPORT_BYTES + 1) }))).await;
         let refusing = serve(axum::Router::new()).await;
         let garbled = serve(axum::Router::new().route(REPORT_PATH, get(|| async { "{\"instance\": 1}" }))).await;
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        // A redirect to somewhere else is not followed: the peer is whoever answers at its URL.
+        let elsewhere = serve(axum::Router::new().route(REPORT_PATH, get(|| async { "{\"instance\": 1}" }))).await;
+        let target = format!("{elsewhere}{REPORT_PATH}");
+        let redirecting =
+            serve(axum::Router::new().route(REPORT_PATH, get(move || async move { axum::response::Redirect::temporary(&target) }))).await;
+        let client = client(Duration::from_millis(300));
         let limit = Duration::from_millis(300);
         let started = std::time::Instant::now();
-        let peers = [peer(slow.clone()), peer(huge), peer(refusing.clone()), peer(garbled)];
-        let (a, b, c, d) = tokio::join!(
+        let peers = [peer(slow.clone()), peer(huge), peer(refusing.clone()), peer(garbled), peer(redirecting.clone())];
+        let (a, b, c, d, e) = tokio::join!(
             fetch(&client, &peers[0], limit),
             fetch(&client, &peers[1], limit),
             fetch(&client, &peers[2], limit),
             fetch(&client, &peers[3], limit),
+            fetch(&client, &peers[4], limit),
         );
+        assert_eq!(e.unwrap_err(), FetchError::Status { url: format!("{redirecting}{REPORT_PATH}"), status: 307 });
         assert_eq!(a.unwrap_err(), FetchError::Timeout { url: format!("{slow}{REPORT_PATH}"), ms: 300 });
         assert!(matches!(b.unwrap_err(), FetchError::TooLarge { .. } | FetchError::Timeout { .. }));
         assert_eq!(c.unwrap_err(), FetchError::Status { url: format!("{refusing}{REPORT_PATH}"), status: 404 });
