@@ -13,7 +13,7 @@ mkdir -p bench/results
 out="bench/results/live-$(date -u +%Y%m%dT%H%M%SZ).txt"
 if [ -z "${SKIP_BUILD:-}" ]; then
     "$ROOT/scripts/setup.sh" >/dev/null
-    cargo leptos build --release >/dev/null 2>&1
+    "$ROOT/scripts/build-site.sh" >/dev/null 2>&1
 fi
 data=$(mktemp -d)
 config="$data/live.toml"

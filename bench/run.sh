@@ -21,7 +21,7 @@ out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 
 command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 "$ROOT/scripts/setup.sh" >/dev/null
-cargo leptos build --release >/dev/null 2>&1
+"$ROOT/scripts/build-site.sh" >/dev/null 2>&1
 cargo build --release -p crowsnest --example bare_page >/dev/null 2>&1
 
 {

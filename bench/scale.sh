@@ -27,7 +27,7 @@ out="bench/results/scale-$(date -u +%Y%m%dT%H%M%SZ).txt"
 [ -x /usr/sbin/knotd ] || { echo "bench: installing knot"; apt-get install -y -qq knot >/dev/null; }
 if [ -z "${SKIP_BUILD:-}" ]; then
     "$ROOT/scripts/setup.sh" >/dev/null
-    cargo leptos build --release >/dev/null 2>&1
+    "$ROOT/scripts/build-site.sh" >/dev/null 2>&1
 fi
 
 work=$(mktemp -d)

@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 dir=$(realpath -m "$1") sjc_port=$2 sin_port=$3 nginx_port=$4
 crowsnest="$CARGO_TARGET_DIR/release/crowsnest"
-[ -x "$crowsnest" ] || { echo "$0: build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$crowsnest" ] || { echo "$0: build first: scripts/build-site.sh" >&2; exit 1; }
 pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 "$ROOT/scripts/setup.sh"
-cargo leptos build --release --cargo-locked
+"$ROOT/scripts/build-site.sh"
 # The web balancer's nginx with the shipped config (deploy/nginx/), in front of the lab's web1,
 # reading the console's edge directory: maintenance on `web` really changes what
 # `curl -H 'Host: www.example.test' 127.0.0.1:8081/` answers.

@@ -31,12 +31,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
-# cargo-leptos, pinned: 0.3.8 builds on rustc 1.95 with its own lock file; no_downloads makes it
-# use the tools installed here instead of fetching binaries at build time.
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.8'; then
-    say "installing cargo-leptos 0.3.8 (about 12 minutes on two cores)"
-    cargo install cargo-leptos --version 0.3.8 --locked --features no_downloads
-fi
+# No cargo-leptos: scripts/build-site.sh builds the site with wasm-bindgen and wasm-opt below
+# (compiling cargo-leptos took a fresh machine about 14 minutes). For `cargo leptos watch` while
+# developing: cargo install cargo-leptos --version 0.3.8 --locked --features no_downloads
 
 # wasm-bindgen-cli must equal the wasm-bindgen version in Cargo.lock exactly.
 bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
@@ -53,4 +50,4 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@p
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-say "ready: cargo-leptos $(cargo leptos --version | awk '{print $2}'), wasm-bindgen $bindgen_version, wasm-opt $(wasm-opt --version | awk '{print $3}'), $(chromium --version 2>/dev/null | head -1)"
+say "ready: wasm-bindgen $bindgen_version, wasm-opt $(wasm-opt --version | awk '{print $3}'), $(chromium --version 2>/dev/null | head -1)"

@@ -16,7 +16,7 @@ echo "== Rust tests"
 cargo test --locked -p app -p crowsnest
 
 echo "== release build"
-cargo leptos build --release --cargo-locked
+"$ROOT/scripts/build-site.sh"
 
 echo "== attack suite (the release binary, attacked over loopback)"
 python3 "$ROOT/scripts/attack.py" "$CARGO_TARGET_DIR/release/crowsnest"

@@ -52,7 +52,7 @@ pub enum StartError {
         listen: SocketAddr,
     },
     /// The built site is missing: without it no file may be served.
-    #[error("the site root {0} is not a directory; build the site (`cargo leptos build --release`) or pass --site-root")]
+    #[error("the site root {0} is not a directory; build the site (`scripts/build-site.sh`) or pass --site-root")]
     SiteRoot(PathBuf),
     /// The site root holds the data directory: its databases and audit key would be served.
     #[error("the site root {root} contains the data directory {data}: its databases and audit key would be served; build the site elsewhere or move data_dir")]
@@ -99,7 +99,7 @@ pub fn audit_key(estate: &Estate) -> Result<crate::audit::AuditKey, crate::audit
 /// Where the built site (wasm, js, css, public assets) is.
 #[derive(Debug, Clone)]
 pub struct Site {
-    /// Directory cargo-leptos writes the site to.
+    /// Directory the site is built into (`scripts/build-site.sh`).
     pub root: PathBuf,
 }
 
@@ -277,7 +277,7 @@ impl Server {
             tracing::warn!(
                 site_root = %site.root.display(),
                 "no {} here: pages render but will not hydrate or update live; \
-                 build with `cargo leptos build --release` or pass --site-root",
+                 build with `scripts/build-site.sh` or pass --site-root",
                 bundle.display()
             );
         }
