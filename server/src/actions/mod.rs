@@ -95,9 +95,11 @@ impl ActionService {
         seconds as i64 * 1000
     }
 
-    /// Why break-glass is closed here now for `who`, if it is (the Actions page shows it).
-    pub fn break_glass_refusal(&self, who: &Who) -> Option<String> {
-        decide::decide_break_glass(who.role, &self.primary_watch(), false, self.break_glass_after_ms(), now_ms()).err().map(|r| r.message)
+    /// Why break-glass is closed here now for anyone allowed to operate sites, if it is (the
+    /// Actions page shows it; a viewer's own refusal is shown beside it).
+    fn break_glass_closed(&self) -> Option<String> {
+        let oncall = app::auth::Role::Oncall;
+        decide::decide_break_glass(oncall, &self.primary_watch(), false, self.break_glass_after_ms(), now_ms()).err().map(|r| r.message)
     }
 
     /// Break-glass on a secondary whose primary is lost: maintenance on or off for on-call,
@@ -498,80 +500,101 @@ impl ActionService {
         }
     }
 
-    /// What one site's edge should serve: the stored state, or a break-glass change taken
-    /// here and not yet replayed (it is newer than what the replica says).
-    async fn desired(&self, site: &str) -> Result<Option<Maintenance>, String> {
-        let sites = self.control.site_records().await.map_err(|e| e.to_string())?;
-        let record = sites.iter().find(|s| s.name == site).ok_or_else(|| format!("no site {site}"))?;
-        let mut state = record
-            .maintenance
-            .then(|| Maintenance { message: record.message.clone().unwrap_or_default(), expected_end_ms: record.expected_end_ms });
-        if let Some(e) = self.pending_by_site().await.remove(site) {
-            state = e.maintenance.then(|| Maintenance { message: e.message.unwrap_or_default(), expected_end_ms: e.expected_end_ms });
-        }
-        Ok(state)
+    /// What every site's edge should serve: the stored state, or a break-glass change taken
+    /// here and not yet replayed (it is newer than what the replica says). One read of each
+    /// store for all sites.
+    async fn desired_all(&self) -> Result<std::collections::HashMap<String, Option<Maintenance>>, String> {
+        let records = self.control.site_records().await.map_err(|e| e.to_string())?;
+        let mut pending = self.pending_by_site().await;
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let state = match pending.remove(&r.name) {
+                    Some(e) => {
+                        e.maintenance.then(|| Maintenance { message: e.message.unwrap_or_default(), expected_end_ms: e.expected_end_ms })
+                    }
+                    None => {
+                        r.maintenance.then(|| Maintenance { message: r.message.unwrap_or_default(), expected_end_ms: r.expected_end_ms })
+                    }
+                };
+                (r.name, state)
+            })
+            .collect())
     }
 
     /// Writes one site's desired state to the edge.
     async fn publish_site(&self, site: &str) -> Result<(), String> {
-        let state = self.desired(site).await?;
-        self.write_edge(site, state).await
+        let state = self.desired_all().await?.remove(site).ok_or_else(|| format!("no site {site}"))?;
+        self.write_edge(site, state, now_ms()).await
     }
 
-    async fn write_edge(&self, site: &str, state: Option<Maintenance>) -> Result<(), String> {
+    /// A site's state as published at `now`: with its Retry-After bucket, which moves as the
+    /// expected end nears.
+    fn stamped(&self, state: Option<Maintenance>, now: i64) -> Option<(Maintenance, u64)> {
+        state.map(|m| {
+            let bucket = self.edge.bucket(&m, now);
+            (m, bucket)
+        })
+    }
+
+    async fn write_edge(&self, site: &str, state: Option<Maintenance>, now: i64) -> Result<(), String> {
         let edge = self.edge.clone();
         let name = site.to_string();
         let written = state.clone();
-        let now = now_ms();
         tokio::task::spawn_blocking(move || edge.publish(&name, written.as_ref(), now))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{}: {e}", self.edge.dir().display()))?;
-        let bucket = state.as_ref().map(|m| self.edge.bucket(m, now));
+        let stamped = self.stamped(state, now);
         if let Ok(mut published) = self.published.lock() {
-            published.insert(site.to_string(), state.map(|m| (m, bucket.unwrap_or_default())));
+            published.insert(site.to_string(), stamped);
         }
         Ok(())
     }
 
     /// Makes the edge match the control store for every site (at start, and after a failure).
     pub async fn publish_all(&self) {
-        for site in self.site_names() {
-            if let Err(e) = self.publish_site(&site).await {
-                tracing::error!(site, error = %e, "cannot publish the site's maintenance state to the edge");
-            }
-        }
+        self.publish(false).await;
     }
 
     /// Writes the sites whose desired state (or Retry-After bucket) differs from what this
     /// instance last wrote: a change made elsewhere (another region, a replayed break-glass
     /// change streamed back by the replica) reaches this region's edge within one interval.
     pub async fn sync_edge(&self) -> usize {
-        let mut written = 0;
+        let written = self.publish(true).await;
+        if written > 0 {
+            self.changed();
+        }
+        written
+    }
+
+    /// Writes every configured site, or with `only_changed` those whose stamped state differs
+    /// from what was last written; returns how many were written.
+    async fn publish(&self, only_changed: bool) -> usize {
         let now = now_ms();
+        let mut desired = match self.desired_all().await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the sites' state to publish the edge");
+                return 0;
+            }
+        };
+        let mut written = 0;
         for site in self.site_names() {
-            let desired = match self.desired(&site).await {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!(site, error = %e, "cannot read the site's state to sync the edge");
+            let Some(state) = desired.remove(&site) else {
+                tracing::error!(site, "the site is configured but not in the control store yet; its edge is left as it is");
+                continue;
+            };
+            if only_changed {
+                let want = self.stamped(state.clone(), now);
+                if self.published.lock().map(|p| p.get(&site) == Some(&want)).unwrap_or(false) {
                     continue;
                 }
-            };
-            let want = desired.clone().map(|m| {
-                let bucket = self.edge.bucket(&m, now);
-                (m, bucket)
-            });
-            let same = self.published.lock().map(|p| p.get(&site) == Some(&want)).unwrap_or(false);
-            if same {
-                continue;
             }
-            match self.write_edge(&site, desired).await {
+            match self.write_edge(&site, state, now).await {
                 Ok(()) => written += 1,
                 Err(e) => tracing::error!(site, error = %e, "cannot publish the site's maintenance state to the edge"),
             }
-        }
-        if written > 0 {
-            self.changed();
         }
         written
     }
@@ -624,12 +647,7 @@ impl ActionService {
                 m.read_only.then(|| app::model::read_only_refusal(m.mode, &m.reason, m.since_ms))
             },
             break_glass: self.local.recent_break_glass(20).await?,
-            break_glass_closed: if self.mode.read_only() {
-                let oncall = Who { name: String::new(), role: app::auth::Role::Oncall, csrf_token: String::new(), anonymous: false };
-                self.break_glass_refusal(&oncall)
-            } else {
-                None
-            },
+            break_glass_closed: if self.mode.read_only() { self.break_glass_closed() } else { None },
             evaluated_at_ms: now,
         })
     }
