@@ -85,11 +85,11 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// shared (cached) rendering of a page never carries a person's name or token.
 pub const WHO_SLOT: &str = "<!--crowsnest:who-->";
 
-/// The person this request is for (server only; None in the browser and for public pages).
-pub fn who() -> Option<Who> {
+/// What the server's gate put in the request being rendered (server only; None in the browser).
+fn from_request<T: Clone + Send + Sync + 'static>() -> Option<T> {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>()?.extensions.get::<Who>().cloned()
+        use_context::<http::request::Parts>()?.extensions.get::<T>().cloned()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -97,22 +97,20 @@ pub fn who() -> Option<Who> {
     }
 }
 
-/// What the last form on this session achieved, shown once on the page it led to (a flash
-/// kept in the session by the server, never read from the URL, so nobody can put words on
-/// someone else's page with a link).
+/// The person this request is for (server only; None in the browser and for public pages).
+pub fn who() -> Option<Who> {
+    from_request::<Who>()
+}
+
+/// What the last form on this session achieved, on the page it led to. The words stay in the
+/// session; the URL carries only their id, so nobody can put words on someone else's page
+/// with a link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice(pub String);
 
 /// The notice for the page being rendered, if the last form left one.
 pub fn notice() -> Option<String> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()?.extensions.get::<Notice>().map(|n| n.0.clone())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
+    from_request::<Notice>().map(|n| n.0)
 }
 
 /// Marks the page being rendered as personal: never cached, never stored by a browser cache.
@@ -171,14 +169,7 @@ pub struct LoginToken(pub String);
 
 /// The login form's token (server only).
 pub fn login_token() -> Option<String> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<http::request::Parts>()?.extensions.get::<LoginToken>().map(|t| t.0.clone())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
+    from_request::<LoginToken>().map(|t| t.0)
 }
 
 /// A user as the admin page lists them (never with the hash).

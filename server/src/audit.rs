@@ -213,6 +213,9 @@ impl ChainBreak {
     }
 }
 
+/// Who recorded the head this instance keeps itself ([`Head::by`]; a peer's is `peer NAME`).
+pub const THIS_INSTANCE: &str = "this instance";
+
 /// A head `(seq, hash)` recorded outside the chain, and by whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {

@@ -154,14 +154,14 @@ pub async fn audit_verify(estate: &Estate) -> ExitCode {
     // instance's own head, and every head within the chain, still count.)
     let replica = !control.writable().await.unwrap_or(false);
     let heads: Vec<audit::Head> =
-        heads.into_iter().filter(|h| !(replica && h.by != "this instance" && h.seq > chain.len() as i64)).collect();
+        heads.into_iter().filter(|h| !(replica && h.by != audit::THIS_INSTANCE && h.seq > chain.len() as i64)).collect();
     match audit::verify(&key, &chain, &heads) {
         Ok(n) => {
             if let Some(last) = chain.last() {
                 // Verified: this is the head from now on (it only moves forward).
                 let _ = local.set_audit_head(last.seq, &last.hash).await;
             }
-            let peers = heads.iter().filter(|h| h.by != "this instance").count();
+            let peers = heads.iter().filter(|h| h.by != audit::THIS_INSTANCE).count();
             println!(
                 "audit log intact: {n} entries, head {}; agrees with this instance's recorded head and {peers} peers' heads",
                 chain.last().map_or("none".into(), |e| format!("{} {}", e.seq, &e.hash[..16]))

@@ -577,6 +577,18 @@ async fn two_person_rule_idempotency_bad_input_and_the_edge() {
     assert_eq!(crowsnest::cli::audit_verify(&estate).await, std::process::ExitCode::SUCCESS);
 }
 
+/// The smallest config the binary accepts, in `dir/c.toml`, keeping its data in `dir/data`.
+fn minimal_config(dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("c.toml");
+    let text = format!(
+        "[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n{}",
+        dir.join("data").display().to_string(),
+        common::regions_toml(&["sjc"])
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
 #[test]
 fn bare_crowsnest_needs_a_config_and_a_site() {
     let dir = tempfile::tempdir().unwrap();
@@ -586,16 +598,7 @@ fn bare_crowsnest_needs_a_config_and_a_site() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--config"));
     // A config but no built site: refused rather than serving the working directory.
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n{}",
-            dir.path().join("data").display().to_string(),
-            common::regions_toml(&["sjc"])
-        ),
-    )
-    .unwrap();
+    let config = minimal_config(dir.path());
     let out = std::process::Command::new(exe)
         .current_dir(dir.path())
         .env("CROWSNEST_CONFIG", &config)
@@ -985,16 +988,7 @@ async fn audit_verify_exits_1_on_each_kind_of_tampering() {
     ];
     for (what, sql, words) in table {
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("c.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n{}",
-                dir.path().join("data").display().to_string(),
-                common::regions_toml(&["sjc"])
-            ),
-        )
-        .unwrap();
+        let config = minimal_config(dir.path());
         let estate = crowsnest::config::load(&config).unwrap();
         std::fs::create_dir_all(&estate.instance.data_dir).unwrap();
         let key = crowsnest::run::audit_key(&estate).unwrap();

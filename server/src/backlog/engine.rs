@@ -8,7 +8,6 @@ use crate::clock::now_ms;
 use crate::config::{Estate, LoaderConfig};
 use crate::store::LocalStore;
 use app::model::{Backlog, BacklogPoint, Loader};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -273,7 +272,7 @@ impl LoaderTokens {
     pub fn check(&self, loader: &str, bearer: Option<&str>) -> Result<(), PushError> {
         let expected = self.0.get(loader).ok_or_else(|| PushError::UnknownLoader(loader.to_string()))?;
         let expected = expected.as_deref().ok_or_else(|| PushError::NotPushing(loader.to_string()))?;
-        let presented = bearer.map(|t| format!("{:x}", Sha256::digest(t.as_bytes()))).unwrap_or_default();
+        let presented = bearer.map(crate::auth::token_sha256).unwrap_or_default();
         if crate::auth::same_secret(&presented, expected) {
             Ok(())
         } else {

@@ -8,7 +8,6 @@ pub mod evaluate;
 use crate::clock::now_ms;
 use crate::config::{Estate, PeerConfig};
 use app::vantage::{PeerStatus, VantageReport};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -152,7 +151,7 @@ impl PeerTokens {
 
     /// The peer whose token `bearer` is, if any.
     pub fn check(&self, bearer: Option<&str>) -> Option<&str> {
-        let presented = format!("{:x}", Sha256::digest(bearer?.as_bytes()));
+        let presented = crate::auth::token_sha256(bearer?);
         // Compare against every hash, so the time taken does not tell which one was close.
         let mut found = None;
         for (name, hash) in &self.0 {
@@ -253,7 +252,7 @@ mod tests {
 
     #[test]
     fn only_a_configured_peers_token_is_accepted_and_outages_keep_their_start() {
-        let tokens = PeerTokens(vec![("sin-1".into(), format!("{:x}", Sha256::digest(b"sin-token-0123456789")))]);
+        let tokens = PeerTokens(vec![("sin-1".into(), crate::auth::token_sha256("sin-token-0123456789"))]);
         // (bearer, accepted as)
         let table = [(Some("sin-token-0123456789"), Some("sin-1")), (Some("sin-token-012345678"), None), (Some(""), None), (None, None)];
         for (bearer, want) in table {

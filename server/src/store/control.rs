@@ -603,7 +603,7 @@ impl ControlStore {
         // so bless) a cut or rewritten tail.
         if let Some(local) = &self.head_keeper {
             if let Some((seq, hash)) = local.audit_head().await? {
-                let head = crate::audit::Head { seq, hash, by: "this instance".into() };
+                let head = crate::audit::Head { seq, hash, by: crate::audit::THIS_INSTANCE.into() };
                 let at_head: Option<String> = match &last {
                     Some((id, h)) if *id == seq => Some(h.clone()),
                     Some((id, _)) if *id > seq => sqlx::query("SELECT hash FROM audit_entries WHERE id = $1")

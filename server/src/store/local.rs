@@ -100,8 +100,12 @@ impl LocalStore {
 
     /// Every head recorded outside the chain: this instance's own and each peer's.
     pub async fn audit_heads(&self) -> Result<Vec<crate::audit::Head>, StoreError> {
-        let mut heads: Vec<crate::audit::Head> =
-            self.audit_head().await?.map(|(seq, hash)| crate::audit::Head { seq, hash, by: "this instance".into() }).into_iter().collect();
+        let mut heads: Vec<crate::audit::Head> = self
+            .audit_head()
+            .await?
+            .map(|(seq, hash)| crate::audit::Head { seq, hash, by: crate::audit::THIS_INSTANCE.into() })
+            .into_iter()
+            .collect();
         let rows = sqlx::query("SELECT peer, seq, hash FROM peer_audit_heads ORDER BY peer")
             .fetch_all(&self.pool)
             .await
@@ -141,52 +145,45 @@ impl LocalStore {
     /// Journals a break-glass change and appends it to this instance's own audit chain, in one
     /// transaction; false (and nothing written) when its key is already journaled.
     pub async fn journal_break_glass(&self, e: &BreakGlass, instance: &str) -> Result<bool, StoreError> {
-        const DOING: &str = "journaling a break-glass change";
-        let audit_key = self.key.clone().ok_or(StoreError::NoAuditKey)?;
-        // BEGIN IMMEDIATE: the chain's last entry is read and extended under SQLite's write lock.
-        let mut conn = self.pool.acquire().await.map_err(query_error(DOING))?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
-        let result = async {
-            let done = sqlx::query(
-                "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms, \
-                 awaiting, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .bind(&e.key)
-            .bind(&e.site)
-            .bind(e.maintenance as i64)
-            .bind(&e.message)
-            .bind(e.expected_end_ms)
-            .bind(&e.reason)
-            .bind(&e.actor)
-            .bind(e.at_ms)
-            .bind(e.awaiting as i64)
-            .bind(e.expires_at_ms)
-            .execute(&mut *conn)
+        let journaled = self
+            .with_local_entry("journaling a break-glass change", async |conn: &mut sqlx::SqliteConnection| {
+                let done = sqlx::query(
+                    "INSERT INTO break_glass (idempotency_key, site, maintenance, message, expected_end_ms, reason, actor, at_ms, \
+                     awaiting, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING",
+                )
+                .bind(&e.key)
+                .bind(&e.site)
+                .bind(e.maintenance as i64)
+                .bind(&e.message)
+                .bind(e.expected_end_ms)
+                .bind(&e.reason)
+                .bind(&e.actor)
+                .bind(e.at_ms)
+                .bind(e.awaiting as i64)
+                .bind(e.expires_at_ms)
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
+                let (action, then) = if e.awaiting {
+                    (format!("{kind}.break_glass_requested"), "waiting for a second on-call")
+                } else {
+                    (format!("{kind}.break_glass"), "pending replay into the control store")
+                };
+                let entry = crate::audit::NewAuditEntry {
+                    at_ms: e.at_ms,
+                    actor: e.actor.clone(),
+                    action,
+                    target: e.site.clone(),
+                    reason: e.reason.clone(),
+                    detail: format!("on {instance}, key {}; {then}", e.key),
+                };
+                Ok(Some(((), entry)))
+            })
             .await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
-            }
-            let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
-            let (action, then) = if e.awaiting {
-                (format!("{kind}.break_glass_requested"), "waiting for a second on-call")
-            } else {
-                (format!("{kind}.break_glass"), "pending replay into the control store")
-            };
-            let entry = crate::audit::NewAuditEntry {
-                at_ms: e.at_ms,
-                actor: e.actor.clone(),
-                action,
-                target: e.site.clone(),
-                reason: e.reason.clone(),
-                detail: format!("on {instance}, key {}; {then}", e.key),
-            };
-            append_local(&mut conn, &audit_key, entry).await?;
-            Ok::<bool, sqlx::Error>(true)
-        }
-        .await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::query(end).execute(&mut *conn).await.map_err(query_error(DOING))?;
-        result.map_err(query_error(DOING))
+        Ok(journaled.is_some())
     }
 
     /// A second on-call agrees to a waiting break-glass change: it is applied from now on and
@@ -198,11 +195,7 @@ impl LocalStore {
         instance: &str,
         now_ms: i64,
     ) -> Result<Option<BreakGlass>, StoreError> {
-        const DOING: &str = "approving a break-glass change";
-        let audit_key = self.key.clone().ok_or(StoreError::NoAuditKey)?;
-        let mut conn = self.pool.acquire().await.map_err(query_error(DOING))?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(DOING))?;
-        let result = async {
+        self.with_local_entry("approving a break-glass change", async |conn: &mut sqlx::SqliteConnection| {
             let moved = sqlx::query(
                 "UPDATE break_glass SET awaiting = 0, approved_by = $1 \
                  WHERE idempotency_key = $2 AND awaiting = 1 AND actor <> $1 AND expires_at_ms > $3 AND replayed_at_ms IS NULL",
@@ -226,13 +219,31 @@ impl LocalStore {
                 reason: e.reason.clone(),
                 detail: format!("on {instance}, key {}; broken by {}, agreed by {approver}; pending replay", e.key, e.actor),
             };
+            Ok(Some((e, entry)))
+        })
+        .await
+    }
+
+    /// Runs `change` and, when it makes something, appends the audit entry it returns to this
+    /// instance's own chain, all in one transaction. BEGIN IMMEDIATE: the chain's last entry is
+    /// read and extended under SQLite's write lock.
+    async fn with_local_entry<T>(
+        &self,
+        doing: &'static str,
+        change: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> Result<Option<(T, crate::audit::NewAuditEntry)>, sqlx::Error>,
+    ) -> Result<Option<T>, StoreError> {
+        let audit_key = self.key.clone().ok_or(StoreError::NoAuditKey)?;
+        let mut conn = self.pool.acquire().await.map_err(query_error(doing))?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.map_err(query_error(doing))?;
+        let result = async {
+            let Some((made, entry)) = change(&mut conn).await? else { return Ok(None) };
             append_local(&mut conn, &audit_key, entry).await?;
-            Ok::<_, sqlx::Error>(Some(e))
+            Ok::<_, sqlx::Error>(Some(made))
         }
         .await;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::query(end).execute(&mut *conn).await.map_err(query_error(DOING))?;
-        result.map_err(query_error(DOING))
+        sqlx::query(end).execute(&mut *conn).await.map_err(query_error(doing))?;
+        result.map_err(query_error(doing))
     }
 
     /// One journaled change by its key.

@@ -116,12 +116,6 @@ fn peer_report(method: &Method, path: &str) -> bool {
     matches!(*method, Method::GET | Method::HEAD) && path == crate::peers::REPORT_PATH
 }
 
-/// SHA-256 of `text`, hex.
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The bearer token of a request, if it has one.
 fn bearer(request: &Request) -> Option<&str> {
     request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
@@ -209,12 +203,14 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     if path == "/metrics" && method == Method::GET {
         // A scraper's token instead of a session.
         if let (Some(want), Some(token)) = (&gate.metrics_token_sha256, bearer(&request)) {
-            if same_secret(&sha256_hex(token), &want.to_ascii_lowercase()) {
+            if same_secret(&crate::auth::token_sha256(token), &want.to_ascii_lowercase()) {
                 return next.run(request).await;
             }
         }
     }
     let found = logged_in(&gate, &session, now).await;
+    // Visitors without a session are a wall display when `anonymous_role` is set.
+    let anonymous = gate.anonymous_role.map(|role| Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true });
     if is_public(&method, &path, gate.public_metrics) {
         // The login form's token: the session's when someone is logged in, else one made from
         // a nonce cookie, with nothing stored (anonymous visitors fill no table).
@@ -222,7 +218,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         if path == "/login" {
             let token = match &found {
                 Some((record, _)) => record.csrf_token.clone(),
-                None => match PreLogin::nonce_in(request.headers()).filter(|n| n.len() == 64) {
+                None => match PreLogin::nonce_in(request.headers()) {
                     Some(nonce) => gate.prelogin.token(&nonce),
                     None => {
                         let (nonce, token) = gate.prelogin.issue();
@@ -233,9 +229,8 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
             };
             request.extensions_mut().insert(LoginToken(token));
         }
-        // A wall display (anonymous_role) shows everything anyway; anyone else learns nothing
-        // about the instance from a public path.
-        let anonymous = gate.anonymous_role.map(|role| Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true });
+        // A wall display shows everything anyway; anyone else learns nothing about the instance
+        // from a public path.
         if let Some(who) = found.map(|(_, who)| who).or(anonymous) {
             request.extensions_mut().insert(who);
         }
@@ -245,9 +240,9 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         }
         return response;
     }
-    let (record, who) = match (found, gate.anonymous_role) {
+    let (record, who) = match (found, anonymous) {
         (Some((record, who)), _) => (Some(record), who),
-        (None, Some(role)) => (None, Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true }),
+        (None, Some(wall)) => (None, wall),
         (None, None) => return ApiError::unauthenticated().respond(html),
     };
     if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -325,7 +320,7 @@ async fn splice(response: Response, who: Option<&Who>) -> Response {
         Err((head, rest)) => (head, Some(rest)),
     };
     let fill = who_html(who);
-    let Some(at) = (rest.is_none()).then(|| find(&bytes, WHO_SLOT.as_bytes())).flatten() else {
+    let Some(at) = (rest.is_none()).then(|| super::find(&bytes, WHO_SLOT.as_bytes())).flatten() else {
         let body = match rest {
             None => Body::from(bytes),
             Some(rest) => Body::from_stream(futures::stream::once(async move { Ok(bytes) }).chain(rest)),
@@ -342,10 +337,6 @@ async fn splice(response: Response, who: Option<&Who>) -> Response {
         parts.headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
     }
     Response::from_parts(parts, Body::from(out))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The peer address of a request, when the server was started with connect info.

@@ -2,6 +2,7 @@
 //! Security Policy that names each inline script of a page by its hash, and `no-store` on the
 //! JSON API. The outermost layer, so refusals and error pages carry them too.
 
+use super::find;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
@@ -49,10 +50,6 @@ fn inline_scripts(html: &[u8]) -> Vec<&[u8]> {
         rest = &body[close..];
     }
     found
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The layer.

@@ -42,11 +42,6 @@ fn safe_next(next: &str) -> &str {
 
 /// A name as the audit log keeps it from a failed login: at most 64 characters (real names are
 /// no longer), control characters shown as `?`, and `…` where it was cut.
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
 fn claimed_name(name: &str) -> String {
     let mut kept: String = name.chars().take(64).map(|c| if c.is_control() { '?' } else { c }).collect();
     if name.chars().nth(64).is_some() {
@@ -141,12 +136,13 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
     let user = state.login.control.user(&form.name).await.ok().flatten().filter(|u| !u.disabled);
     let good = match state.login.passwords.verify(user.as_ref().map(|u| u.password_hash.clone()), form.password.clone()).await {
         Ok(good) => good,
-        Err(busy) => {
+        Err(crate::auth::password::Busy) => {
             // Not the user's fault: give the attempt back.
             if let Ok(mut l) = state.login.limiter.lock() {
                 l.succeeded_without_login(&attempt);
             }
-            return refused(&format!("{}.", capitalise(&busy.to_string())), StatusCode::SERVICE_UNAVAILABLE, Some(2)).await;
+            return refused("Too many logins are being checked; try again in a few seconds.", StatusCode::SERVICE_UNAVAILABLE, Some(2))
+                .await;
         }
     };
     if !good {

@@ -219,6 +219,11 @@ pub fn notice_id(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|pair| pair.strip_prefix("notice=")).filter(|id| id.len() == 16)
 }
 
+/// Where `needle` first occurs in `haystack` (the who-slot in a page, a page's scripts).
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// Reads a body up to `limit` bytes. A longer body comes back as what was read plus the rest of
 /// the stream, so the caller can still send it whole.
 pub async fn buffer(body: Body, limit: usize) -> Result<Bytes, (Bytes, futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>)> {
