@@ -16,31 +16,44 @@ pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# The clusters live in a directory of their own under /tmp, owned by postgres when run as root:
+# the checkout may sit under a directory postgres cannot enter (a mktemp -d is 0700). $dir/pg
+# links to it; `realpath` gives the real path to whoever needs it (secondary.spec.ts).
+stop_clusters() {
+    for node in primary standby; do
+        [ -f "$1/$node/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$1/$node" -m immediate -w stop >/dev/null 2>&1 || true
+    done
+}
 pids=()
+pg=""
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for node in primary standby; do
-        [ -f "$dir/pg/$node/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$dir/pg/$node" -m immediate -w stop >/dev/null 2>&1 || true
-    done
+    if [ -n "$pg" ]; then stop_clusters "$pg"; rm -rf "$pg"; fi
 }
 trap cleanup EXIT
 trap 'exit 0' TERM INT
 
-for node in primary standby; do
-    [ -f "$dir/pg/$node/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$dir/pg/$node" -m immediate -w stop >/dev/null 2>&1 || true
-done
-rm -rf "$dir" && mkdir -p "$dir/pg" "$dir/sjc-1/edge" "$dir/sin-1/edge"
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/pg"
+# A previous run's clusters, if it was killed before it could stop them.
+if [ -e "$dir/pg" ]; then
+    old=$(realpath "$dir/pg")
+    stop_clusters "$old"
+    case "$old" in /tmp/crowsnest-regions-pg.*) rm -rf "$old" ;; esac
+fi
+rm -rf "$dir" && mkdir -p "$dir/sjc-1/edge" "$dir/sin-1/edge"
+pg=$(mktemp -d /tmp/crowsnest-regions-pg.XXXXXX)
+chmod 755 "$pg"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$pg"
+ln -s "$pg" "$dir/pg"
 primary_port=$(free_port) standby_port=$(free_port)
 settings() {
     printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = ''\nfsync = off\nwal_retrieve_retry_interval = '1s'\n" "$1"
 }
-as_pg "$pg_bin/initdb" -D "$dir/pg/primary" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
-settings "$primary_port" | as_pg tee -a "$dir/pg/primary/postgresql.conf" >/dev/null
-as_pg "$pg_bin/pg_ctl" -D "$dir/pg/primary" -l "$dir/pg/primary.log" -w start >/dev/null
-as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/pg/standby" -R -X stream -c fast -C -S db_sin --no-sync
-settings "$standby_port" | as_pg tee -a "$dir/pg/standby/postgresql.conf" >/dev/null
-as_pg "$pg_bin/pg_ctl" -D "$dir/pg/standby" -l "$dir/pg/standby.log" -w start >/dev/null
+as_pg "$pg_bin/initdb" -D "$pg/primary" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
+settings "$primary_port" | as_pg tee -a "$pg/primary/postgresql.conf" >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$pg/primary" -l "$pg/primary.log" -w start >/dev/null
+as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$pg/standby" -R -X stream -c fast -C -S db_sin --no-sync
+settings "$standby_port" | as_pg tee -a "$pg/standby/postgresql.conf" >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$pg/standby" -l "$pg/standby.log" -w start >/dev/null
 
 hash=$(printf %s alice-oncall | "$crowsnest" hash-password)
 # One audit key for both regions: they share one PostgreSQL control store.

@@ -32,7 +32,8 @@ function wwwInSingapore(): Promise<number> {
 function primaryDatabase(action: "stop" | "start") {
   const pgBin = fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(a) - Number(b)).pop();
   const pgCtl = `/usr/lib/postgresql/${pgBin}/bin/pg_ctl`;
-  const dir = `${process.cwd()}/.run-regions/pg`;
+  // A link to the clusters' own directory, which postgres can enter (scripts/regions.sh).
+  const dir = fs.realpathSync(`${process.cwd()}/.run-regions/pg`);
   const args = action === "stop" ? ["-D", `${dir}/primary`, "-m", "fast", "-w", "stop"] : ["-D", `${dir}/primary`, "-l", `${dir}/primary.log`, "-w", "start"];
   const asRoot = process.getuid?.() === 0;
   execFileSync(asRoot ? "runuser" : pgCtl, asRoot ? ["-u", "postgres", "--", pgCtl, ...args] : args, { stdio: "ignore" });
