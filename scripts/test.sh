@@ -10,6 +10,8 @@ echo "== lint gate"
 # One format and no clippy warnings (lints are declared once, in Cargo.toml's [workspace.lints]).
 cargo fmt --check
 cargo clippy --locked -p app -p crowsnest --all-targets -- -D warnings
+# No server module imports one that imports it back.
+python3 "$ROOT/scripts/import-cycles.py"
 
 echo "== Rust tests"
 # app and crowsnest only: building frontend natively would unify the ssr and hydrate features.

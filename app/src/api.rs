@@ -70,6 +70,8 @@ pub async fn get_dns() -> Result<Dns, ConsoleError> {
 }
 
 /// One page of records, filtered on the server: what the DNS page and its live refresh fetch.
+// The macro makes a struct of the arguments, whose fields a doc comment cannot reach.
+#[allow(missing_docs)]
 #[server(endpoint = "dns_page")]
 pub async fn get_dns_page(
     status: Option<String>,
@@ -80,6 +82,8 @@ pub async fn get_dns_page(
 }
 
 /// One declared record with its history of answers and status changes.
+// The macro makes a struct of the arguments, whose fields a doc comment cannot reach.
+#[allow(missing_docs)]
 #[server(endpoint = "dns_record")]
 pub async fn get_dns_record(key: String) -> Result<Option<DnsRecordDetail>, ConsoleError> {
     console()?.dns_record(key).await
@@ -104,6 +108,8 @@ pub async fn get_actions() -> Result<ActionsBoard, ConsoleError> {
 }
 
 /// One page of the audit log.
+// The macro makes a struct of the arguments, whose fields a doc comment cannot reach.
+#[allow(missing_docs)]
 #[server(endpoint = "audit")]
 pub async fn get_audit(filter: AuditFilter) -> Result<AuditPage, ConsoleError> {
     console()?.audit(filter).await

@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total_ms: f64 = rows.iter().map(|r| r.2).sum();
     let calls: i64 = rows.iter().map(|r| r.1).sum();
     let specs = engine::specs(&estate);
-    let status = board.snapshot(&estate, &specs, crowsnest::clock::now_ms()).clusters[0].status;
+    let status = crowsnest::replication::view::replication(&board, &estate, &specs, crowsnest::clock::now_ms()).clusters[0].status;
     println!("# replication monitoring cost: primary + 3 standbys, 1 s interval, {seconds} s, rounds={}", board.rounds());
     println!("primary_statement_time_ms_per_minute {:.3}", total_ms * 60.0 / seconds as f64);
     println!("primary_statements_per_minute {:.1}", calls as f64 * 60.0 / seconds as f64);

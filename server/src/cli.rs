@@ -4,7 +4,7 @@
 use crate::audit::{self, NewAuditEntry};
 use crate::clock::now_ms;
 use crate::config::Estate;
-use crate::run::control_url;
+use crate::control_state::control_url;
 use crate::store::{ControlStore, LocalStore, UserChange};
 use std::io::Write;
 use std::process::ExitCode;
@@ -42,7 +42,7 @@ pub enum UserCommand {
 async fn stores(estate: &Estate) -> Result<(ControlStore, LocalStore), String> {
     let dir = &estate.instance.data_dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let key = crate::run::audit_key(estate).map_err(|e| e.to_string())?;
+    let key = crate::control_state::audit_key(estate).map_err(|e| e.to_string())?;
     let local = LocalStore::open(&dir.join("local.db")).await.map_err(|e| e.to_string())?.keyed(key.clone());
     let control = ControlStore::open(&control_url(estate)).await.map_err(|e| e.to_string())?.keep_head_in(local.clone()).keyed(key);
     Ok((control, local))

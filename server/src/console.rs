@@ -14,7 +14,7 @@ use crate::replication::evaluate::ClusterSpec;
 use crate::store::{ControlStore, LocalStore};
 use app::api::Console;
 use app::error::ConsoleError;
-use app::model::{self, Area, Backlog, Dns, Instance, Mode, Overview, Replication, Status, Topology};
+use app::model::{self, Backlog, Dns, Instance, Mode, Overview, Replication, Topology};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ pub struct Boards {
     /// Peers' reports and reachability.
     pub peers: crate::peers::PeerBook,
     /// How this instance's config differs from the primary's (on a secondary).
-    pub drift: crate::drift::Drift,
+    pub drift: crate::mode::drift::Drift,
 }
 
 /// Everything the pages read, shared by all requests.
@@ -51,7 +51,7 @@ pub struct ConsoleState {
     actions: ActionService,
     mode: crate::mode::ModeWatch,
     peers: crate::peers::PeerBook,
-    drift: crate::drift::Drift,
+    drift: crate::mode::drift::Drift,
     /// The DNS snapshot of the board's latest round, built once per round: a 10,000-record zone
     /// is evaluated once, not once per page view, scrape, record page and event.
     dns_snapshot: std::sync::Mutex<Option<(u64, Arc<Dns>)>>,
@@ -72,7 +72,7 @@ impl ConsoleState {
         let clusters = crate::replication::engine::specs(&estate);
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
-        let policy = estate.probes.policy();
+        let policy = Policy::of_config(&estate.probes);
         ConsoleState {
             estate,
             board,
@@ -94,6 +94,11 @@ impl ConsoleState {
         }
     }
 
+    /// Moves after every audit entry this instance appends (logins, users, actions).
+    pub fn audit_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.control.audit_changes()
+    }
+
     /// The replication board the replication engine publishes to.
     pub fn replication_board(&self) -> &ReplicationBoard {
         &self.replication
@@ -106,7 +111,7 @@ impl ConsoleState {
 
     /// Replication evaluated at `now_ms`.
     pub fn replication_at(&self, now_ms: i64) -> Replication {
-        self.replication.snapshot(&self.estate, &self.clusters, now_ms)
+        crate::replication::view::replication(&self.replication, &self.estate, &self.clusters, now_ms)
     }
 
     /// The DNS board the DNS engine publishes to.
@@ -186,19 +191,19 @@ impl ConsoleState {
         Topology { vantages, ..own.topology }
     }
 
-    /// What this instance serves its peers: its facts and own observations only.
     /// The audit head this instance last appended or verified, for its peers to keep.
     pub async fn audit_head(&self) -> Option<(i64, String)> {
         self.local.audit_head().await.ok().flatten()
     }
 
+    /// What this instance serves its peers at `now_ms`: its facts and own observations only.
     pub fn vantage_report_at(&self, now_ms: i64) -> app::vantage::VantageReport {
         let topology = self.own_topology_at(now_ms);
         let areas = vec![
-            Area::health(&topology),
-            Area::dns(&self.dns_snapshot()),
-            Area::replication(&self.replication_at(now_ms)),
-            Area::backlog(&self.backlog()),
+            crate::overview::health(&topology),
+            crate::overview::dns(&self.dns_snapshot()),
+            crate::overview::replication(&self.replication_at(now_ms)),
+            crate::overview::backlog(&self.backlog()),
         ];
         app::vantage::VantageReport {
             instance: self.instance(),
@@ -267,7 +272,7 @@ impl Console for ConsoleState {
     }
 
     fn backlog(&self) -> Backlog {
-        self.backlog.snapshot(now_ms())
+        crate::backlog::view::backlog(&self.backlog, now_ms())
     }
 
     fn dns_record(&self, key: String) -> BoxFuture<'_, Result<Option<model::DnsRecordDetail>, ConsoleError>> {
@@ -329,47 +334,10 @@ impl Console for ConsoleState {
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
         Box::pin(async move {
             let sites = self.control.sites().await.map_err(|e| ConsoleError::Store { store: "control".into(), message: e.to_string() })?;
-            let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
             // What users really see, where a site is observed through its balancer.
             let views = self.actions.sites().await.map_err(control_error)?;
-            let disagreements: Vec<String> = views
-                .iter()
-                .filter_map(|s| s.agreement().filter(|(agree, _)| !agree).map(|(_, words)| format!("{}: {words}", s.name)))
-                .collect();
-            let maintenance = Area {
-                key: "actions".into(),
-                title: "Maintenance".into(),
-                status: if !disagreements.is_empty() || !on.is_empty() { Status::Warn } else { Status::Ok },
-                summary: if sites.is_empty() {
-                    "No sites are configured.".into()
-                } else if !disagreements.is_empty() {
-                    format!("Requested and observed differ: {}.", disagreements.join("; "))
-                } else if on.is_empty() {
-                    format!("All {} sites are serving normally.", sites.len())
-                } else {
-                    format!("Maintenance page on for: {}.", on.join(", "))
-                },
-                href: "/actions".into(),
-            };
-            let replication = self.replication();
-            let backlog = self.backlog();
-            let topology = self.topology();
-            let mut areas = vec![
-                Area::health(&topology),
-                Area::dns(&self.dns_snapshot()),
-                Area::replication(&replication),
-                Area::backlog(&backlog),
-                maintenance,
-            ];
-            if !topology.vantages.peers.is_empty() {
-                areas.push(Area::vantages(&topology.vantages));
-            }
-            Ok(Overview {
-                areas,
-                sites,
-                fail_back: crate::fail_back::judge(&replication, &backlog, &topology),
-                hostnames: topology.hostnames.clone(),
-            })
+            let (replication, backlog, topology) = (self.replication(), self.backlog(), self.topology());
+            Ok(crate::overview::overview(&topology, &self.dns_snapshot(), &replication, &backlog, sites, &views))
         })
     }
 }

@@ -147,7 +147,7 @@ async fn serve_or_run() -> ExitCode {
                 if let Some(url) = control_db {
                     estate.instance.control_db = Some(url);
                 }
-                let url = run::control_url(&estate);
+                let url = crowsnest::control_state::control_url(&estate);
                 let migrated = async { crowsnest::store::ControlStore::connect(&url).await?.migrate().await }.await;
                 match migrated {
                     Ok(()) => {

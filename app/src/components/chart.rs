@@ -8,7 +8,12 @@ const HEIGHT: i64 = 48;
 
 /// A line through `points` (unix ms, value), scaled to the window; gaps (None) break the line.
 #[component]
-pub fn Sparkline(points: Vec<(i64, Option<f64>)>, label: String) -> impl IntoView {
+pub fn Sparkline(
+    /// (unix ms, value) pairs, oldest first; None is a gap.
+    points: Vec<(i64, Option<f64>)>,
+    /// What the line shows, for screen readers.
+    label: String,
+) -> impl IntoView {
     let known: Vec<(i64, f64)> = points.iter().filter_map(|(t, v)| v.filter(|v| v.is_finite()).map(|v| (*t, v))).collect();
     if known.len() < 2 {
         return view! { <span class="muted chart-empty">"not enough history yet"</span> }.into_any();

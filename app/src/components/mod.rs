@@ -1,8 +1,8 @@
 //! Components used on every page: banner, navigation, status badges and the error boundary.
 
-mod banner;
-mod chart;
-mod status;
+pub mod banner;
+pub mod chart;
+pub mod status;
 
 pub use banner::{Banner, Nav};
 pub use chart::Sparkline;

@@ -7,7 +7,10 @@ use leptos::prelude::*;
 /// means; the word is always there, colour is never the only signal. `data-status-word` carries
 /// the word for scripts and tests.
 #[component]
-pub fn Badge<S: Worded + Send + Sync + 'static>(status: S) -> impl IntoView {
+pub fn Badge<S: Worded + Send + Sync + 'static>(
+    /// The status to show.
+    status: S,
+) -> impl IntoView {
     view! {
         <span class=format!("badge status-{}", status.meaning().as_str()) data-status-word=status.word()>
             {status.word()}

@@ -2,16 +2,17 @@
 //! transaction (state change + audit entries), then the effect on this region's edge.
 
 pub mod decide;
+pub mod edge;
 pub mod observe;
 
 use crate::audit::NewAuditEntry;
 use crate::clock::now_ms;
 use crate::config::Estate;
-use crate::edge::{EdgePublisher, Maintenance};
 use crate::store::{ControlStore, NewActionRequest, SiteChange, StoreError, Transition};
 use app::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, SiteView};
 use app::auth::Who;
 use decide::{FieldErrors, Refusal, RequestForm, Step};
+use edge::{EdgePublisher, Maintenance};
 use std::sync::Arc;
 use tokio::sync::watch;
 

@@ -2,12 +2,11 @@
 //! and evaluated on read. A rejected report is remembered as the loader's last error while the
 //! previous good report stays in use.
 
-use super::evaluate::{self, Policy};
+use super::evaluate::Policy;
 use super::{exposition, Report};
 use crate::clock::now_ms;
 use crate::config::{Estate, LoaderConfig};
 use crate::store::LocalStore;
-use app::model::{Backlog, BacklogPoint, Loader};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -17,9 +16,11 @@ use tokio::sync::watch;
 const MAX_SCRAPE_BYTES: usize = 1024 * 1024;
 
 #[derive(Default)]
-struct LoaderState {
-    reports: VecDeque<Report>,
-    last_error: Option<(i64, String)>,
+pub(super) struct LoaderState {
+    /// Good reports in the window, oldest first.
+    pub(super) reports: VecDeque<Report>,
+    /// The last refusal or failed scrape: when, and why.
+    pub(super) last_error: Option<(i64, String)>,
 }
 
 /// Reports per loader, and a counter that moves whenever any changes.
@@ -53,11 +54,10 @@ pub enum PushError {
     },
 }
 
-fn policy(estate: &Estate) -> Policy {
+pub(super) fn policy(estate: &Estate) -> Policy {
     Policy { window_ms: estate.backlog.window_seconds as i64 * 1000, stopped_after_ms: estate.backlog.stopped_after_seconds as i64 * 1000 }
 }
 
-/// Compares two byte strings in time that does not depend on where they differ.
 impl LoaderBoard {
     /// An empty board for the estate's loaders; good reports also go to `local`.
     pub fn new(estate: Arc<Estate>, local: Option<LocalStore>) -> Self {
@@ -93,7 +93,7 @@ impl LoaderBoard {
             entry.last_error = None;
         }
         if let Some(store) = &self.local {
-            if let Err(e) = store.record_backlog(loader, &report).await {
+            if let Err(e) = store.record_backlog(loader, &report.row()).await {
                 tracing::warn!(error = %e, "could not store a loader report; the live view is unaffected");
             }
         }
@@ -138,51 +138,13 @@ impl LoaderBoard {
         *self.changes.borrow()
     }
 
-    /// Every loader evaluated at `now_ms`.
-    pub fn snapshot(&self, now_ms: i64) -> Backlog {
-        let estate = &self.estate;
-        let policy = policy(estate);
-        let state = self.state.read().ok();
-        let loaders = estate
-            .loaders
-            .iter()
-            .map(|config| {
-                let empty = LoaderState::default();
-                let s = state.as_ref().and_then(|m| m.get(&config.name)).unwrap_or(&empty);
-                let reports: Vec<Report> = s.reports.iter().cloned().collect();
-                let verdict = evaluate::evaluate(&reports, policy, now_ms);
-                let latest = reports.last();
-                let (region, region_display) = estate.host_region(&config.host);
-                Loader {
-                    name: config.name.clone(),
-                    host: config.host.clone(),
-                    region,
-                    region_display,
-                    source: source(config),
-                    status: verdict.status,
-                    detail: verdict.detail,
-                    depth: latest.map(|r| r.depth),
-                    oldest_age_seconds: latest.map(|r| r.oldest_age_seconds),
-                    enqueue_rate: verdict.enqueue_rate,
-                    load_rate: verdict.load_rate,
-                    net_drain: verdict.net_drain,
-                    eta_seconds: verdict.eta_seconds,
-                    last_report_ms: latest.map(|r| r.at_ms),
-                    last_error: s.last_error.as_ref().map(|(at, e)| format!("{}: {e}", app::format::utc(*at))),
-                    history: reports.iter().map(|r| BacklogPoint { at_ms: r.at_ms, depth: r.depth }).collect(),
-                }
-            })
-            .collect();
-        Backlog {
-            loaders,
-            window_seconds: estate.backlog.window_seconds,
-            interval_seconds: estate.backlog.interval_seconds,
-            evaluated_at_ms: now_ms,
-        }
+    /// The estate and each loader's state, for the view.
+    pub(super) fn read(&self) -> (&Estate, Option<std::sync::RwLockReadGuard<'_, HashMap<String, LoaderState>>>) {
+        (&self.estate, self.state.read().ok())
     }
 }
 
-fn source(config: &LoaderConfig) -> String {
+pub(super) fn source(config: &LoaderConfig) -> String {
     match (&config.metrics_url, &config.push_token_sha256) {
         (Some(url), None) => format!("scrape {url}"),
         (Some(url), Some(_)) => format!("scrape {url}, push"),

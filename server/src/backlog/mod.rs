@@ -1,10 +1,11 @@
 //! Loader backlog: reports come in by scraping Prometheus text ([`exposition`]) or by an
 //! authenticated JSON push; [`evaluate`] turns a window of reports into rates, drain, ETA and a
-//! status; [`engine`] keeps the window per loader and runs the scrapes.
+//! status; [`engine`] keeps the window per loader and runs the scrapes; [`view`] is the page's data.
 
 pub mod engine;
 pub mod evaluate;
 pub mod exposition;
+pub mod view;
 
 use serde::Deserialize;
 
@@ -21,6 +22,19 @@ pub struct Report {
     pub enqueued_total: f64,
     /// Counter: items written into the master since the loader started.
     pub loaded_total: f64,
+}
+
+impl Report {
+    /// The row the local store keeps for this report.
+    pub fn row(&self) -> crate::store::BacklogRow {
+        crate::store::BacklogRow {
+            at_ms: self.at_ms,
+            depth: self.depth,
+            oldest_age_seconds: self.oldest_age_seconds,
+            enqueued_total: self.enqueued_total,
+            loaded_total: self.loaded_total,
+        }
+    }
 }
 
 /// The JSON body a loader pushes to `POST /api/v1/loaders/{name}/report`.

@@ -4,11 +4,11 @@ use super::{KeyPath, Segment};
 use toml_edit::{Item, Table, Value};
 
 /// A parsed TOML document that remembers where everything is.
-pub struct Document(toml_edit::Document<String>);
+pub(super) struct Document(toml_edit::Document<String>);
 
 impl Document {
     /// Parses `text`, or returns the byte offset and message of the syntax error.
-    pub fn parse(text: &str) -> Result<Self, (usize, String)> {
+    pub(super) fn parse(text: &str) -> Result<Self, (usize, String)> {
         // The `toml` crate judges the syntax first: toml_edit 0.23 panics on some malformed
         // text ("all items have spans", found by fuzz/ and kept as a regression test), and
         // only ever sees text that is valid TOML. A panic there anyway is a mistake, not a crash.
@@ -27,7 +27,7 @@ impl Document {
     }
 
     /// Byte offset of the deepest existing part of `path` (the key if present, else its parent).
-    pub fn offset_of(&self, path: &KeyPath) -> usize {
+    pub(super) fn offset_of(&self, path: &KeyPath) -> usize {
         let mut best = 0;
         let mut item: Option<&Item> = None;
         let mut table: Option<&Table> = Some(self.0.as_table());
@@ -84,7 +84,7 @@ impl Document {
 
     /// The bytes to blank so that `path` is gone from the text while every other offset stays
     /// put: a key with its value, or a whole table with its sub-tables.
-    pub fn removal_range(&self, path: &KeyPath) -> Option<std::ops::Range<usize>> {
+    pub(super) fn removal_range(&self, path: &KeyPath) -> Option<std::ops::Range<usize>> {
         let (last, parent) = path.0.split_last()?;
         let mut item: Option<&Item> = None;
         let mut table: Option<&Table> = Some(self.0.as_table());
@@ -117,7 +117,7 @@ impl Document {
     }
 
     /// The `name` a table in an array declares, if any: `hosts[3]` → `api1`.
-    pub fn name_of(&self, path: &KeyPath) -> Option<String> {
+    pub(super) fn name_of(&self, path: &KeyPath) -> Option<String> {
         let (Segment::Index(n), array) = path.0.split_last()? else { return None };
         let mut table = self.0.as_table();
         let mut found: Option<&Item> = None;
@@ -138,7 +138,7 @@ impl Document {
     }
 
     /// From a table's header to the next header that is not inside it (or the end).
-    pub fn block_range(&self, path: &KeyPath) -> Option<std::ops::Range<usize>> {
+    pub(super) fn block_range(&self, path: &KeyPath) -> Option<std::ops::Range<usize>> {
         let mut headers = Vec::new();
         collect_headers(self.0.as_table(), &mut KeyPath::root(), &mut headers);
         let start = headers.iter().find(|(p, _)| p == path)?.1;
@@ -148,7 +148,7 @@ impl Document {
     }
 
     /// The deepest key path whose key or value span contains `offset`.
-    pub fn key_at(&self, offset: usize) -> KeyPath {
+    pub(super) fn key_at(&self, offset: usize) -> KeyPath {
         let mut path = KeyPath::root();
         descend_table(self.0.as_table(), offset, &mut path);
         path
@@ -256,7 +256,7 @@ fn descend_item(item: &Item, offset: usize, path: &mut KeyPath) -> bool {
 }
 
 /// 1-based line and column of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;

@@ -6,6 +6,7 @@
 //! column, in [`locate`]). Every mistake becomes one [`ConfigError`] naming file, line, key and what
 //! was expected.
 
+pub mod example;
 mod locate;
 mod model;
 mod validate;

@@ -271,26 +271,6 @@ pub struct ProbeConfig {
     pub flap_window: usize,
 }
 
-impl ProbeConfig {
-    /// The health thresholds these settings make.
-    pub fn policy(&self) -> crate::health::evaluate::Policy {
-        crate::health::evaluate::Policy {
-            stale_after_ms: (self.interval_seconds * 1000 * self.stale_after_intervals as u64 + self.timeout_ms) as i64,
-            latency_warn_ms: self.latency_warn_ms as f64,
-        }
-    }
-
-    /// The damping rule for host health and DNS records.
-    pub fn damping(&self) -> crate::damping::Damping {
-        crate::damping::Damping {
-            agree: self.settle_rounds,
-            of: self.settle_window,
-            flap_changes: self.flap_changes,
-            flap_window: self.flap_window,
-        }
-    }
-}
-
 impl Default for ProbeConfig {
     fn default() -> Self {
         ProbeConfig {
@@ -300,10 +280,11 @@ impl Default for ProbeConfig {
             stale_after_intervals: 3,
             retention_hours: 24,
             dns_concurrency: 64,
-            settle_rounds: crate::damping::Damping::DEFAULT.agree,
-            settle_window: crate::damping::Damping::DEFAULT.of,
-            flap_changes: crate::damping::Damping::DEFAULT.flap_changes,
-            flap_window: crate::damping::Damping::DEFAULT.flap_window,
+            // Two of three rounds, flapping at four changes in eight (engines::damping's DEFAULT).
+            settle_rounds: 2,
+            settle_window: 3,
+            flap_changes: 4,
+            flap_window: 8,
         }
     }
 }

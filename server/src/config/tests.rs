@@ -250,7 +250,7 @@ fn the_region_examples_are_valid_and_differ_only_where_a_region_does() {
     // The same estate: a promoted secondary adopts the same users, sites and records.
     assert_eq!(sjc.hosts.len(), sin.hosts.len());
     assert_eq!(
-        crate::drift::differences(&sin, &[], &["web".into(), "api".into()], &crate::run::desired_records(&sjc)).len(),
+        crate::mode::drift::differences(&sin, &[], &["web".into(), "api".into()], &crate::control_state::desired_records(&sjc)).len(),
         1,
         "only the user, absent from an empty store, differs"
     );

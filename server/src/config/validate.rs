@@ -6,7 +6,7 @@ use super::{KeyPath, Mistake};
 use std::net::IpAddr;
 
 /// All mistakes in the estate, in file order as far as sections go.
-pub fn validate(estate: &Estate) -> Vec<Mistake> {
+pub(super) fn validate(estate: &Estate) -> Vec<Mistake> {
     let mut out = Vec::new();
     let root = KeyPath::root();
     regions(estate, &root, &mut out);
@@ -339,7 +339,7 @@ fn failover_pool(estate: &Estate, entries: &[String], key: &KeyPath, out: &mut V
 }
 
 /// A DNS name: labels of 1–63 letters, digits or hyphens, 253 characters at most.
-pub fn dns_name(name: &str) -> Result<(), String> {
+pub(super) fn dns_name(name: &str) -> Result<(), String> {
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Err("it is empty".into());

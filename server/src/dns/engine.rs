@@ -5,7 +5,7 @@ use super::evaluate::{self, AddressBook, Declared, Previous, Seen, Serials, View
 use super::values::Values;
 use super::wire::WireResolver;
 use crate::config::{Estate, RecordKind, ZoneConfig};
-use crate::damping::{Damped, Damping};
+use crate::engines::damping::{Damped, Damping};
 use crate::store::{DesiredRecord, DnsRow, LocalStore};
 use app::model::DnsStatus;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -374,7 +374,7 @@ pub async fn run_rounds(
     }
     let client = WireResolver::new(Duration::from_millis(estate.probes.timeout_ms));
     let book = AddressBook::from_estate(&estate);
-    let rule = estate.probes.damping();
+    let rule = Damping::of_config(&estate.probes);
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

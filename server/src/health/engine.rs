@@ -4,7 +4,7 @@
 use super::evaluate::{Answer, Expect, Observation, ProbeError};
 use crate::clock::now_ms;
 use crate::config::{Estate, HostConfig};
-use crate::damping::{Damped, Damping};
+use crate::engines::damping::{Damped, Damping};
 use crate::store::LocalStore;
 use app::model::Status;
 use futures::future::BoxFuture;
@@ -115,6 +115,7 @@ fn is_refused(e: &reqwest::Error) -> bool {
     false
 }
 
+/// An error and every cause under it, joined with ": " (a bare reqwest error says only "error sending request").
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -207,7 +208,7 @@ pub async fn run_rounds(
     engine: Arc<crate::engines::Engine>,
 ) {
     let targets: Vec<(String, Target)> = estate.hosts.iter().map(|h| (h.name.clone(), Target::of(h))).collect();
-    let (policy, rule) = (estate.probes.policy(), estate.probes.damping());
+    let (policy, rule) = (crate::health::evaluate::Policy::of_config(&estate.probes), Damping::of_config(&estate.probes));
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
@@ -220,7 +221,8 @@ pub async fn run_rounds(
         }))
         .await;
         if let Some(store) = &local {
-            if let Err(e) = store.record_health(&round).await {
+            let rows: Vec<(String, crate::store::HealthRow)> = round.iter().map(|(host, o)| (host.clone(), o.row())).collect();
+            if let Err(e) = store.record_health(&rows).await {
                 tracing::warn!(error = %e, "could not store observations; the live view is unaffected");
             }
             if board.rounds().is_multiple_of(100) {

@@ -1,7 +1,7 @@
 //! Health evaluation: a pure function from the latest observation, the policy and `now` to a
 //! status. Rules are checked in order of precedence; the first that holds decides.
 
-use crate::damping::Damped;
+use crate::engines::damping::Damped;
 use app::model::{Health, Status};
 
 /// What one check saw.
@@ -13,6 +13,17 @@ pub struct Observation {
     pub latency_ms: Option<f64>,
     /// The answer, or why there was none.
     pub outcome: Result<Answer, ProbeError>,
+}
+
+impl Observation {
+    /// The row the local store keeps for this observation.
+    pub fn row(&self) -> crate::store::HealthRow {
+        let (ok, detail) = match &self.outcome {
+            Ok(answer) => (true, format!("{answer:?}")),
+            Err(e) => (false, e.to_string()),
+        };
+        crate::store::HealthRow { at_ms: self.at_ms, ok, latency_ms: self.latency_ms, detail }
+    }
 }
 
 /// A check that got an answer.
@@ -45,6 +56,16 @@ pub struct Policy {
     pub stale_after_ms: i64,
     /// A passing check slower than this is `warn`.
     pub latency_warn_ms: f64,
+}
+
+impl Policy {
+    /// The health thresholds that `probes` configures.
+    pub fn of_config(probes: &crate::config::ProbeConfig) -> Policy {
+        Policy {
+            stale_after_ms: (probes.interval_seconds * 1000 * probes.stale_after_intervals as u64 + probes.timeout_ms) as i64,
+            latency_warn_ms: probes.latency_warn_ms as f64,
+        }
+    }
 }
 
 /// Which HTTP statuses pass.
@@ -191,7 +212,7 @@ mod tests {
 
     #[test]
     fn damped_health_shows_the_settled_status_and_the_latest_check() {
-        use crate::damping::{Damped, Damping};
+        use crate::engines::damping::{Damped, Damping};
         let rule = Damping::DEFAULT;
         let raw = |status: Status| Health {
             status,

@@ -8,11 +8,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 /// Where Debian installs unbound.
-pub const UNBOUND: &str = "/usr/sbin/unbound";
+pub(super) const UNBOUND: &str = "/usr/sbin/unbound";
 
 /// Why the cache could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum CacheError {
+pub(super) enum CacheError {
     /// unbound is not installed.
     #[error("unbound is not installed ({UNBOUND}); scripts/setup.sh installs it")]
     NotInstalled,
@@ -25,7 +25,7 @@ pub enum CacheError {
 }
 
 /// A running unbound; dropping it stops the process and removes its directory.
-pub struct Cache {
+pub(super) struct Cache {
     /// Where it answers (UDP and TCP).
     pub addr: SocketAddr,
     child: tokio::process::Child,
@@ -41,7 +41,7 @@ impl Drop for Cache {
 
 /// unbound's config: one listener, no privileges dropped or chroot (it runs as whoever runs the
 /// lab), no DNSSEC validation (the lab's zone is unsigned), and `test.` not answered locally.
-pub fn config(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_ttl: u32, dir: &Path) -> String {
+pub(super) fn config(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_ttl: u32, dir: &Path) -> String {
     let stubs: String = servers.iter().map(|s| format!("    stub-addr: {}@{}\n", s.ip(), s.port())).collect();
     let zone = zone.trim_end_matches('.');
     let tld = zone.rsplit('.').next().unwrap_or(zone);
@@ -59,7 +59,7 @@ pub fn config(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_ttl: u
 }
 
 /// Starts unbound on `listen` in front of `servers` and waits until it answers.
-pub async fn start(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_ttl: u32) -> Result<Cache, CacheError> {
+pub(super) async fn start(listen: SocketAddr, zone: &str, servers: &[SocketAddr], max_ttl: u32) -> Result<Cache, CacheError> {
     if !Path::new(UNBOUND).exists() {
         return Err(CacheError::NotInstalled);
     }

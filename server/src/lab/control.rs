@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 #[derive(Clone)]
-pub struct Control {
+pub(super) struct Control {
     pub hosts: Arc<BTreeMap<String, watch::Sender<HostState>>>,
     pub zone: Option<Arc<LabZone>>,
     pub secondary: Option<Arc<LabZone>>,
@@ -42,7 +42,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>, shape: &str) -> Result<T, Reply
     body.map(|Json(b)| b).map_err(|e| problem(StatusCode::BAD_REQUEST, format!("body must be {shape}: {e}")))
 }
 
-pub fn router(control: Control) -> Router {
+pub(super) fn router(control: Control) -> Router {
     Router::new()
         .route("/lab/state", get(state))
         .route("/lab/hosts/{name}", post(set_host))

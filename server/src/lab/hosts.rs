@@ -24,7 +24,7 @@ pub enum HostState {
 }
 
 /// How a host is reached: HTTP on the check URL's address, or plain TCP.
-pub struct Endpoint {
+pub(super) struct Endpoint {
     name: String,
     banner: String,
     addr: SocketAddr,
@@ -37,7 +37,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The endpoint a host's check expects to find.
-    pub fn of(host: &HostConfig) -> Endpoint {
+    pub(super) fn of(host: &HostConfig) -> Endpoint {
         let http_addr = host.check.http.as_deref().and_then(|url| {
             let u = reqwest::Url::parse(url).ok()?;
             let ip = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
@@ -54,7 +54,7 @@ impl Endpoint {
     }
 
     /// Binds the endpoint's address.
-    pub async fn bind(&self) -> Result<TcpListener, LabError> {
+    pub(super) async fn bind(&self) -> Result<TcpListener, LabError> {
         TcpListener::bind(self.addr).await.map_err(|source| LabError::Bind { addr: self.addr, what: format!("host {}", self.name), source })
     }
 }
@@ -80,7 +80,7 @@ async fn respond(State(a): State<Answering>) -> (StatusCode, String) {
 }
 
 /// Serves the endpoint, dropping the listener while the host is down and rebinding after.
-pub async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch::Receiver<HostState>) {
+pub(super) async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch::Receiver<HostState>) {
     let mut listener = Some(first);
     loop {
         if *state.borrow_and_update() == HostState::Down {

@@ -7,7 +7,7 @@ use super::observe::NodeClient;
 use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::store::LocalStore;
-use app::model::{DbCluster, LagPoint, LagThresholds, Replication};
+use app::model::{DbCluster, LagPoint, LagThresholds};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -41,10 +41,13 @@ pub fn thresholds(estate: &Estate) -> LagThresholds {
     }
 }
 
+/// What the board holds, read by the view.
 #[derive(Default)]
-struct Inner {
-    latest: HashMap<String, ClusterRound>,
-    history: HashMap<(String, String), VecDeque<LagPoint>>,
+pub(super) struct Inner {
+    /// The latest round per cluster.
+    pub(super) latest: HashMap<String, ClusterRound>,
+    /// Each replica's lag points, by (cluster, host), oldest first.
+    pub(super) history: HashMap<(String, String), VecDeque<LagPoint>>,
 }
 
 /// The latest round per cluster and each replica's lag history; a counter moves every round.
@@ -94,34 +97,15 @@ impl ReplicationBoard {
         *self.rounds.borrow()
     }
 
-    /// Every cluster evaluated at `now_ms`, with lag histories.
-    pub fn snapshot(&self, estate: &Estate, specs: &[ClusterSpec], now_ms: i64) -> Replication {
-        let thresholds = thresholds(estate);
-        let stale_after_ms = stale_after_ms(estate);
-        let inner = self.inner.read().ok();
-        let clusters = specs
-            .iter()
-            .map(|spec| {
-                let empty = ClusterRound::default();
-                let round = inner.as_ref().and_then(|i| i.latest.get(&spec.name)).unwrap_or(&empty);
-                let mut cluster = evaluate::evaluate(spec, round, &thresholds, stale_after_ms, heartbeat_every_seconds(estate), now_ms);
-                if let Some(inner) = &inner {
-                    for node in cluster.nodes.iter_mut() {
-                        if let Some(points) = inner.history.get(&(spec.name.clone(), node.host.clone())) {
-                            node.history = points.iter().cloned().collect();
-                        }
-                    }
-                }
-                cluster
-            })
-            .collect();
-        Replication { clusters, thresholds, interval_seconds: estate.replication.interval_seconds, evaluated_at_ms: now_ms }
+    /// What the board holds now, for the view.
+    pub(super) fn read(&self) -> Option<std::sync::RwLockReadGuard<'_, Inner>> {
+        self.inner.read().ok()
     }
 }
 
 /// How often heartbeats are written: every round, when this instance writes them. When it does
 /// not (`heartbeat = false`, another instance writes), ages are taken as they are.
-fn heartbeat_every_seconds(estate: &Estate) -> f64 {
+pub(super) fn heartbeat_every_seconds(estate: &Estate) -> f64 {
     if estate.replication.heartbeat {
         estate.replication.interval_seconds as f64
     } else {
@@ -130,7 +114,7 @@ fn heartbeat_every_seconds(estate: &Estate) -> f64 {
 }
 
 /// A reading is stale after three missed rounds.
-fn stale_after_ms(estate: &Estate) -> i64 {
+pub(super) fn stale_after_ms(estate: &Estate) -> i64 {
     let r = &estate.replication;
     (r.interval_seconds * 1000 * 3 + r.timeout_ms) as i64
 }

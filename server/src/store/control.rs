@@ -27,6 +27,9 @@ pub struct ControlStore {
     /// Set while this instance may not write (a secondary, or split brain): the one writer
     /// refuses before any transaction begins. None for other nodes and the CLI.
     writes_refused: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Moves after every append that this handle (or a clone) made: the audit log's own change
+    /// signal, which live pages follow.
+    audit_changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// One declared record value.
@@ -82,7 +85,15 @@ impl ControlStore {
             .acquire_timeout(std::time::Duration::from_secs(2))
             .connect_lazy(url)
             .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        Ok(ControlStore { pool, backend: "postgres", append: Default::default(), head_keeper: None, key: None, writes_refused: None })
+        Ok(ControlStore {
+            pool,
+            backend: "postgres",
+            append: Default::default(),
+            head_keeper: None,
+            key: None,
+            writes_refused: None,
+            audit_changes: Default::default(),
+        })
     }
 
     /// Connects without touching the schema.
@@ -95,7 +106,15 @@ impl ControlStore {
             .connect(url)
             .await
             .map_err(|source| StoreError::Open { store: STORE, url: redact(url), source })?;
-        Ok(ControlStore { pool, backend, append: Default::default(), head_keeper: None, key: None, writes_refused: None })
+        Ok(ControlStore {
+            pool,
+            backend,
+            append: Default::default(),
+            head_keeper: None,
+            key: None,
+            writes_refused: None,
+            audit_changes: Default::default(),
+        })
     }
 
     /// Runs the migrations that are not applied yet; none when all are. A console connected
@@ -186,11 +205,19 @@ impl ControlStore {
     }
 
     async fn keep_head(&self, last: Option<AuditEntry>) {
+        if last.is_some() {
+            self.audit_changes.send_modify(|n| *n += 1);
+        }
         if let (Some(local), Some(e)) = (&self.head_keeper, last) {
             if let Err(err) = local.set_audit_head(e.seq, &e.hash).await {
                 tracing::error!(error = %err, seq = e.seq, "cannot keep the audit head in the local store");
             }
         }
+    }
+
+    /// Moves after every audit entry appended through this store (by this process).
+    pub fn audit_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.audit_changes.subscribe()
     }
 
     /// `sqlite` or `postgres`.
@@ -933,7 +960,11 @@ async fn standing(tx: &mut sqlx::Transaction<'_, sqlx::Any>, name: &str) -> Resu
 /// Why a journaled change may not be applied, judged by the people it names as the primary
 /// knows them now (role, disabled): None when the actor, and the approver if any, may
 /// operate sites and are different people.
-pub fn replay_refusal(actor: &str, actor_standing: Option<(Role, bool)>, approver: Option<(&str, Option<(Role, bool)>)>) -> Option<String> {
+pub(super) fn replay_refusal(
+    actor: &str,
+    actor_standing: Option<(Role, bool)>,
+    approver: Option<(&str, Option<(Role, bool)>)>,
+) -> Option<String> {
     let judge = |name: &str, standing: Option<(Role, bool)>| match standing {
         None => Some(format!("{name} is not a user here")),
         Some((_, true)) => Some(format!("{name} is disabled")),

@@ -2,7 +2,6 @@
 //! Always a writable SQLite file, even when control state is a read-only replica.
 
 use super::StoreError;
-use crate::health::evaluate::Observation;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -42,6 +41,21 @@ pub struct HealthRow {
     pub latency_ms: Option<f64>,
     /// The answer or error, in words.
     pub detail: String,
+}
+
+/// One good loader report, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacklogRow {
+    /// When it was taken (unix milliseconds).
+    pub at_ms: i64,
+    /// Items queued.
+    pub depth: f64,
+    /// Age of the oldest queued item, seconds.
+    pub oldest_age_seconds: f64,
+    /// Counter: items accepted since the loader started.
+    pub enqueued_total: f64,
+    /// Counter: items written into the master since the loader started.
+    pub loaded_total: f64,
 }
 
 fn query_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -343,24 +357,20 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Stores one probe round's health observations in one transaction.
-    pub async fn record_health(&self, round: &[(String, Observation)]) -> Result<(), StoreError> {
+    /// Stores one probe round's health observations, (host, row) pairs, in one transaction.
+    pub async fn record_health(&self, round: &[(String, HealthRow)]) -> Result<(), StoreError> {
         const DOING: &str = "storing health observations";
         let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
-        for (host, obs) in round {
-            let (ok, detail) = match &obs.outcome {
-                Ok(answer) => (true, format!("{answer:?}")),
-                Err(e) => (false, e.to_string()),
-            };
+        for (host, row) in round {
             sqlx::query(
                 "INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) \
                  VALUES (?, 'health', ?, ?, ?, ?)",
             )
-            .bind(obs.at_ms)
+            .bind(row.at_ms)
             .bind(host)
-            .bind(ok)
-            .bind(obs.latency_ms)
-            .bind(detail)
+            .bind(row.ok)
+            .bind(row.latency_ms)
+            .bind(&row.detail)
             .execute(&mut *tx)
             .await
             .map_err(query_error(DOING))?;
@@ -412,7 +422,7 @@ impl LocalStore {
     }
 
     /// Stores one good loader report: depth, oldest age and both counters.
-    pub async fn record_backlog(&self, loader: &str, report: &crate::backlog::Report) -> Result<(), StoreError> {
+    pub async fn record_backlog(&self, loader: &str, report: &BacklogRow) -> Result<(), StoreError> {
         let detail = serde_json::json!({
             "depth": report.depth,
             "oldest_age_seconds": report.oldest_age_seconds,

@@ -7,7 +7,7 @@ pub use crate::audit::{AuditEntry, NewAuditEntry};
 pub use control::{
     ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
 };
-pub use local::{BreakGlass, DnsRow, HealthRow, LocalStore};
+pub use local::{BacklogRow, BreakGlass, DnsRow, HealthRow, LocalStore};
 
 /// A store failure, naming which store and what it was doing.
 #[derive(Debug, thiserror::Error)]

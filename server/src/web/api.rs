@@ -1,8 +1,8 @@
 //! The JSON API: each page's data, the loader push, `/healthz` and `/metrics`.
 
 use super::error::ApiError;
+use super::metrics;
 use super::AppState;
-use crate::metrics;
 use app::action::AuditFilter;
 use app::api::Console;
 use axum::extract::{Path, Query, State};
@@ -41,6 +41,7 @@ pub async fn healthz(State(state): State<AppState>, who: Option<axum::Extension<
     (code, Json(body)).into_response()
 }
 
+/// `GET /metrics`: Prometheus text for every area, the engines' clocks and this instance.
 pub async fn metrics_text(State(state): State<AppState>) -> Response {
     let console = &state.console;
     let mut text =
@@ -52,6 +53,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
+/// `GET /api/v1/instance`: who this instance is and its mode.
 pub async fn instance(State(state): State<AppState>) -> Json<app::model::Instance> {
     Json(state.console.instance())
 }
@@ -119,10 +121,12 @@ pub async fn dns(State(state): State<AppState>, Query(q): Query<DnsApiQuery>) ->
     Json(body).into_response()
 }
 
+/// `GET /api/v1/replication`: every cluster's nodes, lag and history.
 pub async fn replication(State(state): State<AppState>) -> Json<app::model::Replication> {
     Json(state.console.replication())
 }
 
+/// `GET /api/v1/backlog`: every loader's backlog and the fail-back verdict.
 pub async fn backlog(State(state): State<AppState>) -> Json<app::model::Backlog> {
     Json(state.console.backlog())
 }
@@ -149,6 +153,7 @@ pub fn push_error(e: crate::backlog::engine::PushError) -> ApiError {
     ApiError::new(code, "push_refused", e.to_string())
 }
 
+/// `GET /api/v1/overview`: every area's summary.
 pub async fn overview(State(state): State<AppState>) -> Response {
     match state.console.overview().await {
         Ok(o) => Json(o).into_response(),

@@ -58,7 +58,7 @@ impl ApiError {
 
     /// A small HTML page saying what went wrong, with the same status.
     pub fn page(self) -> Response {
-        let escape = crate::edge::escape;
+        let escape = crate::html::escape;
         let login = if self.status == StatusCode::UNAUTHORIZED {
             "<p><a href=\"/login\" id=\"login-link\">Log in</a> to see this page.</p>"
         } else {

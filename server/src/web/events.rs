@@ -109,6 +109,7 @@ fn stream(state: AppState, query: EventsQuery, connected: Connected) -> Sse<impl
     let mut replication_rounds = console.replication_board().subscribe();
     let mut backlog_changes = console.backlog_board().subscribe();
     let mut action_changes = state.actions.subscribe();
+    let mut audit_changes = console.audit_changes();
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
         let _connected = connected;
@@ -154,6 +155,11 @@ fn stream(state: AppState, query: EventsQuery, connected: Connected) -> Sse<impl
                 }
                 changed = action_changes.changed() => {
                     if changed.is_err() { break }
+                    send.actions = true;
+                }
+                changed = audit_changes.changed() => {
+                    if changed.is_err() { break }
+                    // The actions page shows the audit log's latest entries.
                     send.actions = true;
                 }
                 _ = shutdown.wait_for(|stopping| *stopping) => break,

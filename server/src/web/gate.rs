@@ -1,77 +1,38 @@
-//! The gate: one layer over the whole router. Every request needs a session unless its path is
-//! on the short public list below, so a route added later is protected by default. For every
+//! The gate: one layer over the whole router. Every request needs a session unless the route
+//! table (`routes.rs`) says its route is public, so a route added later is protected by default. For every
 //! state-changing request it checks the role (through `app::auth::refusal`, the one place roles
-//! are decided) and the session's synchronizer token. It also puts who is logged in into each
-//! HTML page, outside the shared (cached) rendering.
+//! are decided) and the session's synchronizer token. It then has who is logged in filled into
+//! each HTML page (`who_slot.rs`), outside the shared (cached) rendering.
 
 use super::error::{wants_html, ApiError};
+use super::routes::{self, Access};
+use super::who_slot;
 use crate::auth::prelogin::PreLogin;
 use crate::auth::session::{self, SessionRecord, Timeouts};
 use crate::auth::{same_secret, Directory};
 use crate::clock::now_ms;
-use app::auth::{refusal, LoginToken, Permission, Role, Who, CSRF_FIELD, CSRF_HEADER, WHO_SLOT};
+use app::auth::{refusal, LoginToken, Permission, Role, Who, CSRF_FIELD, CSRF_HEADER};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tower_sessions::Session;
 
-/// Paths anyone may reach without a session. Keep this list short: everything else is
-/// protected. `/metrics` is public only when `auth.public_metrics` says so; the loader push
-/// checks its own bearer token.
-pub const PUBLIC: &[Public] = &[
-    Public::Exact("/login"),
-    Public::Exact("/healthz"),
-    Public::Exact("/favicon.svg"),
-    Public::Prefix("/pkg/"),
-    Public::LoaderPush,
-    Public::PeerReport,
-];
-
-/// One entry of the public list.
-#[derive(Debug, Clone, Copy)]
-pub enum Public {
-    /// Exactly this path, any method.
-    Exact(&'static str),
-    /// Every path under this prefix, GET and HEAD only.
-    Prefix(&'static str),
-    /// `POST /api/v1/loaders/{name}/report`, authenticated by the loader's own token.
-    LoaderPush,
-    /// `GET /api/v1/peer/report`, authenticated by a peer's token.
-    PeerReport,
-}
-
-/// Whether `method path` is on the public list.
+/// Whether `method path` needs no session (the route table says; a loader's push and a peer's
+/// report check their own bearer token instead).
 pub fn is_public(method: &Method, path: &str, public_metrics: bool) -> bool {
-    if public_metrics && path == "/metrics" {
-        return true;
-    }
-    PUBLIC.iter().any(|p| match p {
-        Public::Exact(exact) => path == *exact,
-        Public::Prefix(prefix) => path.starts_with(prefix) && matches!(*method, Method::GET | Method::HEAD),
-        Public::LoaderPush => pushing_loader(method, path).is_some(),
-        Public::PeerReport => peer_report(method, path),
-    })
+    routes::policies().of(method, path).access.is_public(public_metrics)
 }
 
-/// What a request needs to be allowed, by method and path: the one table of roles per route.
+/// What a state-changing `method path` needs, from the route table.
 pub fn required(method: &Method, path: &str) -> Permission {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || path == "/logout" {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Permission::Read;
     }
-    if path == "/actions" || path.starts_with("/actions/") || path.starts_with("/api/v1/actions") {
-        return Permission::OperateSites;
-    }
-    // Leptos' server functions (`POST /api/NAME`) only read.
-    if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
-        return Permission::Read;
-    }
-    // Anything else that changes state is the most guarded thing there is.
-    Permission::ManageUsers
+    routes::policies().of(method, path).access.permission()
 }
 
 /// The client's address: the socket's peer, or the last `X-Forwarded-For` hop when the peer is
@@ -111,22 +72,14 @@ pub struct GateState {
     pub secure_cookies: bool,
 }
 
-/// Whether this is a peer asking for this instance's report.
-fn peer_report(method: &Method, path: &str) -> bool {
-    matches!(*method, Method::GET | Method::HEAD) && path == crate::peers::REPORT_PATH
-}
-
 /// The bearer token of a request, if it has one.
 fn bearer(request: &Request) -> Option<&str> {
     request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
 }
 
-/// The loader a push path names, if it is one.
-fn pushing_loader<'p>(method: &Method, path: &'p str) -> Option<&'p str> {
-    if *method != Method::POST {
-        return None;
-    }
-    path.strip_prefix("/api/v1/loaders/")?.strip_suffix("/report").filter(|n| !n.is_empty() && !n.contains('/'))
+/// The loader a push path (`/api/v1/loaders/{name}/report`, matched by the route table) names.
+fn loader_named(path: &str) -> &str {
+    path.trim_start_matches("/api/v1/loaders/").trim_end_matches("/report")
 }
 
 /// Bodies the gate reads to find a form's token (and handlers read at most).
@@ -181,37 +134,41 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let html = wants_html(request.headers(), &path);
-    if let Some(loader) = pushing_loader(&method, &path) {
-        // The loader's own token instead of a session.
-        if let Err(e) = gate.loader_tokens.check(loader, bearer(&request)) {
-            return super::api::push_error(e).into_response();
+    let policy = routes::of_request(&request);
+    match policy.access {
+        Access::Loader => {
+            // The loader's own token instead of a session.
+            if let Err(e) = gate.loader_tokens.check(loader_named(&path), bearer(&request)) {
+                return super::api::push_error(e).into_response();
+            }
+            return next.run(request).await;
         }
-        return next.run(request).await;
-    }
-    if peer_report(&method, &path) {
-        // A peer's token instead of a session.
-        if gate.peer_tokens.check(bearer(&request)).is_none() {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "a peer report needs a configured peer's token: Authorization: Bearer TOKEN",
-            )
-            .respond(false);
+        Access::Peer => {
+            // A peer's token instead of a session.
+            if gate.peer_tokens.check(bearer(&request)).is_none() {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "a peer report needs a configured peer's token: Authorization: Bearer TOKEN",
+                )
+                .respond(false);
+            }
+            return next.run(request).await;
         }
-        return next.run(request).await;
-    }
-    if path == "/metrics" && method == Method::GET {
-        // A scraper's token instead of a session.
-        if let (Some(want), Some(token)) = (&gate.metrics_token_sha256, bearer(&request)) {
-            if same_secret(&crate::auth::token_sha256(token), &want.to_ascii_lowercase()) {
-                return next.run(request).await;
+        Access::Metrics => {
+            // A scraper's token instead of a session.
+            if let (Some(want), Some(token)) = (&gate.metrics_token_sha256, bearer(&request)) {
+                if same_secret(&crate::auth::token_sha256(token), &want.to_ascii_lowercase()) {
+                    return next.run(request).await;
+                }
             }
         }
+        Access::Public | Access::Read | Access::Operate | Access::Manage => {}
     }
     let found = logged_in(&gate, &session, now).await;
     // Visitors without a session are a wall display when `anonymous_role` is set.
     let anonymous = gate.anonymous_role.map(|role| Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true });
-    if is_public(&method, &path, gate.public_metrics) {
+    if policy.access.is_public(gate.public_metrics) {
         // The login form's token: the session's when someone is logged in, else one made from
         // a nonce cookie, with nothing stored (anonymous visitors fill no table).
         let mut new_nonce = None;
@@ -234,7 +191,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         if let Some(who) = found.map(|(_, who)| who).or(anonymous) {
             request.extensions_mut().insert(who);
         }
-        let mut response = splice_who(next.run(request).await).await;
+        let mut response = who_slot::fill(next.run(request).await, None).await;
         if let Some(cookie) = new_nonce.and_then(|n| header::HeaderValue::from_str(&PreLogin::cookie(&n, gate.secure_cookies)).ok()) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -249,7 +206,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
         if who.anonymous {
             return ApiError::forbidden("the wall display is read-only; log in to act").respond(html);
         }
-        if let Some(why) = refusal(who.role, required(&method, &path)) {
+        if let Some(why) = refusal(who.role, policy.access.permission()) {
             return ApiError::forbidden(why).respond(html);
         }
         let (back, token) = match carried_token(request).await {
@@ -281,62 +238,7 @@ pub async fn gate(State(gate): State<Arc<GateState>>, session: Session, mut requ
     }
     request.extensions_mut().insert(who.clone());
     let response = next.run(request).await;
-    splice(response, Some(&who)).await
-}
-
-async fn splice_who(response: Response) -> Response {
-    splice(response, None).await
-}
-
-/// The banner's who-slot for `who`: name, role and a logout button carrying the token.
-fn who_html(who: Option<&Who>) -> String {
-    let escape = crate::edge::escape;
-    match who {
-        None => String::new(),
-        Some(w) if w.anonymous => format!(
-            "<span class=\"who-name\">wall display</span> <span class=\"who-role\">{}</span> <a href=\"/login\">Log in</a>",
-            w.role.as_str()
-        ),
-        Some(w) => format!(
-            "<span class=\"who-name\" id=\"who-name\">{}</span> <span class=\"who-role\" id=\"who-role\">{}</span> \
-             <form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
-             <button type=\"submit\" id=\"logout\">Log out</button></form>",
-            escape(&w.name),
-            w.role.as_str(),
-            escape(&w.csrf_token)
-        ),
-    }
-}
-
-/// Fills the who-slot of an HTML response. A page too large to buffer is sent as it is.
-async fn splice(response: Response, who: Option<&Who>) -> Response {
-    let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
-    if !is_html {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let (bytes, rest) = match super::buffer(body, super::MAX_BUFFERED_PAGE).await {
-        Ok(bytes) => (bytes, None),
-        Err((head, rest)) => (head, Some(rest)),
-    };
-    let fill = who_html(who);
-    let Some(at) = (rest.is_none()).then(|| super::find(&bytes, WHO_SLOT.as_bytes())).flatten() else {
-        let body = match rest {
-            None => Body::from(bytes),
-            Some(rest) => Body::from_stream(futures::stream::once(async move { Ok(bytes) }).chain(rest)),
-        };
-        return Response::from_parts(parts, body);
-    };
-    let mut out = Vec::with_capacity(bytes.len() + fill.len());
-    out.extend_from_slice(&bytes[..at]);
-    out.extend_from_slice(fill.as_bytes());
-    out.extend_from_slice(&bytes[at + WHO_SLOT.len()..]);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    if who.is_some_and(|w| !w.anonymous) {
-        // A page carrying a person's token is theirs alone.
-        parts.headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
-    }
-    Response::from_parts(parts, Body::from(out))
+    who_slot::fill(response, Some(&who)).await
 }
 
 /// The peer address of a request, when the server was started with connect info.

@@ -5,7 +5,7 @@
 use super::find;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
@@ -65,6 +65,11 @@ pub async fn secure(State(policy): State<Arc<HeaderPolicy>>, request: Request, n
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if policy.hsts {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    if matches!(parts.status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+        // The request's body was left unread, so the connection cannot carry another request;
+        // saying so keeps a client from reusing it and losing its next request to the close.
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     if api && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

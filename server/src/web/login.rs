@@ -60,7 +60,7 @@ async fn audit(state: &AppState, actor: &str, action: &str, detail: String) {
         detail,
     };
     match state.login.control.append_audit(entry).await {
-        Ok(_) => state.actions.changed(),
+        Ok(_) => {}
         // A read-only instance cannot write the control store's audit log; the log line keeps it.
         Err(e @ crate::store::StoreError::ReadOnly { .. }) => {
             tracing::info!(error = %e, action, actor, "login on a read-only instance, not in the control store's audit log")

@@ -2,8 +2,8 @@
 //! the forms that log in and act, the JSON API, the live event stream, `/healthz` and `/metrics`.
 //!
 //! Layers, outermost first: cookies and sessions, the same-origin check (tower-http's CSRF layer
-//! on `Sec-Fetch-Site` / `Origin`), the gate, the read-only layer (a secondary refuses writes),
-//! the page cache, then the routes.
+//! on `Sec-Fetch-Site` / `Origin`), the route table's policy for the request (`routes.rs`), the
+//! gate, the read-only layer (a secondary refuses writes), the page cache, then the routes.
 
 pub mod actions;
 pub mod api;
@@ -13,15 +13,18 @@ pub mod gate;
 pub mod headers;
 pub mod host;
 pub mod login;
+pub mod metrics;
+pub mod page_cache;
 pub mod read_only;
+pub mod routes;
 pub mod serve;
 pub mod users;
+pub mod who_slot;
 
 use crate::actions::ActionService;
 use crate::auth::{LoginLimiter, Passwords};
 use crate::clock::now_ms;
 use crate::console::ConsoleState;
-use crate::page_cache::{self, Freshness, PageCache};
 use crate::store::ControlStore;
 use app::action::FormOutcome;
 use app::api::SharedConsole;
@@ -31,7 +34,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::{get, post, MethodRouter};
+use page_cache::{Freshness, PageCache};
+
 use axum::Router;
 use futures::StreamExt;
 use leptos::prelude::*;
@@ -98,8 +102,8 @@ pub fn router(
     let context = page_context(&state);
     let request_timeout = std::time::Duration::from_secs(state.console.estate().instance.request_timeout_seconds);
     let mut router = Router::new();
-    for (path, handler) in routes() {
-        router = router.route(path, handler);
+    for route in routes::table() {
+        router = router.route(route.path, route.handler);
     }
     router
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
@@ -107,6 +111,7 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
         .layer(axum::middleware::from_fn_with_state(mode, read_only::refuse_writes))
         .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
+        .layer(axum::middleware::from_fn(routes::classify))
         .layer(csrf)
         .layer(axum::middleware::from_fn(error::explain_cross_origin))
         .layer(sessions)
@@ -118,43 +123,9 @@ pub fn router(
         .with_state(state)
 }
 
-/// Every route besides the Leptos pages and server functions. The router is built from this
-/// list, and so is the test that sweeps every route as every role.
-fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
-        ("/healthz", get(api::healthz)),
-        ("/metrics", get(api::metrics_text)),
-        ("/api/v1/instance", get(api::instance)),
-        ("/api/v1/topology", get(api::topology)),
-        ("/api/v1/overview", get(api::overview)),
-        ("/api/v1/dns", get(api::dns)),
-        ("/api/v1/replication", get(api::replication)),
-        ("/api/v1/backlog", get(api::backlog)),
-        ("/api/v1/audit", get(api::audit)),
-        ("/api/v1/actions", get(api::actions).post(actions::api_request)),
-        ("/api/v1/actions/{id}/{verb}", post(actions::api_decide)),
-        ("/api/v1/loaders/{name}/report", post(api::push_report)),
-        (crate::peers::REPORT_PATH, get(api::peer_report)),
-        (app::live::EVENTS_PATH, get(events::events)),
-        ("/login", post(login::login)),
-        ("/logout", post(login::logout)),
-        ("/actions", post(actions::form_request)),
-        ("/actions/break-glass", post(actions::form_break_glass)),
-        ("/actions/break-glass/{key}/approve", post(actions::form_glass_approve)),
-        ("/actions/{id}/{verb}", post(actions::form_decide)),
-        ("/admin/users", post(users::add)),
-        ("/admin/users/{name}/{verb}", post(users::standing)),
-    ]
-}
-
 /// Every path the server routes: its own routes, the Leptos pages and the server functions.
 pub fn route_paths() -> Vec<String> {
-    let mut paths: Vec<String> = routes().into_iter().map(|(p, _)| p.to_string()).collect();
-    paths.extend(generate_route_list(App).iter().map(|r| r.path().to_string()));
-    paths.extend(leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()));
-    paths.sort();
-    paths.dedup();
-    paths
+    routes::paths()
 }
 
 /// What every rendered page gets in its context.
@@ -219,9 +190,11 @@ pub fn notice_id(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|pair| pair.strip_prefix("notice=")).filter(|id| id.len() == 16)
 }
 
-/// Where `needle` first occurs in `haystack` (the who-slot in a page, a page's scripts).
+/// Where `needle` first occurs in `haystack` (the who-slot in a page, a page's scripts). Every
+/// page is searched twice per request, so this is memchr's vectorised search, not a byte-by-byte
+/// window compare.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// Reads a body up to `limit` bytes. A longer body comes back as what was read plus the rest of

@@ -1,6 +1,7 @@
 //! The read-only layer: on a secondary, every state-changing request is refused here, in front
-//! of the routes, with 503, Retry-After and why, so no handler can half-write. Login and logout
-//! still work (sessions live in the local store), and so do loader pushes (kept in memory).
+//! of the routes, with 503, Retry-After and why, so no handler can half-write. Which routes
+//! still run is the route table's `on_secondary`: reads, login and logout (sessions live in the
+//! local store), loader pushes (kept in memory) and break-glass.
 
 use super::error::{wants_html, ApiError};
 use crate::mode::ModeWatch;
@@ -12,22 +13,14 @@ use axum::response::Response;
 /// Seconds a refused client is told to wait: about how often the mode is re-checked.
 pub const RETRY_AFTER_SECONDS: u64 = 30;
 
-/// Whether `method path` may run on a secondary.
+/// Whether `method path` may run on a secondary, from the route table.
 pub fn allowed_on_secondary(method: &Method, path: &str) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        || path == "/login"
-        || path == "/logout"
-        // Break-glass maintenance: on-call may still act on this region's edge.
-        || path == "/actions/break-glass"
-        || (path.starts_with("/actions/break-glass/") && path.ends_with("/approve"))
-        || (path.starts_with("/api/v1/loaders/") && path.ends_with("/report"))
-        // Leptos' server functions only read.
-        || (path.starts_with("/api/") && !path.starts_with("/api/v1/"))
+    super::routes::policies().of(method, path).on_secondary
 }
 
 /// Refuses ordinary writes while this instance is a secondary.
 pub async fn refuse_writes(State(mode): State<ModeWatch>, request: Request, next: Next) -> Response {
-    if !mode.read_only() || allowed_on_secondary(request.method(), request.uri().path()) {
+    if !mode.read_only() || super::routes::of_request(&request).on_secondary {
         return next.run(request).await;
     }
     let state = mode.get();

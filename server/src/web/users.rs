@@ -58,7 +58,6 @@ pub async fn add(State(state): State<AppState>, request: Request) -> Response {
     match state.login.control.add_user(name, role, &hash, audit).await {
         Ok(true) => {
             let _ = state.login.directory.refresh(&state.login.control).await;
-            state.actions.changed();
             done(&parts.extensions, format!("Added {name} ({}).", role.as_str())).await
         }
         Ok(false) => refused(vec![("name".into(), format!("there is already a user {name:?}"))], StatusCode::CONFLICT).await,
@@ -91,7 +90,6 @@ pub async fn standing(State(state): State<AppState>, Path((name, verb)): Path<(S
     match state.login.control.change_user(&name, UserChange::Disabled(disabled), entry(&who, action, &name, String::new())).await {
         Ok(_) => {
             let _ = state.login.directory.refresh(&state.login.control).await;
-            state.actions.changed();
             done(request.extensions(), format!("{name} is {}.", if disabled { "disabled; their sessions have ended" } else { "enabled" }))
                 .await
         }

@@ -3,6 +3,7 @@
 //! primary to drain into), ok while draining (with an ETA), growing, stopped (the loader goes
 //! away), a malformed exposition kept out while the previous good report stays, and pushes.
 
+use crate::common::{self, eventually, eventually_ok, Check, Tier};
 use app::model::{BacklogStatus, Loader};
 use crowsnest::backlog::engine::{self, LoaderBoard, PushError};
 use crowsnest::config;
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn serve(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -25,40 +26,36 @@ async fn serve(router: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>
 }
 
 fn estate(urls: &[(&str, SocketAddr)], push_token: &str) -> config::Estate {
-    let mut text = String::from(
-        "[instance]\nname = \"t\"\nregion = \"sjc\"\n\n\
-         [backlog]\ninterval_seconds = 1\ntimeout_ms = 800\nwindow_seconds = 6\nstopped_after_seconds = 3\n\n\
-         [[regions]]\nname = \"sjc\"\ndisplay = \"San Jose\"\nprimary = true\n",
-    );
-    let all: Vec<String> = urls.iter().map(|(n, _)| n.to_string()).chain(["l-push".to_string()]).collect();
+    let mut b = common::estate("t", "sjc", Path::new("data"))
+        .set("backlog", "interval_seconds", 1i64)
+        .set("backlog", "timeout_ms", 800i64)
+        .set("backlog", "window_seconds", 6i64)
+        .set("backlog", "stopped_after_seconds", 3i64)
+        .regions(&["sjc"]);
+    let all: Vec<&str> = urls.iter().map(|(n, _)| *n).chain(["l-push"]).collect();
     for (i, name) in all.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[[hosts]]\nname = \"{name}\"\nregion = \"sjc\"\ntier = \"loader\"\naddress = \"127.8.0.{}\"\ncheck = {{ tcp = 9 }}\n",
-            i + 1
-        ));
+        b = b.host(name, "sjc", Tier::Loader, format!("127.8.0.{}", i + 1).parse().unwrap(), Check::Tcp(9));
     }
     for (name, addr) in urls {
-        text.push_str(&format!("\n[[loaders]]\nname = \"{name}\"\nhost = \"{name}\"\nmetrics_url = \"http://{addr}/metrics\"\n"));
+        b = b.loader(name, name).and("metrics_url", format!("http://{addr}/metrics"));
     }
     let hash = format!("{:x}", Sha256::digest(push_token.as_bytes()));
-    text.push_str(&format!("\n[[loaders]]\nname = \"l-push\"\nhost = \"l-push\"\npush_token_sha256 = \"{hash}\"\n"));
-    config::parse(Path::new("backlog.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+    common::load(&b.loader("l-push", "l-push").and("push_token_sha256", hash))
 }
 
 fn loader(board: &LoaderBoard, name: &str) -> Loader {
-    board.snapshot(crowsnest::clock::now_ms()).loaders.into_iter().find(|l| l.name == name).unwrap()
+    crowsnest::backlog::view::backlog(board, crowsnest::clock::now_ms()).loaders.into_iter().find(|l| l.name == name).unwrap()
 }
 
 async fn until(board: &LoaderBoard, name: &str, want: BacklogStatus) -> Loader {
-    let start = Instant::now();
-    loop {
+    eventually_ok(Duration::from_secs(30), || async {
         let l = loader(board, name);
-        if l.status == want {
-            return l;
+        match l.status == want {
+            true => Ok(l),
+            false => Err(format!("{name}: wanted {want:?}, got {:?}: {}", l.status, l.detail)),
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "{name}: wanted {want:?}, got {:?}: {}", l.status, l.detail);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,15 +144,10 @@ async fn every_backlog_status_from_real_scraped_loaders() {
 
     until(&board, "l-flaky", BacklogStatus::Ok).await;
     garbage.store(true, Ordering::Relaxed);
-    let start = Instant::now();
-    let f = loop {
-        let f = loader(&board, "l-flaky");
-        if f.last_error.is_some() {
-            break f;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "a malformed scrape is reported");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let f = eventually(Duration::from_secs(10), "a malformed scrape to be reported", || async {
+        Some(loader(&board, "l-flaky")).filter(|f| f.last_error.is_some())
+    })
+    .await;
     let error = f.last_error.unwrap();
     assert!(error.contains("line 1") && error.contains("expected ',' or '}'"), "{error}");
     assert_eq!(f.depth, Some(0.0), "the previous good report stays in use");

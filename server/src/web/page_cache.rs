@@ -7,6 +7,7 @@
 //! `Cache-Control: no-store` and are never kept, nor is any response that sets a cookie. Only
 //! `200 OK` HTML responses to plain GETs are cached; a page too large to keep is served as is.
 
+use super::routes::Policy;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -42,11 +43,9 @@ impl PageCache {
     }
 }
 
+/// A plain GET (no query) of a route the route table calls cacheable.
 fn cacheable(request: &Request) -> bool {
-    request.method() == Method::GET
-        && request.uri().query().is_none()
-        && !request.uri().path().starts_with("/api/")
-        && !request.uri().path().starts_with("/pkg/")
+    request.method() == Method::GET && request.uri().query().is_none() && request.extensions().get::<Policy>().is_some_and(|p| p.cacheable)
 }
 
 /// Axum middleware: serve from the cache or render and remember.
@@ -121,6 +120,16 @@ mod tests {
             .route("/missing", get(move || async move { (StatusCode::NOT_FOUND, c4()) }))
             .route("/huge", get(|| async { ([(header::CONTENT_TYPE, "text/html")], "x".repeat(MAX_PAGE_BYTES + 10)) }))
             .layer(axum::middleware::from_fn_with_state(PageCache::new(freshness), serve))
+            .layer(axum::middleware::from_fn(mark_pages))
+    }
+
+    /// What the route table would say: the test's JSON and file routes are not pages.
+    async fn mark_pages(mut request: Request, next: Next) -> Response {
+        let path = request.uri().path();
+        let page = !path.starts_with("/api/") && !path.starts_with("/pkg/");
+        let access = crate::web::routes::Access::Read;
+        request.extensions_mut().insert(Policy { access, on_secondary: true, cacheable: page });
+        next.run(request).await
     }
 
     async fn fetch(app: &Router, uri: &str, cookie: bool) -> (StatusCode, String) {
@@ -202,7 +211,8 @@ mod tests {
         let html = |body: String| ([(header::CONTENT_TYPE, "text/html")], body);
         let app = Router::new()
             .route("/{page}", get(move || async move { html(format!("render {}", renders.fetch_add(1, Ordering::SeqCst))) }))
-            .layer(axum::middleware::from_fn_with_state(cache.clone(), serve));
+            .layer(axum::middleware::from_fn_with_state(cache.clone(), serve))
+            .layer(axum::middleware::from_fn(mark_pages));
         for n in 0..50 {
             fetch(&app, &format!("/p{n}"), false).await;
         }

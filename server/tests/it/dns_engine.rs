@@ -1,6 +1,7 @@
 //! Engine rounds against real servers reach every status: two in-process hickory servers that
 //! can be made to disagree, a SERVFAIL peer and a silent one.
 
+use crate::common::{self, ResolverKind};
 use app::model::DnsStatus;
 use crowsnest::config::{self, RecordConfig, RecordKind, ZoneConfig};
 use crowsnest::dns::engine::{self, RecordCheck};
@@ -10,7 +11,6 @@ use crowsnest::lab::{serve_zone, LabZone, RunningDns};
 use crowsnest::store::DesiredRecord;
 use hickory_proto::op::{Message, ResponseCode};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,44 +46,12 @@ async fn servfail_peer() -> SocketAddr {
     addr
 }
 
-fn estate(resolvers: &[(&str, SocketAddr, &str)]) -> config::Estate {
-    let mut text = String::from(
-        r#"
-[instance]
-name = "t"
-region = "sjc"
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-[[hosts]]
-name = "lb1"
-region = "sjc"
-tier = "api_lb"
-address = "127.0.1.1"
-check = { tcp = 1 }
-[[hosts]]
-name = "lb2"
-region = "sjc"
-tier = "web_lb"
-address = "127.0.1.2"
-check = { tcp = 1 }
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-[zone]
-origin = "example.test"
-[[zone.records]]
-name = "www"
-type = "A"
-ttl = 60
-values = ["127.0.1.2"]
-"#,
-    );
+fn estate(resolvers: &[(&str, SocketAddr, ResolverKind)]) -> config::Estate {
+    let mut b = common::dns_estate();
     for (name, addr, kind) in resolvers {
-        text.push_str(&format!("[[resolvers]]\nname = \"{name}\"\naddress = \"{addr}\"\nkind = \"{kind}\"\n"));
+        b = b.resolver(name, *addr, *kind);
     }
-    config::parse(Path::new("engine-test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+    common::load(&b)
 }
 
 async fn judge(estate: &config::Estate, checks: &[RecordCheck]) -> crowsnest::dns::evaluate::Verdict {
@@ -96,7 +64,7 @@ async fn judge(estate: &config::Estate, checks: &[RecordCheck]) -> crowsnest::dn
 async fn split_servfail_timeout_and_stale_against_real_servers() {
     let (zone_a, a) = hickory().await;
     let (zone_b, b) = hickory().await;
-    let estate2 = estate(&[("a", a.addr, "authoritative"), ("b", b.addr, "authoritative")]);
+    let estate2 = estate(&[("a", a.addr, ResolverKind::Authoritative), ("b", b.addr, ResolverKind::Authoritative)]);
     let checks = engine::checks(&estate2, &[], 0);
     assert_eq!(judge(&estate2, &checks).await.status, DnsStatus::Ok);
 
@@ -112,16 +80,16 @@ async fn split_servfail_timeout_and_stale_against_real_servers() {
     // A SERVFAIL resolver and a silent one say nothing about the record: unknown, others fine.
     let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let estate4 = estate(&[
-        ("a", a.addr, "authoritative"),
-        ("sf", servfail_peer().await, "recursive"),
-        ("dead", silent.local_addr().unwrap(), "recursive"),
+        ("a", a.addr, ResolverKind::Authoritative),
+        ("sf", servfail_peer().await, ResolverKind::Recursive),
+        ("dead", silent.local_addr().unwrap(), ResolverKind::Recursive),
     ]);
     let checks4 = engine::checks(&estate4, &[], 0);
     let verdict = judge(&estate4, &checks4).await;
     assert_eq!(verdict.status, DnsStatus::Ok, "{}", verdict.detail);
     assert_eq!(verdict.resolvers[1].status, DnsStatus::Servfail);
     assert_eq!(verdict.resolvers[2].status, DnsStatus::Timeout);
-    let only_broken = estate(&[("sf", servfail_peer().await, "recursive")]);
+    let only_broken = estate(&[("sf", servfail_peer().await, ResolverKind::Recursive)]);
     let verdict = judge(&only_broken, &engine::checks(&only_broken, &[], 0)).await;
     assert_eq!(verdict.status, DnsStatus::Servfail);
     drop(silent);
@@ -129,7 +97,7 @@ async fn split_servfail_timeout_and_stale_against_real_servers() {
     // The declaration changed from lb1 (TTL 300) to lb2 at this start; a server still answering
     // lb1 within the old TTL is stale, not wrong.
     let before = vec![DesiredRecord { name: "www.example.test.".into(), kind: "A".into(), ttl: 300, value: "127.0.1.1".into() }];
-    let estate1 = estate(&[("a", a.addr, "authoritative")]);
+    let estate1 = estate(&[("a", a.addr, ResolverKind::Authoritative)]);
     let stale_checks = engine::checks(&estate1, &before, 1_000_000 - 10_000);
     assert_eq!(
         stale_checks[0].declared.previous,
@@ -156,10 +124,10 @@ async fn soa_serial_skew_between_authoritative_servers() {
     let (zone_b, b) = hickory().await;
     let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let estate = estate(&[
-        ("a", a.addr, "authoritative"),
-        ("b", b.addr, "authoritative"),
-        ("dead", silent.local_addr().unwrap(), "authoritative"),
-        ("rec", a.addr, "recursive"),
+        ("a", a.addr, ResolverKind::Authoritative),
+        ("b", b.addr, ResolverKind::Authoritative),
+        ("dead", silent.local_addr().unwrap(), ResolverKind::Authoritative),
+        ("rec", a.addr, ResolverKind::Recursive),
     ]);
     let client = WireResolver::new(Duration::from_millis(300));
     let serials = engine::soa_round(&estate, &client).await;
@@ -181,7 +149,7 @@ async fn soa_serial_skew_between_authoritative_servers() {
 async fn a_lagging_authoritative_server_is_named_as_the_cause_of_a_split() {
     let (zone_a, a) = hickory().await;
     let (zone_b, b) = hickory().await;
-    let estate = estate(&[("a", a.addr, "authoritative"), ("b", b.addr, "authoritative")]);
+    let estate = estate(&[("a", a.addr, ResolverKind::Authoritative), ("b", b.addr, ResolverKind::Authoritative)]);
     let checks = engine::checks(&estate, &[], 0);
     // a takes two changes and ends where the config declares (serial 3); b took only the first,
     // an address outside the estate, and stopped there (serial 2).

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{client, eventually};
 
-const DEMO: &str = include_str!("../../deploy/demo.toml");
+const DEMO: &str = include_str!("../../../deploy/demo.toml");
 
 /// `text` with every `from` replaced; fails when `from` is not there, so a changed line in the
 /// demo cannot silently leave a test on the demo's fixed ports, data dir or PostgreSQL.

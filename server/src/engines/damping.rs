@@ -22,6 +22,16 @@ impl Damping {
     /// Two of three rounds, flapping at four changes in eight rounds: the DNS rule from the start.
     pub const DEFAULT: Damping = Damping { agree: 2, of: 3, flap_changes: 4, flap_window: 8 };
 
+    /// The damping rule for host health and DNS records that `probes` configures.
+    pub fn of_config(probes: &crate::config::ProbeConfig) -> Damping {
+        Damping {
+            agree: probes.settle_rounds,
+            of: probes.settle_window,
+            flap_changes: probes.flap_changes,
+            flap_window: probes.flap_window,
+        }
+    }
+
     /// Rounds a flapping resource must hold one status before it leaves flapping.
     pub fn steady(&self) -> usize {
         (self.flap_window / 2).max(self.of).max(1)
@@ -133,6 +143,11 @@ mod tests {
             d.push((i as i64 + 1) * 1000, *s, &Damping::DEFAULT, rank);
         }
         d
+    }
+
+    #[test]
+    fn the_configs_default_is_the_default_rule() {
+        assert_eq!(Damping::of_config(&crate::config::ProbeConfig::default()), Damping::DEFAULT);
     }
 
     #[test]

@@ -2,69 +2,36 @@
 //! login limits, the two-person rule, idempotency, bad input, the edge files and the audit log.
 
 use app::action::ActionState;
-use crowsnest::config::{self, Estate};
+use crowsnest::config::Estate;
 use crowsnest::run::{Server, Site};
 use reqwest::{Client, Method, StatusCode};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-mod common;
-use common::{browser, csrf_in, login_as};
+use crate::common;
+use common::{browser, csrf_in, login_as, Check, Role, Tier};
 
 /// Users and their passwords: name, role, password.
-const USERS: [(&str, &str, &str); 4] = [
-    ("alice", "oncall", "alice-oncall-pw"),
-    ("bob", "viewer", "bob-viewer-pw"),
-    ("carol", "admin", "carol-admin-pw"),
-    ("dave", "oncall", "dave-oncall-pw"),
+const USERS: [(&str, Role, &str); 4] = [
+    ("alice", Role::Oncall, "alice-oncall-pw"),
+    ("bob", Role::Viewer, "bob-viewer-pw"),
+    ("carol", Role::Admin, "carol-admin-pw"),
+    ("dave", Role::Oncall, "dave-oncall-pw"),
 ];
 
 fn estate(data: &Path, tweak: impl FnOnce(&mut Estate)) -> Estate {
-    let users: String = USERS
-        .iter()
-        .map(|(name, role, pw)| {
-            let hash = crowsnest::auth::password::hash(pw).unwrap();
-            common::user_toml(name, role, &hash)
-        })
-        .collect();
-    let text = format!(
-        r#"
-[instance]
-name = "sjc-1"
-region = "sjc"
-listen = "127.0.0.1:0"
-data_dir = {data:?}
-{regions}
-[[hosts]]
-name = "lb2"
-region = "sjc"
-tier = "web_lb"
-address = "127.0.0.1"
-check = {{ tcp = 9 }}
-
-[[sites]]
-name = "web"
-
-[[sites]]
-name = "api"
-two_person = true
-
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-site = "web"
-
-[[hostnames]]
-name = "api.example.test"
-tier = "web_lb"
-site = "api"
-
-{users}"#,
-        data = data.display().to_string(),
-        regions = common::regions_toml(&["sjc"]),
-    );
-    let mut estate = config::parse(Path::new("guarded.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
+    let mut b = common::estate("sjc-1", "sjc", data)
+        .regions(&["sjc"])
+        .host("lb2", "sjc", Tier::WebLb, "127.0.0.1".parse().unwrap(), Check::Tcp(9))
+        .site("web", false)
+        .site("api", true)
+        .hostname("www.example.test", Tier::WebLb, Some("web"))
+        .hostname("api.example.test", Tier::WebLb, Some("api"));
+    for (name, role, pw) in USERS {
+        b = b.user(name, role, &crowsnest::auth::password::hash(pw).unwrap());
+    }
+    let mut estate = common::load(&b);
     tweak(&mut estate);
     estate
 }
@@ -375,10 +342,10 @@ async fn sessions_rotate_at_login_and_end_at_logout_disable_and_idle() {
 
     // Disabling a user ends their sessions (the directory re-reads every second).
     let (dave, _) = session(base, "dave").await;
-    let control = crowsnest::store::ControlStore::open(&crowsnest::run::control_url(c.server_estate()))
+    let control = crowsnest::store::ControlStore::open(&crowsnest::control_state::control_url(c.server_estate()))
         .await
         .unwrap()
-        .keyed(crowsnest::run::audit_key(c.server_estate()).unwrap());
+        .keyed(crowsnest::control_state::audit_key(c.server_estate()).unwrap());
     let entry = crowsnest::audit::NewAuditEntry {
         at_ms: crowsnest::clock::now_ms(),
         actor: "cli:test".into(),
@@ -389,15 +356,13 @@ async fn sessions_rotate_at_login_and_end_at_logout_disable_and_idle() {
     };
     // dave comes from the config here; disabling works on any stored user.
     assert!(control.change_user("dave", crowsnest::store::UserChange::Disabled(true), entry).await.unwrap());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let status = dave.get(format!("{base}/topology")).send().await.unwrap().status();
-        if status == 401 {
-            break;
+    common::eventually_ok(Duration::from_secs(5), || async {
+        match dave.get(format!("{base}/topology")).send().await.unwrap().status() {
+            StatusCode::UNAUTHORIZED => Ok(()),
+            status => Err(format!("a disabled user's session lived on ({status})")),
         }
-        assert!(Instant::now() < deadline, "a disabled user's session lived on ({status})");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     let r = login_as(base, &browser(), "dave", "dave-oncall-pw").await;
     assert_eq!(r.status(), 401, "a disabled user cannot log in");
 
@@ -490,15 +455,14 @@ async fn two_person_rule_idempotency_bad_input_and_the_edge() {
     // Approving again is a conflict, not a second execution.
     assert_eq!(approve(&carol, &c_token, id).await.unwrap().status(), 409);
     // carol's own request expires unapproved.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    common::eventually_ok(Duration::from_secs(10), || async {
         let state = requests(base, &carol).await.iter().find(|r| r["id"] == own).unwrap()["state"].as_str().unwrap().to_string();
-        if state == ActionState::Expired.as_str() {
-            break;
+        match state == ActionState::Expired.as_str() {
+            true => Ok(()),
+            false => Err(format!("request {own} never expired ({state})")),
         }
-        assert!(Instant::now() < deadline, "request {own} never expired ({state})");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    })
+    .await;
     assert!(matches!(approve(&dave, &d_token, own).await.unwrap().status().as_u16(), 409 | 410));
 
     // Bad input: a clear error next to the field, 422, nothing changes, and it is audited.
@@ -580,12 +544,7 @@ async fn two_person_rule_idempotency_bad_input_and_the_edge() {
 /// The smallest config the binary accepts, in `dir/c.toml`, keeping its data in `dir/data`.
 fn minimal_config(dir: &Path) -> std::path::PathBuf {
     let config = dir.join("c.toml");
-    let text = format!(
-        "[instance]\nname = \"x\"\nregion = \"sjc\"\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n{}",
-        dir.join("data").display().to_string(),
-        common::regions_toml(&["sjc"])
-    );
-    std::fs::write(&config, text).unwrap();
+    std::fs::write(&config, common::estate("x", "sjc", &dir.join("data")).regions(&["sjc"]).text()).unwrap();
     config
 }
 
@@ -991,9 +950,9 @@ async fn audit_verify_exits_1_on_each_kind_of_tampering() {
         let config = minimal_config(dir.path());
         let estate = crowsnest::config::load(&config).unwrap();
         std::fs::create_dir_all(&estate.instance.data_dir).unwrap();
-        let key = crowsnest::run::audit_key(&estate).unwrap();
+        let key = crowsnest::control_state::audit_key(&estate).unwrap();
         let local = crowsnest::store::LocalStore::open(&estate.instance.data_dir.join("local.db")).await.unwrap();
-        let control = crowsnest::store::ControlStore::open(&crowsnest::run::control_url(&estate))
+        let control = crowsnest::store::ControlStore::open(&crowsnest::control_state::control_url(&estate))
             .await
             .unwrap()
             .keep_head_in(local.clone())

@@ -2,15 +2,14 @@
 //! prefix on loopback with the shipped `deploy/nginx/crowsnest-site.conf`, in front of a real
 //! upstream, with a real Crowsnest writing the edge files and looking through the balancer.
 
-use crowsnest::config;
 use crowsnest::run::{Server, Site};
 use reqwest::{Method, StatusCode};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
-use common::{browser, csrf_in, eventually, login_as, start_nginx};
+use crate::common;
+use common::{browser, csrf_in, eventually, login_as, start_nginx, Role, Tier};
 
 /// A port free on 127.0.0.1 now.
 
@@ -29,44 +28,16 @@ async fn maintenance_is_served_by_nginx_for_every_method_without_a_reload() {
     // Crowsnest, publishing to the edge directory nginx reads and looking through nginx.
     let port = crowsnest::lab::free_port();
     let hash = crowsnest::auth::password::hash("alice-oncall-pw").unwrap();
-    let text = format!(
-        r#"
-[instance]
-name = "sjc-1"
-region = "sjc"
-listen = "127.0.0.1:0"
-data_dir = {data:?}
-
-[probes]
-interval_seconds = 1
-timeout_ms = 800
-
-[edge]
-dir = {edge:?}
-
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-
-[[sites]]
-name = "web"
-check_url = "http://127.0.0.1:{port}/"
-
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-site = "web"
-
-[[users]]
-name = "alice"
-role = "oncall"
-password_hash = "{hash}"
-"#,
-        data = dir.path().join("data").display().to_string(),
-        edge = edge.display().to_string(),
+    let estate = common::load(
+        &common::estate("sjc-1", "sjc", &dir.path().join("data"))
+            .probes(1, 800)
+            .set("edge", "dir", edge.display().to_string())
+            .regions(&["sjc"])
+            .site("web", false)
+            .and("check_url", format!("http://127.0.0.1:{port}/"))
+            .hostname("www.example.test", Tier::WebLb, Some("web"))
+            .user("alice", Role::Oncall, &hash),
     );
-    let estate = config::parse(Path::new("nginx.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
     let site = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
     let server = Server::start(Arc::new(estate), Site { root: site }, false).await.unwrap();

@@ -27,8 +27,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-mod common;
-use common::{browser, csrf_in, login_as, start_nginx};
+use crate::common;
+use common::{browser, csrf_in, login_as, start_nginx, Check, EstateBuilder, Role, Tier};
+use crowsnest::config::{RecordKind, ResolverKind};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_crowsnest");
 const INTERVAL_MS: u64 = 1000;
@@ -153,95 +154,47 @@ impl Rng {
 }
 
 /// The zone every instance declares and the lab's DNS serves: www on San Jose's web balancer.
-fn zone(www: &str) -> String {
-    format!("\n[zone]\norigin = \"example.test\"\nserial = 1\n\n[[zone.records]]\nname = \"www\"\ntype = \"A\"\nttl = 60\nvalues = [\"{www}\"]\n")
+fn zone(b: EstateBuilder, www: &str) -> EstateBuilder {
+    b.zone("example.test").set("zone", "serial", 1i64).record("www", RecordKind::A, 60, &[www])
 }
 
 /// The lab alone, serving the zone (no hosts, no PostgreSQL): the drill's DNS.
 fn lab_config(dns: SocketAddr, control: SocketAddr, www: &str) -> String {
-    format!(
-        "[instance]\nname = \"drill-lab\"\nregion = \"sjc\"\n{}\n\
-         [lab]\ncontrol_listen = \"{control}\"\ndns_listen = \"{dns}\"\npostgres = false\n{}",
-        common::regions_toml(&["sjc"]),
-        zone(www)
-    )
+    let b = EstateBuilder::new("drill-lab", "sjc")
+        .regions(&["sjc"])
+        .set("lab", "control_listen", control.to_string())
+        .set("lab", "dns_listen", dns.to_string())
+        .set("lab", "postgres", false);
+    zone(b, www).text()
 }
 
 fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)], hash: &str, dns: SocketAddr) -> String {
-    let mut t = format!(
-        r#"[instance]
-name = "{name}"
-region = "{region}"
-listen = "{listen}"
-data_dir = {data:?}
-control_db = "{control_db}"
-
-[probes]
-interval_seconds = {interval}
-timeout_ms = 500
-
-[edge]
-dir = {edge:?}
-
-[auth]
-break_glass_after_seconds = {glass_after}
-audit_key_file = {key_file:?}
-
-[[sites]]
-name = "web"
-check_url = "http://{nginx}/"
-
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-site = "web"
-{alice}"#,
-        name = me.instance,
-        region = me.key,
-        listen = me.console,
-        data = me.data.display().to_string(),
-        edge = me.data.join("edge").display().to_string(),
-        interval = INTERVAL_MS / 1000,
-        glass_after = 2 * INTERVAL_MS / 1000,
-        key_file = {
-            let path = me.data.join("audit.key");
-            std::fs::create_dir_all(&me.data).unwrap();
-            std::fs::write(&path, DRILL_KEY).unwrap();
-            path.display().to_string()
-        },
-        nginx = me.nginx,
-        alice = common::user_toml("alice", "oncall", hash),
-    );
+    let key_file = me.data.join("audit.key");
+    std::fs::create_dir_all(&me.data).unwrap();
+    std::fs::write(&key_file, DRILL_KEY).unwrap();
+    let mut b = common::estate(me.instance, me.key, &me.data)
+        .listen(me.console)
+        .control_db(control_db)
+        .probes(INTERVAL_MS / 1000, 500)
+        .set("edge", "dir", me.data.join("edge").display().to_string())
+        .set("auth", "break_glass_after_seconds", (2 * INTERVAL_MS / 1000) as i64)
+        .set("auth", "audit_key_file", key_file.display().to_string())
+        .site("web", false)
+        .and("check_url", format!("http://{}/", me.nginx))
+        .hostname("www.example.test", Tier::WebLb, Some("web"))
+        .user("alice", Role::Oncall, hash);
     for r in all {
-        let primary = r.key == "sjc";
-        let _ = write!(
-            t,
-            "\n[[regions]]\nname = \"{}\"\ndisplay = \"{}\"\nprimary = {primary}\n\n[[hosts]]\nname = \"{}\"\nregion = \"{}\"\ntier = \"web_lb\"\naddress = \"{}\"\ncheck = {{ tcp = {} }}\n",
-            r.key,
-            r.display,
-            r.host,
-            r.key,
-            r.nginx.ip(),
-            r.nginx.port()
-        );
+        b = b.region(r.key, r.display, r.key == "sjc").host(r.host, r.key, Tier::WebLb, r.nginx.ip(), Check::Tcp(r.nginx.port()));
     }
     for (name, url) in nodes {
-        let _ = write!(t, "\n[[control_nodes]]\nname = \"{name}\"\nurl = \"{url}\"\n");
+        b = b.control_node(name, url);
     }
-    t.push_str(&zone(&all[0].nginx.ip().to_string()));
-    let _ = write!(t, "\n[[resolvers]]\nname = \"lab-auth\"\naddress = \"{dns}\"\nkind = \"authoritative\"\n");
+    b = zone(b, &all[0].nginx.ip().to_string()).resolver("lab-auth", dns, ResolverKind::Authoritative);
     for peer in all.iter().filter(|r| r.instance != me.instance) {
-        let _ = write!(
-            t,
-            "\n[[peers]]\nname = \"{}\"\nregion = \"{}\"\nurl = \"{}\"\ntoken = \"{}\"\naccept_token_sha256 = \"{}\"\n",
-            peer.instance,
-            peer.key,
-            peer.base(),
-            token(me.instance, peer.instance),
-            sha256(&token(peer.instance, me.instance))
-        );
+        b = b.peer(peer.instance, peer.key, &peer.base(), &token(me.instance, peer.instance), &sha256(&token(peer.instance, me.instance)));
     }
-    t
+    common::load(&b);
+    b.text()
 }
 
 fn spawn_console(region: &Region, site: &Path) -> Process {
@@ -267,21 +220,18 @@ fn spawn_console(region: &Region, site: &Path) -> Process {
 }
 
 /// Polls `f` every 20 ms until it returns Some, or gives None after `limit`.
+/// Polls `f` every 20 ms (the drill measures in milliseconds) until Some, or None after `limit`.
 async fn within<T, F, Fut>(limit: Duration, mut f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::poll(limit, Duration::from_millis(20), || {
+        let next = f();
+        async move { next.await.ok_or(()) }
+    })
+    .await
+    .ok()
 }
 
 async fn json(http: &Client, url: String) -> Option<serde_json::Value> {

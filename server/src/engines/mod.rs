@@ -4,6 +4,8 @@
 //! can name an engine whose last round is older than its stale limit and `/metrics` can show
 //! each engine's last round, its duration and its restarts.
 
+pub mod damping;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;

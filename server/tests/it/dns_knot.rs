@@ -1,6 +1,7 @@
 //! The DNS engine against a real Debian authoritative server: Knot DNS started by the test on a
 //! loopback port in a temp dir, changed at runtime with its own tool (`knotc` transactions).
 
+use crate::common::{self, eventually_ok, RecordKind, ResolverKind};
 use app::model::DnsStatus;
 use crowsnest::config;
 use crowsnest::dns::engine::{self, RecordCheck};
@@ -8,7 +9,7 @@ use crowsnest::dns::evaluate::AddressBook;
 use crowsnest::dns::WireResolver;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running knotd; killed on drop, whatever the test did.
 struct Knot {
@@ -78,50 +79,12 @@ impl Knot {
 }
 
 fn estate(port: u16) -> config::Estate {
-    let text = format!(
-        r#"
-[instance]
-name = "t"
-region = "sjc"
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-[[hosts]]
-name = "lb1"
-region = "sjc"
-tier = "api_lb"
-address = "127.0.1.1"
-check = {{ tcp = 1 }}
-[[hosts]]
-name = "lb2"
-region = "sjc"
-tier = "web_lb"
-address = "127.0.1.2"
-check = {{ tcp = 1 }}
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-[zone]
-origin = "example.test"
-serial = 7
-[[zone.records]]
-name = "www"
-type = "A"
-ttl = 60
-values = ["127.0.1.2"]
-[[zone.records]]
-name = "api"
-type = "A"
-ttl = 60
-values = ["127.0.1.1"]
-[[resolvers]]
-name = "knot"
-address = "127.0.0.1:{port}"
-kind = "authoritative"
-"#
+    let b = common::dns_estate().set("zone", "serial", 7i64).record("api", RecordKind::A, 60, &["127.0.1.1"]).resolver(
+        "knot",
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        ResolverKind::Authoritative,
     );
-    config::parse(Path::new("knot-test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+    common::load(&b)
 }
 
 async fn www_status(estate: &config::Estate, checks: &[RecordCheck]) -> (DnsStatus, String) {
@@ -139,15 +102,13 @@ async fn knot_changes_at_runtime_are_judged() {
     let checks = engine::checks(&estate, &[], 0);
 
     // Wait for knotd to load the zone and answer.
-    let started = Instant::now();
-    loop {
-        let (status, detail) = www_status(&estate, &checks).await;
-        if status == DnsStatus::Ok {
-            break;
+    eventually_ok(Duration::from_secs(10), || async {
+        match www_status(&estate, &checks).await {
+            (DnsStatus::Ok, _) => Ok(()),
+            (status, detail) => Err(format!("knotd never answered: {status:?} {detail}")),
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "knotd never answered: {status:?} {detail}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
 
     // Repoint www at lb1 (the API tier): wrong tier.
     knot.change(&[&["zone-unset", "www", "A"], &["zone-set", "www", "60", "A", "127.0.1.1"]]);

@@ -29,7 +29,7 @@ pub fn differences(estate: &Estate, users: &[UserRecord], sites: &[String], reco
     for s in stored_sites.difference(&my_sites) {
         out.push(format!("site {s} is in the primary's config, not in this one"));
     }
-    let my_records: BTreeSet<DesiredRecord> = crate::run::desired_records(estate).into_iter().collect();
+    let my_records: BTreeSet<DesiredRecord> = crate::control_state::desired_records(estate).into_iter().collect();
     let stored_records: BTreeSet<DesiredRecord> = records.iter().cloned().collect();
     let (extra, missing) = (my_records.difference(&stored_records).count(), stored_records.difference(&my_records).count());
     if extra + missing > 0 {

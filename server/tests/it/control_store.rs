@@ -402,7 +402,7 @@ async fn the_consoles_role_cannot_update_delete_or_truncate_the_audit_log() {
         .execute(&mut admin)
         .await
         .unwrap();
-    let grants = include_str!("../../deploy/postgres/least-privilege.sql");
+    let grants = include_str!("../../../deploy/postgres/least-privilege.sql");
     sqlx::raw_sql(grants).execute(&mut admin).await.unwrap();
     let console_url = db.url.replacen("postgres@", "crowsnest@", 1);
     assert_ne!(console_url, db.url, "the test connects as another role");

@@ -3,7 +3,7 @@
 //! in from the replica, refuses writes with 503 in front of the routes, and becomes primary
 //! when its standby is promoted, without a restart.
 
-use crowsnest::config::{self, Estate};
+use crowsnest::config::Estate;
 use crowsnest::lab::pgcluster::Cluster;
 use crowsnest::run::{Server, Site};
 use reqwest::StatusCode;
@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
-use common::{browser, csrf_in, eventually, login_as};
+use crate::common;
+use common::{browser, csrf_in, eventually, login_as, Role, Tier};
 
 /// The audit key both regions share (one PostgreSQL control store).
 const KEY: &str = "secondary-test-audit-key-0123456789abcdef";
@@ -25,45 +25,22 @@ fn estate(name: &str, region: &str, data: &Path, control_db: &str, hash: &str, n
     std::fs::create_dir_all(data).unwrap();
     let key_file = data.join("audit.key");
     std::fs::write(&key_file, KEY).unwrap();
-    let nodes: String = nodes.iter().map(|(n, url)| format!("[[control_nodes]]\nname = \"{n}\"\nurl = \"{url}\"\n\n")).collect();
-    let text = format!(
-        r#"
-[instance]
-name = "{name}"
-region = "{region}"
-listen = "127.0.0.1:0"
-data_dir = {data:?}
-control_db = "{control_db}"
-
-[probes]
-interval_seconds = 1
-timeout_ms = 800
-
-[auth]
-break_glass_after_seconds = 2
-audit_key_file = {key_file:?}
-
-{regions}
-{nodes}
-[[sites]]
-name = "web"
-
-[[sites]]
-name = "api"
-two_person = true
-
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-site = "web"
-{alice}{carol}"#,
-        data = data.display().to_string(),
-        key_file = key_file.display().to_string(),
-        regions = common::regions_toml(&["sjc", "sin"]),
-        alice = common::user_toml("alice", "oncall", hash),
-        carol = common::user_toml("carol", "oncall", hash),
-    );
-    config::parse(Path::new("secondary.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+    let mut b = common::estate(name, region, data)
+        .control_db(control_db)
+        .probes(1, 800)
+        .set("auth", "break_glass_after_seconds", 2i64)
+        .set("auth", "audit_key_file", key_file.display().to_string())
+        .regions(&["sjc", "sin"]);
+    for (node, url) in nodes {
+        b = b.control_node(node, url);
+    }
+    common::load(
+        &b.site("web", false)
+            .site("api", true)
+            .hostname("www.example.test", Tier::WebLb, Some("web"))
+            .user("alice", Role::Oncall, hash)
+            .user("carol", Role::Oncall, hash),
+    )
 }
 
 async fn mode_of(base: &str, http: &reqwest::Client) -> Option<String> {

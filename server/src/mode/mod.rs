@@ -7,6 +7,8 @@
 //! when none has answered; a primary that finds a second writable node (split brain) refuses
 //! writes until one is demoted.
 
+pub mod drift;
+
 use crate::clock::now_ms;
 use crate::store::{ControlStore, ReplicaLag};
 use app::model::Mode;

@@ -1,10 +1,10 @@
 //! The local store keeps health observations as a time series and prunes by age.
 
 use crowsnest::health::evaluate::{Answer, Observation, ProbeError};
-use crowsnest::store::LocalStore;
+use crowsnest::store::{HealthRow, LocalStore};
 
-fn obs(at_ms: i64, outcome: Result<Answer, ProbeError>) -> Observation {
-    Observation { at_ms, latency_ms: outcome.is_ok().then_some(1.5), outcome }
+fn obs(at_ms: i64, outcome: Result<Answer, ProbeError>) -> HealthRow {
+    Observation { at_ms, latency_ms: outcome.is_ok().then_some(1.5), outcome }.row()
 }
 
 #[tokio::test]

@@ -3,57 +3,27 @@
 //! a real apply delay, replay_paused, disconnected when the primary stops, role_flip when the
 //! standby is promoted, and split_brain when the old primary comes back writable.
 
+use crate::common::{self, eventually_ok, Check, Tier};
 use app::model::{DbCluster, ReplicaStatus};
 use crowsnest::config;
 use crowsnest::lab::pgcluster::Cluster;
 use crowsnest::replication::engine::{self, ReplicationBoard};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn estate(primary_port: u16, standby_port: u16) -> config::Estate {
-    let text = format!(
-        r#"
-[instance]
-name = "test-1"
-region = "sin"
-
-[replication]
-interval_seconds = 1
-timeout_ms = 800
-lag_warn_seconds = 2.0
-lag_critical_seconds = 6.0
-
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-
-[[regions]]
-name = "sin"
-display = "Singapore"
-
-[[hosts]]
-name = "db1"
-region = "sjc"
-tier = "db"
-address = "127.9.0.1"
-check = {{ tcp = {primary_port} }}
-
-[[hosts]]
-name = "db-sin"
-region = "sin"
-tier = "db"
-address = "127.9.0.2"
-check = {{ tcp = {standby_port} }}
-
-[[databases]]
-name = "main"
-primary = {{ host = "db1", dsn = "postgres://postgres@127.0.0.1:{primary_port}/postgres" }}
-replicas = [{{ host = "db-sin", dsn = "postgres://postgres@127.0.0.1:{standby_port}/postgres" }}]
-"#
-    );
-    config::parse(Path::new("replication.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)))
+    let dsn = |port: u16| format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let b = common::estate("test-1", "sin", Path::new("data"))
+        .set("replication", "interval_seconds", 1i64)
+        .set("replication", "timeout_ms", 800i64)
+        .set("replication", "lag_warn_seconds", 2.0)
+        .set("replication", "lag_critical_seconds", 6.0)
+        .regions(&["sjc", "sin"])
+        .host("db1", "sjc", Tier::Db, "127.9.0.1".parse().unwrap(), Check::Tcp(primary_port))
+        .host("db-sin", "sin", Tier::Db, "127.9.0.2".parse().unwrap(), Check::Tcp(standby_port))
+        .database("main", ("db1", &dsn(primary_port)), &[("db-sin", &dsn(standby_port))]);
+    common::load(&b)
 }
 
 /// Runs SQL statements one by one (ALTER SYSTEM refuses a transaction block) as the superuser.
@@ -73,27 +43,22 @@ struct Watch {
 impl Watch {
     fn cluster(&self) -> DbCluster {
         let specs = engine::specs(&self.estate);
-        self.board.snapshot(&self.estate, &specs, crowsnest::clock::now_ms()).clusters.remove(0)
+        crowsnest::replication::view::replication(&self.board, &self.estate, &specs, crowsnest::clock::now_ms()).clusters.remove(0)
     }
 
     /// Waits until the primary and the replica show these statuses; fails with the last view.
     async fn until(&self, what: &str, primary: ReplicaStatus, replica: ReplicaStatus) -> DbCluster {
-        let start = Instant::now();
-        loop {
+        eventually_ok(Duration::from_secs(40), || async {
             let c = self.cluster();
             if c.nodes[0].status == primary && c.nodes[1].status == replica {
-                return c;
+                return Ok(c);
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(40),
+            Err(format!(
                 "{what}: wanted primary {primary:?} and replica {replica:?}; got primary {:?} ({}) and replica {:?} ({})",
-                c.nodes[0].status,
-                c.nodes[0].detail,
-                c.nodes[1].status,
-                c.nodes[1].detail
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+                c.nodes[0].status, c.nodes[0].detail, c.nodes[1].status, c.nodes[1].detail
+            ))
+        })
+        .await
     }
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub const RETRY_BUCKETS: [u64; 10] = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 86400];
 
 /// The page template shipped in `deploy/`.
-const TEMPLATE: &str = include_str!("../../deploy/maintenance.html");
+const TEMPLATE: &str = include_str!("../../../deploy/maintenance.html");
 
 /// Maintenance as published.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,28 +43,15 @@ pub fn retry_bucket(end_ms: Option<i64>, default_seconds: u64, now_ms: i64) -> u
     RETRY_BUCKETS.iter().copied().rfind(|b| *b <= wanted).unwrap_or(RETRY_BUCKETS[0])
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The maintenance page for `site`.
 pub fn render_page(site: &str, m: &Maintenance) -> String {
     let end = m
         .expected_end_ms
         .map_or_else(|| "We do not know yet when this will end.".to_string(), |ms| format!("Expected back by {}.", app::format::utc(ms)));
-    TEMPLATE.replace("{{site}}", &escape(site)).replace("{{expected_end}}", &escape(&end)).replace("{{message}}", &escape(&m.message))
+    TEMPLATE
+        .replace("{{site}}", &crate::html::escape(site))
+        .replace("{{expected_end}}", &crate::html::escape(&end))
+        .replace("{{message}}", &crate::html::escape(&m.message))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

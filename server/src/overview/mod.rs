@@ -1,0 +1,201 @@
+//! The overview: one summary per area (host health, DNS, replication, backlog, maintenance,
+//! vantages), each judged from its area's snapshot, and the "safe to fail back?" verdict
+//! ([`fail_back`]). Pure: the console hands in snapshots, these say what they mean.
+
+pub mod fail_back;
+
+use app::action::SiteView;
+use app::model::{
+    Area, Backlog, BacklogStatus, DbCluster, DbNode, Dns, DnsRecord, Overview, PublicHostname, ReplicaStatus, Replication, SiteState,
+    Status, Topology,
+};
+use app::vantage::Vantages;
+
+/// Every area's summary and the fail-back verdict, from the areas' snapshots.
+pub fn overview(
+    topology: &Topology,
+    dns: &Dns,
+    replication: &Replication,
+    backlog: &Backlog,
+    sites: Vec<SiteState>,
+    views: &[SiteView],
+) -> Overview {
+    let mut areas =
+        vec![health(topology), self::dns(dns), self::replication(replication), self::backlog(backlog), maintenance(&sites, views)];
+    if !topology.vantages.peers.is_empty() {
+        areas.push(vantages(&topology.vantages));
+    }
+    let hostnames: Vec<PublicHostname> = topology.hostnames.clone();
+    Overview { areas, sites, fail_back: fail_back::judge(replication, backlog, topology), hostnames }
+}
+
+/// The maintenance area: which sites show the maintenance page, and where what users see
+/// differs from what was requested.
+pub fn maintenance(sites: &[SiteState], views: &[SiteView]) -> Area {
+    let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
+    let disagreements: Vec<String> =
+        views.iter().filter_map(|s| s.agreement().filter(|(agree, _)| !agree).map(|(_, words)| format!("{}: {words}", s.name))).collect();
+    Area {
+        key: "actions".into(),
+        title: "Maintenance".into(),
+        status: if !disagreements.is_empty() || !on.is_empty() { Status::Warn } else { Status::Ok },
+        summary: if sites.is_empty() {
+            "No sites are configured.".into()
+        } else if !disagreements.is_empty() {
+            format!("Requested and observed differ: {}.", disagreements.join("; "))
+        } else if on.is_empty() {
+            format!("All {} sites are serving normally.", sites.len())
+        } else {
+            format!("Maintenance page on for: {}.", on.join(", "))
+        },
+        href: "/actions".into(),
+    }
+}
+
+/// The vantages area: peers nobody reaches and vantages that disagree.
+pub fn vantages(v: &Vantages) -> Area {
+    let summary = if v.findings.is_empty() {
+        format!("All {} peers answer and every vantage sees the same.", v.peers.len())
+    } else {
+        format!("{}.", v.findings.join("; "))
+    };
+    Area { key: "vantages".into(), title: "Vantages".into(), status: v.status, summary, href: "/topology#vantages".into() }
+}
+
+/// The health area of the overview, derived from a topology snapshot.
+pub fn health(topology: &Topology) -> Area {
+    let [(_, ok), (_, warn), (_, critical), (_, unknown)] = topology.counts();
+    let total = ok + warn + critical + unknown;
+    let status = Status::worst(topology.hosts().map(|h| h.health.status));
+    let summary = if total == 0 {
+        "No hosts are configured.".to_string()
+    } else if ok == total {
+        format!("All {total} hosts answer their checks.")
+    } else {
+        let mut parts = Vec::new();
+        if critical > 0 {
+            parts.push(format!("{critical} critical"));
+        }
+        if warn > 0 {
+            parts.push(format!("{warn} warn"));
+        }
+        if unknown > 0 {
+            parts.push(format!("{unknown} without fresh data"));
+        }
+        format!("{} of {total} hosts: {}.", total - ok, parts.join(", "))
+    };
+    Area { key: "health".into(), title: "Host health".into(), status, summary, href: "/topology".into() }
+}
+/// The DNS area of the overview, from a DNS snapshot: records that alarm, and authoritative
+/// servers whose SOA serial is behind the others' or the declared one.
+pub fn dns(dns: &Dns) -> Area {
+    let alarming: Vec<&DnsRecord> = dns.records.iter().filter(|r| r.status.status() != Status::Ok).collect();
+    let lagging = dns.lagging_serials();
+    let mut status = Status::worst(dns.records.iter().map(|r| r.status.status()));
+    if !lagging.is_empty() && status.severity() < Status::Warn.severity() {
+        status = Status::Warn;
+    }
+    let mut summary = if dns.records.is_empty() {
+        "No records are declared.".to_string()
+    } else if alarming.is_empty() {
+        format!("All {} declared records answer as declared.", dns.records.len())
+    } else {
+        let first: Vec<String> = alarming.iter().take(3).map(|r| format!("{} {} {}", r.name, r.kind, r.status.as_str())).collect();
+        format!("{} of {}: {}.", alarming.len(), dns.records.len(), first.join("; "))
+    };
+    if !lagging.is_empty() {
+        summary.push_str(&format!(" SOA serial behind: {}.", lagging.join("; ")));
+    }
+    Area { key: "dns".into(), title: "DNS".into(), status, summary, href: "/dns".into() }
+}
+/// The replication area of the overview, from a replication snapshot.
+pub fn replication(replication: &Replication) -> Area {
+    let nodes: Vec<(&DbCluster, &DbNode)> = replication.clusters.iter().flat_map(|c| c.nodes.iter().map(move |n| (c, n))).collect();
+    let status = Status::worst(replication.clusters.iter().map(|c| c.status.status()));
+    let troubled: Vec<String> = nodes
+        .iter()
+        .filter(|(_, n)| n.status != ReplicaStatus::Ok)
+        .take(3)
+        .map(|(c, n)| format!("{} {} {}", c.name, n.host, n.status.as_str()))
+        .collect();
+    let summary = if nodes.is_empty() {
+        "No databases are configured.".to_string()
+    } else if troubled.is_empty() {
+        format!("All {} nodes replicate within thresholds.", nodes.len())
+    } else {
+        let count = nodes.iter().filter(|(_, n)| n.status != ReplicaStatus::Ok).count();
+        format!("{count} of {} nodes: {}.", nodes.len(), troubled.join("; "))
+    };
+    Area { key: "replication".into(), title: "Replication".into(), status, summary, href: "/replication".into() }
+}
+
+/// The backlog area of the overview, from a backlog snapshot.
+pub fn backlog(backlog: &Backlog) -> Area {
+    let status = Status::worst(backlog.loaders.iter().map(|l| l.status.status()));
+    let troubled: Vec<String> = backlog
+        .loaders
+        .iter()
+        .filter(|l| l.status != BacklogStatus::Ok)
+        .take(3)
+        .map(|l| format!("{} {}", l.name, l.status.as_str()))
+        .collect();
+    let queued: f64 = backlog.loaders.iter().filter_map(|l| l.depth).sum();
+    let summary = if backlog.loaders.is_empty() {
+        "No loaders are configured.".to_string()
+    } else if troubled.is_empty() {
+        format!("{} loaders ok; {} items queued in all.", backlog.loaders.len(), app::format::count(Some(queued)))
+    } else {
+        format!("{} of {}: {}.", troubled.len(), backlog.loaders.len(), troubled.join("; "))
+    };
+    Area { key: "backlog".into(), title: "Loader backlog".into(), status, summary, href: "/backlog".into() }
+}
+
+#[cfg(test)]
+mod dns_area_tests {
+    use super::*;
+    use app::model::{DnsStatus, SoaCell};
+
+    fn dns(serials: &[(&str, Option<u32>)], declared: Option<u32>, record: DnsStatus) -> Dns {
+        let record = DnsRecord {
+            name: "www.example.test.".into(),
+            kind: "A".into(),
+            declared: vec![],
+            ttl: 60,
+            required_tier: None,
+            status: record,
+            latest: record,
+            flapping: None,
+            detail: "".into(),
+            since_ms: None,
+            checked_at_ms: None,
+            cells: vec![],
+        };
+        Dns {
+            soa: serials.iter().map(|(r, s)| SoaCell { resolver: r.to_string(), serial: *s, error: None }).collect(),
+            declared_serial: declared,
+            soa_skew: false,
+            resolvers: vec![],
+            records: vec![record],
+            probe_interval_seconds: 5,
+            evaluated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn serial_drift_and_skew_reach_the_overview() {
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Dns, Status, &str)> = vec![
+            ("in step", dns(&[("a", Some(7)), ("b", Some(7))], Some(7), DnsStatus::Ok), Status::Ok, "All 1 declared records answer as declared."),
+            ("ahead of the declared serial is not lagging", dns(&[("a", Some(8))], Some(7), DnsStatus::Ok), Status::Ok, "All 1"),
+            ("one server behind the other", dns(&[("a", Some(7)), ("b", Some(6))], None, DnsStatus::Ok), Status::Warn, "SOA serial behind: b publishes 6, behind 7."),
+            ("behind the declared serial", dns(&[("a", Some(6))], Some(7), DnsStatus::Ok), Status::Warn, "a publishes 6, behind 7"),
+            ("a silent server is not lagging", dns(&[("a", Some(7)), ("b", None)], Some(7), DnsStatus::Ok), Status::Ok, "All 1"),
+            ("a critical record stays critical", dns(&[("a", Some(6))], Some(7), DnsStatus::Split), Status::Critical, "1 of 1: www.example.test. A split. SOA serial behind: a publishes 6"),
+        ];
+        for (name, dns, status, summary) in cases {
+            let area = super::dns(&dns);
+            assert_eq!(area.status, status, "{name}: {}", area.summary);
+            assert!(area.summary.contains(summary), "{name}: {:?} lacks {summary:?}", area.summary);
+        }
+    }
+}
