@@ -55,6 +55,9 @@ pub struct ConsoleState {
     /// The DNS snapshot of the board's latest round, built once per round: a 10,000-record zone
     /// is evaluated once, not once per page view, scrape, record page and event.
     dns_snapshot: std::sync::Mutex<Option<(u64, Arc<Dns>)>>,
+    /// The topology of the latest generation and second: every render, scrape and event in
+    /// that second reads one evaluation (what the page cache shares anyway), not one each.
+    topology_memo: std::sync::Mutex<Option<((u64, i64), Arc<Topology>)>>,
 }
 
 impl ConsoleState {
@@ -91,6 +94,7 @@ impl ConsoleState {
             peers,
             drift,
             dns_snapshot: Default::default(),
+            topology_memo: Default::default(),
         }
     }
 
@@ -245,7 +249,17 @@ impl Console for ConsoleState {
     }
 
     fn topology(&self) -> Topology {
-        self.topology_at(now_ms())
+        let now = now_ms();
+        // The generation first: what is evaluated is at least as new as the key.
+        let key = (self.generation(), now.div_euclid(1000));
+        if let Some(kept) = self.topology_memo.lock().ok().and_then(|m| m.as_ref().filter(|(k, _)| *k == key).map(|(_, t)| t.clone())) {
+            return (*kept).clone();
+        }
+        let topology = Arc::new(self.topology_at(now));
+        if let Ok(mut memo) = self.topology_memo.lock() {
+            *memo = Some((key, topology.clone()));
+        }
+        (*topology).clone()
     }
 
     fn dns(&self) -> Dns {

@@ -11,7 +11,7 @@ use crate::engines::Engine;
 use crate::mode::ModeWatch;
 use crate::store::{ControlStore, LocalStore};
 use crate::web::gate::GateState;
-use crate::web::{self, AppState, LoginState};
+use crate::web::{self, AppState, LoginState, Shared};
 use axum::Router;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
@@ -105,7 +105,7 @@ pub(super) fn build(w: WebInputs) -> Result<Router, StartError> {
         directory: w.directory,
         prelogin,
     });
-    let state = AppState {
+    let state = AppState::new(Shared {
         leptos_options,
         console: w.console,
         shutdown: w.stopping,
@@ -114,7 +114,7 @@ pub(super) fn build(w: WebInputs) -> Result<Router, StartError> {
         actions: w.actions,
         login,
         engines: w.engines,
-    };
+    });
     let policy = (
         Arc::new(web::headers::HeaderPolicy { hsts: https }),
         Arc::new(web::host::AllowedHosts::new(auth.public_url.as_deref(), &auth.allowed_hosts)),

@@ -52,6 +52,11 @@ fn inline_scripts(html: &[u8]) -> Vec<&[u8]> {
     found
 }
 
+/// The Content Security Policy of an HTML page: the fixed part and each inline script's hash.
+pub fn page_csp(html: &[u8]) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{CSP_BASE}; {}", script_src(&inline_scripts(html)))).ok()
+}
+
 /// The layer.
 pub async fn secure(State(policy): State<Arc<HeaderPolicy>>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
@@ -82,13 +87,16 @@ pub async fn secure(State(policy): State<Arc<HeaderPolicy>>, request: Request, n
         }
         return Response::from_parts(parts, body);
     }
+    if parts.headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // The page cache hashed this rendering's scripts once, when it kept it.
+        return Response::from_parts(parts, body);
+    }
     // Pages: each inline script by its hash, so nothing injected could run.
     let (bytes, rest) = match super::buffer(body, super::MAX_BUFFERED_PAGE).await {
         Ok(bytes) => (bytes, None),
         Err((head, rest)) => (head, Some(rest)),
     };
-    let csp = format!("{CSP_BASE}; {}", script_src(&inline_scripts(&bytes)));
-    if let Ok(v) = HeaderValue::from_str(&csp) {
+    if let Some(v) = page_csp(&bytes) {
         parts.headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     let body = match rest {

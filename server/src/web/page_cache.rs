@@ -29,10 +29,20 @@ pub struct Freshness {
     pub second: i64,
 }
 
+/// One kept rendering: when it was rendered, the page, its content type and its Content
+/// Security Policy (the inline scripts hashed once per rendering, not once per request).
+#[derive(Clone)]
+struct Kept {
+    fresh: Freshness,
+    body: Bytes,
+    content_type: HeaderValue,
+    csp: Option<HeaderValue>,
+}
+
 /// Cached renderings by path.
 #[derive(Clone)]
 pub struct PageCache {
-    pages: Arc<Mutex<HashMap<String, (Freshness, Bytes, HeaderValue)>>>,
+    pages: Arc<Mutex<HashMap<String, Kept>>>,
     freshness: Arc<dyn Fn() -> Freshness + Send + Sync>,
 }
 
@@ -55,10 +65,13 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     }
     let path = request.uri().path().to_string();
     let now = (cache.freshness)();
-    let hit =
-        cache.pages.lock().ok().and_then(|pages| pages.get(&path).filter(|(f, _, _)| *f == now).map(|(_, b, t)| (b.clone(), t.clone())));
-    if let Some((body, content_type)) = hit {
-        return ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    let hit = cache.pages.lock().ok().and_then(|pages| pages.get(&path).filter(|k| k.fresh == now).cloned());
+    if let Some(kept) = hit {
+        let mut response = ([(header::CONTENT_TYPE, kept.content_type)], kept.body).into_response();
+        if let Some(csp) = kept.csp {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
+        return response;
     }
     let response = next.run(request).await;
     let is_html = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
@@ -78,11 +91,16 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
             return Response::from_parts(parts, Body::from_stream(stream));
         }
     };
+    let mut parts = parts;
+    let csp = super::headers::page_csp(&bytes);
+    if let Some(csp) = &csp {
+        parts.headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    }
     if let (Some(content_type), Ok(mut pages)) = (parts.headers.get(header::CONTENT_TYPE), cache.pages.lock()) {
         // Entries of an older round or second can never be served again: dropping them keeps
         // the cache to the pages rendered in this one.
-        pages.retain(|_, (f, _, _)| *f == now);
-        pages.insert(path, (now, bytes.clone(), content_type.clone()));
+        pages.retain(|_, k| k.fresh == now);
+        pages.insert(path, Kept { fresh: now, body: bytes.clone(), content_type: content_type.clone(), csp });
     }
     Response::from_parts(parts, Body::from(bytes))
 }
