@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// What an action does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ActionKind {
     /// Turn a site's maintenance page on.
     MaintenanceOn,
@@ -15,19 +16,12 @@ pub enum ActionKind {
 impl ActionKind {
     /// The key used in forms, JSON and the audit log.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::MaintenanceOn => "maintenance_on",
-            ActionKind::MaintenanceOff => "maintenance_off",
-        }
+        self.into()
     }
 
     /// The kind for a key.
     pub fn parse(text: &str) -> Option<ActionKind> {
-        match text {
-            "maintenance_on" => Some(ActionKind::MaintenanceOn),
-            "maintenance_off" => Some(ActionKind::MaintenanceOff),
-            _ => None,
-        }
+        text.parse().ok()
     }
 
     /// A short phrase for people.
@@ -40,8 +34,9 @@ impl ActionKind {
 }
 
 /// Where an action request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ActionState {
     /// Waiting for a second person's approval.
     Pending,
@@ -60,28 +55,12 @@ pub enum ActionState {
 impl ActionState {
     /// The stored key, also the badge word.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActionState::Pending => "pending",
-            ActionState::Approved => "approved",
-            ActionState::Executed => "executed",
-            ActionState::Failed => "failed",
-            ActionState::Expired => "expired",
-            ActionState::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     /// The state for a stored key.
     pub fn parse(text: &str) -> Option<ActionState> {
-        [
-            ActionState::Pending,
-            ActionState::Approved,
-            ActionState::Executed,
-            ActionState::Failed,
-            ActionState::Expired,
-            ActionState::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        text.parse().ok()
     }
 
     /// True once nothing more can happen to the request.

@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Login roles, least to most powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Reads every page.
     Viewer,
@@ -21,21 +22,12 @@ pub enum Role {
 impl Role {
     /// The key as written in the config and stored.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Oncall => "oncall",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     /// The role for a stored key.
     pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "viewer" => Some(Role::Viewer),
-            "oncall" => Some(Role::Oncall),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

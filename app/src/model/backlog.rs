@@ -4,8 +4,9 @@ use super::*;
 use serde::{Deserialize, Serialize};
 
 /// Backlog status of one loader (architecture.md, "Statuses").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum BacklogStatus {
     /// Empty, or draining.
     Ok,
@@ -22,13 +23,7 @@ pub enum BacklogStatus {
 impl BacklogStatus {
     /// The word used in the UI, CSS and JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            BacklogStatus::Ok => "ok",
-            BacklogStatus::Growing => "growing",
-            BacklogStatus::Stalled => "stalled",
-            BacklogStatus::Stopped => "stopped",
-            BacklogStatus::Unknown => "unknown",
-        }
+        self.into()
     }
 
     /// The probe-outcome status it maps to.

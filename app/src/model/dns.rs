@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// DNS status of one declared record (architecture.md, "Statuses").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DnsStatus {
     /// Every resolver answers exactly the declared set, with the declared TTL.
     Ok,
@@ -40,21 +41,7 @@ pub enum DnsStatus {
 impl DnsStatus {
     /// The word used in the UI, CSS and JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DnsStatus::Ok => "ok",
-            DnsStatus::Missing => "missing",
-            DnsStatus::WrongTarget => "wrong_target",
-            DnsStatus::WrongTier => "wrong_tier",
-            DnsStatus::Split => "split",
-            DnsStatus::TtlMismatch => "ttl_mismatch",
-            DnsStatus::Stale => "stale",
-            DnsStatus::UnexpectedExtra => "unexpected_extra",
-            DnsStatus::Partial => "partial",
-            DnsStatus::FailedOver => "failed_over",
-            DnsStatus::Servfail => "servfail",
-            DnsStatus::Timeout => "timeout",
-            DnsStatus::Unchecked => "unchecked",
-        }
+        self.into()
     }
 
     /// The probe-outcome status it maps to: servfail and timeout are unknown, never ok or down.

@@ -4,8 +4,9 @@ use super::*;
 use serde::{Deserialize, Serialize};
 
 /// Replication status of one database node or cluster (architecture.md, "Statuses").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReplicaStatus {
     /// Streaming, lag within the warn thresholds (or a writable primary as configured).
     Ok,
@@ -28,16 +29,7 @@ pub enum ReplicaStatus {
 impl ReplicaStatus {
     /// The word used in the UI, CSS and JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReplicaStatus::Ok => "ok",
-            ReplicaStatus::Warn => "warn",
-            ReplicaStatus::Critical => "critical",
-            ReplicaStatus::Disconnected => "disconnected",
-            ReplicaStatus::ReplayPaused => "replay_paused",
-            ReplicaStatus::RoleFlip => "role_flip",
-            ReplicaStatus::SplitBrain => "split_brain",
-            ReplicaStatus::Unknown => "unknown",
-        }
+        self.into()
     }
 
     /// The probe-outcome status it maps to.

@@ -4,18 +4,20 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// One probe outcome vocabulary across the app (architecture.md, "Statuses").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// One probe outcome vocabulary across the app (architecture.md, "Statuses"), declared from the
+/// least to the most attention it asks for, so the derived order is the severity order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     /// The check passed within its thresholds.
     Ok,
+    /// No fresh data: never shown as ok or down.
+    Unknown,
     /// The check passed but something needs attention (slow, unexpected but harmless answer).
     Warn,
     /// The check failed: refused, timed out, wrong status code.
     Critical,
-    /// No fresh data: never shown as ok or down.
-    Unknown,
 }
 
 /// A status word shown in a badge: the word itself, and the probe outcome whose colour it takes.
@@ -65,26 +67,35 @@ impl Worded for BacklogStatus {
 impl Status {
     /// The word shown to people and used in CSS classes and JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Critical => "critical",
-            Status::Unknown => "unknown",
-        }
+        self.into()
     }
 
-    /// How much attention a status asks for; used to pick the worst of several.
+    /// How much attention a status asks for (the declaration order); used to pick the worst.
     pub fn severity(self) -> u8 {
-        match self {
-            Status::Ok => 0,
-            Status::Unknown => 1,
-            Status::Warn => 2,
-            Status::Critical => 3,
-        }
+        self as u8
     }
 
     /// The most severe of a set of statuses; `Unknown` for an empty set.
     pub fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
-        statuses.into_iter().max_by_key(|s| s.severity()).unwrap_or(Status::Unknown)
+        statuses.into_iter().max().unwrap_or(Status::Unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_order_is_the_severity_and_the_words_are_the_json_words() {
+        let all = [Status::Ok, Status::Unknown, Status::Warn, Status::Critical];
+        for pair in all.windows(2) {
+            assert!(pair[0] < pair[1] && pair[0].severity() < pair[1].severity(), "{pair:?}");
+        }
+        assert_eq!(Status::worst([Status::Warn, Status::Unknown, Status::Ok]), Status::Warn);
+        assert_eq!(Status::worst([]), Status::Unknown);
+        for s in all {
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+            assert_eq!(s.as_str().parse::<Status>().ok(), Some(s));
+        }
     }
 }

@@ -303,8 +303,9 @@ pub struct RegionConfig {
 }
 
 /// What a host does; the DNS page labels answers with it and alarms on the wrong one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Tier {
     /// Load balancer in front of the website.
     WebLb,
@@ -329,17 +330,7 @@ pub enum Tier {
 impl Tier {
     /// The key as written in the config.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::WebLb => "web_lb",
-            Tier::ApiLb => "api_lb",
-            Tier::Web => "web",
-            Tier::Api => "api",
-            Tier::Db => "db",
-            Tier::Loader => "loader",
-            Tier::Dns => "dns",
-            Tier::Admin => "admin",
-            Tier::Monitoring => "monitoring",
-        }
+        self.into()
     }
 }
 
@@ -463,8 +454,9 @@ fn default_ttl() -> u32 {
 }
 
 /// Record types Crowsnest compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "UPPERCASE")]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum RecordKind {
     /// IPv4 address.
     A,
@@ -483,14 +475,7 @@ pub enum RecordKind {
 impl RecordKind {
     /// The type's mnemonic.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::A => "A",
-            RecordKind::Aaaa => "AAAA",
-            RecordKind::Cname => "CNAME",
-            RecordKind::Mx => "MX",
-            RecordKind::Txt => "TXT",
-            RecordKind::Ns => "NS",
-        }
+        self.into()
     }
 }
 

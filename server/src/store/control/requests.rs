@@ -65,9 +65,11 @@ pub struct Transition<'a> {
 }
 
 /// What came of replaying one break-glass change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Replay {
     /// Applied, with an audit entry saying where and when it really happened.
+    #[strum(serialize = "replayed")]
     Applied,
     /// Not applied: the site changed here after it (recorded and audited).
     Superseded,
@@ -81,12 +83,7 @@ pub enum Replay {
 impl Replay {
     /// The word stored and shown.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Replay::Applied => "replayed",
-            Replay::Superseded => "superseded",
-            Replay::AlreadyReplayed => "already_replayed",
-            Replay::Refused => "refused",
-        }
+        self.into()
     }
 }
 
