@@ -1,0 +1,121 @@
+//! The console against the real lab: both started on loopback, pages and JSON checked over HTTP.
+//! One file per area; the harness that starts a console on its own loopback block is here.
+
+use crowsnest::config;
+use crowsnest::run::{Server, Site};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common;
+use common::{client, eventually};
+
+mod backlog;
+mod dns;
+mod live;
+mod metrics;
+mod pages;
+
+pub(super) const DEMO: &str = include_str!("../../../../deploy/demo.toml");
+
+/// `text` with every `from` replaced; fails when `from` is not there, so a changed line in the
+/// demo cannot silently leave a test on the demo's fixed ports, data dir or PostgreSQL.
+pub(super) fn edit(text: String, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "deploy/demo.toml no longer has {from:?}: update this test's edits");
+    text.replace(from, to)
+}
+
+/// The demo estate moved to its own loopback block and free ports, probing every second, with
+/// the lab's PostgreSQL on or off.
+pub(super) fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
+    let mut text = DEMO.to_string();
+    #[rustfmt::skip]
+    let edits = [
+        ("127.0.1.", format!("127.{block}.1.")),
+        ("127.0.2.", format!("127.{block}.2.")),
+        ("127.0.3.", format!("127.{block}.3.")),
+        ("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"".into()),
+        ("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"".into()),
+        // With their quotes: a free port such as 53551 must not match a later edit's 5355.
+        ("\"127.0.0.1:5354\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
+        ("\"127.0.0.1:5355\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
+        ("\"127.0.0.1:5356\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
+        // The lab's cache keeps answers a second, so DNS settles within the tests' deadlines.
+        ("dns_cache_max_ttl_seconds = 10", "dns_cache_max_ttl_seconds = 1".into()),
+        ("interval_seconds = 5", "interval_seconds = 1".into()),
+        // Tests that need the lab's PostgreSQL turn it back on (see `start_with_postgres`).
+        ("postgres = true", if postgres { "postgres = true" } else { "postgres = false" }.into()),
+        ("interval_seconds = 2", "interval_seconds = 1".into()),
+        ("timeout_ms = 1500", "timeout_ms = 800".into()),
+        ("stopped_after_seconds = 10", "stopped_after_seconds = 4".into()),
+        ("timeout_ms = 2000", "timeout_ms = 800".into()),
+        ("data_dir = \"data\"", format!("data_dir = {:?}", data_dir.display().to_string())),
+    ];
+    for (from, to) in edits {
+        text = edit(text, from, &to);
+    }
+    let mut estate = config::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
+    // These tests read pages as a wall display would; logins have their own tests (`auth.rs`).
+    estate.auth.anonymous_role = Some(app::auth::Role::Viewer);
+    estate
+}
+
+/// A loopback block no other test in this run uses: room for 12 tests (n = 0..=11) per
+/// process, always within 127.20–127.247 (the old formula overflowed a u8 for some pids).
+pub(super) fn block(n: u8) -> u8 {
+    assert!(n < 16, "block {n}: widen the stride in `block` for more tests");
+    20 + (std::process::id() % 14) as u8 * 16 + n
+}
+
+pub(super) async fn start(n: u8) -> (Server, tempfile::TempDir) {
+    start_with(n, false).await
+}
+
+pub(super) async fn start_with(n: u8, postgres: bool) -> (Server, tempfile::TempDir) {
+    start_edited(n, postgres, |_| ()).await
+}
+
+/// Starts the demo on block `n` after `edit` changed its parsed config.
+pub(super) async fn start_edited(n: u8, postgres: bool, edit: impl FnOnce(&mut config::Estate)) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut estate = estate_with(block(n), dir.path(), postgres);
+    edit(&mut estate);
+    let estate = Arc::new(estate);
+    let site = Site { root: dir.path().join("site") };
+    std::fs::create_dir_all(&site.root).unwrap();
+    let server = Server::start(estate, site, true).await.expect("server starts");
+    (server, dir)
+}
+
+pub(super) async fn host_status(base: &str, host: &str) -> Option<String> {
+    let topology: serde_json::Value = client().get(format!("{base}/api/v1/topology")).send().await.ok()?.json().await.ok()?;
+    topology["regions"]
+        .as_array()?
+        .iter()
+        .flat_map(|r| r["hosts"].as_array().cloned().unwrap_or_default())
+        .find(|h| h["name"] == host)
+        .map(|h| h["health"]["status"].as_str().unwrap_or("").to_string())
+}
+
+/// The generation a rendered page claims (`<main id="main" data-generation="N">`).
+pub(super) fn generation_of(html: &str) -> u64 {
+    let at = html.find("data-generation=\"").expect("page carries its generation") + "data-generation=\"".len();
+    html[at..].split('"').next().and_then(|g| g.parse().ok()).expect("generation is a number")
+}
+
+/// The complete events in an SSE text: (event name, id, data).
+pub(super) fn sse_events(text: &str) -> Vec<(String, String, String)> {
+    let complete = &text[..text.rfind("\n\n").map_or(0, |i| i + 2)];
+    complete
+        .split("\n\n")
+        .filter(|block| block.lines().any(|l| l.starts_with("event:")))
+        .map(|block| {
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default();
+            (field("event:"), field("id:"), field("data:"))
+        })
+        .collect()
+}
+
+pub(super) async fn json(url: &str) -> Option<serde_json::Value> {
+    client().get(url).send().await.ok()?.json().await.ok()
+}
