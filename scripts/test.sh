@@ -10,6 +10,8 @@ echo "== lint gate"
 # One format and no clippy warnings (lints are declared once, in Cargo.toml's [workspace.lints]).
 cargo fmt --check
 cargo clippy --locked -p app -p crowsnest --all-targets -- -D warnings
+# The browser's side too: app's hydrate-only code compiles only for wasm.
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 # No server module imports one that imports it back.
 python3 "$ROOT/scripts/import-cycles.py"
 

@@ -159,7 +159,7 @@ mod browser {
     }
 
     /// Opens the event stream and refreshes the page's regions as their engines move.
-    pub fn connect(link: RwSignal<Link>) {
+    pub(super) fn connect(link: RwSignal<Link>) {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
         let mut on = Vec::new();
         for names in regions(&document).iter().filter_map(|r| r.get_attribute("data-live")) {
