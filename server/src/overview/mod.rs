@@ -199,3 +199,47 @@ mod dns_area_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod backlog_area_tests {
+    use app::model::{Backlog, BacklogStatus, Loader, Status};
+
+    fn loader(name: &str, status: BacklogStatus, depth: Option<f64>) -> Loader {
+        Loader {
+            name: name.into(),
+            host: "h".into(),
+            region: "sin".into(),
+            region_display: "Singapore".into(),
+            source: "scraped".into(),
+            status,
+            detail: String::new(),
+            depth,
+            oldest_age_seconds: None,
+            enqueue_rate: None,
+            load_rate: None,
+            net_drain: None,
+            eta_seconds: None,
+            last_report_ms: None,
+            last_error: None,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn the_backlog_area_names_the_loaders_in_trouble() {
+        use BacklogStatus::*;
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Vec<Loader>, Status, &str)> = vec![
+            ("none configured", vec![], Status::Unknown, "No loaders are configured."),
+            ("all ok, queued summed", vec![loader("a", Ok, Some(3.0)), loader("b", Ok, Some(4.4))], Status::Ok, "2 loaders ok; 7 items queued in all."),
+            ("one growing", vec![loader("a", Ok, Some(1.0)), loader("b", Growing, Some(90.0))], Status::Warn, "1 of 2: b growing."),
+            ("stalled outranks growing", vec![loader("a", Growing, None), loader("b", Stalled, None)], Status::Critical, "2 of 2: a growing; b stalled."),
+            ("no report yet", vec![loader("a", Unknown, None)], Status::Unknown, "1 of 1: a unknown."),
+        ];
+        for (name, loaders, status, summary) in cases {
+            let area = super::backlog(&Backlog { loaders, window_seconds: 60, interval_seconds: 2, evaluated_at_ms: 0 });
+            assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
+            assert_eq!((area.key.as_str(), area.href.as_str()), ("backlog", "/backlog"), "{name}");
+        }
+    }
+}
