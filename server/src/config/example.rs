@@ -31,10 +31,8 @@ pub struct EstateBuilder {
 impl EstateBuilder {
     /// An instance named `name` watching from `region`, listening on a free loopback port.
     pub fn new(name: &str, region: &str) -> Self {
-        let mut b = EstateBuilder { doc: DocumentMut::new(), last: None };
-        b = b.set("instance", "name", name).set("instance", "region", region).set("instance", "listen", "127.0.0.1:0");
-        b.last = None;
-        b
+        let empty = EstateBuilder { doc: DocumentMut::new(), last: None };
+        empty.set("instance", "name", name).set("instance", "region", region).set("instance", "listen", "127.0.0.1:0")
     }
 
     /// Sets `key` in the table `section` (`instance`, `probes`, `auth`, `edge`, `lab`, ...).

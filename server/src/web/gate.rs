@@ -11,7 +11,7 @@ use crate::auth::prelogin::PreLogin;
 use crate::auth::session::{self, SessionRecord, Timeouts};
 use crate::auth::{same_secret, Directory};
 use crate::clock::now_ms;
-use app::auth::{refusal, LoginToken, Permission, Role, Who, CSRF_FIELD, CSRF_HEADER};
+use app::auth::{refusal, LoginToken, Role, Who, CSRF_FIELD, CSRF_HEADER};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -20,20 +20,6 @@ use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tower_sessions::Session;
-
-/// Whether `method path` needs no session (the route table says; a loader's push and a peer's
-/// report check their own bearer token instead).
-pub fn is_public(method: &Method, path: &str, public_metrics: bool) -> bool {
-    routes::policies().of(method, path).access.is_public(public_metrics)
-}
-
-/// What a state-changing `method path` needs, from the route table.
-pub fn required(method: &Method, path: &str) -> Permission {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Permission::Read;
-    }
-    routes::policies().of(method, path).access.permission()
-}
 
 /// The client's address: the socket's peer, or the last `X-Forwarded-For` hop when the peer is
 /// a trusted proxy (nginx overwrites the header with `$remote_addr`).
@@ -249,6 +235,21 @@ pub fn peer(request_extensions: &axum::http::Extensions) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::auth::Permission;
+
+    /// Whether `method path` needs no session (the route table says; a loader's push and a peer's
+    /// report check their own bearer token instead).
+    fn is_public(method: &Method, path: &str, public_metrics: bool) -> bool {
+        routes::policies().of(method, path).access.is_public(public_metrics)
+    }
+
+    /// What a state-changing `method path` needs, from the route table.
+    fn required(method: &Method, path: &str) -> Permission {
+        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Permission::Read;
+        }
+        routes::policies().of(method, path).access.permission()
+    }
 
     #[test]
     fn the_public_list_is_short_and_exact() {

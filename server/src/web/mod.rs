@@ -147,11 +147,6 @@ pub fn router(
         .with_state(state)
 }
 
-/// Every path the server routes: its own routes, the Leptos pages and the server functions.
-pub fn route_paths() -> Vec<String> {
-    routes::paths()
-}
-
 /// What every rendered page gets in its context.
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let shared: SharedConsole = state.console.clone();
@@ -225,34 +220,27 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// the stream, so the caller can still send it whole. A body of one chunk (a cached page) comes
 /// back as that chunk, uncopied.
 pub async fn buffer(body: Body, limit: usize) -> Result<Bytes, (Bytes, futures::stream::BoxStream<'static, Result<Bytes, axum::Error>>)> {
+    fn joined(mut chunks: Vec<Bytes>) -> Bytes {
+        match chunks.len() {
+            1 => chunks.remove(0),
+            _ => Bytes::from(chunks.concat()),
+        }
+    }
     let mut stream = body.into_data_stream();
-    let mut first: Option<Bytes> = None;
-    let mut read = Vec::new();
+    let (mut chunks, mut read) = (Vec::new(), 0);
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(chunk) => {
-                match first.take() {
-                    None if read.is_empty() => first = Some(chunk),
-                    earlier => {
-                        if let Some(earlier) = earlier {
-                            read.extend_from_slice(&earlier);
-                        }
-                        read.extend_from_slice(&chunk);
-                    }
-                }
-                let len = first.as_ref().map_or(read.len(), Bytes::len);
-                if len > limit {
-                    let head = first.take().unwrap_or_else(|| Bytes::from(read));
-                    return Err((head, stream.boxed()));
+                read += chunk.len();
+                chunks.push(chunk);
+                if read > limit {
+                    return Err((joined(chunks), stream.boxed()));
                 }
             }
-            Err(e) => {
-                let head = first.take().unwrap_or_else(|| Bytes::from(read));
-                return Err((head, futures::stream::once(async move { Err(e) }).boxed()));
-            }
+            Err(e) => return Err((joined(chunks), futures::stream::once(async move { Err(e) }).boxed())),
         }
     }
-    Ok(first.unwrap_or_else(|| Bytes::from(read)))
+    Ok(joined(chunks))
 }
 
 #[cfg(test)]

@@ -6,17 +6,12 @@
 use super::error::{wants_html, ApiError};
 use crate::mode::ModeWatch;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 
 /// Seconds a refused client is told to wait: about how often the mode is re-checked.
 pub const RETRY_AFTER_SECONDS: u64 = 30;
-
-/// Whether `method path` may run on a secondary, from the route table.
-pub fn allowed_on_secondary(method: &Method, path: &str) -> bool {
-    super::routes::policies().of(method, path).on_secondary
-}
 
 /// Refuses ordinary writes while this instance is a secondary.
 pub async fn refuse_writes(State(mode): State<ModeWatch>, request: Request, next: Next) -> Response {
@@ -31,7 +26,12 @@ pub async fn refuse_writes(State(mode): State<ModeWatch>, request: Request, next
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axum::http::Method;
+
+    /// Whether `method path` may run on a secondary, from the route table.
+    fn allowed_on_secondary(method: &Method, path: &str) -> bool {
+        crate::web::routes::policies().of(method, path).on_secondary
+    }
 
     #[test]
     fn only_reads_login_logout_and_pushes_run_on_a_secondary() {

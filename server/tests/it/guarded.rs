@@ -124,7 +124,7 @@ fn write_allowed(role: &str, template: &str) -> bool {
 async fn every_route_and_method_is_guarded_for_every_role() {
     let c = start(|_| {}).await;
     let base = &c.base;
-    let paths = crowsnest::web::route_paths();
+    let paths = crowsnest::web::routes::paths();
     assert!(paths.len() > 20, "the sweep reads the router's own list: {paths:?}");
     let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH];
     // A real, pending request: refusals are asserted against an action that exists.
