@@ -2,6 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Longest maintenance message, in characters: the form's `maxlength` and the server's check.
+pub const MESSAGE_MAX_CHARS: usize = 500;
+
+/// Shortest reason, in characters: it goes into the audit log, so "x" will not do.
+pub const REASON_MIN_CHARS: usize = 10;
+
+/// Longest reason kept, in characters.
+pub const REASON_MAX_CHARS: usize = 500;
+
 /// What an action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +31,20 @@ impl ActionKind {
     /// The kind for a key.
     pub fn parse(text: &str) -> Option<ActionKind> {
         text.parse().ok()
+    }
+
+    /// The kind that leaves maintenance `on` (or off).
+    pub fn turning(on: bool) -> ActionKind {
+        if on {
+            ActionKind::MaintenanceOn
+        } else {
+            ActionKind::MaintenanceOff
+        }
+    }
+
+    /// True for the kind that turns maintenance on.
+    pub fn turns_on(self) -> bool {
+        self == ActionKind::MaintenanceOn
     }
 
     /// A short phrase for people.
@@ -69,6 +92,32 @@ impl ActionState {
     }
 }
 
+/// A site's maintenance: on or off, with the page's message and expected end. The one value a
+/// request asks for, a site stores, a break-glass change journals and the edge publishes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MaintenanceState {
+    /// True while the maintenance page is on (`maintenance` in JSON, as before).
+    #[serde(rename = "maintenance")]
+    pub on: bool,
+    /// The message shown on the maintenance page, while on.
+    pub message: Option<String>,
+    /// When the maintenance is expected to end (unix milliseconds), if said.
+    pub expected_end_ms: Option<i64>,
+}
+
+impl MaintenanceState {
+    /// What `kind` asks for, with its message and expected end (kept only when turning on).
+    pub fn requested(kind: ActionKind, message: Option<String>, expected_end_ms: Option<i64>) -> MaintenanceState {
+        let on = kind.turns_on();
+        MaintenanceState { on, message: message.filter(|_| on), expected_end_ms: expected_end_ms.filter(|_| on) }
+    }
+
+    /// The action kind that leads to this state.
+    pub fn kind(&self) -> ActionKind {
+        ActionKind::turning(self.on)
+    }
+}
+
 /// What a person sees for one site on the Actions page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteView {
@@ -78,12 +127,9 @@ pub struct SiteView {
     pub hostnames: Vec<String>,
     /// True when a change needs a second person's approval.
     pub two_person: bool,
-    /// True while the maintenance page is requested on.
-    pub maintenance: bool,
-    /// The message shown on the maintenance page, while on.
-    pub message: Option<String>,
-    /// When the maintenance is expected to end (unix milliseconds), if said.
-    pub expected_end_ms: Option<i64>,
+    /// The maintenance requested (flattened: `maintenance`, `message`, `expected_end_ms`).
+    #[serde(flatten)]
+    pub state: MaintenanceState,
     /// Who changed it last.
     pub changed_by: Option<String>,
     /// When it last changed (unix milliseconds).
@@ -111,9 +157,9 @@ impl SiteView {
     /// Whether what users see matches what was requested, in words; None while unobserved.
     pub fn agreement(&self) -> Option<(bool, String)> {
         let seen = self.observed.as_ref()?;
-        let agree = seen.maintenance_seen == self.maintenance;
+        let agree = seen.maintenance_seen == self.state.on;
         let answer = seen.status_code.map_or_else(|| seen.detail.clone(), |c| format!("answers {c}"));
-        let words = match (self.maintenance, agree) {
+        let words = match (self.state.on, agree) {
             (true, true) => format!("users see the maintenance page ({answer})"),
             (true, false) => {
                 let since = self.changed_at_ms.map(|t| (seen.at_ms - t).max(0) as f64 / 1000.0);
@@ -326,9 +372,7 @@ mod tests {
             name: "web".into(),
             hostnames: vec!["www.example.test".into()],
             two_person: false,
-            maintenance,
-            message: None,
-            expected_end_ms: None,
+            state: MaintenanceState { on: maintenance, ..Default::default() },
             changed_by: Some("alice".into()),
             changed_at_ms: Some(1_000),
             pending_replay: None,

@@ -67,6 +67,9 @@ pub struct Who {
     pub anonymous: bool,
 }
 
+/// Shortest password accepted, in characters: the users form says it and the server enforces it.
+pub const PASSWORD_MIN_CHARS: usize = 12;
+
 /// Name of the hidden form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 

@@ -114,6 +114,90 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Domain tag, so an audit hash can never be confused with another MAC of the same bytes.
 const TAG: &str = "crowsnest-audit-v2";
 
+/// What an audit entry records: the log's vocabulary. Stored as its words (`login_failed`,
+/// `maintenance_on.executed`), which the chain hashes, so the words never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A person logged in.
+    Login,
+    /// A login was refused.
+    LoginFailed,
+    /// A person logged out.
+    Logout,
+    /// A user was added.
+    UserAdded,
+    /// A user was disabled (their sessions end).
+    UserDisabled,
+    /// A user was enabled again.
+    UserEnabled,
+    /// A user's password was set from the command line.
+    UserPasswordChanged,
+    /// A step of a maintenance action, e.g. `maintenance_on.executed`.
+    Maintenance(app::action::ActionKind, ActionStep),
+    /// A refused attempt that names no action kind: a form too broken to tell, an approval, a
+    /// cancel.
+    Refused(Attempt),
+}
+
+/// Where a maintenance action went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ActionStep {
+    /// Asked for, waiting for a second person.
+    Requested,
+    /// A second person agreed.
+    Approved,
+    /// Carried out.
+    Executed,
+    /// Not allowed (with the reason in the detail).
+    Refused,
+    /// Withdrawn by its requester.
+    Cancelled,
+    /// Nobody approved it in time.
+    Expired,
+    /// Allowed but publishing it failed.
+    Failed,
+    /// Taken on a secondary while the primary was lost.
+    BreakGlass,
+    /// A break-glass change waiting for a second on-call.
+    BreakGlassRequested,
+    /// A second on-call agreed to a break-glass change.
+    BreakGlassApproved,
+    /// A break-glass change replayed into the primary.
+    Replayed,
+    /// A break-glass change not replayed: the site changed on the primary after it.
+    Superseded,
+}
+
+/// Refused attempts that name no action kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Attempt {
+    /// A request whose kind could not be read.
+    Action,
+    /// Approving a request.
+    Approval,
+    /// Cancelling a request.
+    Cancel,
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let word = match self {
+            AuditAction::Login => "login",
+            AuditAction::LoginFailed => "login_failed",
+            AuditAction::Logout => "logout",
+            AuditAction::UserAdded => "user_added",
+            AuditAction::UserDisabled => "user_disabled",
+            AuditAction::UserEnabled => "user_enabled",
+            AuditAction::UserPasswordChanged => "user_password_changed",
+            AuditAction::Maintenance(kind, step) => return write!(f, "{}.{}", kind.as_str(), <&str>::from(step)),
+            AuditAction::Refused(attempt) => return write!(f, "{}.refused", <&str>::from(attempt)),
+        };
+        f.write_str(word)
+    }
+}
+
 /// An audit entry to append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntry {
@@ -121,7 +205,7 @@ pub struct NewAuditEntry {
     pub at_ms: i64,
     /// Who did it (`crowsnest` for the console itself).
     pub actor: String,
-    /// What happened, e.g. `login_failed`, `maintenance_on.executed`.
+    /// What happened, as an [`AuditAction`]'s words (kept as stored, so any entry verifies).
     pub action: String,
     /// What it was done to, e.g. the site `web` or the user `bob`.
     pub target: String,
@@ -129,6 +213,13 @@ pub struct NewAuditEntry {
     pub reason: String,
     /// Outcome, refusal reason, client address: whatever else is worth keeping.
     pub detail: String,
+}
+
+impl NewAuditEntry {
+    /// An entry for `action`, by `actor` on `target`, at `at_ms`.
+    pub fn new(at_ms: i64, actor: &str, action: AuditAction, target: &str, reason: &str, detail: String) -> NewAuditEntry {
+        NewAuditEntry { at_ms, actor: actor.into(), action: action.to_string(), target: target.into(), reason: reason.into(), detail }
+    }
 }
 
 /// A stored audit entry with its place in the chain.
@@ -299,6 +390,29 @@ mod tests {
 
     fn key() -> AuditKey {
         AuditKey::new(b"0123456789abcdef0123456789abcdef", "test").unwrap()
+    }
+
+    #[test]
+    fn audit_actions_keep_their_stored_words() {
+        use app::action::ActionKind::{MaintenanceOff, MaintenanceOn};
+        let table = [
+            (AuditAction::Login, "login"),
+            (AuditAction::LoginFailed, "login_failed"),
+            (AuditAction::Logout, "logout"),
+            (AuditAction::UserAdded, "user_added"),
+            (AuditAction::UserDisabled, "user_disabled"),
+            (AuditAction::UserEnabled, "user_enabled"),
+            (AuditAction::UserPasswordChanged, "user_password_changed"),
+            (AuditAction::Maintenance(MaintenanceOn, ActionStep::Executed), "maintenance_on.executed"),
+            (AuditAction::Maintenance(MaintenanceOff, ActionStep::BreakGlassApproved), "maintenance_off.break_glass_approved"),
+            (AuditAction::Maintenance(MaintenanceOn, ActionStep::Replayed), "maintenance_on.replayed"),
+            (AuditAction::Refused(Attempt::Action), "action.refused"),
+            (AuditAction::Refused(Attempt::Approval), "approval.refused"),
+            (AuditAction::Refused(Attempt::Cancel), "cancel.refused"),
+        ];
+        for (action, words) in table {
+            assert_eq!(action.to_string(), words, "{action:?}");
+        }
     }
 
     fn entry(n: i64) -> NewAuditEntry {

@@ -1,7 +1,7 @@
 //! The maintenance subcommands: `crowsnest user …` and `crowsnest audit …`. They open the
 //! stores the config names, like the server does, and report with context.
 
-use crate::audit::{self, NewAuditEntry};
+use crate::audit::{self, AuditAction, NewAuditEntry};
 use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::control_state::control_url;
@@ -58,16 +58,9 @@ fn words(errors: Vec<(String, String)>) -> String {
     errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ")
 }
 
-fn entry(action: &str, target: &str, detail: String) -> NewAuditEntry {
+fn entry(action: AuditAction, target: &str, detail: String) -> NewAuditEntry {
     let actor = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "cli".into());
-    NewAuditEntry {
-        at_ms: now_ms(),
-        actor: format!("cli:{actor}"),
-        action: action.into(),
-        target: target.into(),
-        reason: String::new(),
-        detail,
-    }
+    NewAuditEntry::new(now_ms(), &format!("cli:{actor}"), action, target, "", detail)
 }
 
 /// Runs `crowsnest user …`.
@@ -89,7 +82,7 @@ pub async fn user(estate: &Estate, command: UserCommand) -> ExitCode {
                 let role = crate::auth::check_new_user(&name, &role, &password).map_err(words)?;
                 let hash = crate::auth::password::hash(&password)?;
                 let added = control
-                    .add_user(&name, role, &hash, entry("user_added", &name, format!("role {}", role.as_str())))
+                    .add_user(&name, role, &hash, entry(AuditAction::UserAdded, &name, format!("role {}", role.as_str())))
                     .await
                     .map_err(|e| e.to_string())?;
                 if !added {
@@ -105,10 +98,10 @@ pub async fn user(estate: &Estate, command: UserCommand) -> ExitCode {
                 let password = read_password()?;
                 crate::auth::check_new_user(&name, "viewer", &password).map_err(words)?;
                 let hash = crate::auth::password::hash(&password)?;
-                change(&control, &name, UserChange::Password(hash), "user_password_changed").await
+                change(&control, &name, UserChange::Password(hash), AuditAction::UserPasswordChanged).await
             }
-            UserCommand::Disable { name } => change(&control, &name, UserChange::Disabled(true), "user_disabled").await,
-            UserCommand::Enable { name } => change(&control, &name, UserChange::Disabled(false), "user_enabled").await,
+            UserCommand::Disable { name } => change(&control, &name, UserChange::Disabled(true), AuditAction::UserDisabled).await,
+            UserCommand::Enable { name } => change(&control, &name, UserChange::Disabled(false), AuditAction::UserEnabled).await,
         }
     };
     match result.await {
@@ -120,7 +113,7 @@ pub async fn user(estate: &Estate, command: UserCommand) -> ExitCode {
     }
 }
 
-async fn change(control: &ControlStore, name: &str, change: UserChange, action: &str) -> Result<(), String> {
+async fn change(control: &ControlStore, name: &str, change: UserChange, action: AuditAction) -> Result<(), String> {
     let changed = control.change_user(name, change, entry(action, name, String::new())).await.map_err(|e| e.to_string())?;
     if !changed {
         return Err(format!("there is no user {name:?}"));

@@ -347,11 +347,10 @@ impl Console for ConsoleState {
 
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {
         Box::pin(async move {
-            let sites = self.control.sites().await.map_err(|e| ConsoleError::Store { store: "control".into(), message: e.to_string() })?;
-            // What users really see, where a site is observed through its balancer.
-            let views = self.actions.sites().await.map_err(control_error)?;
+            // As this region's edge serves them, with what users are seen to get.
+            let sites = self.actions.sites().await.map_err(control_error)?;
             let (replication, backlog, topology) = (self.replication(), self.backlog(), self.topology());
-            Ok(crate::overview::overview(&topology, &self.dns_snapshot(), &replication, &backlog, sites, &views))
+            Ok(crate::overview::overview(&topology, &self.dns_snapshot(), &replication, &backlog, sites))
         })
     }
 }

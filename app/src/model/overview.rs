@@ -4,19 +4,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// Maintenance state of one site, from control state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SiteState {
-    /// Site key, e.g. `web`.
-    pub name: String,
-    /// True while the maintenance page is switched on.
-    pub maintenance: bool,
-    /// Who changed it last, if anyone.
-    pub changed_by: Option<String>,
-    /// When it last changed (unix milliseconds), if ever.
-    pub changed_at_ms: Option<i64>,
-}
-
 /// One summary line per area for the overview page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Area {
@@ -37,8 +24,8 @@ pub struct Area {
 pub struct Overview {
     /// One entry per area.
     pub areas: Vec<Area>,
-    /// Maintenance state per configured site.
-    pub sites: Vec<SiteState>,
+    /// Maintenance state per configured site, as this region's edge serves it.
+    pub sites: Vec<crate::action::SiteView>,
     /// Whether failing back to the primary would lose or strand data.
     pub fail_back: FailBack,
     /// Each public hostname and where it is served from right now.

@@ -1,7 +1,7 @@
 //! Actions: each site's maintenance state, what users really see, the forms that change it, and
 //! every request with where it stands. Plain HTML forms: they work without JavaScript.
 
-use crate::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, FormOutcome, SiteView};
+use crate::action::{ActionKind, MESSAGE_MAX_CHARS, ActionRequestView, ActionState, ActionsBoard, FormOutcome, SiteView};
 use crate::api::get_actions;
 use crate::auth::{personal_page, refusal, who, CsrfField, Permission};
 use crate::components::{Badge, Failure};
@@ -9,12 +9,6 @@ use crate::format;
 use crate::live::LiveRegion;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// Longest maintenance message, in characters (the server enforces the same).
-pub const MESSAGE_MAX_CHARS: usize = 500;
-
-/// Shortest reason, in characters (the server enforces the same).
-pub const REASON_MIN_CHARS: usize = 10;
 
 /// The Actions page.
 #[component]
@@ -57,7 +51,7 @@ pub fn ActionsPage() -> impl IntoView {
 #[component]
 fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: bool, closed: Option<String>) -> impl IntoView {
     let agreement = site.agreement();
-    let (kind, verb) = if site.maintenance {
+    let (kind, verb) = if site.state.on {
         (ActionKind::MaintenanceOff, "Turn maintenance off")
     } else {
         (ActionKind::MaintenanceOn, "Turn maintenance on")
@@ -99,14 +93,14 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
         .or(closed.filter(|_| read_only).map(|why| format!("Break-glass is closed: {why}")));
     let disabled = denied.is_some();
     let id = |part: &str| format!("{}-{part}", site.name);
-    let state_words = if site.maintenance { "maintenance page on" } else { "serving normally" };
-    let state_class = if site.maintenance { "site-state on" } else { "site-state off" };
+    let state_words = if site.state.on { "maintenance page on" } else { "serving normally" };
+    let state_class = if site.state.on { "site-state on" } else { "site-state off" };
     let field_error =
         |name: &'static str| error_of(name).map(|e| view! { <p class="field-error" id=format!("{}-{name}-error", site.name)>{e}</p> });
     let message_field = (kind == ActionKind::MaintenanceOn).then(|| {
         view! {
             <label for=id("message")>"Message on the maintenance page (plain text, at most 500 characters)"</label>
-            <textarea id=id("message") name="message" maxlength="500" rows="3" disabled=disabled>{field("message")}</textarea>
+            <textarea id=id("message") name="message" maxlength=MESSAGE_MAX_CHARS rows="3" disabled=disabled>{field("message")}</textarea>
             {field_error("message")}
             <label for=id("expected_end")>"Expected end (UTC, optional; sets Retry-After)"</label>
             <input type="datetime-local" id=id("expected_end") name="expected_end" value=field("expected_end") disabled=disabled/>
@@ -115,12 +109,12 @@ fn SiteCard(site: SiteView, outcome: FormOutcome, form_key: String, read_only: b
     });
     view! {
         <section class="site-card" id=format!("site-{}", site.name) data-site=site.name.clone()
-            data-maintenance=if site.maintenance { "on" } else { "off" }>
+            data-maintenance=if site.state.on { "on" } else { "off" }>
             <h3>{site.name.clone()} " " <span class=state_class>{state_words}</span>
                 {site.two_person.then(|| view! { " " <span class="two-person">"two-person"</span> })}</h3>
             <p class="muted">{format!("Hostnames: {hosts}")}</p>
-            {site.message.clone().filter(|_| site.maintenance).map(|m| view! { <p>"Message: " <q class="maintenance-message">{m}</q></p> })}
-            {site.expected_end_ms.filter(|_| site.maintenance).map(|t| view! { <p>"Expected end: " <time>{format::utc(t)}</time></p> })}
+            {site.state.message.clone().filter(|_| site.state.on).map(|m| view! { <p>"Message: " <q class="maintenance-message">{m}</q></p> })}
+            {site.state.expected_end_ms.filter(|_| site.state.on).map(|t| view! { <p>"Expected end: " <time>{format::utc(t)}</time></p> })}
             <p class="muted">"Last changed by " {site.changed_by.clone().unwrap_or_else(|| "nobody".into())}
                 " at " <time>{format::utc_or_never(site.changed_at_ms)}</time></p>
             {match agreement {

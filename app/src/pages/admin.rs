@@ -3,13 +3,10 @@
 
 use crate::action::FormOutcome;
 use crate::api::{get_instance, get_users};
-use crate::auth::{personal_page, refusal, who, CsrfField, Permission, UserView};
+use crate::auth::{personal_page, PASSWORD_MIN_CHARS, refusal, who, CsrfField, Permission, UserView};
 use crate::components::Failure;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// Shortest password accepted, in characters (the server enforces the same).
-pub const PASSWORD_MIN_CHARS: usize = 12;
 
 /// The users page.
 #[component]

@@ -44,7 +44,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
             .sites
             .into_iter()
             .map(|site| {
-                let state = if site.maintenance { "maintenance page on" } else { "serving normally" };
+                let state = if site.state.on { "maintenance page on" } else { "serving normally" };
                 let key = site.name.clone();
                 view! {
                     <tr data-site=key>

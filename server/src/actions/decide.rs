@@ -2,10 +2,7 @@
 
 use app::action::{ActionKind, ActionRequestView, ActionState};
 use app::auth::{refusal, Permission, Role};
-use app::pages::actions::{MESSAGE_MAX_CHARS, REASON_MIN_CHARS};
-
-/// Longest reason kept, in characters.
-pub const REASON_MAX_CHARS: usize = 500;
+use app::action::{MESSAGE_MAX_CHARS, REASON_MAX_CHARS, REASON_MIN_CHARS};
 
 /// A request as submitted (form fields or JSON), before any check.
 #[derive(Debug, Clone, Default, serde::Deserialize)]

@@ -12,6 +12,7 @@
 //! Every write is atomic (temp file, fsync, rename, fsync of the directory), and the page is
 //! written before the flag, so nginx never serves a flag without its page.
 
+use app::action::MaintenanceState;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -20,15 +21,6 @@ pub const RETRY_BUCKETS: [u64; 10] = [60, 120, 300, 600, 900, 1800, 3600, 7200, 
 
 /// The page template shipped in `deploy/`.
 const TEMPLATE: &str = include_str!("../../../deploy/maintenance.html");
-
-/// Maintenance as published.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Maintenance {
-    /// The message, as typed (escaped here).
-    pub message: String,
-    /// Expected end (unix milliseconds), if said.
-    pub expected_end_ms: Option<i64>,
-}
 
 /// Writes flags and pages into one edge directory.
 #[derive(Debug, Clone)]
@@ -44,14 +36,14 @@ pub fn retry_bucket(end_ms: Option<i64>, default_seconds: u64, now_ms: i64) -> u
 }
 
 /// The maintenance page for `site`.
-pub fn render_page(site: &str, m: &Maintenance) -> String {
+pub fn render_page(site: &str, m: &MaintenanceState) -> String {
     let end = m
         .expected_end_ms
         .map_or_else(|| "We do not know yet when this will end.".to_string(), |ms| format!("Expected back by {}.", app::format::utc(ms)));
     TEMPLATE
         .replace("{{site}}", &crate::html::escape(site))
         .replace("{{expected_end}}", &crate::html::escape(&end))
-        .replace("{{message}}", &crate::html::escape(&m.message))
+        .replace("{{message}}", &crate::html::escape(m.message.as_deref().unwrap_or_default()))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -95,15 +87,15 @@ impl EdgePublisher {
     }
 
     /// The Retry-After bucket `m` is published with at `now_ms`.
-    pub fn bucket(&self, m: &Maintenance, now_ms: i64) -> u64 {
+    pub fn bucket(&self, m: &MaintenanceState, now_ms: i64) -> u64 {
         retry_bucket(m.expected_end_ms, self.default_retry_after, now_ms)
     }
 
     /// Publishes `site`'s state: maintenance on with its page, or off.
-    pub fn publish(&self, site: &str, state: Option<&Maintenance>, now_ms: i64) -> std::io::Result<()> {
+    pub fn publish(&self, site: &str, state: &MaintenanceState, now_ms: i64) -> std::io::Result<()> {
         let flags = self.dir.join("flags");
         let flag = flags.join(format!("{site}.maintenance"));
-        match state {
+        match state.on.then_some(state) {
             Some(m) => {
                 write_atomically(&self.dir.join("pages").join(format!("{site}.html")), render_page(site, m).as_bytes())?;
                 let bucket = retry_bucket(m.expected_end_ms, self.default_retry_after, now_ms);
@@ -150,8 +142,8 @@ mod tests {
     fn the_page_escapes_the_message_and_publishing_is_reversible() {
         let dir = tempfile::tempdir().unwrap();
         let edge = EdgePublisher::new(dir.path().join("edge"), 300).unwrap();
-        let m = Maintenance { message: "<script>alert('x')</script> & more".into(), expected_end_ms: None };
-        edge.publish("web", Some(&m), 0).unwrap();
+        let m = MaintenanceState { on: true, message: Some("<script>alert('x')</script> & more".into()), expected_end_ms: None };
+        edge.publish("web", &m, 0).unwrap();
         let page = std::fs::read_to_string(dir.path().join("edge/pages/web.html")).unwrap();
         assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"), "{page}");
         assert!(!page.contains("<script>"));
@@ -159,10 +151,10 @@ mod tests {
         assert!(dir.path().join("edge/flags/web.maintenance").exists());
         assert!(dir.path().join("edge/flags/web.retry-300").exists());
         // A new end moves the bucket; the old bucket file goes.
-        edge.publish("web", Some(&Maintenance { expected_end_ms: Some(7_200_000), ..m }), 0).unwrap();
+        edge.publish("web", &MaintenanceState { expected_end_ms: Some(7_200_000), ..m }, 0).unwrap();
         assert!(dir.path().join("edge/flags/web.retry-7200").exists());
         assert!(!dir.path().join("edge/flags/web.retry-300").exists());
-        edge.publish("web", None, 0).unwrap();
+        edge.publish("web", &MaintenanceState::default(), 0).unwrap();
         let left: Vec<_> = std::fs::read_dir(dir.path().join("edge/flags")).unwrap().collect();
         assert!(left.is_empty(), "off removes every flag: {left:?}");
     }

@@ -5,14 +5,14 @@ pub mod decide;
 pub mod edge;
 pub mod observe;
 
-use crate::audit::NewAuditEntry;
+use crate::audit::{ActionStep, Attempt, AuditAction, NewAuditEntry};
 use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::store::{ControlStore, NewActionRequest, SiteChange, StoreError, Transition};
-use app::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, SiteView};
+use app::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, MaintenanceState, SiteView};
 use app::auth::Who;
 use decide::{FieldErrors, Refusal, RequestForm, Step};
-use edge::{EdgePublisher, Maintenance};
+use edge::EdgePublisher;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -44,11 +44,11 @@ pub struct ActionService {
     mode: crate::mode::ModeWatch,
     local: crate::store::LocalStore,
     /// What this instance last wrote to its edge per site (with the Retry-After bucket).
-    published: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<(Maintenance, u64)>>>>,
+    published: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<(MaintenanceState, u64)>>>>,
 }
 
-fn audit(actor: &str, action: String, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
-    NewAuditEntry { at_ms, actor: actor.to_string(), action, target: target.to_string(), reason: reason.to_string(), detail }
+fn audit(actor: &str, action: AuditAction, target: &str, reason: &str, detail: String, at_ms: i64) -> NewAuditEntry {
+    NewAuditEntry::new(at_ms, actor, action, target, reason, detail)
 }
 
 impl ActionService {
@@ -118,9 +118,7 @@ impl ActionService {
         let entry = crate::store::BreakGlass {
             key: valid.key.clone(),
             site: valid.site.clone(),
-            maintenance: valid.kind == ActionKind::MaintenanceOn,
-            message: valid.message.clone(),
-            expected_end_ms: valid.expected_end_ms,
+            state: MaintenanceState::requested(valid.kind, valid.message.clone(), valid.expected_end_ms),
             reason: valid.reason.clone(),
             actor: who.name.clone(),
             at_ms: now,
@@ -141,7 +139,7 @@ impl ActionService {
             ));
         }
         if fresh {
-            tracing::warn!(site = %entry.site, actor = %entry.actor, on = entry.maintenance, "break-glass maintenance on a secondary; pending replay");
+            tracing::warn!(site = %entry.site, actor = %entry.actor, on = entry.state.on, "break-glass maintenance on a secondary; pending replay");
             self.publish_glass(&valid.site).await?;
         }
         Ok(format!(
@@ -177,7 +175,7 @@ impl ActionService {
         };
         tracing::warn!(site = %agreed.site, actor = %agreed.actor, approver = %who.name, "break-glass agreed by a second on-call; pending replay");
         self.publish_glass(&agreed.site).await?;
-        let kind = if agreed.maintenance { ActionKind::MaintenanceOn } else { ActionKind::MaintenanceOff };
+        let kind = agreed.state.kind();
         Ok(format!(
             "Break-glass: {} for {} agreed by {} and applied to this region's edge; pending replay into the primary.",
             kind.phrase(),
@@ -263,8 +261,8 @@ impl ActionService {
     }
 
     /// Appends a refusal to the audit log: who tried what, and why not.
-    async fn audit_refusal(&self, who: &Who, what: &str, target: &str, reason: &str, why: String) {
-        let entry = audit(&who.name, format!("{what}.refused"), target, reason, why, now_ms());
+    async fn audit_refusal(&self, who: &Who, what: AuditAction, target: &str, reason: &str, why: String) {
+        let entry = audit(&who.name, what, target, reason, why, now_ms());
         match self.control.append_audit(entry).await {
             Ok(_) => self.changed(),
             Err(e) => tracing::error!(error = %e, "cannot audit a refused action"),
@@ -280,7 +278,8 @@ impl ActionService {
 
     async fn request_once(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequestView, bool), ActionError> {
         let now = now_ms();
-        let what = ActionKind::parse(form.kind.trim()).map_or("action", |k| k.as_str());
+        let what = ActionKind::parse(form.kind.trim())
+            .map_or(AuditAction::Refused(Attempt::Action), |k| AuditAction::Maintenance(k, ActionStep::Refused));
         let valid = match decide::check_form(form, &self.site_names(), now) {
             Ok(v) => v,
             Err(errors) => {
@@ -290,7 +289,7 @@ impl ActionService {
             }
         };
         let two_person = self.estate.sites.iter().any(|s| s.name == valid.site && s.two_person);
-        let on_now = self.control.site_records().await?.iter().any(|s| s.name == valid.site && s.maintenance);
+        let on_now = self.control.sites().await?.iter().any(|s| s.name == valid.site && s.state.on);
         let step = match decide::decide_request(who.role, valid.kind, two_person, on_now, self.mode.read_only()) {
             Ok(step) => step,
             Err(refusal) => {
@@ -298,17 +297,15 @@ impl ActionService {
                 return Err(ActionError::Refused(refusal));
             }
         };
-        let kind = valid.kind.as_str();
+        let kind = valid.kind;
         let (state, detail, entries, change) = match step {
             Step::Execute => (
                 ActionState::Executed,
                 "executed at once (one-person site)".to_string(),
-                vec![audit(&who.name, format!("{kind}.executed"), &valid.site, &valid.reason, "request {id}".into(), now)],
+                vec![audit(&who.name, AuditAction::Maintenance(kind, ActionStep::Executed), &valid.site, &valid.reason, "request {id}".into(), now)],
                 Some(SiteChange {
                     site: valid.site.clone(),
-                    maintenance: valid.kind == ActionKind::MaintenanceOn,
-                    message: valid.message.clone(),
-                    expected_end_ms: valid.expected_end_ms,
+                    state: MaintenanceState::requested(valid.kind, valid.message.clone(), valid.expected_end_ms),
                     changed_by: who.name.clone(),
                     at_ms: now,
                 }),
@@ -318,7 +315,7 @@ impl ActionService {
                 "waiting for a second person".to_string(),
                 vec![audit(
                     &who.name,
-                    format!("{kind}.requested"),
+                    AuditAction::Maintenance(kind, ActionStep::Requested),
                     &valid.site,
                     &valid.reason,
                     "request {id}; needs a second person".into(),
@@ -369,22 +366,20 @@ impl ActionService {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         let now = now_ms();
         if let Err(refusal) = decide::decide_approval(&who.name, who.role, &request, self.mode.read_only(), now) {
-            self.audit_refusal(who, "approval", &request.site, "", format!("request {id}: {}", refusal.message)).await;
+            self.audit_refusal(who, AuditAction::Refused(Attempt::Approval), &request.site, "", format!("request {id}: {}", refusal.message)).await;
             return Err(ActionError::Refused(refusal));
         }
-        let kind = request.kind.as_str();
+        let kind = request.kind;
         let change = SiteChange {
             site: request.site.clone(),
-            maintenance: request.kind == ActionKind::MaintenanceOn,
-            message: request.message.clone(),
-            expected_end_ms: request.expected_end_ms,
+            state: MaintenanceState::requested(request.kind, request.message.clone(), request.expected_end_ms),
             changed_by: who.name.clone(),
             at_ms: now,
         };
         let entries = vec![
             audit(
                 &who.name,
-                format!("{kind}.approved"),
+                AuditAction::Maintenance(kind, ActionStep::Approved),
                 &request.site,
                 &request.reason,
                 format!("request {id} by {}", request.requested_by),
@@ -392,7 +387,7 @@ impl ActionService {
             ),
             audit(
                 &who.name,
-                format!("{kind}.executed"),
+                AuditAction::Maintenance(kind, ActionStep::Executed),
                 &request.site,
                 &request.reason,
                 format!("request {id}; approved by {}", who.name),
@@ -432,13 +427,13 @@ impl ActionService {
     async fn cancel_once(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.mode.read_only()) {
-            self.audit_refusal(who, "cancel", &request.site, "", format!("request {id}: {}", refusal.message)).await;
+            self.audit_refusal(who, AuditAction::Refused(Attempt::Cancel), &request.site, "", format!("request {id}: {}", refusal.message)).await;
             return Err(ActionError::Refused(refusal));
         }
         let now = now_ms();
         let detail = format!("cancelled by {}", who.name);
         let entry =
-            audit(&who.name, format!("{}.cancelled", request.kind.as_str()), &request.site, &request.reason, format!("request {id}"), now);
+            audit(&who.name, AuditAction::Maintenance(request.kind, ActionStep::Cancelled), &request.site, &request.reason, format!("request {id}"), now);
         let moved = self
             .control
             .transition(
@@ -462,7 +457,7 @@ impl ActionService {
                 let detail = "nobody approved it in time";
                 let entry = audit(
                     "crowsnest",
-                    format!("{}.expired", r.kind.as_str()),
+                    AuditAction::Maintenance(r.kind, ActionStep::Expired),
                     &r.site,
                     &r.reason,
                     format!("request {} by {}", r.id, r.requested_by),
@@ -485,7 +480,7 @@ impl ActionService {
                 let now = now_ms();
                 let detail = format!("the state changed but the edge was not written: {why}");
                 let entry =
-                    audit("crowsnest", format!("{}.failed", request.kind.as_str()), &request.site, &request.reason, detail.clone(), now);
+                    audit("crowsnest", AuditAction::Maintenance(request.kind, ActionStep::Failed), &request.site, &request.reason, detail.clone(), now);
                 self.control
                     .transition(
                         request.id,
@@ -504,20 +499,13 @@ impl ActionService {
     /// What every site's edge should serve: the stored state, or a break-glass change taken
     /// here and not yet replayed (it is newer than what the replica says). One read of each
     /// store for all sites.
-    async fn desired_all(&self) -> Result<std::collections::HashMap<String, Option<Maintenance>>, String> {
-        let records = self.control.site_records().await.map_err(|e| e.to_string())?;
+    async fn desired_all(&self) -> Result<std::collections::HashMap<String, MaintenanceState>, String> {
+        let records = self.control.sites().await.map_err(|e| e.to_string())?;
         let mut pending = self.pending_by_site().await;
         Ok(records
             .into_iter()
             .map(|r| {
-                let state = match pending.remove(&r.name) {
-                    Some(e) => {
-                        e.maintenance.then(|| Maintenance { message: e.message.unwrap_or_default(), expected_end_ms: e.expected_end_ms })
-                    }
-                    None => {
-                        r.maintenance.then(|| Maintenance { message: r.message.unwrap_or_default(), expected_end_ms: r.expected_end_ms })
-                    }
-                };
+                let state = pending.remove(&r.name).map_or(r.state, |e| e.state);
                 (r.name, state)
             })
             .collect())
@@ -531,18 +519,19 @@ impl ActionService {
 
     /// A site's state as published at `now`: with its Retry-After bucket, which moves as the
     /// expected end nears.
-    fn stamped(&self, state: Option<Maintenance>, now: i64) -> Option<(Maintenance, u64)> {
-        state.map(|m| {
-            let bucket = self.edge.bucket(&m, now);
-            (m, bucket)
+    /// Off is one state whatever message was kept with it.
+    fn stamped(&self, state: MaintenanceState, now: i64) -> Option<(MaintenanceState, u64)> {
+        state.on.then(|| {
+            let bucket = self.edge.bucket(&state, now);
+            (state, bucket)
         })
     }
 
-    async fn write_edge(&self, site: &str, state: Option<Maintenance>, now: i64) -> Result<(), String> {
+    async fn write_edge(&self, site: &str, state: MaintenanceState, now: i64) -> Result<(), String> {
         let edge = self.edge.clone();
         let name = site.to_string();
         let written = state.clone();
-        tokio::task::spawn_blocking(move || edge.publish(&name, written.as_ref(), now))
+        tokio::task::spawn_blocking(move || edge.publish(&name, &written, now))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{}: {e}", self.edge.dir().display()))?;
@@ -656,7 +645,7 @@ impl ActionService {
     /// Every configured site as this region serves it: stored state, a pending break-glass
     /// change over it, and what users are seen to get.
     pub async fn sites(&self) -> Result<Vec<SiteView>, StoreError> {
-        let records = self.control.site_records().await?;
+        let records = self.control.sites().await?;
         let mut pending = self.pending_by_site().await;
         let sites = self
             .estate
@@ -674,9 +663,7 @@ impl ActionService {
                         .map(|h| h.name.clone())
                         .collect(),
                     two_person: s.two_person,
-                    maintenance: r.is_some_and(|r| r.maintenance),
-                    message: r.and_then(|r| r.message.clone()),
-                    expected_end_ms: r.and_then(|r| r.expected_end_ms),
+                    state: r.map(|r| r.state.clone()).unwrap_or_default(),
                     changed_by: r.and_then(|r| r.changed_by.clone()),
                     changed_at_ms: r.and_then(|r| r.changed_at_ms),
                     observed: self.observations.get(&s.name),
@@ -684,12 +671,10 @@ impl ActionService {
                 };
                 // A break-glass change not yet replayed is what this region's edge serves now.
                 if let Some(e) = pending.remove(&s.name) {
-                    let kind = if e.maintenance { ActionKind::MaintenanceOn } else { ActionKind::MaintenanceOff };
+                    let kind = e.state.kind();
                     view.pending_replay =
                         Some(format!("{} by {} at {} (break-glass on this instance)", kind.phrase(), e.actor, app::format::utc(e.at_ms)));
-                    view.maintenance = e.maintenance;
-                    view.message = e.message;
-                    view.expected_end_ms = e.expected_end_ms;
+                    view.state = e.state;
                     view.changed_by = Some(e.actor);
                     view.changed_at_ms = Some(e.at_ms);
                 }

@@ -43,7 +43,7 @@ pub fn check_new_user(name: &str, role: &str, password: &str) -> Result<app::aut
     if role.is_none() {
         errors.push(("role".to_string(), "the role must be viewer, oncall or admin".to_string()));
     }
-    let min = app::pages::admin::PASSWORD_MIN_CHARS;
+    let min = app::auth::PASSWORD_MIN_CHARS;
     if password.chars().count() < min {
         errors.push(("password".to_string(), format!("the password needs at least {min} characters")));
     }

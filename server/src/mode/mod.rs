@@ -35,8 +35,20 @@ pub struct ModeState {
     pub lag: Option<ReplicaLag>,
 }
 
+/// Why a control node could not be asked whether it accepts writes. Kept as words, since each
+/// look is compared with the last (sqlx's errors are neither `Clone` nor `PartialEq`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookError {
+    /// The store answered with an error.
+    #[error("{0}")]
+    Store(String),
+    /// It did not answer within the bound.
+    #[error("no answer within {0} ms")]
+    Timeout(u128),
+}
+
 /// Whether a node accepts writes, or why it could not be asked.
-pub type Writable = Result<bool, String>;
+pub type Writable = Result<bool, LookError>;
 
 /// One look at every control node.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,8 +225,8 @@ const OWN_STORE_BOUND: Duration = Duration::from_secs(3);
 async fn bounded(limit: Duration, ask: impl std::future::Future<Output = Result<bool, crate::store::StoreError>>) -> Writable {
     match tokio::time::timeout(limit, ask).await {
         Ok(Ok(w)) => Ok(w),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} ms", limit.as_millis())),
+        Ok(Err(e)) => Err(LookError::Store(e.to_string())),
+        Err(_) => Err(LookError::Timeout(limit.as_millis())),
     }
 }
 
@@ -250,14 +262,14 @@ mod tests {
         let table = [
             (Ok(true), Some(primary.clone()), 20, Mode::Primary, 10),
             (Ok(false), Some(primary.clone()), 30, Mode::Secondary, 30),
-            (Err("refused".to_string()), Some(primary.clone()), 40, Mode::Secondary, 40),
+            (Err(LookError::Store("refused".into())), Some(primary.clone()), 40, Mode::Secondary, 40),
             (Ok(false), None, 50, Mode::Secondary, 50),
         ];
         for (own, previous, now, mode, since) in table {
             let got = decide(&look(own.clone(), &[]), previous.as_ref(), now);
             assert_eq!((got.mode, got.since_ms), (mode, since), "{own:?}");
         }
-        let down = decide(&look(Err("connection refused".into()), &[]), None, 0);
+        let down = decide(&look(Err(LookError::Store("connection refused".into())), &[]), None, 0);
         assert_eq!(down.reason, "the control store cannot be reached: connection refused");
         let secondary = decide(&look(Ok(false), &[]), None, 5);
         assert_eq!(decide(&look(Ok(false), &[]), Some(&secondary), 99).since_ms, 5, "a steady mode keeps its since");
@@ -265,7 +277,7 @@ mod tests {
 
     #[test]
     fn the_other_nodes_name_the_primary_or_reveal_split_brain() {
-        let refused = || Err::<bool, String>("connection refused".into());
+        let refused = || Err::<bool, LookError>(LookError::Store("connection refused".into()));
         // (own, others, mode, read_only, primary, primary lost)
         let table: Vec<(Writable, Vec<(&str, Writable)>, Mode, bool, Option<&str>, bool)> = vec![
             (Ok(true), vec![("db-sin", Ok(false))], Mode::Primary, false, None, false),

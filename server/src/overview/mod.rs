@@ -6,7 +6,7 @@ pub mod fail_back;
 
 use app::action::SiteView;
 use app::model::{
-    Area, Backlog, BacklogStatus, DbCluster, DbNode, Dns, DnsRecord, Overview, PublicHostname, ReplicaStatus, Replication, SiteState,
+    Area, Backlog, BacklogStatus, DbCluster, DbNode, Dns, DnsRecord, Overview, PublicHostname, ReplicaStatus, Replication,
     Status, Topology,
 };
 use app::vantage::Vantages;
@@ -17,11 +17,10 @@ pub fn overview(
     dns: &Dns,
     replication: &Replication,
     backlog: &Backlog,
-    sites: Vec<SiteState>,
-    views: &[SiteView],
+    sites: Vec<SiteView>,
 ) -> Overview {
     let mut areas =
-        vec![health(topology), self::dns(dns), self::replication(replication), self::backlog(backlog), maintenance(&sites, views)];
+        vec![health(topology), self::dns(dns), self::replication(replication), self::backlog(backlog), maintenance(&sites)];
     if !topology.vantages.peers.is_empty() {
         areas.push(vantages(&topology.vantages));
     }
@@ -31,10 +30,10 @@ pub fn overview(
 
 /// The maintenance area: which sites show the maintenance page, and where what users see
 /// differs from what was requested.
-pub fn maintenance(sites: &[SiteState], views: &[SiteView]) -> Area {
-    let on: Vec<&str> = sites.iter().filter(|s| s.maintenance).map(|s| s.name.as_str()).collect();
+pub fn maintenance(sites: &[SiteView]) -> Area {
+    let on: Vec<&str> = sites.iter().filter(|s| s.state.on).map(|s| s.name.as_str()).collect();
     let disagreements: Vec<String> =
-        views.iter().filter_map(|s| s.agreement().filter(|(agree, _)| !agree).map(|(_, words)| format!("{}: {words}", s.name))).collect();
+        sites.iter().filter_map(|s| s.agreement().filter(|(agree, _)| !agree).map(|(_, words)| format!("{}: {words}", s.name))).collect();
     Area {
         key: "actions".into(),
         title: "Maintenance".into(),

@@ -126,7 +126,7 @@ pub async fn run_rounds(estate: Arc<Estate>, board: ReplicationBoard, local: Opt
     let specs = specs(&estate);
     let thresholds = thresholds(&estate);
     // Validation checked every DSN, so a client always builds; a bad one is reported per node.
-    let clients: Vec<Vec<Result<NodeClient, String>>> = estate
+    let clients: Vec<Vec<Result<NodeClient, super::observe::ObserveError>>> = estate
         .databases
         .iter()
         .map(|db| std::iter::once(&db.primary).chain(db.replicas.iter()).map(|n| NodeClient::new(&n.dsn, timeout)).collect())

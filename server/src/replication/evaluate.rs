@@ -1,7 +1,7 @@
 //! What a round of node readings means for a cluster: pure, with an explicit `now`, so every
 //! status is table-tested without a database.
 
-use super::observe::{NodeFacts, NodeObservation, StandbyFacts, WritableFacts};
+use super::observe::{NodeFacts, NodeObservation, ObserveError, StandbyFacts, WritableFacts};
 use app::format;
 use app::model::{DbCluster, DbNode, LagThresholds, ReplicaStatus, Slot};
 
@@ -44,7 +44,7 @@ pub struct ClusterRound {
     /// Each node's reading; None until it was first read.
     pub nodes: Vec<Option<NodeObservation>>,
     /// The outcome of writing the heartbeat on the primary, when it was tried.
-    pub heartbeat: Option<Result<(), String>>,
+    pub heartbeat: Option<Result<(), ObserveError>>,
 }
 
 /// Evaluates a cluster at `now_ms`; readings older than `stale_after_ms` count as none.
@@ -161,7 +161,7 @@ pub fn evaluate(
             .map(|p| p.slots.iter().map(|s| Slot { name: s.name.clone(), active: s.active, retained_bytes: s.retained_bytes }).collect())
             .unwrap_or_default(),
         heartbeat_error: match &round.heartbeat {
-            Some(Err(e)) => Some(e.clone()),
+            Some(Err(e)) => Some(e.to_string()),
             _ => None,
         },
         nodes,
@@ -185,7 +185,7 @@ fn writable_node(node: &NodeSpec, w: &WritableFacts, writable: &[&str]) -> (Repl
 fn standby_node(
     node: &NodeSpec,
     s: &StandbyFacts,
-    lag_seconds: Result<f64, String>,
+    lag_seconds: Result<f64, ObserveError>,
     primary_known: bool,
     has_sender: bool,
     lag_bytes: Option<i64>,
@@ -208,7 +208,7 @@ fn standby_node(
         return (ReplicaStatus::Disconnected, format!("the primary lists no sender named {:?}; {behind}", node.sender_name));
     }
     if seconds.is_none() && lag_bytes.is_none() {
-        let why = lag_seconds.as_ref().err().map_or("", String::as_str);
+        let why = lag_seconds.as_ref().err().map(ToString::to_string).unwrap_or_default();
         return (ReplicaStatus::Unknown, format!("streaming, but lag is not measurable yet: {why}"));
     }
     let over = |sec: f64, bytes: i64| seconds.is_some_and(|v| v >= sec) || lag_bytes.is_some_and(|b| b >= bytes);

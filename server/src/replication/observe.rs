@@ -14,6 +14,32 @@ use std::time::Duration;
 pub const HEARTBEAT_DDL: &str = "CREATE TABLE IF NOT EXISTS crowsnest_heartbeat (\
      written_by text PRIMARY KEY, beat_at timestamptz NOT NULL)";
 
+/// Why a node could not be read. Cloned into each round's readings, so sqlx's error is kept
+/// as its words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    /// The configured DSN does not parse.
+    #[error("bad dsn: {0}")]
+    BadDsn(String),
+    /// Connecting or a query failed; `doing` names the step.
+    #[error("{doing}: {error}")]
+    Query {
+        /// What was being done, e.g. `reading pg_stat_replication`.
+        doing: &'static str,
+        /// The driver's words.
+        error: String,
+    },
+    /// The node did not answer within the round's timeout.
+    #[error("no answer within {0} ms")]
+    Timeout(u128),
+    /// The standby has no heartbeat table yet (none replayed).
+    #[error("no heartbeat to read: {0}")]
+    NoHeartbeatTable(String),
+    /// The table exists but holds no row yet.
+    #[error("no heartbeat row replayed yet")]
+    NoHeartbeatRow,
+}
+
 /// One row of the primary's `pg_stat_replication`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sender {
@@ -54,7 +80,7 @@ pub struct StandbyFacts {
     /// `pg_last_wal_replay_lsn()`.
     pub replay_lsn: Option<String>,
     /// Seconds since the newest heartbeat it has replayed, or why it cannot tell.
-    pub heartbeat_age_seconds: Result<f64, String>,
+    pub heartbeat_age_seconds: Result<f64, ObserveError>,
 }
 
 /// What a writable node says about its standbys.
@@ -81,7 +107,7 @@ pub struct NodeObservation {
     /// When it finished (unix milliseconds).
     pub at_ms: i64,
     /// The facts, or why the node could not be read (connect, query or timeout error).
-    pub facts: Result<NodeFacts, String>,
+    pub facts: Result<NodeFacts, ObserveError>,
 }
 
 /// A connection to one node, kept across rounds (one backend, not one per round).
@@ -93,31 +119,31 @@ pub struct NodeClient {
     heartbeat_table: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
-fn err(doing: &str) -> impl Fn(sqlx::Error) -> String + '_ {
-    move |e| format!("{doing}: {e}")
+fn err(doing: &'static str) -> impl Fn(sqlx::Error) -> ObserveError {
+    move |e| ObserveError::Query { doing, error: e.to_string() }
 }
 
 impl NodeClient {
     /// A lazily connecting client; nothing is dialled until the first reading.
-    pub fn new(dsn: &str, timeout: Duration) -> Result<NodeClient, String> {
-        let options = PgConnectOptions::from_str(dsn).map_err(|e| format!("bad dsn: {e}"))?.application_name("crowsnest");
+    pub fn new(dsn: &str, timeout: Duration) -> Result<NodeClient, ObserveError> {
+        let options = PgConnectOptions::from_str(dsn).map_err(|e| ObserveError::BadDsn(e.to_string()))?.application_name("crowsnest");
         let pool = PgPoolOptions::new().max_connections(1).min_connections(0).acquire_timeout(timeout).connect_lazy_with(options);
         Ok(NodeClient { pool, timeout, heartbeat_table: Default::default() })
     }
 
     /// Reads the node, never taking longer than the timeout. `heartbeat_as` writes the
     /// heartbeat row under that name first when the node turns out writable.
-    pub async fn observe(&self, heartbeat_as: Option<&str>) -> (NodeObservation, Option<Result<(), String>>) {
+    pub async fn observe(&self, heartbeat_as: Option<&str>) -> (NodeObservation, Option<Result<(), ObserveError>>) {
         let outcome = tokio::time::timeout(self.timeout, self.read(heartbeat_as)).await;
         let (facts, heartbeat) = match outcome {
             Ok(Ok((facts, heartbeat))) => (Ok(facts), heartbeat),
             Ok(Err(e)) => (Err(e), None),
-            Err(_) => (Err(format!("no answer within {} ms", self.timeout.as_millis())), None),
+            Err(_) => (Err(ObserveError::Timeout(self.timeout.as_millis())), None),
         };
         (NodeObservation { at_ms: crate::clock::now_ms(), facts }, heartbeat)
     }
 
-    async fn read(&self, heartbeat_as: Option<&str>) -> Result<(NodeFacts, Option<Result<(), String>>), String> {
+    async fn read(&self, heartbeat_as: Option<&str>) -> Result<(NodeFacts, Option<Result<(), ObserveError>>), ObserveError> {
         let mut conn = self.pool.acquire().await.map_err(err("cannot connect"))?;
         let in_recovery: bool =
             sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&mut *conn).await.map_err(err("reading pg_is_in_recovery()"))?;
@@ -143,7 +169,7 @@ impl NodeClient {
     }
 }
 
-async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str, table_exists: bool) -> Result<(), String> {
+async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str, table_exists: bool) -> Result<(), ObserveError> {
     if !table_exists {
         sqlx::query(HEARTBEAT_DDL).execute(&mut *conn).await.map_err(err("creating crowsnest_heartbeat"))?;
     }
@@ -158,7 +184,7 @@ async fn write_heartbeat(conn: &mut sqlx::PgConnection, name: &str, table_exists
     .map_err(err("writing the heartbeat row"))
 }
 
-async fn writable(conn: &mut sqlx::PgConnection) -> Result<WritableFacts, String> {
+async fn writable(conn: &mut sqlx::PgConnection) -> Result<WritableFacts, ObserveError> {
     let senders = sqlx::query(
         "SELECT application_name, coalesce(client_addr::text, 'local'), coalesce(state, ''), \
                 coalesce(sync_state, ''), pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8, \
@@ -192,7 +218,7 @@ async fn writable(conn: &mut sqlx::PgConnection) -> Result<WritableFacts, String
     Ok(WritableFacts { senders, slots })
 }
 
-async fn standby(conn: &mut sqlx::PgConnection) -> Result<StandbyFacts, String> {
+async fn standby(conn: &mut sqlx::PgConnection) -> Result<StandbyFacts, ObserveError> {
     let receiver = sqlx::query("SELECT status, (EXTRACT(EPOCH FROM last_msg_receipt_time) * 1000)::int8 FROM pg_stat_wal_receiver")
         .fetch_optional(&mut *conn)
         .await
@@ -212,8 +238,8 @@ async fn standby(conn: &mut sqlx::PgConnection) -> Result<StandbyFacts, String> 
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| format!("no heartbeat to read: {e}"))
-    .and_then(|age| age.ok_or_else(|| "no heartbeat row replayed yet".to_string()))
+    .map_err(|e| ObserveError::NoHeartbeatTable(e.to_string()))
+    .and_then(|age| age.ok_or(ObserveError::NoHeartbeatRow))
     .map(|age| age.max(0.0));
     Ok(StandbyFacts { receiver_status, last_message_ms, replay_paused, replay_lsn, heartbeat_age_seconds })
 }

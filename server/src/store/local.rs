@@ -2,6 +2,8 @@
 //! Always a writable SQLite file, even when control state is a read-only replica.
 
 use super::StoreError;
+use crate::audit::{ActionStep, AuditAction, NewAuditEntry};
+use app::action::MaintenanceState;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -167,9 +169,9 @@ impl LocalStore {
                 )
                 .bind(&e.key)
                 .bind(&e.site)
-                .bind(e.maintenance as i64)
-                .bind(&e.message)
-                .bind(e.expected_end_ms)
+                .bind(e.state.on as i64)
+                .bind(&e.state.message)
+                .bind(e.state.expected_end_ms)
                 .bind(&e.reason)
                 .bind(&e.actor)
                 .bind(e.at_ms)
@@ -180,20 +182,13 @@ impl LocalStore {
                 if done.rows_affected() == 0 {
                     return Ok(None);
                 }
-                let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
-                let (action, then) = if e.awaiting {
-                    (format!("{kind}.break_glass_requested"), "waiting for a second on-call")
+                let (step, then) = if e.awaiting {
+                    (ActionStep::BreakGlassRequested, "waiting for a second on-call")
                 } else {
-                    (format!("{kind}.break_glass"), "pending replay into the control store")
+                    (ActionStep::BreakGlass, "pending replay into the control store")
                 };
-                let entry = crate::audit::NewAuditEntry {
-                    at_ms: e.at_ms,
-                    actor: e.actor.clone(),
-                    action,
-                    target: e.site.clone(),
-                    reason: e.reason.clone(),
-                    detail: format!("on {instance}, key {}; {then}", e.key),
-                };
+                let action = AuditAction::Maintenance(e.state.kind(), step);
+                let entry = NewAuditEntry::new(e.at_ms, &e.actor, action, &e.site, &e.reason, format!("on {instance}, key {}; {then}", e.key));
                 Ok(Some(((), entry)))
             })
             .await?;
@@ -224,15 +219,9 @@ impl LocalStore {
             }
             let row = sqlx::query(&format!("{GLASS_COLUMNS} WHERE idempotency_key = $1")).bind(key).fetch_one(&mut *conn).await?;
             let e = glass_from_row(&row);
-            let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
-            let entry = crate::audit::NewAuditEntry {
-                at_ms: now_ms,
-                actor: approver.to_string(),
-                action: format!("{kind}.break_glass_approved"),
-                target: e.site.clone(),
-                reason: e.reason.clone(),
-                detail: format!("on {instance}, key {}; broken by {}, agreed by {approver}; pending replay", e.key, e.actor),
-            };
+            let action = AuditAction::Maintenance(e.state.kind(), ActionStep::BreakGlassApproved);
+            let detail = format!("on {instance}, key {}; broken by {}, agreed by {approver}; pending replay", e.key, e.actor);
+            let entry = NewAuditEntry::new(now_ms, approver, action, &e.site, &e.reason, detail);
             Ok(Some((e, entry)))
         })
         .await
@@ -503,9 +492,7 @@ fn glass_from_row(r: &sqlx::sqlite::SqliteRow) -> BreakGlass {
     BreakGlass {
         key: r.get(0),
         site: r.get(1),
-        maintenance: r.get::<i64, _>(2) != 0,
-        message: r.get(3),
-        expected_end_ms: r.get(4),
+        state: MaintenanceState { on: r.get::<i64, _>(2) != 0, message: r.get(3), expected_end_ms: r.get(4) },
         reason: r.get(5),
         actor: r.get(6),
         at_ms: r.get(7),
@@ -550,12 +537,8 @@ pub struct BreakGlass {
     pub key: String,
     /// Site key.
     pub site: String,
-    /// On or off.
-    pub maintenance: bool,
-    /// The page's message.
-    pub message: Option<String>,
-    /// Expected end (unix milliseconds).
-    pub expected_end_ms: Option<i64>,
+    /// The maintenance it leaves.
+    pub state: MaintenanceState,
     /// Why.
     pub reason: String,
     /// Who.

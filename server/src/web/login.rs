@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::gate::{client_address, peer, BODY_LIMIT};
 use super::{render_with_outcome, AppState};
-use crate::audit::NewAuditEntry;
+use crate::audit::{AuditAction, NewAuditEntry};
 use crate::auth::session::{self, SessionRecord};
 use crate::auth::{random_token, same_secret};
 use crate::clock::now_ms;
@@ -50,22 +50,15 @@ fn claimed_name(name: &str) -> String {
     kept
 }
 
-async fn audit(state: &AppState, actor: &str, action: &str, detail: String) {
-    let entry = NewAuditEntry {
-        at_ms: now_ms(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        target: actor.to_string(),
-        reason: String::new(),
-        detail,
-    };
+async fn audit(state: &AppState, actor: &str, action: AuditAction, detail: String) {
+    let entry = NewAuditEntry::new(now_ms(), actor, action, actor, "", detail);
     match state.login.control.append_audit(entry).await {
         Ok(_) => {}
         // A read-only instance cannot write the control store's audit log; the log line keeps it.
         Err(e @ crate::store::StoreError::ReadOnly { .. }) => {
-            tracing::info!(error = %e, action, actor, "login on a read-only instance, not in the control store's audit log")
+            tracing::info!(error = %e, %action, actor, "login on a read-only instance, not in the control store's audit log")
         }
-        Err(e) => tracing::error!(error = %e, action, "cannot audit a login"),
+        Err(e) => tracing::error!(error = %e, %action, "cannot audit a login"),
     }
 }
 
@@ -153,7 +146,7 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
                 if unwritten > 0 {
                     detail.push_str(&format!(" ({unwritten} failed logins before this one were not recorded one by one)"));
                 }
-                audit(&state, &claimed_name(&form.name), "login_failed", detail).await;
+                audit(&state, &claimed_name(&form.name), AuditAction::LoginFailed, detail).await;
             }
             None => tracing::info!(name = %claimed_name(&form.name), %address, "failed login not audited: over the budget for this window"),
         }
@@ -173,7 +166,7 @@ pub async fn login(State(state): State<AppState>, session: Session, request: Req
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "session", "cannot start a session; try again").respond(true);
     }
     let _ = state.login.directory.refresh(&state.login.control).await;
-    audit(&state, &form.name, "login", format!("from {address}")).await;
+    audit(&state, &form.name, AuditAction::Login, format!("from {address}")).await;
     Redirect::to(safe_next(&form.next)).into_response()
 }
 
@@ -184,7 +177,7 @@ pub async fn logout(State(state): State<AppState>, session: Session, request: Re
     let _ = session.flush().await;
     if let Some(who) = who.filter(|w| !w.anonymous) {
         let address = client_address(peer(request.extensions()), request.headers(), &state.login.trusted_proxies);
-        audit(&state, &who.name, "logout", format!("from {address}")).await;
+        audit(&state, &who.name, AuditAction::Logout, format!("from {address}")).await;
     }
     Redirect::to("/login").into_response()
 }

@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::gate::BODY_LIMIT;
 use super::{render_with_outcome, AppState};
-use crate::audit::NewAuditEntry;
+use crate::audit::{AuditAction, NewAuditEntry};
 use crate::clock::now_ms;
 use crate::store::UserChange;
 use app::action::FormOutcome;
@@ -28,8 +28,8 @@ async fn done(extensions: &axum::http::Extensions, notice: String) -> Response {
     super::redirect_with_notice(extensions, "/admin/users", notice).await
 }
 
-fn entry(who: &Who, action: &str, target: &str, detail: String) -> NewAuditEntry {
-    NewAuditEntry { at_ms: now_ms(), actor: who.name.clone(), action: action.into(), target: target.into(), reason: String::new(), detail }
+fn entry(who: &Who, action: AuditAction, target: &str, detail: String) -> NewAuditEntry {
+    NewAuditEntry::new(now_ms(), &who.name, action, target, "", detail)
 }
 
 /// `POST /admin/users`: adds a managed user.
@@ -54,7 +54,7 @@ pub async fn add(State(state): State<AppState>, request: Request) -> Response {
         _ => return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "hash", "cannot hash the password; try again").page(),
     };
     let name = form.name.trim();
-    let audit = entry(&who, "user_added", name, format!("role {}", role.as_str()));
+    let audit = entry(&who, AuditAction::UserAdded, name, format!("role {}", role.as_str()));
     match state.login.control.add_user(name, role, &hash, audit).await {
         Ok(true) => {
             let _ = state.login.directory.refresh(&state.login.control).await;
@@ -86,7 +86,7 @@ pub async fn standing(State(state): State<AppState>, Path((name, verb)): Path<(S
     if name == who.name && disabled {
         return ApiError::new(StatusCode::CONFLICT, "self", "you cannot disable yourself; ask another admin").page();
     }
-    let action = if disabled { "user_disabled" } else { "user_enabled" };
+    let action = if disabled { AuditAction::UserDisabled } else { AuditAction::UserEnabled };
     match state.login.control.change_user(&name, UserChange::Disabled(disabled), entry(&who, action, &name, String::new())).await {
         Ok(_) => {
             let _ = state.login.directory.refresh(&state.login.control).await;

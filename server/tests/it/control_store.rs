@@ -129,9 +129,7 @@ async fn exercise(store: &ControlStore) {
     store.ensure_sites(&["web".into(), "api".into()]).await.unwrap();
     let change = SiteChange {
         site: "web".into(),
-        maintenance: true,
-        message: Some("back soon".into()),
-        expected_end_ms: Some(1_795_603_600_000),
+        state: app::action::MaintenanceState { on: true, message: Some("back soon".into()), expected_end_ms: Some(1_795_603_600_000) },
         changed_by: "alice".into(),
         at_ms: 1_795_600_000_001,
     };
@@ -149,13 +147,13 @@ async fn exercise(store: &ControlStore) {
     assert!(!created);
     assert_eq!(again.id, first.id);
     store.ensure_sites(&["web".into(), "api".into()]).await.unwrap();
-    let sites = store.site_records().await.unwrap();
+    let sites = store.sites().await.unwrap();
     assert_eq!(sites.len(), 2);
     let web = sites.iter().find(|s| s.name == "web").unwrap();
-    assert!(web.maintenance, "a restart must not switch maintenance off");
-    assert_eq!(web.message.as_deref(), Some("back soon"));
+    assert!(web.state.on, "a restart must not switch maintenance off");
+    assert_eq!(web.state.message.as_deref(), Some("back soon"));
     assert_eq!(web.changed_by.as_deref(), Some("alice"));
-    assert!(!sites.iter().find(|s| s.name == "api").unwrap().maintenance);
+    assert!(!sites.iter().find(|s| s.name == "api").unwrap().state.on);
 
     // A pending request moves once; a second mover loses.
     let (pending, _) = store.create_request(&request("k2", ActionState::Pending), None, vec![]).await.unwrap();

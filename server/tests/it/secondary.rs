@@ -168,7 +168,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let html = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("data-pending-replay=\"true\""), "the page says it waits for replay");
     assert!(html.contains("maintenance on by alice at "), "and what waits");
-    assert!(!replica.site_records().await.unwrap().iter().any(|s| s.maintenance), "nothing reached the control store yet");
+    assert!(!replica.sites().await.unwrap().iter().any(|s| s.state.on), "nothing reached the control store yet");
 
     // A two-person site still needs a second on-call: alice's change waits, she cannot agree
     // to it herself, carol can; then it reaches the edge.
@@ -221,15 +221,13 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     assert!(api.entry.detail.contains("agreed by carol"), "both names are kept: {}", api.entry.detail);
     assert_eq!(entry.entry.actor, "alice");
     assert!(entry.entry.detail.starts_with("break-glass on sin-1 at "), "{}", entry.entry.detail);
-    assert!(promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance));
+    assert!(promoted.sites().await.unwrap().iter().any(|s| s.name == "web" && s.state.on));
     assert_eq!(crowsnest::audit::verify(&key(), &replayed, &[]), Ok(replayed.len()), "the chain still verifies");
     // Replaying the same key again changes nothing.
     let again = crowsnest::store::BreakGlass {
         key: "glass-1".into(),
         site: "web".into(),
-        maintenance: true,
-        message: None,
-        expected_end_ms: None,
+        state: app::action::MaintenanceState { on: true, message: None, expected_end_ms: None },
         reason: "again".into(),
         actor: "alice".into(),
         at_ms: crowsnest::clock::now_ms(),
@@ -245,13 +243,13 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let forged = crowsnest::store::BreakGlass {
         key: "glass-forged".into(),
         site: "web".into(),
-        maintenance: false,
+        state: app::action::MaintenanceState::default(),
         actor: "mallory".into(),
         at_ms: crowsnest::clock::now_ms() + 86_400_000,
         ..again.clone()
     };
     assert_eq!(promoted.replay(&forged, "sin-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::Refused);
-    assert!(promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance), "not applied");
+    assert!(promoted.sites().await.unwrap().iter().any(|s| s.name == "web" && s.state.on), "not applied");
     let chain = promoted.audit_chain().await.unwrap();
     let refused = chain.last().unwrap();
     assert_eq!(refused.entry.action, "maintenance_off.refused");
@@ -276,7 +274,7 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     // the later change stands, and the audit entry says whose it was.
     let stale = crowsnest::store::BreakGlass { key: "glass-old".into(), at_ms: crowsnest::clock::now_ms() - 60_000, ..again.clone() };
     assert_eq!(promoted.replay(&stale, "ams-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::Superseded);
-    assert!(!promoted.site_records().await.unwrap().iter().any(|s| s.name == "web" && s.maintenance), "not applied");
+    assert!(!promoted.sites().await.unwrap().iter().any(|s| s.name == "web" && s.state.on), "not applied");
     let chain = promoted.audit_chain().await.unwrap();
     let last = chain.last().unwrap();
     assert_eq!(last.entry.action, "maintenance_on.superseded");

@@ -16,7 +16,11 @@ fn spec() -> ClusterSpec {
     ClusterSpec { name: "main".into(), nodes: vec![node("db1", Role::Primary), node("db2", Role::Replica)] }
 }
 
-fn at(facts: Result<NodeFacts, String>) -> Option<NodeObservation> {
+fn failed(doing: &'static str, words: &str) -> ObserveError {
+    ObserveError::Query { doing, error: words.into() }
+}
+
+fn at(facts: Result<NodeFacts, ObserveError>) -> Option<NodeObservation> {
     Some(NodeObservation { at_ms: NOW - 100, facts })
 }
 
@@ -37,7 +41,7 @@ fn primary(senders: &[(&str, &str, Option<i64>)]) -> Option<NodeObservation> {
     })))
 }
 
-fn standby(receiver: Option<&str>, paused: bool, age: Result<f64, String>) -> Option<NodeObservation> {
+fn standby(receiver: Option<&str>, paused: bool, age: Result<f64, ObserveError>) -> Option<NodeObservation> {
     at(Ok(NodeFacts::Standby(StandbyFacts {
         receiver_status: receiver.map(String::from),
         last_message_ms: Some(NOW - 500),
@@ -107,17 +111,17 @@ fn every_status_of_a_replica() {
         ("not among senders", primary(&[]), streaming(0.2), ReplicaStatus::Ok, ReplicaStatus::Disconnected, "no sender named"),
         (
             "primary unreachable, replica cut off",
-            at(Err("connection refused".into())),
+            at(Err(failed("cannot connect", "connection refused"))),
             standby(None, false, Ok(12.0)),
             ReplicaStatus::Unknown,
             ReplicaStatus::Disconnected,
             "no WAL receiver",
         ),
-        ("replica unreachable", ok_primary(), at(Err("timed out".into())), ReplicaStatus::Ok, ReplicaStatus::Unknown, "timed out"),
+        ("replica unreachable", ok_primary(), at(Err(failed("cannot connect", "timed out"))), ReplicaStatus::Ok, ReplicaStatus::Unknown, "timed out"),
         (
             "streaming, nothing measurable yet",
             primary(&[("db2", "streaming", None)]),
-            standby(Some("streaming"), false, Err("no heartbeat row replayed yet".into())),
+            standby(Some("streaming"), false, Err(ObserveError::NoHeartbeatRow)),
             ReplicaStatus::Ok,
             ReplicaStatus::Unknown,
             "not measurable",
@@ -125,7 +129,7 @@ fn every_status_of_a_replica() {
         ("never read", None, None, ReplicaStatus::Unknown, ReplicaStatus::Unknown, "not read yet"),
         (
             "promoted replica, primary gone",
-            at(Err("refused".into())),
+            at(Err(failed("cannot connect", "refused"))),
             primary(&[]),
             ReplicaStatus::Unknown,
             ReplicaStatus::RoleFlip,
@@ -169,11 +173,11 @@ fn seconds_come_from_the_heartbeat_and_bytes_from_the_primary() {
 fn a_missing_heartbeat_leaves_seconds_unknown_but_bytes_judge() {
     let cluster = eval(
         primary(&[("db2", "streaming", Some(200_000))]),
-        standby(Some("streaming"), false, Err("no heartbeat row replayed yet".into())),
+        standby(Some("streaming"), false, Err(ObserveError::NoHeartbeatRow)),
     );
     assert_eq!(cluster.nodes[1].lag_seconds, None);
     assert_eq!(cluster.nodes[1].status, ReplicaStatus::Critical);
-    let quiet = eval(primary(&[("db2", "streaming", Some(0))]), standby(Some("streaming"), false, Err("no row".into())));
+    let quiet = eval(primary(&[("db2", "streaming", Some(0))]), standby(Some("streaming"), false, Err(ObserveError::NoHeartbeatRow)));
     assert_eq!(quiet.nodes[1].status, ReplicaStatus::Ok);
     assert!(quiet.nodes[1].detail.contains("seconds unknown"), "{}", quiet.nodes[1].detail);
 }
@@ -191,10 +195,10 @@ fn stale_readings_are_unknown_never_ok() {
 fn a_failed_heartbeat_write_is_reported() {
     let round = ClusterRound {
         nodes: vec![primary(&[("db2", "streaming", Some(0))]), streaming(0.1)],
-        heartbeat: Some(Err("permission denied for table crowsnest_heartbeat".into())),
+        heartbeat: Some(Err(failed("writing the heartbeat row", "permission denied for table crowsnest_heartbeat"))),
     };
     let cluster = evaluate(&spec(), &round, &thresholds(), STALE, 0.0, NOW);
-    assert_eq!(cluster.heartbeat_error.as_deref(), Some("permission denied for table crowsnest_heartbeat"));
+    assert_eq!(cluster.heartbeat_error.as_deref(), Some("writing the heartbeat row: permission denied for table crowsnest_heartbeat"));
 }
 
 #[test]

@@ -18,10 +18,9 @@ pub use sites::{SiteChange, SiteRecord};
 pub use users::{UserChange, UserRecord};
 
 use super::{redact, StoreError};
-use crate::audit::{chain_hash, AuditEntry, AuditKey, NewAuditEntry, GENESIS};
-use app::action::{ActionKind, ActionRequestView, ActionState, AuditFilter};
+use crate::audit::{chain_hash, ActionStep, AuditAction, AuditEntry, AuditKey, NewAuditEntry, GENESIS};
+use app::action::{ActionKind, MaintenanceState, ActionRequestView, ActionState, AuditFilter};
 use app::auth::Role;
-use app::model::SiteState;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 

@@ -85,6 +85,15 @@ impl Replay {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// The audit log's step for this outcome.
+    fn step(self) -> ActionStep {
+        match self {
+            Replay::Applied | Replay::AlreadyReplayed => ActionStep::Replayed,
+            Replay::Superseded => ActionStep::Superseded,
+            Replay::Refused => ActionStep::Refused,
+        }
+    }
 }
 
 impl ControlStore {
@@ -235,13 +244,10 @@ impl ControlStore {
         if fresh.is_none() {
             return Ok(Replay::AlreadyReplayed);
         }
-        let kind = if e.maintenance { "maintenance_on" } else { "maintenance_off" };
         if outcome == Replay::Applied {
             let change = SiteChange {
                 site: e.site.clone(),
-                maintenance: e.maintenance,
-                message: e.message.clone(),
-                expected_end_ms: e.expected_end_ms,
+                state: e.state.clone(),
                 changed_by: e.actor.clone(),
                 at_ms,
             };
@@ -256,7 +262,7 @@ impl ControlStore {
         let entry = NewAuditEntry {
             at_ms,
             actor: e.actor.clone(),
-            action: format!("{kind}.{}", outcome.as_str()),
+            action: AuditAction::Maintenance(e.state.kind(), outcome.step()).to_string(),
             target: e.site.clone(),
             reason: e.reason.clone(),
             detail: format!(

@@ -7,12 +7,8 @@ use super::*;
 pub struct SiteRecord {
     /// Site key.
     pub name: String,
-    /// True while maintenance is on.
-    pub maintenance: bool,
-    /// The page's message.
-    pub message: Option<String>,
-    /// Expected end (unix milliseconds).
-    pub expected_end_ms: Option<i64>,
+    /// Its maintenance.
+    pub state: MaintenanceState,
     /// Who changed it last.
     pub changed_by: Option<String>,
     /// When (unix milliseconds).
@@ -24,12 +20,8 @@ pub struct SiteRecord {
 pub struct SiteChange {
     /// Site key.
     pub site: String,
-    /// On or off.
-    pub maintenance: bool,
-    /// The page's message (None when off).
-    pub message: Option<String>,
-    /// Expected end (unix milliseconds).
-    pub expected_end_ms: Option<i64>,
+    /// The maintenance it leaves.
+    pub state: MaintenanceState,
     /// Who.
     pub changed_by: String,
     /// When (unix milliseconds).
@@ -50,25 +42,8 @@ impl ControlStore {
         Ok(())
     }
 
-    /// Every site's maintenance state, by name.
-    pub async fn sites(&self) -> Result<Vec<SiteState>, StoreError> {
-        let rows = sqlx::query("SELECT name, maintenance, changed_by, changed_at_ms FROM sites ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error("reading sites"))?;
-        Ok(rows
-            .iter()
-            .map(|r: &AnyRow| SiteState {
-                name: r.get(0),
-                maintenance: r.get::<i64, _>(1) != 0,
-                changed_by: r.get(2),
-                changed_at_ms: r.get(3),
-            })
-            .collect())
-    }
-
-    /// Every site's maintenance state with its message and expected end.
-    pub async fn site_records(&self) -> Result<Vec<SiteRecord>, StoreError> {
+    /// Every site's maintenance state with its message and expected end, by name.
+    pub async fn sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
         let rows = sqlx::query("SELECT name, maintenance, message, expected_end_ms, changed_by, changed_at_ms FROM sites ORDER BY name")
             .fetch_all(&self.pool)
             .await
@@ -77,9 +52,7 @@ impl ControlStore {
             .iter()
             .map(|r| SiteRecord {
                 name: r.get(0),
-                maintenance: r.get::<i64, _>(1) != 0,
-                message: r.get(2),
-                expected_end_ms: r.get(3),
+                state: MaintenanceState { on: r.get::<i64, _>(1) != 0, message: r.get(2), expected_end_ms: r.get(3) },
                 changed_by: r.get(4),
                 changed_at_ms: r.get(5),
             })
@@ -93,9 +66,9 @@ pub(super) async fn apply_site_change(tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         "UPDATE sites SET maintenance = $1, message = $2, expected_end_ms = $3, changed_by = $4, changed_at_ms = $5 \
          WHERE name = $6",
     )
-    .bind(c.maintenance as i64)
-    .bind(&c.message)
-    .bind(c.expected_end_ms)
+    .bind(c.state.on as i64)
+    .bind(&c.state.message)
+    .bind(c.state.expected_end_ms)
     .bind(&c.changed_by)
     .bind(c.at_ms)
     .bind(&c.site)
