@@ -58,76 +58,9 @@ as_pg "$pg_bin/pg_ctl" -D "$pg/standby" -l "$pg/standby.log" -w start >/dev/null
 hash=$(printf %s alice-oncall | "$crowsnest" hash-password)
 # One audit key for both regions: they share one PostgreSQL control store.
 head -c 32 /dev/urandom | base64 > "$dir/audit.key" && chmod 600 "$dir/audit.key"
-token() { printf 'regions-peer-token-%s-to-%s' "$1" "$2"; }
-sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
-config() { # name region port control_db peer peer_region peer_port nginx
-    cat <<EOF
-[instance]
-name = "$1"
-region = "$2"
-listen = "127.0.0.1:$3"
-data_dir = "$dir/$1"
-control_db = "$4"
-
-[probes]
-interval_seconds = 1
-timeout_ms = 800
-
-[edge]
-dir = "$dir/$1/edge"
-
-[auth]
-audit_key_file = "$dir/audit.key"
-
-[[regions]]
-name = "sjc"
-display = "San Jose"
-primary = true
-
-[[regions]]
-name = "sin"
-display = "Singapore"
-
-[[hosts]]
-name = "lb3"
-region = "sin"
-tier = "web_lb"
-address = "127.0.0.1"
-check = { tcp = $nginx_port }
-
-[[sites]]
-name = "web"
-$8
-
-[[hostnames]]
-name = "www.example.test"
-tier = "web_lb"
-site = "web"
-
-[[users]]
-name = "alice"
-role = "oncall"
-password_hash = "$hash"
-
-[[control_nodes]]
-name = "db-sjc"
-url = "postgres://postgres@127.0.0.1:$primary_port/postgres"
-
-[[control_nodes]]
-name = "db-sin"
-url = "postgres://postgres@127.0.0.1:$standby_port/postgres"
-
-[[peers]]
-name = "$5"
-region = "$6"
-url = "http://127.0.0.1:$7"
-token = "$(token "$1" "$5")"
-accept_token_sha256 = "$(sha "$(token "$5" "$1")")"
-EOF
-}
-config sjc-1 sjc "$sjc_port" "postgres://postgres@127.0.0.1:$primary_port/postgres" sin-1 sin "$sin_port" "" > "$dir/sjc-1.toml"
-config sin-1 sin "$sin_port" "postgres://postgres@127.0.0.1:$standby_port/postgres" sjc-1 sjc "$sjc_port" \
-    "check_url = \"http://127.0.0.1:$nginx_port/\"" > "$dir/sin-1.toml"
+# Both configs come from the typed builder the integration tests use (config/example.rs).
+"$crowsnest" example-config regions --dir "$dir" --sjc-port "$sjc_port" --sin-port "$sin_port" \
+    --nginx-port "$nginx_port" --primary-port "$primary_port" --standby-port "$standby_port" --password-hash "$hash"
 
 site_root=${LEPTOS_SITE_ROOT}
 "$crowsnest" --config "$dir/sjc-1.toml" serve --site-root "$site_root" 2> "$dir/sjc-1.log" &

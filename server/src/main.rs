@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Write example configs, built and validated by the same typed builder the tests use.
+    #[command(subcommand)]
+    ExampleConfig(ExampleConfig),
+}
+
+#[derive(Subcommand)]
+enum ExampleConfig {
+    /// The two-region lab of `scripts/regions.sh`: writes DIR/sjc-1.toml and DIR/sin-1.toml.
+    Regions(config::example::TwoRegions),
 }
 
 #[derive(Subcommand)]
@@ -177,6 +186,7 @@ async fn serve_or_run() -> ExitCode {
         },
         Command::HashPassword => hash_password(),
         Command::ImportZone { file, origin } => import_zone(&file, origin.as_deref()),
+        Command::ExampleConfig(ExampleConfig::Regions(regions)) => example_regions(&regions),
         Command::Lab => {
             let estate = match load(config) {
                 Ok(e) => Arc::new(e),
@@ -262,4 +272,20 @@ fn import_zone(file: &std::path::Path, origin: Option<&str>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes the two-region lab's configs, each validated before it is written.
+fn example_regions(regions: &config::example::TwoRegions) -> ExitCode {
+    for (name, builder) in config::example::two_regions(regions) {
+        let file = regions.dir.join(format!("{name}.toml"));
+        if let Err(errors) = builder.build(&file.display().to_string()) {
+            eprintln!("{}", config::report(&errors));
+            return ExitCode::FAILURE;
+        }
+        if let Err(e) = std::fs::write(&file, builder.text()) {
+            eprintln!("crowsnest example-config: cannot write {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }

@@ -1,7 +1,7 @@
 //! Actions: each site's maintenance state, what users really see, the forms that change it, and
 //! every request with where it stands. Plain HTML forms: they work without JavaScript.
 
-use crate::action::{ActionKind, MESSAGE_MAX_CHARS, ActionRequestView, ActionState, ActionsBoard, FormOutcome, SiteView};
+use crate::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, FormOutcome, SiteView, MESSAGE_MAX_CHARS};
 use crate::api::get_actions;
 use crate::auth::{personal_page, refusal, who, CsrfField, Permission};
 use crate::components::{Badge, Failure};

@@ -3,7 +3,7 @@
 
 use crate::action::FormOutcome;
 use crate::api::{get_instance, get_users};
-use crate::auth::{personal_page, PASSWORD_MIN_CHARS, refusal, who, CsrfField, Permission, UserView};
+use crate::auth::{personal_page, refusal, who, CsrfField, Permission, UserView, PASSWORD_MIN_CHARS};
 use crate::components::Failure;
 use leptos::prelude::*;
 use leptos_meta::Title;

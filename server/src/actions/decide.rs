@@ -1,8 +1,8 @@
 //! Whether an action may run: pure functions of the form, the person, the site and `now`.
 
 use app::action::{ActionKind, ActionRequestView, ActionState};
-use app::auth::{refusal, Permission, Role};
 use app::action::{MESSAGE_MAX_CHARS, REASON_MAX_CHARS, REASON_MIN_CHARS};
+use app::auth::{refusal, Permission, Role};
 
 /// A request as submitted (form fields or JSON), before any check.
 #[derive(Debug, Clone, Default, serde::Deserialize)]

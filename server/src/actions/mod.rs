@@ -302,7 +302,14 @@ impl ActionService {
             Step::Execute => (
                 ActionState::Executed,
                 "executed at once (one-person site)".to_string(),
-                vec![audit(&who.name, AuditAction::Maintenance(kind, ActionStep::Executed), &valid.site, &valid.reason, "request {id}".into(), now)],
+                vec![audit(
+                    &who.name,
+                    AuditAction::Maintenance(kind, ActionStep::Executed),
+                    &valid.site,
+                    &valid.reason,
+                    "request {id}".into(),
+                    now,
+                )],
                 Some(SiteChange {
                     site: valid.site.clone(),
                     state: MaintenanceState::requested(valid.kind, valid.message.clone(), valid.expected_end_ms),
@@ -366,7 +373,14 @@ impl ActionService {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         let now = now_ms();
         if let Err(refusal) = decide::decide_approval(&who.name, who.role, &request, self.mode.read_only(), now) {
-            self.audit_refusal(who, AuditAction::Refused(Attempt::Approval), &request.site, "", format!("request {id}: {}", refusal.message)).await;
+            self.audit_refusal(
+                who,
+                AuditAction::Refused(Attempt::Approval),
+                &request.site,
+                "",
+                format!("request {id}: {}", refusal.message),
+            )
+            .await;
             return Err(ActionError::Refused(refusal));
         }
         let kind = request.kind;
@@ -427,13 +441,20 @@ impl ActionService {
     async fn cancel_once(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.mode.read_only()) {
-            self.audit_refusal(who, AuditAction::Refused(Attempt::Cancel), &request.site, "", format!("request {id}: {}", refusal.message)).await;
+            self.audit_refusal(who, AuditAction::Refused(Attempt::Cancel), &request.site, "", format!("request {id}: {}", refusal.message))
+                .await;
             return Err(ActionError::Refused(refusal));
         }
         let now = now_ms();
         let detail = format!("cancelled by {}", who.name);
-        let entry =
-            audit(&who.name, AuditAction::Maintenance(request.kind, ActionStep::Cancelled), &request.site, &request.reason, format!("request {id}"), now);
+        let entry = audit(
+            &who.name,
+            AuditAction::Maintenance(request.kind, ActionStep::Cancelled),
+            &request.site,
+            &request.reason,
+            format!("request {id}"),
+            now,
+        );
         let moved = self
             .control
             .transition(
@@ -479,8 +500,14 @@ impl ActionService {
             Err(why) => {
                 let now = now_ms();
                 let detail = format!("the state changed but the edge was not written: {why}");
-                let entry =
-                    audit("crowsnest", AuditAction::Maintenance(request.kind, ActionStep::Failed), &request.site, &request.reason, detail.clone(), now);
+                let entry = audit(
+                    "crowsnest",
+                    AuditAction::Maintenance(request.kind, ActionStep::Failed),
+                    &request.site,
+                    &request.reason,
+                    detail.clone(),
+                    now,
+                );
                 self.control
                     .transition(
                         request.id,

@@ -35,6 +35,76 @@ impl EstateBuilder {
         empty.set("instance", "name", name).set("instance", "region", region).set("instance", "listen", "127.0.0.1:0")
     }
 
+    /// Starts from an existing config's text (the demo's), to change it key by key.
+    pub fn from_text(text: &str) -> Result<Self, toml_edit::TomlError> {
+        Ok(EstateBuilder { doc: text.parse()?, last: None })
+    }
+
+    /// Sets `key` in the table of the array `array` named `name` (`.named("resolvers",
+    /// "lab-auth", "address", ...)`); panics when there is none, since a builder's caller
+    /// names tables it put there or read from a shipped file.
+    pub fn named(mut self, array: &str, name: &str, key: &str, v: impl Into<Value>) -> Self {
+        let table = self
+            .doc
+            .get_mut(array)
+            .and_then(Item::as_array_of_tables_mut)
+            .and_then(|tables| tables.iter_mut().find(|t| t.get("name").and_then(Item::as_str) == Some(name)));
+        match table {
+            Some(table) => table[key] = value(v),
+            None => panic!("the config has no [[{array}]] named {name:?}"),
+        }
+        self
+    }
+
+    /// Moves every address of the loopback blocks `127.0.N.` (N ≥ 1: the demo's regions) to
+    /// `127.BLOCK.N.`, wherever a string value holds one (hosts, checks, records, DSNs, URLs),
+    /// so several copies of one estate run side by side. `127.0.0.x` stays put.
+    pub fn move_loopback_block(mut self, block: u8) -> Self {
+        fn moved(text: &str, block: u8) -> String {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text;
+            while let Some(at) = rest.find("127.0.") {
+                out.push_str(&rest[..at]);
+                let after = &rest[at + "127.0.".len()..];
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                let region = after[..digits].parse::<u8>().unwrap_or(0);
+                let next_is_dot = after.as_bytes().get(digits) == Some(&b'.');
+                out.push_str(if region >= 1 && next_is_dot { "127." } else { "127.0." });
+                if region >= 1 && next_is_dot {
+                    out.push_str(&format!("{block}."));
+                }
+                rest = after;
+            }
+            out.push_str(rest);
+            out
+        }
+        fn walk_value(v: &mut Value, block: u8) {
+            match v {
+                Value::String(s) => {
+                    let new = moved(s.value(), block);
+                    if new != *s.value() {
+                        let decor = s.decor().clone();
+                        *s = toml_edit::Formatted::new(new);
+                        *s.decor_mut() = decor;
+                    }
+                }
+                Value::Array(a) => a.iter_mut().for_each(|v| walk_value(v, block)),
+                Value::InlineTable(t) => t.iter_mut().for_each(|(_, v)| walk_value(v, block)),
+                _ => {}
+            }
+        }
+        fn walk(item: &mut Item, block: u8) {
+            match item {
+                Item::Value(v) => walk_value(v, block),
+                Item::Table(t) => t.iter_mut().for_each(|(_, i)| walk(i, block)),
+                Item::ArrayOfTables(a) => a.iter_mut().for_each(|t| t.iter_mut().for_each(|(_, i)| walk(i, block))),
+                Item::None => {}
+            }
+        }
+        self.doc.iter_mut().for_each(|(_, item)| walk(item, block));
+        self
+    }
+
     /// Sets `key` in the table `section` (`instance`, `probes`, `auth`, `edge`, `lab`, ...).
     pub fn set(mut self, section: &str, key: &str, v: impl Into<Value>) -> Self {
         let table = self.doc.entry(section).or_insert(Item::Table(Table::new()));
@@ -221,9 +291,122 @@ impl EstateBuilder {
     }
 }
 
+/// The two-region lab of `scripts/regions.sh`: where each part listens and lives.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TwoRegions {
+    /// Directory holding both instances' data, edges and the shared audit key.
+    #[arg(long)]
+    pub dir: std::path::PathBuf,
+    /// San Jose's console port (the primary).
+    #[arg(long)]
+    pub sjc_port: u16,
+    /// Singapore's console port (the secondary).
+    #[arg(long)]
+    pub sin_port: u16,
+    /// Singapore's nginx port, the balancer lb3 both regions check.
+    #[arg(long)]
+    pub nginx_port: u16,
+    /// The control store primary's PostgreSQL port.
+    #[arg(long)]
+    pub primary_port: u16,
+    /// Its streaming standby's port (Singapore's control store).
+    #[arg(long)]
+    pub standby_port: u16,
+    /// alice's argon2id hash (`crowsnest hash-password`).
+    #[arg(long)]
+    pub password_hash: String,
+}
+
+/// The token `from` sends to `to` in the two-region lab (a lab secret, not a production one).
+fn lab_token(from: &str, to: &str) -> String {
+    format!("regions-peer-token-{from}-to-{to}")
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The configs of the two-region lab: San Jose's primary instance `sjc-1` on the control
+/// store's primary and Singapore's `sin-1` on its standby, peers of each other, both watching
+/// Singapore's nginx. Returned as (instance name, builder), San Jose first.
+pub fn two_regions(r: &TwoRegions) -> [(&'static str, EstateBuilder); 2] {
+    let pg = |port: u16| format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let dir = |name: &str| r.dir.join(name);
+    let one = |name: &'static str, region: &str, port: u16, db: u16, peer: (&str, &str, u16)| {
+        let b = EstateBuilder::new(name, region)
+            .listen(SocketAddr::from(([127, 0, 0, 1], port)))
+            .data_dir(&dir(name))
+            .control_db(&pg(db))
+            .probes(1, 800)
+            .set("edge", "dir", dir(name).join("edge").display().to_string())
+            .set("auth", "audit_key_file", r.dir.join("audit.key").display().to_string())
+            .regions(&["sjc", "sin"])
+            .host("lb3", "sin", Tier::WebLb, [127, 0, 0, 1].into(), Check::Tcp(r.nginx_port))
+            .site("web", false);
+        // Only Singapore looks through its own balancer at what users get.
+        let b = if name == "sin-1" { b.and("check_url", format!("http://127.0.0.1:{}/", r.nginx_port)) } else { b };
+        let (peer, peer_region, peer_port) = peer;
+        let b = b
+            .hostname("www.example.test", Tier::WebLb, Some("web"))
+            .user("alice", Role::Oncall, &r.password_hash)
+            .control_node("db-sjc", &pg(r.primary_port))
+            .control_node("db-sin", &pg(r.standby_port))
+            .peer(peer, peer_region, &format!("http://127.0.0.1:{peer_port}"), &lab_token(name, peer), &sha256_hex(&lab_token(peer, name)));
+        (name, b)
+    };
+    [
+        one("sjc-1", "sjc", r.sjc_port, r.primary_port, ("sin-1", "sin", r.sin_port)),
+        one("sin-1", "sin", r.sin_port, r.standby_port, ("sjc-1", "sjc", r.sjc_port)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_moves_to_another_loopback_block_and_keeps_127_0_0() {
+        let demo = include_str!("../../../deploy/demo.toml");
+        let estate = EstateBuilder::from_text(demo).unwrap().move_loopback_block(42).build("demo.toml").unwrap();
+        let lb1 = estate.hosts.iter().find(|h| h.name == "lb1").unwrap();
+        assert_eq!(lb1.address.to_string(), "127.42.1.1");
+        assert!(estate.hosts.iter().all(|h| h.address.to_string().starts_with("127.42.")), "every host moved");
+        assert_eq!(estate.instance.listen.to_string(), "127.0.0.1:3000", "127.0.0.x stays");
+        let text = EstateBuilder::from_text(demo).unwrap().move_loopback_block(42).text();
+        assert!(!text.contains("127.0.1.") && !text.contains("127.0.2.") && !text.contains("127.0.3."), "nothing left behind");
+        assert!(text.contains("dsn = \"postgres://postgres@127.42.1.5:5432/postgres\""), "DSNs move too");
+    }
+
+    #[test]
+    fn named_sets_a_key_in_one_table_of_an_array() {
+        let b = EstateBuilder::new("i", "sjc").regions(&["sjc", "sin"]).named("regions", "sin", "display", "Singapura");
+        assert!(b.text().contains("display = \"Singapura\""), "{}", b.text());
+        assert!(b.text().contains("display = \"San Jose\""));
+    }
+
+    #[test]
+    fn the_two_region_lab_loads_and_its_peers_trust_each_other() {
+        let r = TwoRegions {
+            dir: "/tmp/regions".into(),
+            sjc_port: 3400,
+            sin_port: 3401,
+            nginx_port: 8082,
+            primary_port: 5500,
+            standby_port: 5501,
+            password_hash: crate::auth::password::hash("alice-oncall").unwrap(),
+        };
+        let [(sjc, sjc_b), (sin, sin_b)] = two_regions(&r);
+        let (sjc_e, sin_e) = (sjc_b.build("sjc-1.toml").unwrap(), sin_b.build("sin-1.toml").unwrap());
+        assert_eq!((sjc, sin), ("sjc-1", "sin-1"));
+        assert_eq!(sjc_e.instance.control_db.as_deref(), Some("postgres://postgres@127.0.0.1:5500/postgres"));
+        assert_eq!(sin_e.instance.control_db.as_deref(), Some("postgres://postgres@127.0.0.1:5501/postgres"));
+        // Each accepts exactly what the other sends.
+        assert_eq!(sjc_e.peers[0].accept_token_sha256, sha256_hex(&sin_e.peers[0].token));
+        assert_eq!(sin_e.peers[0].accept_token_sha256, sha256_hex(&sjc_e.peers[0].token));
+        assert_eq!(sin_e.sites[0].check_url.as_deref(), Some("http://127.0.0.1:8082/"));
+        assert_eq!(sjc_e.sites[0].check_url, None);
+    }
 
     #[test]
     fn what_it_builds_loads_like_a_file() {

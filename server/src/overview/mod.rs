@@ -6,21 +6,13 @@ pub mod fail_back;
 
 use app::action::SiteView;
 use app::model::{
-    Area, Backlog, BacklogStatus, DbCluster, DbNode, Dns, DnsRecord, Overview, PublicHostname, ReplicaStatus, Replication,
-    Status, Topology,
+    Area, Backlog, BacklogStatus, DbCluster, DbNode, Dns, DnsRecord, Overview, PublicHostname, ReplicaStatus, Replication, Status, Topology,
 };
 use app::vantage::Vantages;
 
 /// Every area's summary and the fail-back verdict, from the areas' snapshots.
-pub fn overview(
-    topology: &Topology,
-    dns: &Dns,
-    replication: &Replication,
-    backlog: &Backlog,
-    sites: Vec<SiteView>,
-) -> Overview {
-    let mut areas =
-        vec![health(topology), self::dns(dns), self::replication(replication), self::backlog(backlog), maintenance(&sites)];
+pub fn overview(topology: &Topology, dns: &Dns, replication: &Replication, backlog: &Backlog, sites: Vec<SiteView>) -> Overview {
+    let mut areas = vec![health(topology), self::dns(dns), self::replication(replication), self::backlog(backlog), maintenance(&sites)];
     if !topology.vantages.peers.is_empty() {
         areas.push(vantages(&topology.vantages));
     }
@@ -239,6 +231,147 @@ mod backlog_area_tests {
             let area = super::backlog(&Backlog { loaders, window_seconds: 60, interval_seconds: 2, evaluated_at_ms: 0 });
             assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
             assert_eq!((area.key.as_str(), area.href.as_str()), ("backlog", "/backlog"), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod area_tests {
+    use super::*;
+    use app::action::{MaintenanceState, SiteObservation};
+    use app::model::{Health, Host, Region};
+
+    fn topology(statuses: &[Status]) -> Topology {
+        let host = |(i, status): (usize, &Status)| Host {
+            name: format!("lb{i}"),
+            region: "sjc".into(),
+            tier: "web_lb".into(),
+            address: "127.0.1.1".into(),
+            check: "tcp 80".into(),
+            health: Health { status: *status, latency_ms: None, checked_at_ms: None, detail: String::new(), flapping: None },
+        };
+        Topology {
+            regions: vec![Region {
+                name: "sjc".into(),
+                display: "San Jose".into(),
+                primary: true,
+                status: Status::worst(statuses.iter().copied()),
+                hosts: statuses.iter().enumerate().map(host).collect(),
+            }],
+            hostnames: vec![],
+            probe_interval_seconds: 5,
+            evaluated_at_ms: 0,
+            vantages: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_health_area_counts_hosts_by_status() {
+        use Status::{Critical, Ok, Unknown, Warn};
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Vec<Status>, Status, &str)> = vec![
+            ("no hosts: nothing to judge is unknown, never ok", vec![], Unknown, "No hosts are configured."),
+            ("all ok", vec![Ok, Ok], Ok, "All 2 hosts answer their checks."),
+            ("one critical", vec![Ok, Critical], Critical, "1 of 2 hosts: 1 critical."),
+            ("stale data is not ok", vec![Ok, Unknown], Unknown, "1 of 2 hosts: 1 without fresh data."),
+            ("every kind, worst first", vec![Warn, Critical, Unknown, Ok], Critical, "3 of 4 hosts: 1 critical, 1 warn, 1 without fresh data."),
+        ];
+        for (name, statuses, status, summary) in cases {
+            let area = health(&topology(&statuses));
+            assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
+        }
+    }
+
+    fn node(host: &str, status: ReplicaStatus) -> DbNode {
+        DbNode {
+            host: host.into(),
+            region: "sin".into(),
+            region_display: "Singapore".into(),
+            configured_role: "replica".into(),
+            observed_role: None,
+            status,
+            detail: String::new(),
+            lag_bytes: None,
+            lag_seconds: None,
+            sender_state: None,
+            sync_state: None,
+            sender_lag_seconds: [None; 3],
+            replay_lsn: None,
+            receiver_status: None,
+            last_message_ms: None,
+            replay_paused: None,
+            checked_at_ms: None,
+            history: vec![],
+        }
+    }
+
+    fn replicating(nodes: &[(&str, ReplicaStatus)], cluster: ReplicaStatus) -> Replication {
+        Replication {
+            clusters: vec![DbCluster {
+                name: "main".into(),
+                status: cluster,
+                detail: String::new(),
+                nodes: nodes.iter().map(|(h, s)| node(h, *s)).collect(),
+                slots: vec![],
+                heartbeat_error: None,
+            }],
+            thresholds: app::model::LagThresholds { warn_seconds: 5.0, critical_seconds: 30.0, warn_bytes: 1, critical_bytes: 2 },
+            interval_seconds: 2,
+            evaluated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_replication_area_names_the_nodes_in_trouble() {
+        use ReplicaStatus::{Critical, Disconnected, Ok, SplitBrain, Warn};
+        let none = Replication { clusters: vec![], ..replicating(&[], Ok) };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Replication, Status, &str)> = vec![
+            ("none configured: nothing to judge is unknown, never ok", none, Status::Unknown, "No databases are configured."),
+            ("all within thresholds", replicating(&[("db1", Ok), ("db2", Ok)], Ok), Status::Ok, "All 2 nodes replicate within thresholds."),
+            ("one lagging", replicating(&[("db1", Ok), ("db2", Warn)], Warn), Status::Warn, "1 of 2 nodes: main db2 warn."),
+            ("cut off", replicating(&[("db1", Ok), ("db2", Disconnected), ("db3", Critical)], Critical), Status::Critical, "2 of 3 nodes: main db2 disconnected; main db3 critical."),
+            ("split brain", replicating(&[("db1", SplitBrain), ("db2", SplitBrain)], SplitBrain), Status::Critical, "2 of 2 nodes: main db1 split_brain; main db2 split_brain."),
+        ];
+        for (name, r, status, summary) in cases {
+            let area = replication(&r);
+            assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
+        }
+    }
+
+    fn site(name: &str, on: bool, seen: Option<bool>) -> SiteView {
+        SiteView {
+            name: name.into(),
+            hostnames: vec![],
+            two_person: false,
+            state: MaintenanceState { on, ..Default::default() },
+            changed_by: None,
+            changed_at_ms: Some(0),
+            observed: seen.map(|page| SiteObservation {
+                at_ms: 10_000,
+                status_code: Some(if page { 503 } else { 200 }),
+                maintenance_seen: page,
+                detail: String::new(),
+            }),
+            pending_replay: None,
+        }
+    }
+
+    #[test]
+    fn the_maintenance_area_says_what_is_on_and_where_users_see_otherwise() {
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Vec<SiteView>, Status, &str)> = vec![
+            ("no sites", vec![], Status::Ok, "No sites are configured."),
+            ("all serving", vec![site("web", false, Some(false)), site("api", false, None)], Status::Ok, "All 2 sites are serving normally."),
+            ("on and seen", vec![site("web", true, Some(true)), site("api", false, None)], Status::Warn, "Maintenance page on for: web."),
+            ("on but not seen", vec![site("web", true, Some(false))], Status::Warn,
+                "Requested and observed differ: web: maintenance on for 10 s; the balancer still answers 200."),
+            ("off but still seen", vec![site("web", false, Some(true))], Status::Warn,
+                "Requested and observed differ: web: maintenance is off but users still get the maintenance page (answers 503)."),
+        ];
+        for (name, sites, status, summary) in cases {
+            let area = maintenance(&sites);
+            assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
         }
     }
 }

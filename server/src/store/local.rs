@@ -188,7 +188,8 @@ impl LocalStore {
                     (ActionStep::BreakGlass, "pending replay into the control store")
                 };
                 let action = AuditAction::Maintenance(e.state.kind(), step);
-                let entry = NewAuditEntry::new(e.at_ms, &e.actor, action, &e.site, &e.reason, format!("on {instance}, key {}; {then}", e.key));
+                let entry =
+                    NewAuditEntry::new(e.at_ms, &e.actor, action, &e.site, &e.reason, format!("on {instance}, key {}; {then}", e.key));
                 Ok(Some(((), entry)))
             })
             .await?;

@@ -117,7 +117,14 @@ fn every_status_of_a_replica() {
             ReplicaStatus::Disconnected,
             "no WAL receiver",
         ),
-        ("replica unreachable", ok_primary(), at(Err(failed("cannot connect", "timed out"))), ReplicaStatus::Ok, ReplicaStatus::Unknown, "timed out"),
+        (
+            "replica unreachable",
+            ok_primary(),
+            at(Err(failed("cannot connect", "timed out"))),
+            ReplicaStatus::Ok,
+            ReplicaStatus::Unknown,
+            "timed out",
+        ),
         (
             "streaming, nothing measurable yet",
             primary(&[("db2", "streaming", None)]),
@@ -171,10 +178,8 @@ fn seconds_come_from_the_heartbeat_and_bytes_from_the_primary() {
 
 #[test]
 fn a_missing_heartbeat_leaves_seconds_unknown_but_bytes_judge() {
-    let cluster = eval(
-        primary(&[("db2", "streaming", Some(200_000))]),
-        standby(Some("streaming"), false, Err(ObserveError::NoHeartbeatRow)),
-    );
+    let cluster =
+        eval(primary(&[("db2", "streaming", Some(200_000))]), standby(Some("streaming"), false, Err(ObserveError::NoHeartbeatRow)));
     assert_eq!(cluster.nodes[1].lag_seconds, None);
     assert_eq!(cluster.nodes[1].status, ReplicaStatus::Critical);
     let quiet = eval(primary(&[("db2", "streaming", Some(0))]), standby(Some("streaming"), false, Err(ObserveError::NoHeartbeatRow)));

@@ -245,12 +245,7 @@ impl ControlStore {
             return Ok(Replay::AlreadyReplayed);
         }
         if outcome == Replay::Applied {
-            let change = SiteChange {
-                site: e.site.clone(),
-                state: e.state.clone(),
-                changed_by: e.actor.clone(),
-                at_ms,
-            };
+            let change = SiteChange { site: e.site.clone(), state: e.state.clone(), changed_by: e.actor.clone(), at_ms };
             apply_site_change(&mut tx, &change).await?;
         }
         let agreed = e.approved_by.as_ref().map(|a| format!(", agreed by {a}")).unwrap_or_default();

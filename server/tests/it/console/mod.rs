@@ -2,6 +2,7 @@
 //! One file per area; the harness that starts a console on its own loopback block is here.
 
 use crowsnest::config;
+use crowsnest::config::example::EstateBuilder;
 use crowsnest::run::{Server, Site};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,45 +17,36 @@ mod live;
 mod metrics;
 mod pages;
 
-pub(super) const DEMO: &str = include_str!("../../../../deploy/demo.toml");
-
-/// `text` with every `from` replaced; fails when `from` is not there, so a changed line in the
-/// demo cannot silently leave a test on the demo's fixed ports, data dir or PostgreSQL.
-pub(super) fn edit(text: String, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "deploy/demo.toml no longer has {from:?}: update this test's edits");
-    text.replace(from, to)
-}
+const DEMO: &str = include_str!("../../../../deploy/demo.toml");
 
 /// The demo estate moved to its own loopback block and free ports, probing every second, with
-/// the lab's PostgreSQL on or off.
+/// the lab's PostgreSQL on or off: the demo as shipped, changed key by key by the builder.
 pub(super) fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config::Estate {
-    let mut text = DEMO.to_string();
-    #[rustfmt::skip]
-    let edits = [
-        ("127.0.1.", format!("127.{block}.1.")),
-        ("127.0.2.", format!("127.{block}.2.")),
-        ("127.0.3.", format!("127.{block}.3.")),
-        ("listen = \"127.0.0.1:3000\"", "listen = \"127.0.0.1:0\"".into()),
-        ("control_listen = \"127.0.0.1:3100\"", "control_listen = \"127.0.0.1:0\"".into()),
-        // With their quotes: a free port such as 53551 must not match a later edit's 5355.
-        ("\"127.0.0.1:5354\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
-        ("\"127.0.0.1:5355\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
-        ("\"127.0.0.1:5356\"", format!("\"127.0.0.1:{}\"", crowsnest::lab::free_port())),
+    let lab_dns = |name: &str, key: &str, b: EstateBuilder| {
+        // The lab serves on it and the resolver of the same name asks it: one free port for both.
+        let addr = format!("127.0.0.1:{}", crowsnest::lab::free_port());
+        b.set("lab", key, addr.as_str()).named("resolvers", name, "address", addr.as_str())
+    };
+    let b = EstateBuilder::from_text(DEMO).expect("deploy/demo.toml parses").move_loopback_block(block);
+    let b = lab_dns("lab-auth", "dns_listen", b);
+    let b = lab_dns("lab-auth-2", "dns_secondary_listen", b);
+    let b = lab_dns("lab-cache", "dns_cache_listen", b);
+    let estate = b
+        .set("instance", "listen", "127.0.0.1:0")
+        .set("instance", "data_dir", data_dir.display().to_string())
+        .set("lab", "control_listen", "127.0.0.1:0")
         // The lab's cache keeps answers a second, so DNS settles within the tests' deadlines.
-        ("dns_cache_max_ttl_seconds = 10", "dns_cache_max_ttl_seconds = 1".into()),
-        ("interval_seconds = 5", "interval_seconds = 1".into()),
-        // Tests that need the lab's PostgreSQL turn it back on (see `start_with_postgres`).
-        ("postgres = true", if postgres { "postgres = true" } else { "postgres = false" }.into()),
-        ("interval_seconds = 2", "interval_seconds = 1".into()),
-        ("timeout_ms = 1500", "timeout_ms = 800".into()),
-        ("stopped_after_seconds = 10", "stopped_after_seconds = 4".into()),
-        ("timeout_ms = 2000", "timeout_ms = 800".into()),
-        ("data_dir = \"data\"", format!("data_dir = {:?}", data_dir.display().to_string())),
-    ];
-    for (from, to) in edits {
-        text = edit(text, from, &to);
-    }
-    let mut estate = config::parse(Path::new("test.toml"), &text).unwrap_or_else(|e| panic!("{}", config::report(&e)));
+        .set("lab", "dns_cache_max_ttl_seconds", 1i64)
+        // Tests that need the lab's PostgreSQL turn it on (see `start_with_postgres`).
+        .set("lab", "postgres", postgres)
+        .probes(1, 800)
+        .set("replication", "interval_seconds", 1i64)
+        .set("replication", "timeout_ms", 800i64)
+        .set("backlog", "interval_seconds", 1i64)
+        .set("backlog", "timeout_ms", 800i64)
+        .set("backlog", "stopped_after_seconds", 4i64)
+        .build("test.toml");
+    let mut estate = estate.unwrap_or_else(|e| panic!("{}", config::report(&e)));
     // These tests read pages as a wall display would; logins have their own tests (`auth.rs`).
     estate.auth.anonymous_role = Some(app::auth::Role::Viewer);
     estate
