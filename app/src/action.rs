@@ -172,9 +172,9 @@ impl SiteView {
     }
 }
 
-/// One action request, as listed on the Actions page.
+/// One action request as stored and listed: what it asks for, who asked and approved, where it stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActionRequestView {
+pub struct ActionRequest {
     /// Its number.
     pub id: i64,
     /// What it does.
@@ -209,7 +209,7 @@ pub struct ActionsBoard {
     /// Every configured site.
     pub sites: Vec<SiteView>,
     /// Recent requests, newest first (pending ones first of all).
-    pub requests: Vec<ActionRequestView>,
+    pub requests: Vec<ActionRequest>,
     /// How long a two-person request waits for approval, in seconds.
     pub approval_ttl_seconds: i64,
     /// A fresh random key for this rendering's forms, so a double submit executes once.

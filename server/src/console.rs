@@ -75,7 +75,7 @@ impl ConsoleState {
         let clusters = crate::replication::engine::specs(&estate);
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
-        let policy = Policy::of_config(&estate.probes);
+        let policy = Policy::of_config(&estate.probes, &estate.tls);
         ConsoleState {
             estate,
             board,

@@ -22,4 +22,5 @@ pub mod peers;
 pub mod replication;
 pub mod run;
 pub mod store;
+pub mod tls;
 pub mod web;

@@ -1,7 +1,7 @@
 //! Actions: each site's maintenance state, what users really see, the forms that change it, and
 //! every request with where it stands. Plain HTML forms: they work without JavaScript.
 
-use crate::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, FormOutcome, SiteView, MESSAGE_MAX_CHARS};
+use crate::action::{ActionKind, ActionRequest, ActionState, ActionsBoard, FormOutcome, SiteView, MESSAGE_MAX_CHARS};
 use crate::api::get_actions;
 use crate::auth::{personal_page, refusal, who, CsrfField, Permission};
 use crate::components::{Badge, Failure};
@@ -242,7 +242,7 @@ fn BreakGlassTable(changes: Vec<crate::action::BreakGlassView>) -> impl IntoView
 }
 
 #[component]
-fn RequestRow(request: ActionRequestView, me: Option<crate::auth::Who>, refusal: Option<String>) -> impl IntoView {
+fn RequestRow(request: ActionRequest, me: Option<crate::auth::Who>, refusal: Option<String>) -> impl IntoView {
     let id = request.id;
     let pending = request.state == ActionState::Pending;
     let controls = pending.then(|| {

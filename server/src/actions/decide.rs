@@ -1,6 +1,6 @@
 //! Whether an action may run: pure functions of the form, the person, the site and `now`.
 
-use app::action::{ActionKind, ActionRequestView, ActionState};
+use app::action::{ActionKind, ActionRequest, ActionState};
 use app::action::{MESSAGE_MAX_CHARS, REASON_MAX_CHARS, REASON_MIN_CHARS};
 use app::auth::{refusal, Permission, Role};
 
@@ -148,7 +148,7 @@ pub fn decide_request(role: Role, kind: ActionKind, two_person: bool, maintenanc
 }
 
 /// Whether `approver` (with `role`) may approve `request` at `now`.
-pub fn decide_approval(approver: &str, role: Role, request: &ActionRequestView, read_only: bool, now: i64) -> Result<(), Refusal> {
+pub fn decide_approval(approver: &str, role: Role, request: &ActionRequest, read_only: bool, now: i64) -> Result<(), Refusal> {
     if read_only {
         return Err(refuse(503, "read_only", "this instance is read-only: control state is a replica; act on the primary"));
     }
@@ -260,7 +260,7 @@ pub fn decide_glass_approval(approver: &str, role: Role, actor: &str, expires_at
 }
 
 /// Whether `who` (with `role`) may cancel `request`: the requester, or an admin.
-pub fn decide_cancel(who: &str, role: Role, request: &ActionRequestView, read_only: bool) -> Result<(), Refusal> {
+pub fn decide_cancel(who: &str, role: Role, request: &ActionRequest, read_only: bool) -> Result<(), Refusal> {
     if read_only {
         return Err(refuse(503, "read_only", "this instance is read-only: control state is a replica; act on the primary"));
     }

@@ -9,7 +9,7 @@ use crate::audit::{ActionStep, Attempt, AuditAction, NewAuditEntry};
 use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::store::{ControlStore, NewActionRequest, SiteChange, StoreError, Transition};
-use app::action::{ActionKind, ActionRequestView, ActionState, ActionsBoard, MaintenanceState, SiteView};
+use app::action::{ActionKind, ActionRequest, ActionState, ActionsBoard, MaintenanceState, SiteView};
 use app::auth::Who;
 use decide::{FieldErrors, Refusal, RequestForm, Step};
 use edge::EdgePublisher;
@@ -271,12 +271,12 @@ impl ActionService {
 
     /// Checks and records a request; runs it now unless its site needs a second person.
     /// Returns the request and whether it is new (false: the same key was submitted before).
-    pub async fn request(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequestView, bool), ActionError> {
+    pub async fn request(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequest, bool), ActionError> {
         let result = self.request_once(who, form).await;
         self.look_again_if_read_only(result)
     }
 
-    async fn request_once(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequestView, bool), ActionError> {
+    async fn request_once(&self, who: &Who, form: &RequestForm) -> Result<(ActionRequest, bool), ActionError> {
         let now = now_ms();
         let what = ActionKind::parse(form.kind.trim())
             .map_or(AuditAction::Refused(Attempt::Action), |k| AuditAction::Maintenance(k, ActionStep::Refused));
@@ -363,12 +363,12 @@ impl ActionService {
     }
 
     /// Approves a pending request (never the requester's own) and runs it.
-    pub async fn approve(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+    pub async fn approve(&self, who: &Who, id: i64) -> Result<ActionRequest, ActionError> {
         let result = self.approve_once(who, id).await;
         self.look_again_if_read_only(result)
     }
 
-    async fn approve_once(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+    async fn approve_once(&self, who: &Who, id: i64) -> Result<ActionRequest, ActionError> {
         self.expire_due(now_ms()).await?;
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         let now = now_ms();
@@ -433,12 +433,12 @@ impl ActionService {
     }
 
     /// Cancels a pending request (its requester, or an admin).
-    pub async fn cancel(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+    pub async fn cancel(&self, who: &Who, id: i64) -> Result<ActionRequest, ActionError> {
         let result = self.cancel_once(who, id).await;
         self.look_again_if_read_only(result)
     }
 
-    async fn cancel_once(&self, who: &Who, id: i64) -> Result<ActionRequestView, ActionError> {
+    async fn cancel_once(&self, who: &Who, id: i64) -> Result<ActionRequest, ActionError> {
         let request = self.control.request(id).await?.ok_or(ActionError::NotFound(id))?;
         if let Err(refusal) = decide::decide_cancel(&who.name, who.role, &request, self.mode.read_only()) {
             self.audit_refusal(who, AuditAction::Refused(Attempt::Cancel), &request.site, "", format!("request {id}: {}", refusal.message))
@@ -494,7 +494,7 @@ impl ActionService {
     }
 
     /// Publishes an executed request's site to the edge; a failure marks it failed and audits it.
-    async fn effect(&self, request: ActionRequestView) -> Result<ActionRequestView, ActionError> {
+    async fn effect(&self, request: ActionRequest) -> Result<ActionRequest, ActionError> {
         match self.publish_site(&request.site).await {
             Ok(()) => Ok(request),
             Err(why) => {

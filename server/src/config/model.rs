@@ -15,6 +15,9 @@ pub struct Estate {
     /// How often and how strictly hosts are probed.
     #[serde(default)]
     pub probes: ProbeConfig,
+    /// Which certificates HTTPS checks trust, and when one that expires starts to worry.
+    #[serde(default)]
+    pub tls: TlsConfig,
     /// Datacenters; exactly one is the primary.
     pub regions: Vec<RegionConfig>,
     /// Machines and balancers, each in a region and a tier, with a health check.
@@ -243,6 +246,28 @@ fn default_listen() -> SocketAddr {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+
+/// TLS as the checks see it: `https://` health checks verify the balancer's certificate for
+/// the URL's name against these roots and judge its days left.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Extra trusted roots (PEM), e.g. a private CA; added to the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Trust the system's roots too (`/etc/ssl/certs`); false trusts only `ca_file`.
+    pub system_roots: bool,
+    /// A certificate with this many days left or fewer is `warn`.
+    pub warn_days: u32,
+    /// With this many days left or fewer it is `critical`.
+    pub critical_days: u32,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        // Let's Encrypt renews at 30 days left; 14 is late, 3 is an outage in waiting.
+        TlsConfig { ca_file: None, system_roots: true, warn_days: 14, critical_days: 3 }
+    }
 }
 
 /// Probe timing and thresholds.

@@ -12,6 +12,7 @@ pub(super) fn validate(estate: &Estate) -> Vec<Mistake> {
     regions(estate, &root, &mut out);
     instance(estate, &root.key("instance"), &mut out);
     probes(&estate.probes, &root.key("probes"), &mut out);
+    tls(&estate.tls, &root.key("tls"), &mut out);
     replication(&estate.replication, &root.key("replication"), &mut out);
     backlog(&estate.backlog, &root.key("backlog"), &mut out);
     hosts(estate, &root, &mut out);
@@ -129,6 +130,19 @@ fn instance(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
             push(out, key.key("control_db"), "control_db must be a postgres://… or sqlite:… URL");
         }
+    }
+}
+
+fn tls(t: &TlsConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    if t.critical_days >= t.warn_days {
+        push(out, key.key("critical_days"), format!("critical_days ({}) must be below warn_days ({})", t.critical_days, t.warn_days));
+    }
+    if let Some(path) = &t.ca_file {
+        if let Err(e) = crate::tls::probe::read_pem(path) {
+            push(out, key.key("ca_file"), e.to_string());
+        }
+    } else if !t.system_roots {
+        push(out, key.key("system_roots"), "with system_roots = false, set ca_file: otherwise no certificate can be trusted");
     }
 }
 

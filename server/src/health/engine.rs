@@ -1,7 +1,7 @@
 //! The health probe engine: checks every host each interval, from this instance, over real
 //! HTTP and TCP, and keeps the latest observation of each.
 
-use super::evaluate::{Answer, Expect, Observation, ProbeError};
+use super::evaluate::{Answer, Expect, Observation, ProbeError, Served};
 use crate::clock::now_ms;
 use crate::config::{Estate, HostConfig};
 use crate::engines::damping::{Damped, Damping};
@@ -24,6 +24,22 @@ pub enum Target {
         /// Which statuses pass.
         expect: Expect,
     },
+    /// GET over TLS from the host's own address (not wherever DNS points), naming the URL's
+    /// host for SNI and `Host`: which certificate this balancer really serves for that name.
+    Https {
+        /// The host checked, for the certificate's words.
+        host: String,
+        /// The URL as configured.
+        url: String,
+        /// The host's own address and the URL's port.
+        connect: SocketAddr,
+        /// The URL's host: the name asked for.
+        name: String,
+        /// Path and query to GET.
+        path: String,
+        /// Which statuses pass.
+        expect: Expect,
+    },
     /// Connect to this address.
     Tcp(SocketAddr),
 }
@@ -31,8 +47,25 @@ pub enum Target {
 impl Target {
     /// The check a host's config asks for.
     pub fn of(host: &HostConfig) -> Target {
+        let expect = host.check.expect_status.map_or(Expect::Success, Expect::Status);
         match (&host.check.http, host.check.tcp) {
-            (Some(url), _) => Target::Http { url: url.clone(), expect: host.check.expect_status.map_or(Expect::Success, Expect::Status) },
+            (Some(url), _) if url.starts_with("https://") => {
+                // Validation parsed every URL already; a failure here leaves the plain GET's error.
+                let Ok(parsed) = reqwest::Url::parse(url) else { return Target::Http { url: url.clone(), expect } };
+                let path = match parsed.query() {
+                    Some(q) => format!("{}?{q}", parsed.path()),
+                    None => parsed.path().to_string(),
+                };
+                Target::Https {
+                    host: host.name.clone(),
+                    url: url.clone(),
+                    connect: SocketAddr::new(host.address, parsed.port().unwrap_or(443)),
+                    name: parsed.host_str().unwrap_or_default().to_string(),
+                    path,
+                    expect,
+                }
+            }
+            (Some(url), _) => Target::Http { url: url.clone(), expect },
             (None, port) => Target::Tcp(SocketAddr::new(host.address, port.unwrap_or(0))),
         }
     }
@@ -41,6 +74,7 @@ impl Target {
     pub fn describe(&self) -> String {
         match self {
             Target::Http { url, .. } => format!("GET {url}"),
+            Target::Https { url, connect, .. } => format!("GET {url} at {connect}"),
             Target::Tcp(addr) => format!("TCP {addr}"),
         }
     }
@@ -48,7 +82,7 @@ impl Target {
     /// Which statuses pass (TCP checks have no status).
     pub fn expect(&self) -> Expect {
         match self {
-            Target::Http { expect, .. } => *expect,
+            Target::Http { expect, .. } | Target::Https { expect, .. } => *expect,
             Target::Tcp(_) => Expect::Success,
         }
     }
@@ -60,10 +94,12 @@ pub trait HealthProbe: Send + Sync + 'static {
     fn check<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Observation>;
 }
 
-/// Speaks real HTTP (reqwest) and TCP (tokio).
+/// Speaks real HTTP (reqwest), HTTPS (rustls, certificates judged) and TCP (tokio).
 pub struct NetProbe {
     client: reqwest::Client,
     timeout: Duration,
+    /// The roots HTTPS checks verify against; without them every HTTPS check fails.
+    trust: Option<crate::tls::probe::Trust>,
 }
 
 impl NetProbe {
@@ -76,10 +112,15 @@ impl NetProbe {
             .user_agent(concat!("crowsnest/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a client with only a timeout and no TLS always builds");
-        NetProbe { client, timeout }
+        NetProbe { client, timeout, trust: None }
     }
 
-    async fn run(&self, target: &Target) -> Result<Answer, ProbeError> {
+    /// The same probe, checking HTTPS against `trust`.
+    pub fn with_trust(self, trust: crate::tls::probe::Trust) -> Self {
+        NetProbe { trust: Some(trust), ..self }
+    }
+
+    async fn run(&self, target: &Target) -> (Result<Answer, ProbeError>, Option<Served>) {
         let timeout_ms = self.timeout.as_millis() as u64;
         match target {
             Target::Http { url, .. } => {
@@ -91,14 +132,27 @@ impl NetProbe {
                     } else {
                         ProbeError::Network(error_chain(&e))
                     }
-                })?;
-                Ok(Answer::Http(response.status().as_u16()))
+                });
+                (response.map(|r| Answer::Http(r.status().as_u16())), None)
+            }
+            Target::Https { host, connect, name, path, .. } => {
+                let Some(trust) = &self.trust else {
+                    return (Err(ProbeError::Network("no trusted roots are loaded for HTTPS checks".into())), None);
+                };
+                match tokio::time::timeout(self.timeout, trust.get(*connect, name, path)).await {
+                    Err(_) => (Err(ProbeError::Timeout(timeout_ms)), None),
+                    Ok(Err(crate::tls::probe::TlsCheckError::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        (Err(ProbeError::Refused), None)
+                    }
+                    Ok(Err(e)) => (Err(ProbeError::Network(format!("TLS to {connect} as {name}: {e}"))), None),
+                    Ok(Ok((code, facts))) => (Ok(Answer::Http(code)), Some(Served { host: host.clone(), hostname: name.clone(), facts })),
+                }
             }
             Target::Tcp(addr) => match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(addr)).await {
-                Err(_) => Err(ProbeError::Timeout(timeout_ms)),
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(ProbeError::Refused),
-                Ok(Err(e)) => Err(ProbeError::Network(e.to_string())),
-                Ok(Ok(_)) => Ok(Answer::TcpConnected),
+                Err(_) => (Err(ProbeError::Timeout(timeout_ms)), None),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => (Err(ProbeError::Refused), None),
+                Ok(Err(e)) => (Err(ProbeError::Network(e.to_string())), None),
+                Ok(Ok(_)) => (Ok(Answer::TcpConnected), None),
             },
         }
     }
@@ -131,9 +185,9 @@ impl HealthProbe for NetProbe {
     fn check<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, Observation> {
         Box::pin(async move {
             let started = Instant::now();
-            let outcome = self.run(target).await;
+            let (outcome, certificate) = self.run(target).await;
             let latency_ms = outcome.is_ok().then(|| started.elapsed().as_secs_f64() * 1000.0);
-            Observation { at_ms: now_ms(), latency_ms, outcome }
+            Observation { at_ms: now_ms(), latency_ms, outcome, certificate }
         })
     }
 }
@@ -208,7 +262,7 @@ pub async fn run_rounds(
     engine: Arc<crate::engines::Engine>,
 ) {
     let targets: Vec<(String, Target)> = estate.hosts.iter().map(|h| (h.name.clone(), Target::of(h))).collect();
-    let (policy, rule) = (crate::health::evaluate::Policy::of_config(&estate.probes), Damping::of_config(&estate.probes));
+    let (policy, rule) = (crate::health::evaluate::Policy::of_config(&estate.probes, &estate.tls), Damping::of_config(&estate.probes));
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;

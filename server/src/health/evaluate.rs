@@ -13,6 +13,26 @@ pub struct Observation {
     pub latency_ms: Option<f64>,
     /// The answer, or why there was none.
     pub outcome: Result<Answer, ProbeError>,
+    /// The certificate an HTTPS check was served.
+    pub certificate: Option<Served>,
+}
+
+/// The certificate one host served for one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// The host that served it.
+    pub host: String,
+    /// The name it was asked for (SNI).
+    pub hostname: String,
+    /// What the certificate is and whether it verified.
+    pub facts: crate::tls::evaluate::CertFacts,
+}
+
+impl Served {
+    /// Its status and words at `now_ms`.
+    pub fn judge(&self, t: crate::tls::evaluate::Thresholds, now_ms: i64) -> (Status, String) {
+        crate::tls::evaluate::judge(&self.host, &self.hostname, &self.facts, t, now_ms)
+    }
 }
 
 impl Observation {
@@ -56,14 +76,17 @@ pub struct Policy {
     pub stale_after_ms: i64,
     /// A passing check slower than this is `warn`.
     pub latency_warn_ms: f64,
+    /// When a served certificate worries.
+    pub certificates: crate::tls::evaluate::Thresholds,
 }
 
 impl Policy {
     /// The health thresholds that `probes` configures.
-    pub fn of_config(probes: &crate::config::ProbeConfig) -> Policy {
+    pub fn of_config(probes: &crate::config::ProbeConfig, tls: &crate::config::TlsConfig) -> Policy {
         Policy {
             stale_after_ms: (probes.interval_seconds * 1000 * probes.stale_after_intervals as u64 + probes.timeout_ms) as i64,
             latency_warn_ms: probes.latency_warn_ms as f64,
+            certificates: crate::tls::evaluate::Thresholds { warn_days: tls.warn_days as i64, critical_days: tls.critical_days as i64 },
         }
     }
 }
@@ -114,6 +137,12 @@ pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_
             return verdict(Status::Critical, format!("HTTP {code}, expected {wanted}"));
         }
     }
+    // A certificate users' browsers refuse is as bad as no answer; one that expires soon
+    // ranks with slowness. Judged at `now`, so days left count down between rounds.
+    let certificate = obs.certificate.as_ref().map(|c| c.judge(policy.certificates, now_ms));
+    if let Some((Status::Critical, words)) = &certificate {
+        return verdict(Status::Critical, words.clone());
+    }
     let latency = obs.latency_ms.unwrap_or(0.0);
     let what = match answer {
         Answer::Http(code) => format!("HTTP {code}"),
@@ -123,7 +152,11 @@ pub fn evaluate(last: Option<&Observation>, expect: Expect, policy: Policy, now_
     if latency > policy.latency_warn_ms {
         return verdict(Status::Warn, format!("{what} but slow: {latency:.0} ms (warn above {:.0} ms)", policy.latency_warn_ms));
     }
-    verdict(Status::Ok, format!("{what} in {latency:.1} ms"))
+    match certificate {
+        Some((Status::Warn, words)) => verdict(Status::Warn, format!("{what} in {latency:.1} ms; {words}")),
+        Some((_, words)) => verdict(Status::Ok, format!("{what} in {latency:.1} ms; {words}")),
+        None => verdict(Status::Ok, format!("{what} in {latency:.1} ms")),
+    }
 }
 
 /// The health to show: the latest check, damped. A stale or missing check stays unknown (the
@@ -152,11 +185,15 @@ pub fn damped(raw: Health, damped: Option<&Damped<Status>>) -> Health {
 mod tests {
     use super::*;
 
-    const POLICY: Policy = Policy { stale_after_ms: 15_000, latency_warn_ms: 500.0 };
+    const POLICY: Policy = Policy {
+        stale_after_ms: 15_000,
+        latency_warn_ms: 500.0,
+        certificates: crate::tls::evaluate::Thresholds { warn_days: 14, critical_days: 3 },
+    };
     const NOW: i64 = 1_000_000;
 
     fn obs(age_ms: i64, latency: Option<f64>, outcome: Result<Answer, ProbeError>) -> Observation {
-        Observation { at_ms: NOW - age_ms, latency_ms: latency, outcome }
+        Observation { at_ms: NOW - age_ms, latency_ms: latency, outcome, certificate: None }
     }
 
     #[test]

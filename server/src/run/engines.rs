@@ -55,9 +55,17 @@ pub(super) fn start(estate: &Arc<Estate>, local: &LocalStore, checks: Arc<Vec<Re
     };
     // The stale limits are the ones the pages use: probes go stale after their policy's limit,
     // the slower engines after three of their intervals.
-    let probe_stale = Duration::from_millis(Policy::of_config(&estate.probes).stale_after_ms as u64);
+    let probe_stale = Duration::from_millis(Policy::of_config(&estate.probes, &estate.tls).stale_after_ms as u64);
     let every = |interval_seconds: u64, timeout_ms: u64| Duration::from_millis(3 * interval_seconds * 1000 + timeout_ms);
-    let probe = Arc::new(NetProbe::new(Duration::from_millis(estate.probes.timeout_ms)));
+    let probe = NetProbe::new(Duration::from_millis(estate.probes.timeout_ms));
+    let probe = Arc::new(match crate::tls::probe::Trust::new(estate.tls.ca_file.as_deref(), estate.tls.system_roots) {
+        Ok(trust) => probe.with_trust(trust),
+        // Each HTTPS check then says so; the other checks run as ever.
+        Err(e) => {
+            tracing::warn!(error = %e, "HTTPS checks cannot verify certificates");
+            probe
+        }
+    });
     let table = vec![
         EngineRow {
             name: "health",

@@ -8,7 +8,7 @@ use super::gate::BODY_LIMIT;
 use super::{render_with_outcome, AppState};
 use crate::actions::decide::RequestForm;
 use crate::actions::ActionError;
-use app::action::{ActionRequestView, FormOutcome};
+use app::action::{ActionRequest, FormOutcome};
 use app::auth::Who;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
@@ -81,7 +81,7 @@ fn api_error(e: ActionError) -> ApiError {
 }
 
 /// Words for a notice after a form.
-fn notice(r: &ActionRequestView) -> String {
+fn notice(r: &ActionRequest) -> String {
     format!("Request {}: {} for {} is {}.", r.id, r.kind.phrase(), r.site, r.state.as_str())
 }
 
@@ -125,7 +125,7 @@ pub async fn form_request(State(state): State<AppState>, request: Request) -> Re
     }
 }
 
-async fn decide(state: &AppState, who: &Who, id: i64, verb: &str) -> Result<ActionRequestView, ApiError> {
+async fn decide(state: &AppState, who: &Who, id: i64, verb: &str) -> Result<ActionRequest, ApiError> {
     match verb {
         "approve" => state.actions.approve(who, id).await.map_err(api_error),
         "cancel" => state.actions.cancel(who, id).await.map_err(api_error),

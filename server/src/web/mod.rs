@@ -129,22 +129,30 @@ pub fn router(
     for route in routes::table() {
         router = router.route(route.path, route.handler);
     }
-    router
+    let routed = router
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
-        .layer(axum::middleware::from_fn_with_state(mode, read_only::refuse_writes))
-        .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
-        .layer(axum::middleware::from_fn(routes::classify))
-        .layer(csrf)
-        .layer(axum::middleware::from_fn(error::explain_cross_origin))
-        .layer(sessions)
-        // Every body bounded (413), every request answered or refused in time (408).
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(gate::BODY_LIMIT))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
-        .layer(axum::middleware::from_fn_with_state(policy.1, host::check))
+        .with_state(state);
+    // The layers wrap the routed app once, not each route: `Router::layer` puts the whole stack
+    // on every route, and each middleware clones what is under it per request, so a request
+    // paid for cloning (and dropping) ten layers' state. Over the whole router each layer
+    // clones only the next one, and the router itself is an Arc.
+    let layered = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(policy.0, headers::secure))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(policy.1, host::check))
+        // Every body bounded (413), every request answered or refused in time (408).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(gate::BODY_LIMIT))
+        .map_request(|r: axum::http::Request<_>| r.map(axum::body::Body::new))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(error::explain_cross_origin))
+        .layer(csrf)
+        .layer(axum::middleware::from_fn(routes::classify))
+        .layer(axum::middleware::from_fn_with_state(gate, gate::gate))
+        .layer(axum::middleware::from_fn_with_state(mode, read_only::refuse_writes))
+        .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
+        .service(routed);
+    Router::new().fallback_service(layered)
 }
 
 /// What every rendered page gets in its context.

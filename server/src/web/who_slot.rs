@@ -3,7 +3,7 @@
 //! here, per request, with the name, the role and a logout button carrying the session's token.
 
 use app::auth::{Who, CSRF_FIELD, WHO_SLOT};
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::Response;
 use futures::StreamExt;
@@ -40,21 +40,82 @@ pub async fn fill(response: Response, who: Option<&Who>) -> Response {
         Err((head, rest)) => (head, Some(rest)),
     };
     let fill = who_html(who);
-    let Some(at) = (rest.is_none()).then(|| super::find(&bytes, WHO_SLOT.as_bytes())).flatten() else {
+    let Some(at) = (rest.is_none()).then(|| SLOT.find(&bytes)).flatten() else {
         let body = match rest {
             None => Body::from(bytes),
             Some(rest) => Body::from_stream(futures::stream::once(async move { Ok(bytes) }).chain(rest)),
         };
         return Response::from_parts(parts, body);
     };
-    let mut out = Vec::with_capacity(bytes.len() + fill.len());
-    out.extend_from_slice(&bytes[..at]);
-    out.extend_from_slice(fill.as_bytes());
-    out.extend_from_slice(&bytes[at + WHO_SLOT.len()..]);
+    let pieces = [bytes.slice(..at), Bytes::from(fill), bytes.slice(at + WHO_SLOT.len()..)];
     parts.headers.remove(header::CONTENT_LENGTH);
     if who.is_some_and(|w| !w.anonymous) {
         // A page carrying a person's token is theirs alone.
         parts.headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
     }
-    Response::from_parts(parts, Body::from(out))
+    Response::from_parts(parts, Body::new(Pieces(pieces.into())))
+}
+
+/// The who-slot, searched for in every page served: its searcher is built once.
+static SLOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(WHO_SLOT.as_bytes()));
+
+/// A page sent as its pieces (the head, the slot's fill, the tail) rather than copied whole for
+/// every request, with its exact length known so it still goes out with a Content-Length.
+struct Pieces(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|piece| Ok(http_body::Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.iter().map(|piece| piece.len() as u64).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::auth::Role;
+
+    async fn filled(page: &str, who: Option<&Who>) -> (Option<u64>, String) {
+        let response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page.to_string());
+        let response = fill(axum::response::IntoResponse::into_response(response), who).await;
+        let exact = http_body::Body::size_hint(response.body()).exact();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (exact, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_slot_is_filled_in_place_with_the_exact_length() {
+        let who = Who { name: "<bob>".into(), role: Role::Viewer, csrf_token: "t0k".into(), anonymous: false };
+        let wall = Who { name: "anonymous".into(), role: Role::Viewer, csrf_token: String::new(), anonymous: true };
+        let page = format!("<header>{WHO_SLOT}</header><main>x</main>");
+        // (who, what the banner must hold)
+        let table = [
+            (Some(&who), "<span class=\"who-name\" id=\"who-name\">&lt;bob&gt;</span>"),
+            (Some(&wall), "<span class=\"who-name\">wall display</span>"),
+            (None, "<header></header>"),
+        ];
+        for (who, want) in table {
+            let (exact, body) = filled(&page, who).await;
+            assert!(body.contains(want), "{body}");
+            assert!(!body.contains(WHO_SLOT) && body.ends_with("</header><main>x</main>"), "{body}");
+            assert_eq!(exact, Some(body.len() as u64), "sent with its length");
+        }
+        assert!(filled(&page, Some(&who)).await.1.contains("value=\"t0k\""), "the logout form carries the token");
+        let plain = "<p>no slot here</p>";
+        assert_eq!(filled(plain, Some(&who)).await.1, plain, "a page without the slot is sent as it is");
+    }
 }

@@ -4,7 +4,7 @@ use crowsnest::health::evaluate::{Answer, Observation, ProbeError};
 use crowsnest::store::{HealthRow, LocalStore};
 
 fn obs(at_ms: i64, outcome: Result<Answer, ProbeError>) -> HealthRow {
-    Observation { at_ms, latency_ms: outcome.is_ok().then_some(1.5), outcome }.row()
+    Observation { at_ms, latency_ms: outcome.is_ok().then_some(1.5), outcome, certificate: None }.row()
 }
 
 #[tokio::test]

@@ -17,3 +17,4 @@ mod local_store;
 mod nginx;
 mod replication_pg;
 mod secondary;
+mod tls;

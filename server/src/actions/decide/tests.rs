@@ -82,8 +82,8 @@ fn who_may_request_what() {
     );
 }
 
-fn pending(by: &str) -> ActionRequestView {
-    ActionRequestView {
+fn pending(by: &str) -> ActionRequest {
+    ActionRequest {
         id: 7,
         kind: ActionKind::MaintenanceOn,
         site: "api".into(),
@@ -102,7 +102,7 @@ fn pending(by: &str) -> ActionRequestView {
 
 #[test]
 fn who_may_approve_and_cancel() {
-    let executed = ActionRequestView { state: ActionState::Executed, ..pending("alice") };
+    let executed = ActionRequest { state: ActionState::Executed, ..pending("alice") };
     // (approver, role, request, now, expected status)
     let table = [
         ("carol", Role::Admin, pending("alice"), NOW, None),

@@ -19,7 +19,7 @@ pub use users::{UserChange, UserRecord};
 
 use super::{redact, StoreError};
 use crate::audit::{chain_hash, ActionStep, AuditAction, AuditEntry, AuditKey, NewAuditEntry, GENESIS};
-use app::action::{ActionKind, ActionRequestView, ActionState, AuditFilter, MaintenanceState};
+use app::action::{ActionKind, ActionRequest, ActionState, AuditFilter, MaintenanceState};
 use app::auth::Role;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};

@@ -6,8 +6,8 @@ use super::*;
 pub(super) const REQUEST_COLUMNS: &str = "id, kind, site, message, expected_end_ms, reason, requested_by, requested_at_ms, \
      expires_at_ms, state, approved_by, decided_at_ms, detail";
 
-pub(super) fn request_from_row(r: &AnyRow) -> ActionRequestView {
-    ActionRequestView {
+pub(super) fn request_from_row(r: &AnyRow) -> ActionRequest {
+    ActionRequest {
         id: r.get(0),
         kind: ActionKind::parse(&r.get::<String, _>(1)).unwrap_or(ActionKind::MaintenanceOn),
         site: r.get(2),
@@ -105,7 +105,7 @@ impl ControlStore {
         request: &NewActionRequest,
         change: Option<&SiteChange>,
         audit: Vec<NewAuditEntry>,
-    ) -> Result<(ActionRequestView, bool), StoreError> {
+    ) -> Result<(ActionRequest, bool), StoreError> {
         const DOING: &str = "recording an action request";
         let _guard = self.append.lock().await;
         let mut tx = self.begin(DOING).await?;
@@ -283,7 +283,7 @@ impl ControlStore {
     }
 
     /// One request.
-    pub async fn request(&self, id: i64) -> Result<Option<ActionRequestView>, StoreError> {
+    pub async fn request(&self, id: i64) -> Result<Option<ActionRequest>, StoreError> {
         let row = sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM action_requests WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
@@ -292,7 +292,7 @@ impl ControlStore {
         Ok(row.as_ref().map(request_from_row))
     }
 
-    pub(super) async fn request_by_key(&self, key: &str) -> Result<Option<ActionRequestView>, StoreError> {
+    pub(super) async fn request_by_key(&self, key: &str) -> Result<Option<ActionRequest>, StoreError> {
         let row = sqlx::query(&format!("SELECT {REQUEST_COLUMNS} FROM action_requests WHERE idempotency_key = $1"))
             .bind(key)
             .fetch_optional(&self.pool)
@@ -302,7 +302,7 @@ impl ControlStore {
     }
 
     /// The newest `limit` requests, pending ones first.
-    pub async fn requests(&self, limit: i64) -> Result<Vec<ActionRequestView>, StoreError> {
+    pub async fn requests(&self, limit: i64) -> Result<Vec<ActionRequest>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {REQUEST_COLUMNS} FROM action_requests \
              ORDER BY CASE WHEN state = 'pending' THEN 0 ELSE 1 END, id DESC LIMIT $1"

@@ -1,0 +1,180 @@
+//! HTTPS checks against Debian's nginx on loopback, serving certificates from a CA this test
+//! makes: a good one, one expiring in 3 days, an expired one, one for the wrong name and one
+//! from an issuer nobody configured. Each handshake's certificate gets its status and words.
+
+use crate::common;
+use app::model::Status;
+use crowsnest::tls::authority::Authority;
+use crowsnest::tls::evaluate::{judge, Thresholds};
+use crowsnest::tls::probe::Trust;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// nginx serving `certs` (address, chain, key), one server block each, answering 200.
+pub(crate) fn serve_certificates(dir: &Path, certs: &[(SocketAddr, String, String)]) -> common::Nginx {
+    let nginx = std::process::Command::new("sh").arg("-c").arg("command -v nginx || echo /usr/sbin/nginx").output().unwrap();
+    let nginx = String::from_utf8_lossy(&nginx.stdout).trim().to_string();
+    assert!(Path::new(&nginx).exists(), "nginx is needed for this test: scripts/setup.sh installs Debian's nginx");
+    for sub in ["conf", "logs", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let mut servers = String::new();
+    for (i, (addr, chain, key)) in certs.iter().enumerate() {
+        let (crt, pem) = (dir.join(format!("conf/{i}.crt")), dir.join(format!("conf/{i}.key")));
+        std::fs::write(&crt, chain).unwrap();
+        std::fs::write(&pem, key).unwrap();
+        servers.push_str(&format!(
+            "server {{ listen {addr} ssl; server_name _; ssl_certificate {}; ssl_certificate_key {}; \
+             location / {{ return 200 \"ok\\n\"; }} }}\n",
+            crt.display(),
+            pem.display()
+        ));
+    }
+    let temp: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|t| format!("{t}_temp_path {}/tmp/{t};\n", dir.display()))
+        .collect();
+    let conf = format!(
+        "master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/logs/error.log;\n\
+         events {{ worker_connections 256; }}\nhttp {{ access_log off;\n{temp}{servers}}}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("conf/nginx.conf"), conf).unwrap();
+    let child = std::process::Command::new(nginx)
+        .arg("-p")
+        .arg(format!("{}/", dir.display()))
+        .args(["-c", "conf/nginx.conf", "-e", "stderr", "-g", "daemon off;"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    common::Nginx(child)
+}
+
+#[tokio::test]
+async fn each_certificate_a_balancer_serves_gets_its_status_and_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, rogue) = (Authority::new("Crowsnest Test CA").unwrap(), Authority::new("Rogue CA").unwrap());
+    let port = crowsnest::lab::free_port();
+    let block = 60 + (std::process::id() % 100) as u8;
+    let addr = |n: u8| SocketAddr::from(([127, block, 0, n], port));
+    let www = ["www.example.test"];
+    let issued = [
+        (1, ca.issue_for_days(&www, 60).unwrap()),
+        (2, ca.issue_for_days(&www, 3).unwrap()),
+        (3, ca.issue_for_days(&www, -2).unwrap()),
+        (4, ca.issue_for_days(&["api.example.test"], 60).unwrap()),
+        (5, rogue.issue_for_days(&www, 60).unwrap()),
+    ];
+    let certs: Vec<_> = issued.iter().map(|(n, c)| (addr(*n), c.chain_pem.clone(), c.key_pem.clone())).collect();
+    let _nginx = serve_certificates(&dir.path().join("nginx"), &certs);
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.ca_pem()).unwrap();
+    let trust = Trust::new(Some(&ca_file), false).unwrap();
+    common::eventually(Duration::from_secs(10), "nginx to answer over TLS", || async {
+        trust.get(addr(1), "www.example.test", "/healthz").await.ok()
+    })
+    .await;
+
+    let thresholds = Thresholds { warn_days: 14, critical_days: 3 };
+    #[rustfmt::skip]
+    let table = [
+        (1, Status::Ok, "certificate for www.example.test expires in 60 days"),
+        (2, Status::Critical, "certificate for www.example.test expires in 3 days"),
+        (3, Status::Critical, "lb3's certificate for www.example.test expired 2 days ago"),
+        (4, Status::Critical, "lb4 serves a certificate for api.example.test, not www.example.test"),
+        (5, Status::Critical, "lb5 serves a certificate for www.example.test issued by Rogue CA, which this instance does not trust"),
+    ];
+    for (n, status, words) in table {
+        let (code, facts) = trust.get(addr(n), "www.example.test", "/healthz").await.unwrap_or_else(|e| panic!("lb{n}: {e}"));
+        assert_eq!(code, 200, "lb{n}: the HTTP answer is read whatever the certificate");
+        let (got, said) = judge(&format!("lb{n}"), "www.example.test", &facts, thresholds, crowsnest::clock::now_ms());
+        assert_eq!(got, status, "lb{n}: {said}");
+        assert!(said.contains(words), "lb{n}: {said:?} lacks {words:?}");
+    }
+    // The issuer is read from the certificate: the CA's name, not a guess.
+    let (_, facts) = trust.get(addr(1), "www.example.test", "/").await.unwrap();
+    assert_eq!(facts.issuer, "Crowsnest Test CA");
+    // Without the lab CA configured, the good certificate is from an unknown issuer.
+    let system_only = Trust::new(None, true).unwrap();
+    let (_, facts) = system_only.get(addr(1), "www.example.test", "/").await.unwrap();
+    assert_eq!(facts.verdict, crowsnest::tls::evaluate::Verdict::UnknownIssuer);
+    // A closed port is a network error, not a certificate verdict.
+    assert!(trust.get(SocketAddr::from(([127, block, 0, 9], port)), "www.example.test", "/").await.is_err());
+}
+
+/// The same five certificates, checked by a running console's health engine (`https://`
+/// checks at each balancer's own address), reach the Topology page and the JSON in words.
+#[tokio::test]
+async fn certificate_statuses_reach_the_topology_page() {
+    use common::{Check, Tier};
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, rogue) = (Authority::new("Crowsnest Test CA").unwrap(), Authority::new("Rogue CA").unwrap());
+    let port = crowsnest::lab::free_port();
+    let block = 160 + (std::process::id() % 60) as u8;
+    let ip = |n: u8| std::net::IpAddr::from([127, block, 0, n]);
+    let www = ["www.example.test"];
+    let issued = [
+        (1, ca.issue_for_days(&www, 60).unwrap()),
+        (2, ca.issue_for_days(&www, 10).unwrap()),
+        (3, ca.issue_for_days(&www, -2).unwrap()),
+        (4, ca.issue_for_days(&["api.example.test"], 60).unwrap()),
+        (5, rogue.issue_for_days(&www, 60).unwrap()),
+    ];
+    let certs: Vec<_> = issued.iter().map(|(n, c)| (SocketAddr::new(ip(*n), port), c.chain_pem.clone(), c.key_pem.clone())).collect();
+    let _nginx = serve_certificates(&dir.path().join("nginx"), &certs);
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.ca_pem()).unwrap();
+    let mut builder = common::estate("sjc-1", "sjc", &dir.path().join("data"))
+        .probes(1, 800)
+        .set("tls", "ca_file", ca_file.display().to_string())
+        .set("tls", "system_roots", false)
+        .regions(&["sjc"]);
+    for n in 1..=5 {
+        let url = format!("https://www.example.test:{port}/healthz");
+        builder = builder.host(&format!("lb{n}"), "sjc", Tier::WebLb, ip(n), Check::Http(url));
+    }
+    let mut estate = common::load(&builder);
+    estate.auth.anonymous_role = Some(common::Role::Viewer);
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let server = crowsnest::run::Server::start(std::sync::Arc::new(estate), crowsnest::run::Site { root: site }, false).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = common::client();
+    // (host, status, words), once damping has seen two rounds agree.
+    #[rustfmt::skip]
+    let want = [
+        ("lb1", "ok", "certificate for www.example.test expires in 60 days"),
+        ("lb2", "warn", "certificate for www.example.test expires in 10 days"),
+        ("lb3", "critical", "lb3's certificate for www.example.test expired 2 days ago"),
+        ("lb4", "critical", "lb4 serves a certificate for api.example.test, not www.example.test"),
+        ("lb5", "critical", "issued by Rogue CA, which this instance does not trust"),
+    ];
+    let judged = common::poll(Duration::from_secs(20), Duration::from_millis(300), || {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let page = http.get(format!("{base}/topology")).send().await.map_err(|e| e.to_string())?;
+            let page = page.text().await.map_err(|e| e.to_string())?;
+            let shown = |host: &str, status: &str| page.contains(&format!("data-host=\"{host}\" data-status=\"{status}\""));
+            if want.iter().all(|(host, status, words)| page.contains(words) && shown(host, status)) {
+                Ok(page)
+            } else {
+                Err(page)
+            }
+        }
+    })
+    .await;
+    let page = judged.unwrap_or_else(|page| {
+        let missing: Vec<_> = want.iter().filter(|(_, _, w)| !page.contains(w)).collect();
+        panic!("missing {missing:?} in the hosts table: {}", page.split("<h2>Hosts").nth(1).unwrap_or(&page))
+    });
+    let json: serde_json::Value = http.get(format!("{base}/api/v1/topology")).send().await.unwrap().json().await.unwrap();
+    let hosts: Vec<&serde_json::Value> = json["regions"][0]["hosts"].as_array().map(|h| h.iter().collect()).unwrap_or_default();
+    for (host, status, _) in want {
+        let got = hosts.iter().find(|h| h["name"] == host).unwrap_or_else(|| panic!("{host} in {json}"));
+        assert_eq!(got["health"]["status"], status, "{host}: {}", got["health"]["detail"]);
+    }
+    assert!(page.contains("GET https://www.example.test:"), "the check is described with its URL and address");
+    server.stop().await;
+}
