@@ -67,15 +67,17 @@ fn TopologyView(topology: Topology, filters: HostQuery) -> impl IntoView {
         topology.regions.iter().flat_map(|r| r.hosts.iter().map(move |h| (r.display.clone(), h.clone()))).collect();
     let big = hosts.len() > DIAGRAM_MAX_HOSTS;
     let paged = host_page(hosts, &filters);
+    // Taken apart rather than cloned piece by piece: every render builds this view afresh.
+    let Topology { regions, hostnames, probe_interval_seconds, evaluated_at_ms, vantages } = topology;
     let picture = if big {
-        view! { <RegionSummary regions=topology.regions.clone()/> }.into_any()
+        view! { <RegionSummary regions/> }.into_any()
     } else {
-        view! { <Diagram regions=topology.regions.clone()/> }.into_any()
+        view! { <Diagram regions/> }.into_any()
     };
     view! {
         <p class="lede">
-            "Health as probed from this instance every " {topology.probe_interval_seconds} " s. "
-            "Evaluated " <time id="evaluated-at">{format::utc(topology.evaluated_at_ms)}</time> ". "
+            "Health as probed from this instance every " {probe_interval_seconds} " s. "
+            "Evaluated " <time id="evaluated-at">{format::utc(evaluated_at_ms)}</time> ". "
             "A host with no check newer than three intervals is " <em>"unknown"</em> ", never ok."
         </p>
         <ul class="counts" id="host-counts" aria-label="Hosts by status">{counts}</ul>
@@ -83,8 +85,8 @@ fn TopologyView(topology: Topology, filters: HostQuery) -> impl IntoView {
         <h2>"Hosts"</h2>
         <HostTable paged filters/>
         <h2>"Public hostnames"</h2>
-        <HostnameTable topology=topology.clone()/>
-        <VantageView vantages=topology.vantages.clone()/>
+        <HostnameTable hostnames/>
+        <VantageView vantages/>
     }
 }
 
@@ -314,12 +316,11 @@ fn HostRow(region: String, host: Host) -> impl IntoView {
 }
 
 #[component]
-fn HostnameTable(topology: Topology) -> impl IntoView {
-    if topology.hostnames.is_empty() {
+fn HostnameTable(hostnames: Vec<crate::model::PublicHostname>) -> impl IntoView {
+    if hostnames.is_empty() {
         return view! { <p class="empty">"No public hostnames are configured."</p> }.into_any();
     }
-    let rows = topology
-        .hostnames
+    let rows = hostnames
         .into_iter()
         .map(|h| {
             let key = h.name.clone();
