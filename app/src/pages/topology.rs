@@ -69,11 +69,7 @@ fn TopologyView(topology: Topology, filters: HostQuery) -> impl IntoView {
     let paged = host_page(hosts, &filters);
     // Taken apart rather than cloned piece by piece: every render builds this view afresh.
     let Topology { regions, hostnames, probe_interval_seconds, evaluated_at_ms, vantages } = topology;
-    let picture = if big {
-        view! { <RegionSummary regions/> }.into_any()
-    } else {
-        view! { <Diagram regions/> }.into_any()
-    };
+    let picture = if big { view! { <RegionSummary regions/> }.into_any() } else { view! { <Diagram regions/> }.into_any() };
     view! {
         <p class="lede">
             "Health as probed from this instance every " {probe_interval_seconds} " s. "

@@ -154,6 +154,32 @@ impl Node {
         Ok(())
     }
 
+    /// Serves TLS with `chain_pem` and `key_pem` (PostgreSQL's `ssl = on`), restarting the
+    /// server: clients may then ask for `sslmode=verify-full`.
+    pub fn serve_tls(&self, chain_pem: &str, key_pem: &str) -> Result<(), ClusterError> {
+        use std::os::unix::fs::PermissionsExt;
+        for (file, text) in [("server.crt", chain_pem), ("server.key", key_pem)] {
+            let path = self.dir.join(file);
+            std::fs::write(&path, text).map_err(|source| ClusterError::Io { path: path.clone(), source })?;
+            // PostgreSQL refuses a key others can read.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| ClusterError::Io { path: path.clone(), source })?;
+            if is_root() {
+                let status = std::process::Command::new("chown").arg("postgres:postgres").arg(&path).status();
+                if !matches!(status, Ok(s) if s.success()) {
+                    return Err(ClusterError::Failed {
+                        command: format!("chown postgres:postgres {}", path.display()),
+                        status: format!("{status:?}"),
+                        output: String::new(),
+                    });
+                }
+            }
+        }
+        append(&self.dir.join("postgresql.conf"), "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")?;
+        self.stop()?;
+        self.start()
+    }
+
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) -> Result<(), ClusterError> {
         let log = self.dir.join("server.log");

@@ -178,3 +178,49 @@ async fn certificate_statuses_reach_the_topology_page() {
     assert!(page.contains("GET https://www.example.test:"), "the check is described with its URL and address");
     server.stop().await;
 }
+
+/// PostgreSQL with `ssl = on` and a certificate from a test CA: the control store and the
+/// replication engine connect with `sslmode=verify-full`; a wrong CA is refused, clearly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_with_verify_full_and_a_wrong_ca_refused() {
+    use crowsnest::lab::pgcluster::Cluster;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let (ca, rogue) = (Authority::new("Crowsnest Test CA").unwrap(), Authority::new("Rogue CA").unwrap());
+    let cluster = tokio::task::spawn_blocking({
+        let root = dir.path().join("pg");
+        move || Cluster::build(&root, &[], "", None)
+    })
+    .await
+    .unwrap()
+    .expect("initdb and a server start");
+    let now = time::OffsetDateTime::now_utc();
+    let cert = ca.issue(&["127.0.0.1"], now - time::Duration::days(1), now + time::Duration::days(90)).unwrap();
+    let primary = cluster.primary.clone();
+    tokio::task::spawn_blocking(move || primary.serve_tls(&cert.chain_pem, &cert.key_pem)).await.unwrap().expect("restarts with ssl = on");
+    let (good, bad) = (keys.path().join("ca.pem"), keys.path().join("rogue.pem"));
+    std::fs::write(&good, ca.ca_pem()).unwrap();
+    std::fs::write(&bad, rogue.ca_pem()).unwrap();
+    let dsn = |root: &Path| format!("{}?sslmode=verify-full&sslrootcert={}", cluster.primary.dsn(), root.display());
+
+    // The control store: opened, migrated and written over TLS, and the server says so.
+    let store = crowsnest::store::ControlStore::open(&dsn(&good)).await.expect("verify-full with the right CA connects");
+    store.ensure_sites(&["web".into()]).await.unwrap();
+    assert_eq!(store.sites().await.unwrap().len(), 1);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&dsn(&good)).await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(&mut conn).await.unwrap();
+    assert!(ssl, "the connection is encrypted");
+
+    // The replication engine's client reads the node over TLS too.
+    let client = crowsnest::replication::observe::NodeClient::new(&dsn(&good), Duration::from_secs(5)).unwrap();
+    let (observation, _) = client.observe(None).await;
+    assert!(observation.facts.is_ok(), "{:?}", observation.facts);
+
+    // A CA that did not sign the server's certificate is refused, in words that say why.
+    let refused = crowsnest::store::ControlStore::open(&dsn(&bad)).await.err().expect("a wrong CA is refused").to_string();
+    assert!(refused.contains("certificate") || refused.contains("TLS"), "{refused}");
+    let client = crowsnest::replication::observe::NodeClient::new(&dsn(&bad), Duration::from_secs(5)).unwrap();
+    let (observation, _) = client.observe(None).await;
+    let why = observation.facts.expect_err("a wrong CA is refused").to_string();
+    assert!(why.contains("cannot connect") && (why.contains("certificate") || why.contains("UnknownIssuer")), "{why}");
+}
