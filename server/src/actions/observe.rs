@@ -65,10 +65,8 @@ pub async fn run(estate: Arc<Estate>, observations: Observations) {
     if checks.is_empty() {
         return;
     }
-    let Ok(client) = reqwest::Client::builder()
+    let Ok(client) = crate::tls::outbound(estate.tls.ca_file.as_deref(), estate.tls.system_roots)
         .timeout(Duration::from_millis(estate.probes.timeout_ms))
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
         .build()
     else {
         return;

@@ -173,14 +173,12 @@ pub async fn scrape(client: &reqwest::Client, config: &LoaderConfig) -> Result<R
 /// Scrapes every scrapable loader each interval, all at once, until the task is dropped.
 pub async fn run_rounds(estate: Arc<Estate>, board: LoaderBoard, engine: Arc<crate::engines::Engine>) {
     let timeout = Duration::from_millis(estate.backlog.timeout_ms);
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .no_proxy()
-        // A loader's metrics are at its URL; a redirect elsewhere is not them.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("crowsnest/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a client with only a timeout and no TLS always builds");
+    // A loader's metrics are at its URL; a redirect elsewhere is not them (`outbound`).
+    let client = crate::tls::outbound(estate.tls.ca_file.as_deref(), estate.tls.system_roots).timeout(timeout).build();
+    let Ok(client) = client else {
+        tracing::error!("cannot build the HTTP client for loader scrapes");
+        return;
+    };
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.backlog.interval_seconds));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -261,8 +261,8 @@ fn peers_and_control_nodes_are_checked() {
     let base = include_str!("../../../deploy/regions/sin-1.toml");
     // (edit from, to, message expected)
     let table = [
-        ("url = \"http://10.0.0.20:3000\"", "url = \"https://10.0.0.20:3000\"", "https peers need TLS"),
-        ("url = \"http://10.0.0.20:3000\"", "url = \"10.0.0.20\"", "is not an http:// base URL"),
+        ("url = \"http://10.0.0.20:3000\"", "url = \"ftp://10.0.0.20:3000\"", "is not an http:// or https:// base URL"),
+        ("url = \"http://10.0.0.20:3000\"", "url = \"10.0.0.20\"", "is not an http:// or https:// base URL"),
         ("token = \"replace-with-openssl-rand-hex-32-sin-to-sjc\"", "token = \"short\"", "at least 16 characters"),
         ("0000000000000000000000000000000000000000000000000000000000000003", "abc", "64 hex digits"),
         ("name = \"sjc-1\"\nregion = \"sjc\"\nurl", "name = \"sin-1\"\nregion = \"sjc\"\nurl", "is this instance"),
@@ -422,7 +422,8 @@ fn every_validation_message_names_its_key() {
         ("stale_after_intervals = 3", "stale_after_intervals = 0", "probes.stale_after_intervals", "stale_after_intervals must be at least 1"),
         ("[probes]", "[tls]\nwarn_days = 3\ncritical_days = 3\n\n[probes]", "tls.critical_days", "critical_days (3) must be below warn_days (3)"),
         ("[probes]", "[tls]\nsystem_roots = false\n\n[probes]", "tls.system_roots", "with system_roots = false, set ca_file: otherwise no certificate can be trusted"),
-        ("[probes]", "[tls]\nca_file = \"/nonexistent/ca.pem\"\n\n[probes]", "tls.ca_file", "tls.ca_file /nonexistent/ca.pem: "),
+        ("[probes]", "[tls]\nca_file = \"/nonexistent/ca.pem\"\n\n[probes]", "tls.ca_file", "tls.ca_file /nonexistent/ca.pem: cannot read it"),
+        ("[probes]", "[tls]\nca_file = \"/etc/passwd\"\n\n[probes]", "tls.ca_file", "tls.ca_file /etc/passwd: holds no PEM certificate"),
         ("dns_concurrency = 64", "dns_concurrency = 0", "probes.dns_concurrency", "dns_concurrency must be at least 1"),
         ("retention_hours = 24", "retention_hours = 0", "probes.retention_hours", "retention_hours must be at least 1"),
         ("settle_rounds = 2", "settle_rounds = 4", "probes.settle_rounds", "must be at least 1 and at most settle_window (3)"),

@@ -138,8 +138,14 @@ fn tls(t: &TlsConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
         push(out, key.key("critical_days"), format!("critical_days ({}) must be below warn_days ({})", t.critical_days, t.warn_days));
     }
     if let Some(path) = &t.ca_file {
-        if let Err(e) = crate::tls::probe::read_pem(path) {
-            push(out, key.key("ca_file"), e.to_string());
+        // Read here without parsing (config imports no area); a file that holds no usable
+        // certificate is reported when the probes load it.
+        match std::fs::read_to_string(path) {
+            Err(e) => push(out, key.key("ca_file"), format!("tls.ca_file {}: cannot read it: {e}", path.display())),
+            Ok(text) if !text.contains("-----BEGIN CERTIFICATE-----") => {
+                push(out, key.key("ca_file"), format!("tls.ca_file {}: holds no PEM certificate", path.display()))
+            }
+            Ok(_) => {}
         }
     } else if !t.system_roots {
         push(out, key.key("system_roots"), "with system_roots = false, set ca_file: otherwise no certificate can be trusted");
@@ -596,13 +602,13 @@ fn peers(estate: &Estate, root: &KeyPath, out: &mut Vec<Mistake>) {
             );
         }
         match reqwest::Url::parse(&peer.url) {
-            Ok(u) if u.scheme() == "http" && u.host().is_some() => {}
-            Ok(u) if u.scheme() == "https" => push(
+            // https:// is verified against the system's roots plus tls.ca_file (tls::outbound).
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => push(
                 out,
                 key.key("url"),
-                "https peers need TLS, which this build leaves to a proxy in front of the peer; write its http:// address on a private network",
+                format!("{:?} is not an http:// or https:// base URL, e.g. \"https://crowsnest-sin.example.com\"", peer.url),
             ),
-            _ => push(out, key.key("url"), format!("{:?} is not an http:// base URL, e.g. \"http://10.1.0.5:3000\"", peer.url)),
         }
         if peer.token.len() < 16 {
             push(out, key.key("token"), "a peer token needs at least 16 characters; make one with `openssl rand -hex 32`");

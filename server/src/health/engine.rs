@@ -111,7 +111,7 @@ impl NetProbe {
             .no_proxy()
             .user_agent(concat!("crowsnest/", env!("CARGO_PKG_VERSION")))
             .build()
-            .expect("a client with only a timeout and no TLS always builds");
+            .expect("a client with only a timeout, no proxy and no redirects always builds");
         NetProbe { client, timeout, trust: None }
     }
 

@@ -196,13 +196,8 @@ pub async fn fetch(client: &reqwest::Client, peer: &PeerConfig, timeout: Duratio
 
 /// The client peers are asked with. A peer answers itself: a redirect elsewhere, or a proxy from
 /// the environment, is not it.
-pub fn client(connect_timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap_or_default()
+pub fn client(connect_timeout: Duration, tls: &crate::config::TlsConfig) -> reqwest::Client {
+    crate::tls::outbound(tls.ca_file.as_deref(), tls.system_roots).connect_timeout(connect_timeout).build().unwrap_or_default()
 }
 
 /// Asks every peer each probe interval, all at once, until aborted; on a secondary, keeps the
@@ -212,7 +207,7 @@ pub async fn run(estate: Arc<Estate>, book: PeerBook, local: crate::store::Local
         return;
     }
     let timeout = Duration::from_millis(estate.probes.timeout_ms);
-    let client = client(timeout);
+    let client = client(timeout, &estate.tls);
     let mut tick = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -310,7 +305,7 @@ mod tests {
         let target = format!("{elsewhere}{REPORT_PATH}");
         let redirecting =
             serve(axum::Router::new().route(REPORT_PATH, get(move || async move { axum::response::Redirect::temporary(&target) }))).await;
-        let client = client(Duration::from_millis(300));
+        let client = client(Duration::from_millis(300), &Default::default());
         let limit = Duration::from_millis(300);
         let started = std::time::Instant::now();
         let peers = [peer(slow.clone()), peer(huge), peer(refusing.clone()), peer(garbled), peer(redirecting.clone())];

@@ -66,23 +66,29 @@ pub fn read_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError>
     Ok(certs)
 }
 
+/// The system's roots (when `system`), plus every certificate in `ca_file` when given.
+pub fn roots(ca_file: Option<&Path>, system: bool) -> Result<RootCertStore, TrustError> {
+    let mut roots = RootCertStore::empty();
+    if system {
+        // Unreadable system certificates are skipped, not fatal: a CA file may be all we need.
+        let found = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(found.certs);
+    }
+    if let Some(path) = ca_file {
+        for cert in read_pem(path)? {
+            roots.add(cert).map_err(|e| TrustError::CaFile { path: path.display().to_string(), why: e.to_string() })?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(TrustError::NoRoots);
+    }
+    Ok(roots)
+}
+
 impl Trust {
     /// The system's roots, plus every certificate in `ca_file` when given.
     pub fn new(ca_file: Option<&Path>, system: bool) -> Result<Trust, TrustError> {
-        let mut roots = RootCertStore::empty();
-        if system {
-            // Unreadable system certificates are skipped, not fatal: a CA file may be all we need.
-            let found = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(found.certs);
-        }
-        if let Some(path) = ca_file {
-            for cert in read_pem(path)? {
-                roots.add(cert).map_err(|e| TrustError::CaFile { path: path.display().to_string(), why: e.to_string() })?;
-            }
-        }
-        if roots.is_empty() {
-            return Err(TrustError::NoRoots);
-        }
+        let roots = roots(ca_file, system)?;
         // ring, not aws-lc-rs: it builds with cc alone (no cmake), and a probe needs no
         // post-quantum key exchange, which is what the deprecation is about.
         #[allow(deprecated)]

@@ -13,6 +13,13 @@ use std::time::Duration;
 
 /// nginx serving `certs` (address, chain, key), one server block each, answering 200.
 pub(crate) fn serve_certificates(dir: &Path, certs: &[(SocketAddr, String, String)]) -> common::Nginx {
+    serve_tls_in_front(dir, certs, None)
+}
+
+/// The same, passing every request to `upstream` over plain HTTP when given: TLS ends at nginx,
+/// as deploy/README.md sets a console up.
+pub(crate) fn serve_tls_in_front(dir: &Path, certs: &[(SocketAddr, String, String)], upstream: Option<SocketAddr>) -> common::Nginx {
+    let answer = upstream.map_or_else(|| "return 200 \"ok\\n\";".to_string(), |u| format!("proxy_pass http://{u};"));
     let nginx = std::process::Command::new("sh").arg("-c").arg("command -v nginx || echo /usr/sbin/nginx").output().unwrap();
     let nginx = String::from_utf8_lossy(&nginx.stdout).trim().to_string();
     assert!(Path::new(&nginx).exists(), "nginx is needed for this test: scripts/setup.sh installs Debian's nginx");
@@ -26,7 +33,7 @@ pub(crate) fn serve_certificates(dir: &Path, certs: &[(SocketAddr, String, Strin
         std::fs::write(&pem, key).unwrap();
         servers.push_str(&format!(
             "server {{ listen {addr} ssl; server_name _; ssl_certificate {}; ssl_certificate_key {}; \
-             location / {{ return 200 \"ok\\n\"; }} }}\n",
+             location / {{ {answer} }} }}\n",
             crt.display(),
             pem.display()
         ));
@@ -223,4 +230,52 @@ async fn postgres_over_tls_with_verify_full_and_a_wrong_ca_refused() {
     let (observation, _) = client.observe(None).await;
     let why = observation.facts.expect_err("a wrong CA is refused").to_string();
     assert!(why.contains("cannot connect") && (why.contains("certificate") || why.contains("UnknownIssuer")), "{why}");
+}
+
+/// A peer behind nginx over https, asked with the test CA: its report comes back; asked with
+/// the system's roots only, the link is refused for the certificate.
+#[tokio::test]
+async fn a_peer_over_https_with_a_ca_file() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Authority::new("Crowsnest Test CA").unwrap();
+    let token = "sin-1-asks-sjc-1-over-https";
+    let hash: String = sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let estate = common::load(&common::estate("sjc-1", "sjc", &dir.path().join("data")).probes(1, 800).regions(&["sjc", "sin"]).peer(
+        "sin-1",
+        "sin",
+        "http://127.0.0.1:9",
+        "unused-token-sjc-1-to-sin-1",
+        &hash,
+    ));
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let sjc = crowsnest::run::Server::start(std::sync::Arc::new(estate), crowsnest::run::Site { root: site }, false).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let cert = ca.issue(&["127.0.0.1"], now - time::Duration::days(1), now + time::Duration::days(90)).unwrap();
+    let front = SocketAddr::from(([127, 0, 0, 1], crowsnest::lab::free_port()));
+    let _nginx = serve_tls_in_front(&dir.path().join("nginx"), &[(front, cert.chain_pem, cert.key_pem)], Some(sjc.addr));
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.ca_pem()).unwrap();
+
+    let asked = common::load(
+        &common::estate("sin-1", "sin", &dir.path().join("sin"))
+            .regions(&["sjc", "sin"])
+            .set("tls", "ca_file", ca_file.display().to_string())
+            .peer("sjc-1", "sjc", &format!("https://{front}"), token, &"0".repeat(64)),
+    );
+    let tls = asked.tls.clone();
+    let peer = asked.peers[0].clone();
+    let client = crowsnest::peers::client(Duration::from_secs(2), &tls);
+    let report = common::eventually(Duration::from_secs(10), "sjc-1's report over https", || {
+        let (client, peer) = (client.clone(), peer.clone());
+        async move { crowsnest::peers::fetch(&client, &peer, Duration::from_secs(2)).await.ok() }
+    })
+    .await;
+    assert_eq!(report.instance.name, "sjc-1");
+    // Without the CA, the same link is refused: a peer is trusted only through its certificate.
+    let untrusting = crowsnest::peers::client(Duration::from_secs(2), &crowsnest::config::TlsConfig::default());
+    let refused = crowsnest::peers::fetch(&untrusting, &peer, Duration::from_secs(2)).await.expect_err("an unknown issuer is refused");
+    assert!(refused.to_string().to_lowercase().contains("certificate"), "{refused}");
+    sjc.stop().await;
 }
