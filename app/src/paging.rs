@@ -245,6 +245,7 @@ mod tests {
             address: "127.0.0.1".into(),
             check: String::new(),
             health,
+            certificate: None,
         };
         (region.to_uppercase(), host)
     }

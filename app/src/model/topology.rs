@@ -44,6 +44,28 @@ pub struct Host {
     pub check: String,
     /// Latest evaluated health.
     pub health: Health,
+    /// The certificate an HTTPS check was served, judged now (None for other checks).
+    #[serde(default)]
+    pub certificate: Option<Certificate>,
+}
+
+/// A certificate one balancer served for one name, as judged (server side, `tls/evaluate.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The name asked for (SNI), e.g. `www.example.test`.
+    pub hostname: String,
+    /// Its status: wrong name, untrusted or expired are critical; otherwise by days left.
+    pub status: Status,
+    /// Why, in words.
+    pub detail: String,
+    /// Whole days until it expires (negative once expired).
+    pub days_left: i64,
+    /// When it expires (unix milliseconds).
+    pub not_after_ms: i64,
+    /// Who issued it.
+    pub issuer: String,
+    /// True when the chain verified for the name.
+    pub trusted: bool,
 }
 
 /// A region with its hosts.

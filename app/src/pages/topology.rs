@@ -305,7 +305,17 @@ fn HostRow(region: String, host: Host) -> impl IntoView {
             </td>
             <td class="num">{format::latency(host.health.latency_ms)}</td>
             <td><time>{format::utc_or_never(host.health.checked_at_ms)}</time></td>
-            <td><code>{host.check}</code></td>
+            <td>
+                <code>{host.check}</code>
+                {host.certificate.map(|c| {
+                    let days = if c.days_left < 0 { format!("expired {} d ago", -c.days_left) } else { format!("{} d left", c.days_left) };
+                    view! {
+                        <div class="certificate" data-certificate=c.status.as_str() title=c.detail>
+                            <Badge status=c.status/> " " {c.hostname} ": " {days} " · " {c.issuer}
+                        </div>
+                    }
+                })}
+            </td>
             <td>{host.health.detail}</td>
         </tr>
     }

@@ -41,6 +41,18 @@ pub fn topology(estate: &Estate, health: &Sources<'_>, dns: &DnsBoard, book: &Ad
                         let raw = evaluate::evaluate(state.as_ref().map(|s| &s.latest), target.expect(), health.policy, now_ms);
                         evaluate::damped(raw, state.as_ref().map(|s| &s.damped))
                     },
+                    certificate: health.board.latest(&h.name).and_then(|o| o.certificate).map(|served| {
+                        let (status, detail) = served.judge(health.policy.certificates, now_ms);
+                        model::Certificate {
+                            status,
+                            detail,
+                            days_left: crate::tls::evaluate::days_left(served.facts.not_after_ms, now_ms),
+                            not_after_ms: served.facts.not_after_ms,
+                            issuer: served.facts.issuer.clone(),
+                            trusted: served.facts.verdict == crate::tls::evaluate::Verdict::Valid,
+                            hostname: served.hostname,
+                        }
+                    }),
                 })
                 .collect();
             model::Region {

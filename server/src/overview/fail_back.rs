@@ -161,7 +161,15 @@ mod tests {
 
     fn host(name: &str, tier: &str, status: Status) -> Host {
         let health = Health { status, latency_ms: None, checked_at_ms: Some(0), detail: format!("{name} check"), flapping: None };
-        Host { name: name.into(), region: "sjc".into(), tier: tier.into(), address: "127.0.1.1".into(), check: String::new(), health }
+        Host {
+            name: name.into(),
+            region: "sjc".into(),
+            tier: tier.into(),
+            address: "127.0.1.1".into(),
+            check: String::new(),
+            health,
+            certificate: None,
+        }
     }
 
     fn hostname(name: &str, status: Option<DnsStatus>, lands: &[&str]) -> PublicHostname {

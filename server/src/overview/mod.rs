@@ -249,6 +249,7 @@ mod area_tests {
             address: "127.0.1.1".into(),
             check: "tcp 80".into(),
             health: Health { status: *status, latency_ms: None, checked_at_ms: None, detail: String::new(), flapping: None },
+            certificate: None,
         };
         Topology {
             regions: vec![Region {

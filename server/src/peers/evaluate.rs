@@ -198,6 +198,7 @@ mod tests {
                         address: "127.0.1.2".into(),
                         check: String::new(),
                         health,
+                        certificate: None,
                     }],
                 }],
                 hostnames: vec![PublicHostname {

@@ -66,7 +66,11 @@ pub(super) fn build(w: WebInputs) -> Result<Router, StartError> {
         );
     }
     let auth = &w.estate.auth;
-    let https = auth.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let (https, said) = cookie_security(auth.public_url.as_deref(), w.addr);
+    match https {
+        true => tracing::info!("{said}"),
+        false => tracing::warn!("{said}"),
+    }
     let sessions = SessionManagerLayer::new(CachedStore::new(SqliteStore::new(w.local.pool())))
         .with_name("crowsnest_session")
         .with_http_only(true)
@@ -120,4 +124,42 @@ pub(super) fn build(w: WebInputs) -> Result<Router, StartError> {
         Arc::new(web::host::AllowedHosts::new(auth.public_url.as_deref(), &auth.allowed_hosts)),
     );
     Ok(web::router(state, gate, sessions, csrf, w.mode, policy))
+}
+
+/// Whether session cookies are `Secure`, and the sentence start-up logs about it. An https
+/// public URL makes them Secure, and nothing turns that off: a browser then never sends the
+/// session over plain HTTP.
+fn cookie_security(public_url: Option<&str>, listen: std::net::SocketAddr) -> (bool, String) {
+    match public_url {
+        Some(url) if url.starts_with("https://") => {
+            (true, format!("auth.public_url is {url}: session cookies are Secure, sent by browsers over https only"))
+        }
+        Some(url) => (false, format!("auth.public_url is {url}, not https: session cookies are not Secure; serve the console over TLS")),
+        None if listen.ip().is_loopback() => (false, "no auth.public_url: session cookies are not Secure (fine on loopback)".into()),
+        None => (
+            false,
+            format!("no auth.public_url and listening on {listen}: session cookies are not Secure; set an https public_url behind TLS"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cookies_are_secure_exactly_when_the_public_url_is_https() {
+        let (lo, any): (std::net::SocketAddr, std::net::SocketAddr) = ("127.0.0.1:3000".parse().unwrap(), "0.0.0.0:3000".parse().unwrap());
+        // (public url, listen, secure, words)
+        let table = [
+            (Some("https://crowsnest.example.com"), any, true, "session cookies are Secure"),
+            (Some("https://crowsnest.example.com"), lo, true, "over https only"),
+            (Some("http://crowsnest.example.com"), any, false, "not https: session cookies are not Secure; serve the console over TLS"),
+            (None, lo, false, "fine on loopback"),
+            (None, any, false, "listening on 0.0.0.0:3000: session cookies are not Secure"),
+        ];
+        for (url, listen, secure, words) in table {
+            let (got, said) = super::cookie_security(url, listen);
+            assert_eq!(got, secure, "{url:?}");
+            assert!(said.contains(words), "{said:?} lacks {words:?}");
+        }
+    }
 }

@@ -183,6 +183,16 @@ async fn certificate_statuses_reach_the_topology_page() {
         assert_eq!(got["health"]["status"], status, "{host}: {}", got["health"]["detail"]);
     }
     assert!(page.contains("GET https://www.example.test:"), "the check is described with its URL and address");
+    assert!(page.contains("data-certificate=\"warn\""), "lb2's certificate is marked warn beside its check");
+    // /metrics carries each certificate's days left and whether it verified.
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    for (host, days, trusted) in [("lb1", "59", "1"), ("lb2", "10", "1"), ("lb3", "-3", "0"), ("lb4", "59", "0"), ("lb5", "59", "0")] {
+        let labels = format!("host=\"{host}\",region=\"sjc\",hostname=\"www.example.test\"");
+        assert!(metrics.contains(&format!("crowsnest_certificate_trusted{{{labels}}} {trusted}\n")), "{host} trusted {trusted}: {metrics}");
+        let line = metrics.lines().find(|l| l.starts_with(&format!("crowsnest_certificate_expiry_days{{{labels}}}"))).unwrap();
+        let got: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((got - days.parse::<i64>().unwrap()).abs() <= 1, "{host}: {line}");
+    }
     server.stop().await;
 }
 
