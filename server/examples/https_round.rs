@@ -78,6 +78,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let took = started.elapsed();
         passed = observations.iter().filter(|o| o.outcome.is_ok() && o.certificate.is_some()).count();
         println!("round {round}: {count} HTTPS checks in {:.0} ms, {passed} answered with a certificate", took.as_secs_f64() * 1000.0);
+        for (target, o) in targets.iter().zip(&observations).filter(|(_, o)| o.outcome.is_err()).take(3) {
+            println!("  failed: {} ({:?})", target.describe(), o.outcome);
+        }
         times.push(took);
         drop(observations);
     }

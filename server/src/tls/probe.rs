@@ -140,6 +140,9 @@ impl Trust {
             env!("CARGO_PKG_VERSION")
         );
         tls.write_all(request.as_bytes()).await?;
+        // The request may sit in rustls' buffer until flushed: without this, a check now and
+        // then waited out its timeout for an answer to a request never sent.
+        tls.flush().await?;
         // The status line is all a check needs; it fits in the first read of any real server.
         let mut head = Vec::with_capacity(256);
         let mut buf = [0u8; 256];
