@@ -49,19 +49,24 @@ pub fn render(instance: &Instance, topology: &Topology, rounds: u64, sse_clients
             Some((format!("host=\"{}\",region=\"{}\",hostname=\"{}\"", label(&h.name), label(&h.region), label(&c.hostname)), c))
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "# HELP crowsnest_certificate_expiry_days Whole days until the certificate a host serves for a name expires (negative once expired)."
-    );
-    let _ = writeln!(out, "# TYPE crowsnest_certificate_expiry_days gauge");
-    for (labels, c) in &certificates {
-        let _ = writeln!(out, "crowsnest_certificate_expiry_days{{{labels}}} {}", c.days_left);
-    }
-    let _ =
-        writeln!(out, "# HELP crowsnest_certificate_trusted 1 when the certificate verified for the name against this instance's roots.");
-    let _ = writeln!(out, "# TYPE crowsnest_certificate_trusted gauge");
-    for (labels, c) in &certificates {
-        let _ = writeln!(out, "crowsnest_certificate_trusted{{{labels}}} {}", u8::from(c.trusted));
+    // Declared only with samples: an estate without HTTPS checks has no certificate series.
+    if !certificates.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP crowsnest_certificate_expiry_days Whole days until the certificate a host serves for a name expires (negative once expired)."
+        );
+        let _ = writeln!(out, "# TYPE crowsnest_certificate_expiry_days gauge");
+        for (labels, c) in &certificates {
+            let _ = writeln!(out, "crowsnest_certificate_expiry_days{{{labels}}} {}", c.days_left);
+        }
+        let _ = writeln!(
+            out,
+            "# HELP crowsnest_certificate_trusted 1 when the certificate verified for the name against this instance's roots."
+        );
+        let _ = writeln!(out, "# TYPE crowsnest_certificate_trusted gauge");
+        for (labels, c) in &certificates {
+            let _ = writeln!(out, "crowsnest_certificate_trusted{{{labels}}} {}", u8::from(c.trusted));
+        }
     }
     let _ = writeln!(out, "# HELP crowsnest_host_check_latency_seconds Round-trip time of the host's last answered check.");
     let _ = writeln!(out, "# TYPE crowsnest_host_check_latency_seconds gauge");
