@@ -86,11 +86,12 @@ pub fn judge(replication: &Replication, backlog: &Backlog, topology: &Topology) 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use app::model::*;
 
-    fn node(host: &str, status: ReplicaStatus) -> DbNode {
+    /// A replica in Singapore with `status`; the overview's area tests use it too.
+    pub(in crate::overview) fn node(host: &str, status: ReplicaStatus) -> DbNode {
         DbNode {
             host: host.into(),
             region: "sin".into(),

@@ -237,6 +237,7 @@ mod backlog_area_tests {
 
 #[cfg(test)]
 mod area_tests {
+    use super::fail_back::tests::node;
     use super::*;
     use app::action::{MaintenanceState, SiteObservation};
     use app::model::{Health, Host, Region};
@@ -280,29 +281,6 @@ mod area_tests {
         for (name, statuses, status, summary) in cases {
             let area = health(&topology(&statuses));
             assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
-        }
-    }
-
-    fn node(host: &str, status: ReplicaStatus) -> DbNode {
-        DbNode {
-            host: host.into(),
-            region: "sin".into(),
-            region_display: "Singapore".into(),
-            configured_role: "replica".into(),
-            observed_role: None,
-            status,
-            detail: String::new(),
-            lag_bytes: None,
-            lag_seconds: None,
-            sender_state: None,
-            sync_state: None,
-            sender_lag_seconds: [None; 3],
-            replay_lsn: None,
-            receiver_status: None,
-            last_message_ms: None,
-            replay_paused: None,
-            checked_at_ms: None,
-            history: vec![],
         }
     }
 
