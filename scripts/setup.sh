@@ -10,13 +10,16 @@ say() { printf 'setup: %s\n' "$*"; }
 # Debian packages: Chromium for the Playwright suite, Knot DNS for the DNS end-to-end test,
 # nginx for the maintenance-mode test (the tests start it themselves, unprivileged), unbound as
 # the lab's caching resolver (the lab starts its own on loopback), Prometheus for the test that
-# scrapes /metrics with the real thing, curl for scripts.
+# scrapes /metrics with the real thing, Alertmanager for the alerting tests (two clustered on
+# loopback), aiosmtpd as the mail server the email receiver's test talks to, curl for scripts.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/sbin/knotd ] || missing+=(knot)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/sbin/unbound ] || missing+=(unbound)
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"

@@ -5,7 +5,7 @@
 
 use crate::action::{ActionsBoard, AuditFilter, AuditPage};
 use crate::error::ConsoleError;
-use crate::model::{Backlog, Dns, DnsRecordDetail, Instance, Overview, Replication, Topology};
+use crate::model::{Alerts, Backlog, Dns, DnsRecordDetail, Instance, Overview, Replication, Topology};
 use leptos::prelude::*;
 
 /// The seam between the app and the server's engines and stores.
@@ -26,6 +26,8 @@ pub trait Console: Send + Sync + 'static {
     fn replication(&self) -> Replication;
     /// Every loader's backlog, evaluated now.
     fn backlog(&self) -> Backlog;
+    /// The alerts of the latest evaluation round.
+    fn alerts(&self) -> Alerts;
     /// One status per area, with the sites' maintenance state.
     fn overview(&self) -> futures::future::BoxFuture<'_, Result<Overview, ConsoleError>>;
     /// Sites, what users see of them, and action requests.
@@ -99,6 +101,12 @@ pub async fn get_replication() -> Result<Replication, ConsoleError> {
 #[server(endpoint = "backlog")]
 pub async fn get_backlog() -> Result<Backlog, ConsoleError> {
     Ok(console()?.backlog())
+}
+
+/// Firing, pending and resolved alerts, and the receivers they go to.
+#[server(endpoint = "alerts")]
+pub async fn get_alerts() -> Result<Alerts, ConsoleError> {
+    Ok(console()?.alerts())
 }
 
 /// Sites and action requests.

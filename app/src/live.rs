@@ -27,8 +27,11 @@ pub const BACKLOG_EVENT: &str = "backlog";
 /// Name of the SSE event sent when an action request, site state or the audit log changes.
 pub const ACTIONS_EVENT: &str = "actions";
 
+/// Sent after each alert evaluation round (carries `Alerts`).
+pub const ALERTS_EVENT: &str = "alerts";
+
 /// Every event the stream sends.
-pub const EVENTS: [&str; 5] = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT, ACTIONS_EVENT];
+pub const EVENTS: [&str; 6] = [TOPOLOGY_EVENT, DNS_EVENT, REPLICATION_EVENT, BACKLOG_EVENT, ACTIONS_EVENT, ALERTS_EVENT];
 
 /// Name of the event the stream sends when it has sent nothing else for
 /// [`HEARTBEAT_SECONDS`], so that a browser can tell a quiet stream from a dead one.

@@ -21,6 +21,10 @@ pub struct VantageReport {
     /// it, so a cut or rewritten chain shows in their `audit verify` too.
     #[serde(default)]
     pub audit_head: Option<(i64, String)>,
+    /// The alerts its own vantage finds now (pending or firing): its peers resolve an alert
+    /// only once no reachable region still finds it.
+    #[serde(default)]
+    pub alerts: Vec<crate::model::AlertSeen>,
     /// When the report was made (unix milliseconds).
     pub at_ms: i64,
 }

@@ -32,6 +32,8 @@ pub struct Boards {
     pub peers: crate::peers::PeerBook,
     /// How this instance's config differs from the primary's (on a secondary).
     pub drift: crate::mode::drift::Drift,
+    /// The alerts the alert engine evaluates.
+    pub alerts: crate::alerts::AlertBoard,
 }
 
 /// Everything the pages read, shared by all requests.
@@ -52,6 +54,7 @@ pub struct ConsoleState {
     mode: crate::mode::ModeWatch,
     peers: crate::peers::PeerBook,
     drift: crate::mode::drift::Drift,
+    alerts: crate::alerts::AlertBoard,
     /// The DNS snapshot of the board's latest round, built once per round: a 10,000-record zone
     /// is evaluated once, not once per page view, scrape, record page and event.
     dns_snapshot: std::sync::Mutex<Option<(u64, Arc<Dns>)>>,
@@ -71,7 +74,7 @@ impl ConsoleState {
         actions: ActionService,
         mode: crate::mode::ModeWatch,
     ) -> Self {
-        let Boards { health: board, dns, replication, backlog, peers, drift } = boards;
+        let Boards { health: board, dns, replication, backlog, peers, drift, alerts } = boards;
         let clusters = crate::replication::engine::specs(&estate);
         let book = AddressBook::from_estate(&estate);
         let targets = estate.hosts.iter().map(Target::of).collect();
@@ -93,6 +96,7 @@ impl ConsoleState {
             mode,
             peers,
             drift,
+            alerts,
             dns_snapshot: Default::default(),
             topology_memo: Default::default(),
         }
@@ -106,6 +110,11 @@ impl ConsoleState {
     /// The replication board the replication engine publishes to.
     pub fn replication_board(&self) -> &ReplicationBoard {
         &self.replication
+    }
+
+    /// The alerts the alert engine publishes each round.
+    pub fn alert_board(&self) -> &crate::alerts::AlertBoard {
+        &self.alerts
     }
 
     /// The loader board scrapes and pushes feed.
@@ -215,6 +224,7 @@ impl ConsoleState {
             peers: self.peers.statuses(),
             areas,
             audit_head: None,
+            alerts: self.alerts.seen_here(),
             at_ms: now_ms,
         }
     }
@@ -222,6 +232,24 @@ impl ConsoleState {
     fn own_topology_at(&self, now_ms: i64) -> Topology {
         let health = crate::health::view::Sources { targets: &self.targets, board: &self.board, policy: self.policy };
         crate::health::view::topology(&self.estate, &health, &self.dns, &self.book, now_ms)
+    }
+}
+
+impl crate::alerts::Snapshots for ConsoleState {
+    fn snapshot(&self, now_ms: i64) -> crate::alerts::Snapshot {
+        crate::alerts::Snapshot {
+            topology: self.own_topology_at(now_ms),
+            dns: self.dns_snapshot(),
+            replication: self.replication_at(now_ms),
+            backlog: crate::backlog::view::backlog(&self.backlog, now_ms),
+            elsewhere: self
+                .peers
+                .snapshot()
+                .into_iter()
+                .filter(|(status, _)| status.reachable)
+                .filter_map(|(status, report)| Some((status.name, report?.alerts)))
+                .collect(),
+        }
     }
 }
 
@@ -287,6 +315,10 @@ impl Console for ConsoleState {
 
     fn backlog(&self) -> Backlog {
         crate::backlog::view::backlog(&self.backlog, now_ms())
+    }
+
+    fn alerts(&self) -> model::Alerts {
+        (*self.alerts.get()).clone()
     }
 
     fn dns_record(&self, key: String) -> BoxFuture<'_, Result<Option<model::DnsRecordDetail>, ConsoleError>> {

@@ -2,6 +2,7 @@
 //! The binary in `main.rs` only parses flags and calls [`run`].
 
 pub mod actions;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod backlog;

@@ -101,6 +101,7 @@ pub fn Nav() -> impl IntoView {
             <A href="/dns">"DNS"</A>
             <A href="/replication">"Replication"</A>
             <A href="/backlog">"Backlog"</A>
+            <A href="/alerts">"Alerts"</A>
             <A href="/actions">"Actions"</A>
             <A href="/audit">"Audit"</A>
             <A href="/admin/users">"Users"</A>

@@ -4,6 +4,7 @@
 //! the server-rendered HTML and the hydrated page always agree. One module per area; every type
 //! is re-exported here, so `app::model::Dns` names it wherever it lives.
 
+mod alerts;
 mod backlog;
 mod dns;
 mod instance;
@@ -12,6 +13,7 @@ mod replication;
 mod status;
 mod topology;
 
+pub use alerts::*;
 pub use backlog::*;
 pub use dns::*;
 pub use instance::*;

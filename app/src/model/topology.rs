@@ -102,6 +102,20 @@ pub struct PublicHostname {
     /// When its DNS status last changed (unix milliseconds), once checked.
     #[serde(default)]
     pub since_ms: Option<i64>,
+    /// What each balancer it lands on (or is checked at) serves for it over HTTPS.
+    #[serde(default)]
+    pub certificates: Vec<HostnameCertificate>,
+}
+
+/// The certificate one balancer serves to people who reach it by a public hostname.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostnameCertificate {
+    /// The balancer, e.g. `lb1`.
+    pub host: String,
+    /// Wrong name, untrusted or expired are critical; otherwise by days left.
+    pub status: Status,
+    /// Why, in words ("lb1 serves a certificate for api.example.test, not www.example.test").
+    pub detail: String,
 }
 
 impl PublicHostname {
@@ -173,6 +187,7 @@ mod serving_tests {
             dns_status: status,
             serving: serving.iter().map(|s| s.to_string()).collect(),
             since_ms: Some(0),
+            certificates: Vec::new(),
         };
         #[rustfmt::skip]
         let cases = [

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod backlog;
 pub mod dns;

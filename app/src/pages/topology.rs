@@ -334,6 +334,21 @@ fn HostnameTable(hostnames: Vec<crate::model::PublicHostname>) -> impl IntoView 
             let wrong_tier = status == Some(DnsStatus::WrongTier);
             let words = h.serving_words();
             let lands = if h.lands_on.is_empty() { String::new() } else { h.lands_on.join(", ") };
+            let certificates = if h.certificates.is_empty() {
+                view! { <span class="muted">"not checked over HTTPS"</span> }.into_any()
+            } else {
+                h.certificates
+                    .into_iter()
+                    .map(|c| {
+                        view! {
+                            <div class="certificate" data-host=c.host data-certificate=c.status.as_str()>
+                                <Badge status=c.status/> " " {c.detail}
+                            </div>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            };
             view! {
                 <tr data-hostname=key data-dns-status=status.map(|s| s.as_str()).unwrap_or("unchecked")
                     class=if wrong_tier { "alarm" } else { "" }>
@@ -346,6 +361,7 @@ fn HostnameTable(hostnames: Vec<crate::model::PublicHostname>) -> impl IntoView 
                         {words}
                         <div class="answer muted">{lands}</div>
                     </td>
+                    <td>{certificates}</td>
                 </tr>
             }
         })
@@ -358,6 +374,7 @@ fn HostnameTable(hostnames: Vec<crate::model::PublicHostname>) -> impl IntoView 
                     <th scope="col">"Must be served by tier"</th>
                     <th scope="col">"Site"</th>
                     <th scope="col">"Actually lands on"</th>
+                    <th scope="col">"Certificate served"</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>

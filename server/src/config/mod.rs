@@ -6,11 +6,13 @@
 //! column, in [`locate`]). Every mistake becomes one [`ConfigError`] naming file, line, key and what
 //! was expected.
 
+mod alerting;
 pub mod example;
 mod locate;
 mod model;
 mod validate;
 
+pub use alerting::{AlertingConfig, RuleKey, RuleOverride, Severity};
 pub use model::*;
 pub use validate::record_value as validate_value;
 

@@ -65,6 +65,9 @@ pub struct Estate {
     /// The other Crowsnest instances: each is a vantage whose observations this one shows.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// Where alerts are sent and how each rule behaves.
+    #[serde(default)]
+    pub alerting: super::AlertingConfig,
 }
 
 /// One node of the control store.

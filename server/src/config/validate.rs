@@ -36,7 +36,35 @@ pub(super) fn validate(estate: &Estate) -> Vec<Mistake> {
     site_checks(estate, &root, &mut out);
     control_nodes(estate, &root, &mut out);
     peers(estate, &root, &mut out);
+    alerting(&estate.alerting, &root.key("alerting"), &mut out);
     out
+}
+
+fn alerting(a: &super::AlertingConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
+    for (i, url) in a.alertmanagers.iter().enumerate() {
+        match reqwest::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/" => {}
+            _ => push(
+                out,
+                key.key("alertmanagers").index(i),
+                format!("{url:?} is not an Alertmanager's base URL; write its scheme, host and port, e.g. \"http://127.0.0.1:9093\""),
+            ),
+        }
+    }
+    if !(10..=3600).contains(&a.resend_seconds) {
+        push(out, key.key("resend_seconds"), format!("{} is out of range; write 10 to 3600 (Prometheus uses 60)", a.resend_seconds));
+    }
+    for (rule, o) in &a.rules {
+        let name: &'static str = rule.into();
+        if let Some(runbook) = &o.runbook {
+            if !matches!(reqwest::Url::parse(runbook), Ok(u) if matches!(u.scheme(), "http" | "https")) {
+                push(out, key.key("rules").key(name).key("runbook"), format!("{runbook:?} is not an http:// or https:// link"));
+            }
+        }
+        if o.for_seconds.is_some_and(|s| s > 86_400) {
+            push(out, key.key("rules").key(name).key("for_seconds"), "write at most 86400 (a day)");
+        }
+    }
 }
 
 fn push(out: &mut Vec<Mistake>, key: KeyPath, message: impl Into<String>) {

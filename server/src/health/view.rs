@@ -71,6 +71,7 @@ pub fn topology(estate: &Estate, health: &Sources<'_>, dns: &DnsBoard, book: &Ad
             .iter()
             .map(|h| {
                 let landing = landing(&h.name, dns, book);
+                let certificates = certificates(&h.name, &landing.hosts, health, now_ms);
                 model::PublicHostname {
                     name: h.name.clone(),
                     tier: h.tier.to_string(),
@@ -79,6 +80,7 @@ pub fn topology(estate: &Estate, health: &Sources<'_>, dns: &DnsBoard, book: &Ad
                     dns_status: landing.status,
                     serving: landing.serving,
                     since_ms: landing.since_ms,
+                    certificates,
                 }
             })
             .collect(),
@@ -91,6 +93,7 @@ pub fn topology(estate: &Estate, health: &Sources<'_>, dns: &DnsBoard, book: &Ad
 /// Where a public hostname lands now.
 #[derive(Default)]
 struct Landing {
+    hosts: Vec<String>,
     lands_on: Vec<String>,
     serving: Vec<String>,
     status: Option<DnsStatus>,
@@ -104,9 +107,30 @@ fn landing(hostname: &str, dns: &DnsBoard, book: &AddressBook) -> Landing {
     let Some(state) = dns.get(&key) else { return Landing::default() };
     let values: std::collections::BTreeSet<&String> = state.answers.iter().flat_map(|(_, values)| values).collect();
     Landing {
+        hosts: values.iter().filter_map(|v| book.owner(v)).map(|o| o.host.clone()).collect(),
         lands_on: values.iter().map(|v| format!("{v} = {}", book.label(v))).collect(),
         serving: values.iter().map(|v| book.place(v)).collect(),
         status: Some(state.damped.settled.shown),
         since_ms: Some(state.damped.since_ms),
     }
+}
+
+/// What each balancer serves for `hostname`: those it lands on now and those whose https://
+/// check asks for it, each judged from that balancer's latest certificate. A balancer never
+/// checked over HTTPS is left out (nothing is known of its certificate).
+fn certificates(hostname: &str, lands_on: &[String], health: &Sources<'_>, now_ms: i64) -> Vec<model::HostnameCertificate> {
+    let checked = health.targets.iter().filter_map(|t| match t {
+        Target::Https { host, name, .. } if name.eq_ignore_ascii_case(hostname) => Some(host.clone()),
+        _ => None,
+    });
+    let hosts: std::collections::BTreeSet<String> = lands_on.iter().cloned().chain(checked).collect();
+    hosts
+        .into_iter()
+        .filter_map(|host| {
+            let served = health.board.latest(&host)?.certificate?;
+            let (status, detail) =
+                crate::tls::evaluate::judge_for(&host, &served.hostname, hostname, &served.facts, health.policy.certificates, now_ms);
+            Some(model::HostnameCertificate { host, status, detail })
+        })
+        .collect()
 }

@@ -8,6 +8,9 @@
 //!   lab's real PostgreSQL server behind a db host (with `lab.postgres = true`)
 //! - `POST /lab/dns/transfers` with `{"paused": true | false}`: stops or resumes the secondary
 //!   authoritative server's zone transfers (with `lab.dns_secondary_listen`), so it lags
+//! - `PUT /lab/hosts/{name}/certificate` with `{"certificate": "valid" | "expiring" | "expired"
+//!   | "wrong_name" | "unknown_issuer"}` (and `"days": N` for expiring, `"name": "…"` for
+//!   wrong_name): the certificate an https:// balancer serves from its next handshake
 
 use super::{HostState, LabZone};
 use crate::config::RecordKind;
@@ -29,6 +32,8 @@ pub(super) struct Control {
     pub secondary: Option<Arc<LabZone>>,
     pub transfers: Arc<std::sync::atomic::AtomicBool>,
     pub postgres: Arc<BTreeMap<String, crate::lab::pgcluster::Node>>,
+    pub certificates: Arc<BTreeMap<String, super::tls::Served>>,
+    pub authority: Option<Arc<super::tls::LabAuthority>>,
 }
 
 type Reply = (StatusCode, Json<Value>);
@@ -46,6 +51,7 @@ pub(super) fn router(control: Control) -> Router {
     Router::new()
         .route("/lab/state", get(state))
         .route("/lab/hosts/{name}", post(set_host))
+        .route("/lab/hosts/{name}/certificate", put(set_certificate))
         .route("/lab/records/{name}/{kind}", put(set_record).delete(delete_record))
         .route("/lab/postgres/{host}", post(set_postgres))
         .route("/lab/dns/transfers", post(set_transfers))
@@ -54,6 +60,8 @@ pub(super) fn router(control: Control) -> Router {
 
 async fn state(State(c): State<Control>) -> Json<Value> {
     let hosts: BTreeMap<&String, HostState> = c.hosts.iter().map(|(n, tx)| (n, *tx.borrow())).collect();
+    let certificates: BTreeMap<&String, Value> =
+        c.certificates.iter().map(|(n, s)| (n, json!({ "name": s.name, "certificate": *s.kind.borrow() }))).collect();
     let records = match &c.zone {
         Some(z) => z.dump().await,
         None => Vec::new(),
@@ -62,7 +70,7 @@ async fn state(State(c): State<Control>) -> Json<Value> {
     let secondary = c.secondary.as_ref().map(|z| {
         json!({ "serial": z.serial(), "transfers": if c.transfers.load(std::sync::atomic::Ordering::SeqCst) { "running" } else { "paused" } })
     });
-    Json(json!({ "hosts": hosts, "records": records, "serial": serial, "secondary": secondary }))
+    Json(json!({ "hosts": hosts, "certificates": certificates, "records": records, "serial": serial, "secondary": secondary }))
 }
 
 #[derive(Deserialize)]
@@ -103,6 +111,37 @@ async fn set_host(State(c): State<Control>, Path(name): Path<String>, request: R
     tx.send_replace(change.state);
     tracing::info!(host = %name, state = ?change.state, "lab host switched");
     (StatusCode::OK, Json(json!({ "host": name, "state": change.state })))
+}
+
+async fn set_certificate(
+    State(c): State<Control>,
+    Path(host): Path<String>,
+    request: Result<Json<super::CertificateChange>, JsonRejection>,
+) -> Reply {
+    let shape = r#"{"certificate": "valid|expiring|expired|wrong_name|unknown_issuer", "days": N, "name": "…"}"#;
+    let change = match body(request, shape) {
+        Ok(change) => change,
+        Err(reply) => return reply,
+    };
+    let (Some(authority), Some(served)) = (&c.authority, c.certificates.get(&host)) else {
+        let known: Vec<&String> = c.certificates.keys().collect();
+        return problem(StatusCode::NOT_FOUND, format!("no lab host {host:?} checked over https://; those are: {known:?}"));
+    };
+    if let Some(days) = change.days.filter(|d| !(0..=3650).contains(d)) {
+        return problem(StatusCode::BAD_REQUEST, format!("days must be 0 to 3650 (expired is its own kind), not {days}"));
+    }
+    // Issuing signs a fresh key: off the async threads.
+    let (authority, name, wanted) = (authority.clone(), served.name.clone(), change.clone());
+    match tokio::task::spawn_blocking(move || authority.config(&name, &wanted)).await {
+        Ok(Ok(config)) => {
+            served.config.send_replace(config);
+            served.kind.send_replace(change.certificate);
+            tracing::info!(%host, certificate = ?change.certificate, "lab certificate switched");
+            (StatusCode::OK, Json(json!({ "host": host, "name": served.name, "certificate": change.certificate })))
+        }
+        Ok(Err(e)) => problem(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 #[derive(Deserialize)]

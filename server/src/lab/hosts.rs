@@ -1,11 +1,13 @@
 //! Lab host endpoints: each host answers on its own address and can be switched up, down,
-//! hung or failing at runtime.
+//! hung or failing at runtime. A host whose check is `https://` answers over TLS with the
+//! certificate the lab's switch says (see `tls.rs`).
 
 use super::LabError;
 use crate::config::HostConfig;
 use axum::{extract::State, http::StatusCode, routing::get, Router};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -33,6 +35,8 @@ pub(super) struct Endpoint {
     pub extra: Option<Router>,
     /// Where TCP connections are forwarded while the host is up (a lab PostgreSQL node).
     pub forward: Option<SocketAddr>,
+    /// The TLS config handshakes use now, for a host checked over `https://`.
+    pub tls: Option<watch::Receiver<Arc<rustls::ServerConfig>>>,
 }
 
 impl Endpoint {
@@ -40,7 +44,12 @@ impl Endpoint {
     pub(super) fn of(host: &HostConfig) -> Endpoint {
         let http_addr = host.check.http.as_deref().and_then(|url| {
             let u = reqwest::Url::parse(url).ok()?;
-            let ip = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+            // An https:// check names the public hostname and connects to the host's own address.
+            let ip = match u.host_str()?.trim_matches(['[', ']']).parse() {
+                Ok(ip) => ip,
+                Err(_) if u.scheme() == "https" => host.address,
+                Err(_) => return None,
+            };
             Some(SocketAddr::new(ip, u.port_or_known_default()?))
         });
         Endpoint {
@@ -50,7 +59,14 @@ impl Endpoint {
             http: http_addr.is_some(),
             extra: None,
             forward: None,
+            tls: None,
         }
+    }
+
+    /// The public hostname an `https://` check asks this host for.
+    pub(super) fn tls_name(host: &HostConfig) -> Option<String> {
+        let u = reqwest::Url::parse(host.check.http.as_deref()?).ok()?;
+        (u.scheme() == "https").then(|| u.host_str().map(str::to_string)).flatten()
     }
 
     /// Binds the endpoint's address.
@@ -113,7 +129,12 @@ pub(super) async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch
             if let Some(extra) = &endpoint.extra {
                 app = app.merge(extra.clone());
             }
-            let _ = axum::serve(current, app).with_graceful_shutdown(down).await;
+            match &endpoint.tls {
+                Some(config) => serve_tls(current, app, config.clone(), down).await,
+                None => {
+                    let _ = axum::serve(current, app).with_graceful_shutdown(down).await;
+                }
+            }
         } else {
             tokio::select! {
                 _ = serve_tcp(&current, endpoint.forward, state.clone()) => {}
@@ -121,6 +142,42 @@ pub(super) async fn run(endpoint: Endpoint, first: TcpListener, mut state: watch
             }
         }
     }
+}
+
+/// Serves `app` over TLS until `down`, with the config current at each handshake; going down
+/// cuts every open connection, as a failed network would.
+async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    config: watch::Receiver<Arc<rustls::ServerConfig>>,
+    down: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(down);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    tracing::debug!(error = %e, "lab: accept failed; retrying shortly");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut down => break,
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(config.borrow().clone());
+        let app = app.clone();
+        connections.spawn(async move {
+            // A client that never finishes its handshake holds nothing for long.
+            let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
 }
 
 /// A TCP host: while up, forwards to `forward` (or accepts and closes when there is none);

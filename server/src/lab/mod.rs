@@ -1,5 +1,6 @@
 //! The lab: the demo estate stood up on loopback with real protocols, so the console has
-//! something true to watch. Each host answers HTTP (or TCP) on its own loopback address; an
+//! something true to watch. Each host answers HTTP, HTTPS (certificates from a CA the lab makes,
+//! swappable) or TCP on its own loopback address; an
 //! authoritative DNS server (hickory-server) serves the zone; a control API changes both at
 //! runtime so tests and demos can replay the incident.
 
@@ -9,6 +10,7 @@ mod dns;
 mod hosts;
 mod loader;
 pub mod pgcluster;
+mod tls;
 
 /// A port on 127.0.0.1 free for both TCP and UDP now, for a server started as another process
 /// (PostgreSQL, Knot, nginx), which must bind it itself: the port is released on return, so
@@ -27,6 +29,7 @@ pub fn free_port() -> u16 {
 pub use dns::{serve as serve_zone, LabZone, Running as RunningDns, ZoneError};
 pub use hosts::HostState;
 pub use loader::LabLoader;
+pub use tls::{CertificateChange, CertificateKind};
 
 use crate::config::Estate;
 use std::collections::BTreeMap;
@@ -54,6 +57,9 @@ pub enum LabError {
     /// The lab's PostgreSQL cluster could not be built.
     #[error("the lab cannot build its PostgreSQL cluster (set lab.postgres = false to run without): {0}")]
     Postgres(#[from] crate::lab::pgcluster::ClusterError),
+    /// The lab's CA or a balancer's certificate could not be made.
+    #[error("the lab cannot serve HTTPS: {0}")]
+    Tls(String),
 }
 
 /// A running lab; dropping it stops every task.
@@ -66,6 +72,8 @@ pub struct Lab {
     pub secondary_addr: Option<SocketAddr>,
     /// Where the caching resolver listens, when configured and unbound is installed.
     pub cache_addr: Option<SocketAddr>,
+    /// The CA the lab's HTTPS balancers are signed by, when any host is checked over https://.
+    pub ca_file: Option<std::path::PathBuf>,
     tasks: JoinSet<()>,
     _dns: Vec<dns::Running>,
     _cache: Option<cache::Cache>,
@@ -132,9 +140,19 @@ impl Lab {
             None => (None, BTreeMap::new()),
         };
         let primary_dsn = estate.databases.first().map(|db| db.primary.dsn.clone());
+        let authority = match estate.hosts.iter().any(|h| hosts::Endpoint::tls_name(h).is_some()) {
+            true => Some(Arc::new(tls::LabAuthority::create(&estate.instance.data_dir)?)),
+            false => None,
+        };
+        let mut certificates = BTreeMap::new();
         for host in &estate.hosts {
             let mut endpoint = hosts::Endpoint::of(host);
             endpoint.forward = forwards.get(&host.name).copied();
+            if let (Some(authority), Some(name)) = (&authority, hosts::Endpoint::tls_name(host)) {
+                let served = authority.serve(&name)?;
+                endpoint.tls = Some(served.config.subscribe());
+                certificates.insert(host.name.clone(), served);
+            }
             if let Some(config) = estate.loaders.iter().find(|l| l.host == host.name) {
                 let loader = LabLoader::new(&config.name);
                 endpoint.extra = Some(loader.router());
@@ -197,7 +215,16 @@ impl Lab {
                 servers.insert(replica.host.clone(), node.clone());
             }
         }
-        let control = control::Control { hosts: Arc::new(switches), zone, secondary, transfers, postgres: Arc::new(servers) };
+        let ca_file = authority.as_ref().map(|a| a.ca_file().to_path_buf());
+        let control = control::Control {
+            hosts: Arc::new(switches),
+            zone,
+            secondary,
+            transfers,
+            postgres: Arc::new(servers),
+            certificates: Arc::new(certificates),
+            authority,
+        };
         let listener = tokio::net::TcpListener::bind(estate.lab.control_listen).await.map_err(|source| LabError::Bind {
             addr: estate.lab.control_listen,
             what: "the lab control API".into(),
@@ -215,7 +242,7 @@ impl Lab {
             }
         });
         tracing::info!(%control_addr, ?dns_addr, ?secondary_addr, ?cache_addr, hosts = estate.hosts.len(), "lab is up");
-        Ok(Lab { control_addr, dns_addr, secondary_addr, cache_addr, tasks, _dns: running, _cache: cache_process, postgres })
+        Ok(Lab { control_addr, dns_addr, secondary_addr, cache_addr, ca_file, tasks, _dns: running, _cache: cache_process, postgres })
     }
 
     /// The lab's PostgreSQL cluster, when `lab.postgres` built one.

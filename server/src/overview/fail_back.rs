@@ -183,6 +183,7 @@ pub(super) mod tests {
             dns_status: status,
             serving: Vec::new(),
             since_ms: None,
+            certificates: Vec::new(),
         }
     }
 

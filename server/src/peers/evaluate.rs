@@ -209,6 +209,7 @@ mod tests {
                     dns_status: Some(DnsStatus::Ok),
                     serving: Vec::new(),
                     since_ms: None,
+                    certificates: Vec::new(),
                 }],
                 probe_interval_seconds: 1,
                 evaluated_at_ms: 0,
@@ -217,6 +218,7 @@ mod tests {
             peers,
             areas: vec![],
             audit_head: None,
+            alerts: vec![],
             at_ms: 0,
         }
     }

@@ -122,6 +122,28 @@ fn check_site(site: &Site, estate: &Estate) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The console a lab runs in trusts the lab's CA on top of what its config trusts, so the
+/// demo's https:// checks judge the lab's certificates as a production console would its own.
+fn trusting(estate: Arc<Estate>, lab_ca: &std::path::Path) -> Result<Arc<Estate>, StartError> {
+    let mut trusting = (*estate).clone();
+    trusting.tls.ca_file = Some(match &estate.tls.ca_file {
+        None => lab_ca.to_path_buf(),
+        Some(own) => {
+            // One file holds both: the config's CA first, then the lab's.
+            let bundle = lab_ca.with_file_name("trusted.pem");
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).map_err(|source| StartError::Io { what: format!("cannot read {}", path.display()), source })
+            };
+            let both = [read(own)?, b"\n".to_vec(), read(lab_ca)?].concat();
+            std::fs::write(&bundle, both)
+                .map_err(|source| StartError::Io { what: format!("cannot write {}", bundle.display()), source })?;
+            bundle
+        }
+    });
+    tracing::info!(ca_file = ?trusting.tls.ca_file, "https:// checks trust the lab's CA");
+    Ok(Arc::new(trusting))
+}
+
 impl Server {
     /// Opens the stores, starts the lab if asked, the engines, the chores and the HTTP server.
     pub async fn start(estate: Arc<Estate>, site: Site, with_lab: bool) -> Result<Server, StartError> {
@@ -129,6 +151,10 @@ impl Server {
         refuse_demo_passwords(&estate).await?;
         let stores::Stores { local, control, others, mode, declared_before } = stores::open(&estate).await?;
         let lab = if with_lab { Some(Lab::start(estate.clone()).await?) } else { None };
+        let estate = match lab.as_ref().and_then(|l| l.ca_file.as_deref()) {
+            Some(ca) => trusting(estate, ca)?,
+            None => estate,
+        };
 
         let checks = Arc::new(crate::dns::engine::checks(&estate, &declared_before, now_ms()));
         let engines::Started { clocks, mut tasks, boards } = engines::start(&estate, &local, checks.clone());
@@ -167,9 +193,11 @@ impl Server {
         }));
 
         let engines::EngineBoards { health, dns, replication, backlog } = boards;
-        let boards = Boards { health, dns, replication, backlog, peers, drift };
+        let alerts = crate::alerts::AlertBoard::default();
+        let boards = Boards { health, dns, replication, backlog, peers, drift, alerts: alerts.clone() };
         let console =
             Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
+        tasks.push(crate::alerts::engine::start(console.clone(), estate.clone(), alerts));
         let (shutdown, stopping) = watch::channel(false);
         let router = web::build(web::WebInputs {
             estate: estate.clone(),

@@ -96,6 +96,34 @@ pub fn judge(host: &str, hostname: &str, facts: &CertFacts, t: Thresholds, now_m
     }
 }
 
+/// Whether a certificate for `names` is good for `hostname`: the same name (any case), or a
+/// `*.` wildcard standing for exactly its first label, as browsers match them.
+pub fn covers(names: &[String], hostname: &str) -> bool {
+    let hostname = hostname.trim_end_matches('.').to_ascii_lowercase();
+    names.iter().any(|name| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        match name.strip_prefix("*.") {
+            Some(parent) => hostname.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == parent),
+            None => name == hostname,
+        }
+    })
+}
+
+/// What `host` serves to people who reach it as `hostname`, from the certificate its own check
+/// saw when asking for `asked`: that check's judgement when the names are the same; critical
+/// when the certificate does not cover `hostname` (the incident's `www` landing on the API
+/// tier's balancer); otherwise judged as if asked, the other name's mismatch aside.
+pub fn judge_for(host: &str, asked: &str, hostname: &str, facts: &CertFacts, t: Thresholds, now_ms: i64) -> (Status, String) {
+    if asked.trim_end_matches('.').eq_ignore_ascii_case(hostname.trim_end_matches('.')) {
+        return judge(host, hostname, facts, t, now_ms);
+    }
+    if !covers(&facts.names, hostname) {
+        return judge(host, hostname, &CertFacts { verdict: Verdict::WrongName, ..facts.clone() }, t, now_ms);
+    }
+    let verdict = if facts.verdict == Verdict::WrongName { Verdict::Valid } else { facts.verdict.clone() };
+    judge(host, hostname, &CertFacts { verdict, ..facts.clone() }, t, now_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +171,44 @@ mod tests {
         assert_eq!(days_left(NOW + DAY_MS - 1, NOW), 0);
         assert_eq!(days_left(NOW + DAY_MS, NOW), 1);
         assert_eq!(days_left(NOW - 1, NOW), -1);
+    }
+
+    #[test]
+    fn names_cover_a_hostname_exactly_or_by_one_wildcard_label() {
+        #[rustfmt::skip]
+        let table: &[(&[&str], &str, bool)] = &[
+            (&["www.example.test"], "www.example.test", true),
+            (&["WWW.Example.Test"], "www.example.test.", true),
+            (&["api.example.test"], "www.example.test", false),
+            (&["*.example.test"], "www.example.test", true),
+            (&["*.example.test"], "example.test", false),
+            (&["*.example.test"], "a.b.example.test", false),
+            (&["api.example.test", "www.example.test"], "www.example.test", true),
+            (&[], "www.example.test", false),
+        ];
+        for (names, hostname, want) in table {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            assert_eq!(covers(&names, hostname), *want, "{names:?} for {hostname}");
+        }
+    }
+
+    #[test]
+    fn a_hostname_landing_on_a_balancer_is_judged_by_what_that_balancer_serves() {
+        let api = CertFacts { names: vec!["api.example.test".into()], ..cert(Verdict::Valid, 60.0) };
+        let both = CertFacts { names: vec!["api.example.test".into(), "www.example.test".into()], ..cert(Verdict::Valid, 60.0) };
+        let expiring_api = CertFacts { names: vec!["*.example.test".into()], ..cert(Verdict::Valid, 2.0) };
+        #[rustfmt::skip]
+        let table: Vec<(&str, &str, CertFacts, Status, &str)> = vec![
+            ("asked for the same name: the check's own words", "www.example.test", cert(Verdict::Valid, 60.0), Status::Ok, "certificate for www.example.test expires in 60 days"),
+            ("the API tier's certificate for www", "api.example.test", api, Status::Critical, "lb1 serves a certificate for api.example.test, not www.example.test"),
+            ("a certificate for both names", "api.example.test", both, Status::Ok, "certificate for www.example.test expires in 60 days"),
+            ("a wildcard, expiring", "api.example.test", expiring_api, Status::Critical, "expires in 2 days"),
+            ("untrusted stays untrusted", "api.example.test", CertFacts { names: vec!["*.example.test".into()], ..cert(Verdict::UnknownIssuer, 60.0) }, Status::Critical, "does not trust"),
+        ];
+        for (name, asked, facts, status, words) in table {
+            let (got, said) = judge_for("lb1", asked, "www.example.test", &facts, T, NOW);
+            assert_eq!(got, status, "{name}: {said}");
+            assert!(said.contains(words), "{name}: {said:?} lacks {words:?}");
+        }
     }
 }

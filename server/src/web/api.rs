@@ -50,6 +50,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
     let engines: Vec<_> = state.engines.iter().map(|e| e.snapshot()).collect();
     metrics::render_engine_clocks(&mut text, &engines, crate::clock::now_ms());
     metrics::render_dns(&mut text, &console.dns_snapshot());
+    metrics::render_alerts(&mut text, &console.alert_board().get());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -124,6 +125,11 @@ pub async fn dns(State(state): State<AppState>, Query(q): Query<DnsApiQuery>) ->
 /// `GET /api/v1/replication`: every cluster's nodes, lag and history.
 pub async fn replication(State(state): State<AppState>) -> Json<app::model::Replication> {
     Json(state.console.replication())
+}
+
+/// `GET /api/v1/alerts`: firing, pending and recently resolved alerts, and each receiver.
+pub async fn alerts(State(state): State<AppState>) -> Json<app::model::Alerts> {
+    Json((*state.console.alert_board().get()).clone())
 }
 
 /// `GET /api/v1/backlog`: every loader's backlog and the fail-back verdict.

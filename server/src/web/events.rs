@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::AppState;
 use app::api::Console;
-use app::live::{ACTIONS_EVENT, BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
+use app::live::{ACTIONS_EVENT, ALERTS_EVENT, BACKLOG_EVENT, DNS_EVENT, REPLICATION_EVENT, TOPOLOGY_EVENT};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -108,13 +108,14 @@ fn stream(state: AppState, query: EventsQuery, connected: Connected) -> Sse<impl
     let mut dns_rounds = console.dns_board().subscribe();
     let mut replication_rounds = console.replication_board().subscribe();
     let mut backlog_changes = console.backlog_board().subscribe();
+    let mut alert_rounds = console.alert_board().changes();
     let mut action_changes = state.actions.subscribe();
     let mut audit_changes = console.audit_changes();
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
         let _connected = connected;
         // Every snapshot at once, then each after its engine moves.
-        let mut send = Pending { topology: true, dns: true, replication: true, backlog: true, actions: true };
+        let mut send = Pending { topology: true, dns: true, replication: true, backlog: true, actions: true, alerts: true };
         loop {
             let generation = console.generation();
             if send.topology {
@@ -129,6 +130,9 @@ fn stream(state: AppState, query: EventsQuery, connected: Connected) -> Sse<impl
             }
             if send.backlog {
                 yield Ok(event(BACKLOG_EVENT, generation, snapshots.then(|| console.backlog())));
+            }
+            if send.alerts {
+                yield Ok(event(ALERTS_EVENT, generation, snapshots.then(|| console.alert_board().get())));
             }
             if send.actions {
                 // No snapshot: the actions board is per person (buttons, tokens), so it is fetched.
@@ -152,6 +156,10 @@ fn stream(state: AppState, query: EventsQuery, connected: Connected) -> Sse<impl
                 changed = backlog_changes.changed() => {
                     if changed.is_err() { break }
                     send.backlog = true;
+                }
+                changed = alert_rounds.changed() => {
+                    if changed.is_err() { break }
+                    send.alerts = true;
                 }
                 changed = action_changes.changed() => {
                     if changed.is_err() { break }
@@ -180,6 +188,7 @@ struct Pending {
     replication: bool,
     backlog: bool,
     actions: bool,
+    alerts: bool,
 }
 
 /// One named SSE event stamped with `generation`, carrying the snapshot as JSON or, without

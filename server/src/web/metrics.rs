@@ -278,3 +278,24 @@ mod dns_tests {
         crate::backlog::exposition::parse(&out).expect("valid exposition text");
     }
 }
+
+/// Appends the alert series: alerts per state (every state, zero included) and, per configured
+/// Alertmanager, whether its last post was stored.
+pub fn render_alerts(out: &mut String, alerts: &app::model::Alerts) {
+    use app::model::AlertState;
+    let _ = writeln!(out, "# HELP crowsnest_alerts Alerts per state in the latest evaluation (resolved: within the last 15 minutes).");
+    let _ = writeln!(out, "# TYPE crowsnest_alerts gauge");
+    for state in [AlertState::Firing, AlertState::Pending, AlertState::Resolved] {
+        let n = alerts.alerts.iter().filter(|a| a.state == state).count();
+        let _ = writeln!(out, "crowsnest_alerts{{state=\"{}\"}} {n}", <&str>::from(state));
+    }
+    if alerts.receivers.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "# HELP crowsnest_alert_receiver_up 1 while the receiver stored the last post, else 0.");
+    let _ = writeln!(out, "# TYPE crowsnest_alert_receiver_up gauge");
+    for r in &alerts.receivers {
+        let up = u8::from(r.error.is_none() && r.last_ok_ms.is_some());
+        let _ = writeln!(out, "crowsnest_alert_receiver_up{{url=\"{}\"}} {up}", label(&r.url));
+    }
+}

@@ -114,6 +114,7 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/api/v1/dns", Policy::reads(Read), get(api::dns)),
         route(M::GET, "/api/v1/replication", Policy::reads(Read), get(api::replication)),
         route(M::GET, "/api/v1/backlog", Policy::reads(Read), get(api::backlog)),
+        route(M::GET, "/api/v1/alerts", Policy::reads(Read), get(api::alerts)),
         route(M::GET, "/api/v1/audit", Policy::reads(Read), get(api::audit)),
         route(M::GET, "/api/v1/actions", Policy::reads(Read), get(api::actions)),
         route(M::POST, "/api/v1/actions", Policy::writes(Operate), post(actions::api_request)),

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use crate::common;
 use common::{client, eventually};
 
+mod alerting;
 mod backlog;
+mod certificates;
 mod dns;
 mod live;
 mod metrics;

@@ -1,0 +1,90 @@
+//! The Alerts page's data: every alert this instance evaluates (pending, firing, resolved),
+//! and each receiver it posts to with how the last post went.
+
+use super::*;
+use serde::{Deserialize, Serialize};
+
+/// Where an alert is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AlertState {
+    /// Seen, waiting out its rule's `for` before it fires.
+    Pending,
+    /// Firing: sent to every receiver.
+    Firing,
+    /// Over; still re-posted for a while so every receiver hears it.
+    Resolved,
+}
+
+impl Worded for AlertState {
+    fn word(self) -> &'static str {
+        self.into()
+    }
+    fn meaning(self) -> Status {
+        match self {
+            AlertState::Pending => Status::Warn,
+            AlertState::Firing => Status::Critical,
+            AlertState::Resolved => Status::Ok,
+        }
+    }
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Its name, as Alertmanager groups it: `HostDown`, `DnsWrongAnswer`, …
+    pub name: String,
+    /// `critical`, `warning` or `info`.
+    pub severity: String,
+    /// Pending, firing or resolved.
+    pub state: AlertState,
+    /// Its identity: the labels every region sends alike (`host=lb2`, …), in order.
+    pub labels: Vec<(String, String)>,
+    /// What is wrong, in the console's words.
+    pub summary: String,
+    /// The console page that shows it (an absolute link when `auth.public_url` is set).
+    pub link: String,
+    /// Its rule's runbook, when the config names one.
+    pub runbook: Option<String>,
+    /// When it was first seen (unix milliseconds).
+    pub since_ms: i64,
+    /// When it fired, once it has.
+    pub fired_ms: Option<i64>,
+    /// When it resolved, once it has.
+    pub resolved_ms: Option<i64>,
+    /// The instances that find it now (this one first when it does); empty once resolved.
+    #[serde(default)]
+    pub seen_from: Vec<String>,
+}
+
+/// An alert's identity, as one instance tells its peers it finds it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AlertSeen {
+    /// The alert's name, e.g. `HostDown`.
+    pub name: String,
+    /// Its identity labels, in order.
+    pub labels: Vec<(String, String)>,
+}
+
+/// One Alertmanager this instance posts to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receiver {
+    /// Its base URL.
+    pub url: String,
+    /// When a post last succeeded (unix milliseconds).
+    pub last_ok_ms: Option<i64>,
+    /// The last post's error, while posts fail.
+    pub error: Option<String>,
+}
+
+/// Everything the Alerts page shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Alerts {
+    /// Firing first, then pending, then resolved; newest first within each.
+    pub alerts: Vec<Alert>,
+    /// The Alertmanagers posted to (empty: alerts are only shown here).
+    pub receivers: Vec<Receiver>,
+    /// When the rules were last evaluated (unix milliseconds); 0 before the first round.
+    pub evaluated_at_ms: i64,
+}

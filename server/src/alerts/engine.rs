@@ -1,0 +1,150 @@
+//! The alert engine: every probe interval, reads what the console judges from this vantage,
+//! moves the alerts on (`evaluate`), posts to every Alertmanager when something fired or
+//! resolved or a resend is due, and publishes the result for the Alerts page.
+
+use super::alertmanager::{self, Posted, Sender};
+use super::evaluate::{self, Book, Judged};
+use super::rules::Rules;
+use crate::clock::now_ms;
+use crate::config::Estate;
+use app::model::{AlertSeen, AlertState, Alerts, Backlog, Dns, Receiver, Replication, Topology};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The latest evaluation, for the Alerts page, its JSON, `/metrics` and the peers' reports.
+#[derive(Clone)]
+pub struct AlertBoard {
+    alerts: Arc<watch::Sender<Arc<Alerts>>>,
+    seen_here: Arc<std::sync::RwLock<Vec<AlertSeen>>>,
+}
+
+impl Default for AlertBoard {
+    fn default() -> Self {
+        AlertBoard { alerts: Arc::new(watch::channel(Arc::new(Alerts::default())).0), seen_here: Default::default() }
+    }
+}
+
+impl AlertBoard {
+    /// What the last round found.
+    pub fn get(&self) -> Arc<Alerts> {
+        self.alerts.borrow().clone()
+    }
+
+    /// Moves after every round.
+    pub fn changes(&self) -> watch::Receiver<Arc<Alerts>> {
+        self.alerts.subscribe()
+    }
+
+    /// The alerts this instance's own vantage finds now, for its peers.
+    pub fn seen_here(&self) -> Vec<AlertSeen> {
+        self.seen_here.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn publish(&self, alerts: Alerts, book: &Book, rules: &Rules) {
+        let seen = book
+            .iter()
+            .filter(|(_, a)| a.seen_here && a.state != AlertState::Resolved)
+            .map(|((key, labels), _)| AlertSeen {
+                name: rules.get(*key).name.to_string(),
+                labels: labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            })
+            .collect();
+        if let Ok(mut kept) = self.seen_here.write() {
+            *kept = seen;
+        }
+        self.alerts.send_replace(Arc::new(alerts));
+    }
+}
+
+/// What the rules read each round: the pages' own snapshots, from this vantage only.
+pub struct Snapshot {
+    /// Hosts and hostnames.
+    pub topology: Topology,
+    /// Records.
+    pub dns: Arc<Dns>,
+    /// Replicas.
+    pub replication: Replication,
+    /// Loaders.
+    pub backlog: Backlog,
+    /// What each reachable peer's own vantage finds now, by peer name.
+    pub elsewhere: Vec<(String, Vec<AlertSeen>)>,
+}
+
+/// Where the snapshots come from (the console, which builds the pages from the same).
+pub trait Snapshots: Send + Sync + 'static {
+    /// Everything judged at `now_ms`.
+    fn snapshot(&self, now_ms: i64) -> Snapshot;
+}
+
+/// Starts the engine; it runs until aborted.
+pub fn start(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard) -> JoinHandle<()> {
+    tokio::spawn(run(source, estate, board))
+}
+
+async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard) {
+    let rules = Rules::of_config(&estate.alerting);
+    let resend_ms = estate.alerting.resend_seconds as i64 * 1000;
+    let timeout = Duration::from_millis(estate.probes.timeout_ms.max(1000));
+    let client = match crate::tls::outbound(estate.tls.ca_file.as_deref(), estate.tls.system_roots).timeout(timeout).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "alerting: no HTTP client; alerts are shown but not sent");
+            reqwest::Client::new()
+        }
+    };
+    let region = estate.own_region().display.clone();
+    let public_url = estate.auth.public_url.clone().unwrap_or_default();
+    let sender = Sender { instance: &estate.instance.name, region: &region, public_url: public_url.trim_end_matches('/') };
+    let mut receivers: Vec<Receiver> =
+        estate.alerting.alertmanagers.iter().map(|url| Receiver { url: url.clone(), last_ok_ms: None, error: None }).collect();
+    // Which receivers did not store the last batch: they are posted again next round.
+    let mut unsent = vec![true; receivers.len()];
+    let mut book = Book::new();
+    let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds.max(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let now = now_ms();
+        let Snapshot { topology, dns, replication, backlog, elsewhere } = source.snapshot(now);
+        let found =
+            evaluate::inhibit(evaluate::findings(&Judged { topology: &topology, dns: &dns, replication: &replication, backlog: &backlog }));
+        let mut others = evaluate::Elsewhere::new();
+        for (peer, seen) in elsewhere {
+            for alert in seen {
+                others.entry((alert.name, alert.labels.into_iter().collect())).or_default().push(peer.clone());
+            }
+        }
+        let changed = evaluate::step(&mut book, found, &others, &rules, now);
+        if changed {
+            for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {
+                let state: &str = alert.state.into();
+                tracing::info!(alert = rules.get(*key).name, ?labels, state, summary = %alert.finding.summary, "alert {state}");
+            }
+        }
+        if !receivers.is_empty() {
+            let batch = alertmanager::batch(&book, &rules, &sender, resend_ms, now);
+            for (receiver, unsent) in receivers.iter_mut().zip(&mut unsent) {
+                // Posted when something fired or resolved, after a failure, and every resend.
+                let due = changed || *unsent || receiver.last_ok_ms.is_none_or(|at| now - at >= resend_ms);
+                if !due {
+                    continue;
+                }
+                match alertmanager::post(&client, &receiver.url, &batch).await {
+                    Posted::Stored => (receiver.last_ok_ms, receiver.error, *unsent) = (Some(now), None, false),
+                    Posted::PartlyRefused(why) => {
+                        // The valid alerts were stored: sending the batch again changes nothing.
+                        tracing::warn!(receiver = %receiver.url, %why, "alerting: Alertmanager refused part of a batch");
+                        (receiver.last_ok_ms, receiver.error, *unsent) = (Some(now), Some(why), false);
+                    }
+                    Posted::Failed(why) => {
+                        tracing::warn!(receiver = %receiver.url, %why, "alerting: post failed; retrying next round");
+                        (receiver.error, *unsent) = (Some(why), true);
+                    }
+                }
+            }
+        }
+        board.publish(super::view::alerts(&book, &rules, &sender, &receivers, now), &book, &rules);
+    }
+}
