@@ -242,6 +242,8 @@ impl crate::alerts::Snapshots for ConsoleState {
             dns: self.dns_snapshot(),
             replication: self.replication_at(now_ms),
             backlog: crate::backlog::view::backlog(&self.backlog, now_ms),
+            instance: app::api::Console::instance(self),
+            peers: self.peers.statuses(),
             elsewhere: self
                 .peers
                 .snapshot()

@@ -115,7 +115,13 @@ fn postable(alert: &Tracked, rules: &Rules, sender: &Sender<'_>, resend_ms: i64,
 /// Posts `batch` to one Alertmanager at `base` (no trailing slash needed).
 pub async fn post(client: &reqwest::Client, base: &str, batch: &[Postable]) -> Posted {
     let url = format!("{}/api/v2/alerts", base.trim_end_matches('/'));
-    match client.post(&url).json(batch).send().await {
+    // Serialised here rather than with reqwest's `json` feature, which only the tests enable.
+    let body = match serde_json::to_vec(batch) {
+        Ok(body) => body,
+        Err(e) => return Posted::Failed(format!("encoding the batch: {e}")),
+    };
+    let request = client.post(&url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+    match request.send().await {
         Err(e) => Posted::Failed(format!("POST {url}: {e}")),
         Ok(r) if r.status().is_success() => Posted::Stored,
         Ok(r) if r.status() == reqwest::StatusCode::BAD_REQUEST => {

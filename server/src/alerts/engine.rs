@@ -7,7 +7,8 @@ use super::evaluate::{self, Book, Judged};
 use super::rules::Rules;
 use crate::clock::now_ms;
 use crate::config::Estate;
-use app::model::{AlertSeen, AlertState, Alerts, Backlog, Dns, Receiver, Replication, Topology};
+use app::model::{AlertSeen, AlertState, Alerts, Backlog, Dns, Instance, Receiver, Replication, Topology};
+use app::vantage::PeerStatus;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -70,6 +71,10 @@ pub struct Snapshot {
     pub backlog: Backlog,
     /// What each reachable peer's own vantage finds now, by peer name.
     pub elsewhere: Vec<(String, Vec<AlertSeen>)>,
+    /// This instance, with its mode.
+    pub instance: Instance,
+    /// Every peer as this instance sees it.
+    pub peers: Vec<PeerStatus>,
 }
 
 /// Where the snapshots come from (the console, which builds the pages from the same).
@@ -78,12 +83,18 @@ pub trait Snapshots: Send + Sync + 'static {
     fn snapshot(&self, now_ms: i64) -> Snapshot;
 }
 
-/// Starts the engine; it runs until aborted.
-pub fn start(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard) -> JoinHandle<()> {
-    tokio::spawn(run(source, estate, board))
+/// Starts the engine; it runs until aborted. `engines` are the other engines' clocks, whose
+/// overdue rounds are an alert of their own.
+pub fn start(
+    source: Arc<dyn Snapshots>,
+    estate: Arc<Estate>,
+    board: AlertBoard,
+    engines: Vec<Arc<crate::engines::Engine>>,
+) -> JoinHandle<()> {
+    tokio::spawn(run(source, estate, board, engines))
 }
 
-async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard) {
+async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard, engines: Vec<Arc<crate::engines::Engine>>) {
     let rules = Rules::of_config(&estate.alerting);
     let resend_ms = estate.alerting.resend_seconds as i64 * 1000;
     let timeout = Duration::from_millis(estate.probes.timeout_ms.max(1000));
@@ -107,9 +118,19 @@ async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard)
     loop {
         ticker.tick().await;
         let now = now_ms();
-        let Snapshot { topology, dns, replication, backlog, elsewhere } = source.snapshot(now);
-        let found =
-            evaluate::inhibit(evaluate::findings(&Judged { topology: &topology, dns: &dns, replication: &replication, backlog: &backlog }));
+        let Snapshot { topology, dns, replication, backlog, elsewhere, instance, peers } = source.snapshot(now);
+        let stale: Vec<(&'static str, i64)> =
+            engines.iter().map(|e| e.snapshot()).filter_map(|e| e.stale_for_ms(now).map(|age| (e.name, age))).collect();
+        let judged = Judged {
+            topology: &topology,
+            dns: &dns,
+            replication: &replication,
+            backlog: &backlog,
+            instance: &instance,
+            peers: &peers,
+            stale_engines: &stale,
+        };
+        let found = evaluate::inhibit(evaluate::findings(&judged));
         let mut others = evaluate::Elsewhere::new();
         for (peer, seen) in elsewhere {
             for alert in seen {

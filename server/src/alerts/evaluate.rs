@@ -8,7 +8,8 @@
 
 use super::rules::{Rule, Rules};
 use crate::config::RuleKey;
-use app::model::{AlertState, Backlog, BacklogStatus, Dns, DnsStatus, ReplicaStatus, Replication, Status, Topology};
+use app::model::{AlertState, Backlog, BacklogStatus, Dns, DnsStatus, Instance, ReplicaStatus, Replication, Status, Topology};
+use app::vantage::PeerStatus;
 use std::collections::BTreeMap;
 
 /// An alert's identity: the labels every region sends alike (never the vantage).
@@ -43,6 +44,12 @@ pub struct Judged<'a> {
     pub replication: &'a Replication,
     /// Every loader's status.
     pub backlog: &'a Backlog,
+    /// This instance: its mode and whether the primary is lost.
+    pub instance: &'a Instance,
+    /// This instance's peers, reachable or not.
+    pub peers: &'a [PeerStatus],
+    /// This instance's engines whose rounds are overdue: (engine, milliseconds since a round).
+    pub stale_engines: &'a [(&'static str, i64)],
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -141,6 +148,39 @@ pub fn findings(judged: &Judged<'_>) -> Vec<Finding> {
                 caused_by_hostname: None,
             });
         }
+    }
+    for peer in judged.peers.iter().filter(|p| !p.reachable) {
+        let why = peer.error.as_deref().unwrap_or("no answer");
+        add(Finding {
+            rule: RuleKey::PeerUnreachable,
+            labels: labels(&[("peer", &peer.name), ("region", &peer.region)]),
+            summary: format!("{} ({}) cannot be reached from {}: {why}", peer.name, peer.region, judged.instance.name),
+            page: "/topology#vantages",
+            caused_by_hostname: None,
+        });
+    }
+    for (engine, age_ms) in judged.stale_engines {
+        add(Finding {
+            rule: RuleKey::EngineStale,
+            // Which instance's engine is the identity: another region's engines are its own.
+            labels: labels(&[("engine", engine), ("instance", &judged.instance.name)]),
+            summary: format!("the {engine} engine of {} has not finished a round for {} s", judged.instance.name, age_ms / 1000),
+            page: "/healthz",
+            caused_by_hostname: None,
+        });
+    }
+    if let Some(lost) = judged.instance.primary_lost_since_ms {
+        add(Finding {
+            rule: RuleKey::ControlStoreUnwritable,
+            // One store, one alert, from every region alike.
+            labels: Labels::new(),
+            summary: format!(
+                "no control store is writable: the primary is lost since {}; actions need break-glass",
+                app::format::utc(lost)
+            ),
+            page: "/actions",
+            caused_by_hostname: None,
+        });
     }
     found.into_values().collect()
 }
@@ -369,5 +409,127 @@ mod tests {
             let got: Vec<RuleKey> = inhibit(findings).into_iter().map(|f| f.rule).collect();
             assert_eq!(got, kept, "row {i}");
         }
+    }
+
+    /// The demo's shape in small: one host, one hostname, one record, one replica, one loader,
+    /// one peer, all well; each row breaks one thing.
+    fn healthy() -> serde_json::Value {
+        serde_json::json!({
+            "topology": {
+                "regions": [{"name": "sjc", "display": "San Jose", "primary": true, "status": "ok", "hosts": [{
+                    "name": "lb2", "region": "sjc", "tier": "web_lb", "address": "127.0.1.2", "check": "GET https://www.example.test/",
+                    "health": {"status": "ok", "latency_ms": 2.0, "checked_at_ms": 0, "detail": "HTTP 200", "flapping": null},
+                    "certificate": {"hostname": "www.example.test", "status": "ok", "detail": "certificate for www.example.test expires in 60 days",
+                        "days_left": 60, "not_after_ms": 0, "issuer": "CA", "trusted": true}
+                }]}],
+                "hostnames": [{"name": "www.example.test", "tier": "web_lb", "site": null, "lands_on": [], "dns_status": "ok", "certificates": []}],
+                "probe_interval_seconds": 1, "evaluated_at_ms": 0,
+                "vantages": {"columns": [], "hostnames": [], "hosts": [], "peers": [], "findings": [], "status": "ok"}
+            },
+            "dns": {"soa": [], "declared_serial": null, "soa_skew": false, "resolvers": ["lab-auth"], "probe_interval_seconds": 1, "evaluated_at_ms": 0,
+                "records": [{"name": "www.example.test.", "kind": "A", "declared": ["127.0.1.2"], "ttl": 60, "required_tier": "web_lb",
+                    "status": "ok", "latest": "ok", "flapping": null, "detail": "lab-auth: as declared", "since_ms": 0, "checked_at_ms": 0, "cells": []}]},
+            "replication": {"clusters": [{"name": "main", "status": "ok", "detail": "", "slots": [], "heartbeat_error": null, "nodes": [{
+                    "host": "db-sin", "region": "sin", "region_display": "Singapore", "configured_role": "replica", "observed_role": "replica",
+                    "status": "ok", "detail": "streaming", "lag_bytes": 0, "lag_seconds": 0.0, "sender_state": null, "sync_state": null,
+                    "sender_lag_seconds": [null, null, null], "replay_lsn": null, "receiver_status": null, "last_message_ms": null,
+                    "replay_paused": null, "checked_at_ms": 0, "history": []}]}],
+                "thresholds": {"warn_seconds": 5.0, "critical_seconds": 30.0, "warn_bytes": 1, "critical_bytes": 2}, "interval_seconds": 1, "evaluated_at_ms": 0},
+            "backlog": {"loaders": [{"name": "loader-sjc", "host": "loader-sjc", "region": "sjc", "region_display": "San Jose", "source": "scraped",
+                    "status": "ok", "detail": "draining", "depth": 3.0, "oldest_age_seconds": null, "enqueue_rate": null, "load_rate": null,
+                    "net_drain": null, "eta_seconds": null, "last_report_ms": null, "last_error": null, "history": []}],
+                "window_seconds": 60, "interval_seconds": 1, "evaluated_at_ms": 0},
+            "instance": {"name": "sin-1", "region": "sin", "region_display": "Singapore", "mode": "secondary", "read_only": true,
+                "mode_reason": "", "mode_since_ms": 0, "control_store": "postgres", "primary": "sjc-1", "primary_lost_since_ms": null,
+                "primary_lost_seconds": null, "replica_unreplayed_bytes": null, "replica_last_replay_seconds": null,
+                "config_differences": [], "version": "0"},
+            "peers": [{"name": "sjc-1", "region": "sjc", "reachable": true, "last_ok_ms": 0, "failing_since_ms": null, "error": null, "mode": "primary"}]
+        })
+    }
+
+    /// Each row sets JSON pointers in the healthy estate; the findings must be exactly the
+    /// expected (rule, labels) and the first's summary must contain the words.
+    #[test]
+    fn each_rule_finds_what_its_page_shows() {
+        use serde_json::json;
+        #[rustfmt::skip]
+        let table: Vec<(&str, Vec<(&str, serde_json::Value)>, Vec<(RuleKey, Vec<(&str, &str)>)>, &str)> = vec![
+            ("all well: nothing", vec![], vec![], ""),
+            ("a host down", vec![("/topology/regions/0/hosts/0/health/status", json!("critical")), ("/topology/regions/0/hosts/0/health/detail", json!("connection refused"))],
+                vec![(RuleKey::HostDown, vec![("host", "lb2"), ("region", "sjc"), ("tier", "web_lb")])], "lb2 (web_lb, San Jose) is down: connection refused"),
+            ("down only by its certificate: a certificate alert, not a host down", vec![
+                ("/topology/regions/0/hosts/0/health/status", json!("critical")), ("/topology/regions/0/hosts/0/health/detail", json!("lb2's certificate for www.example.test expired 2 days ago")),
+                ("/topology/regions/0/hosts/0/certificate/status", json!("critical")), ("/topology/regions/0/hosts/0/certificate/detail", json!("lb2's certificate for www.example.test expired 2 days ago"))],
+                vec![(RuleKey::CertificateInvalid, vec![("host", "lb2"), ("hostname", "www.example.test")])], "expired 2 days ago"),
+            ("a certificate in its warning window", vec![("/topology/regions/0/hosts/0/certificate/status", json!("warn"))],
+                vec![(RuleKey::CertificateExpiring, vec![("host", "lb2"), ("hostname", "www.example.test")])], "expires in 60 days"),
+            ("www on the API tier", vec![("/dns/records/0/status", json!("wrong_tier")), ("/dns/records/0/detail", json!("all 1 resolvers (lab-auth): www resolves to lb1 = API tier"))],
+                vec![(RuleKey::DnsWrongAnswer, vec![("hostname", "www.example.test"), ("type", "A")])], "www resolves to lb1 = API tier"),
+            ("an allowed failover is a warning of its own", vec![("/dns/records/0/status", json!("failed_over"))],
+                vec![(RuleKey::DnsFailedOver, vec![("hostname", "www.example.test"), ("type", "A")])], "as declared"),
+            ("a stale cache is no alert", vec![("/dns/records/0/status", json!("stale"))], vec![], ""),
+            ("a replica disconnected", vec![("/replication/clusters/0/nodes/0/status", json!("disconnected")), ("/replication/clusters/0/nodes/0/detail", json!("no WAL receiver"))],
+                vec![(RuleKey::ReplicationBroken, vec![("cluster", "main"), ("host", "db-sin")])], "main on db-sin: no WAL receiver"),
+            ("lag over warn only is no page", vec![("/replication/clusters/0/nodes/0/status", json!("warn"))], vec![], ""),
+            ("a loader stopped", vec![("/backlog/loaders/0/status", json!("stopped"))],
+                vec![(RuleKey::BacklogStuck, vec![("host", "loader-sjc"), ("loader", "loader-sjc")])], "loader loader-sjc is stopped: draining"),
+            ("a peer unreachable", vec![("/peers/0/reachable", json!(false)), ("/peers/0/error", json!("connection refused"))],
+                vec![(RuleKey::PeerUnreachable, vec![("peer", "sjc-1"), ("region", "sjc")])], "sjc-1 (sjc) cannot be reached from sin-1: connection refused"),
+            ("the primary lost", vec![("/instance/primary_lost_since_ms", json!(0))],
+                vec![(RuleKey::ControlStoreUnwritable, vec![])], "no control store is writable: the primary is lost since 1970-01-01 00:00:00 UTC"),
+        ];
+        for (name, changes, want, words) in table {
+            let mut estate = healthy();
+            for (pointer, value) in changes {
+                *estate.pointer_mut(pointer).unwrap_or_else(|| panic!("{name}: no {pointer}")) = value;
+            }
+            let part = |key: &str| estate[key].clone();
+            let topology: Topology = serde_json::from_value(part("topology")).unwrap();
+            let dns: Dns = serde_json::from_value(part("dns")).unwrap();
+            let replication: Replication = serde_json::from_value(part("replication")).unwrap();
+            let backlog: Backlog = serde_json::from_value(part("backlog")).unwrap();
+            let instance: Instance = serde_json::from_value(part("instance")).unwrap();
+            let peers: Vec<PeerStatus> = serde_json::from_value(part("peers")).unwrap();
+            let judged = Judged {
+                topology: &topology,
+                dns: &dns,
+                replication: &replication,
+                backlog: &backlog,
+                instance: &instance,
+                peers: &peers,
+                stale_engines: &[],
+            };
+            let found = findings(&judged);
+            let got: Vec<(RuleKey, Labels)> = found.iter().map(|f| (f.rule, f.labels.clone())).collect();
+            let want: Vec<(RuleKey, Labels)> = want.into_iter().map(|(rule, pairs)| (rule, labels(&pairs))).collect();
+            assert_eq!(got, want, "{name}");
+            if let Some(first) = found.first() {
+                assert!(first.summary.contains(words), "{name}: {:?} lacks {words:?}", first.summary);
+            }
+        }
+    }
+
+    #[test]
+    fn a_stale_engine_is_this_instance_s_own_alert() {
+        let estate = healthy();
+        let topology: Topology = serde_json::from_value(estate["topology"].clone()).unwrap();
+        let dns: Dns = serde_json::from_value(estate["dns"].clone()).unwrap();
+        let replication: Replication = serde_json::from_value(estate["replication"].clone()).unwrap();
+        let backlog: Backlog = serde_json::from_value(estate["backlog"].clone()).unwrap();
+        let instance: Instance = serde_json::from_value(estate["instance"].clone()).unwrap();
+        let stale = [("dns", 42_000)];
+        let judged = Judged {
+            topology: &topology,
+            dns: &dns,
+            replication: &replication,
+            backlog: &backlog,
+            instance: &instance,
+            peers: &[],
+            stale_engines: &stale,
+        };
+        let found = findings(&judged);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].labels, labels(&[("engine", "dns"), ("instance", "sin-1")]));
+        assert_eq!(found[0].summary, "the dns engine of sin-1 has not finished a round for 42 s");
     }
 }

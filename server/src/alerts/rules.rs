@@ -33,6 +33,9 @@ fn default(key: RuleKey) -> (&'static str, Severity, u64) {
         RuleKey::DnsFailedOver => ("DnsFailedOver", Severity::Warning, 60),
         RuleKey::ReplicationBroken => ("ReplicationBroken", Severity::Critical, 30),
         RuleKey::BacklogStuck => ("BacklogStuck", Severity::Critical, 60),
+        RuleKey::PeerUnreachable => ("PeerUnreachable", Severity::Critical, 30),
+        RuleKey::EngineStale => ("EngineStale", Severity::Critical, 0),
+        RuleKey::ControlStoreUnwritable => ("ControlStoreUnwritable", Severity::Critical, 30),
     }
 }
 

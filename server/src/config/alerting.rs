@@ -38,6 +38,12 @@ pub enum RuleKey {
     ReplicationBroken,
     /// A loader's backlog is stalled or stopped.
     BacklogStuck,
+    /// A peer (another region's Crowsnest) cannot be reached.
+    PeerUnreachable,
+    /// An engine of this instance stopped finishing rounds.
+    EngineStale,
+    /// No control store is writable: actions wait for break-glass.
+    ControlStoreUnwritable,
 }
 
 /// How loud an alert is; the words are Alertmanager's and PagerDuty's.

@@ -324,7 +324,15 @@ pub fn judge(declared: &Declared, views: &[View], book: &AddressBook, serials: &
     };
     let disagree = answered.len() > 1 && !answering.iter().all(|(_, r)| expected(r.status));
     if !disagree {
-        let detail = format!("{}: {}", worst.resolver, worst.detail).into();
+        // Every resolver that found the same says so, not only the first: "all agree" is
+        // itself evidence (the record is wrong at its source, not in one cache).
+        let same: Vec<&str> = answering.iter().filter(|(_, r)| r.status == worst.status).map(|(_, r)| &*r.resolver).collect();
+        let who = match same.len() {
+            0 | 1 => worst.resolver.to_string(),
+            n if n == views.len() => format!("all {n} resolvers ({})", same.join(", ")),
+            _ => same.join(", "),
+        };
+        let detail = format!("{who}: {}", worst.detail).into();
         return Verdict { status: worst.status, detail, resolvers };
     }
     // Resolvers disagree: each one's own finding, so the page says who answers what.

@@ -63,12 +63,28 @@ pub fn health(topology: &Topology) -> Area {
     } else if ok == total {
         format!("All {total} hosts answer their checks.")
     } else {
+        // Which hosts, and a flapping one says so: "1 critical" alone hides the story.
+        let named = |status: Status| {
+            let hosts: Vec<String> = topology
+                .hosts()
+                .filter(|h| h.health.status == status)
+                .map(|h| match &h.health.flapping {
+                    Some(f) => format!("{} {}", h.name, app::format::flapping(f)),
+                    None => h.name.clone(),
+                })
+                .collect();
+            let mut list = hosts.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+            if hosts.len() > 3 {
+                list.push_str(&format!(" and {} more", hosts.len() - 3));
+            }
+            list
+        };
         let mut parts = Vec::new();
         if critical > 0 {
-            parts.push(format!("{critical} critical"));
+            parts.push(format!("{critical} critical ({})", named(Status::Critical)));
         }
         if warn > 0 {
-            parts.push(format!("{warn} warn"));
+            parts.push(format!("{warn} warn ({})", named(Status::Warn)));
         }
         if unknown > 0 {
             parts.push(format!("{unknown} without fresh data"));
@@ -128,7 +144,11 @@ pub fn backlog(backlog: &Backlog) -> Area {
         .iter()
         .filter(|l| l.status != BacklogStatus::Ok)
         .take(3)
-        .map(|l| format!("{} {}", l.name, l.status.as_str()))
+        .map(|l| match &l.last_error {
+            // A loader whose metrics no longer parse is "stopped" for a reason the overview names.
+            Some(e) => format!("{} {} (last report rejected: {e})", l.name, l.status.as_str()),
+            None => format!("{} {}", l.name, l.status.as_str()),
+        })
         .collect();
     let queued: f64 = backlog.loaders.iter().filter_map(|l| l.depth).sum();
     let summary = if backlog.loaders.is_empty() {
@@ -226,6 +246,7 @@ mod backlog_area_tests {
             ("one growing", vec![loader("a", Ok, Some(1.0)), loader("b", Growing, Some(90.0))], Status::Warn, "1 of 2: b growing."),
             ("stalled outranks growing", vec![loader("a", Growing, None), loader("b", Stalled, None)], Status::Critical, "2 of 2: a growing; b stalled."),
             ("no report yet", vec![loader("a", Unknown, None)], Status::Unknown, "1 of 1: a unknown."),
+            ("metrics that no longer parse say why", vec![Loader { last_error: Some("line 3: bad number".into()), ..loader("a", Stopped, None) }], Status::Critical, "1 of 1: a stopped (last report rejected: line 3: bad number)."),
         ];
         for (name, loaders, status, summary) in cases {
             let area = super::backlog(&Backlog { loaders, window_seconds: 60, interval_seconds: 2, evaluated_at_ms: 0 });
@@ -274,14 +295,19 @@ mod area_tests {
         let cases: Vec<(&str, Vec<Status>, Status, &str)> = vec![
             ("no hosts: nothing to judge is unknown, never ok", vec![], Unknown, "No hosts are configured."),
             ("all ok", vec![Ok, Ok], Ok, "All 2 hosts answer their checks."),
-            ("one critical", vec![Ok, Critical], Critical, "1 of 2 hosts: 1 critical."),
+            ("one critical, named", vec![Ok, Critical], Critical, "1 of 2 hosts: 1 critical (lb1)."),
             ("stale data is not ok", vec![Ok, Unknown], Unknown, "1 of 2 hosts: 1 without fresh data."),
-            ("every kind, worst first", vec![Warn, Critical, Unknown, Ok], Critical, "3 of 4 hosts: 1 critical, 1 warn, 1 without fresh data."),
+            ("every kind, worst first", vec![Warn, Critical, Unknown, Ok], Critical, "3 of 4 hosts: 1 critical (lb1), 1 warn (lb0), 1 without fresh data."),
+            ("many, the first three named", vec![Critical; 5], Critical, "5 of 5 hosts: 5 critical (lb0, lb1, lb2 and 2 more)."),
         ];
         for (name, statuses, status, summary) in cases {
             let area = health(&topology(&statuses));
             assert_eq!((area.status, area.summary.as_str()), (status, summary), "{name}");
         }
+        // A flapping host says so where the count is.
+        let mut flapping = topology(&[Ok, Critical]);
+        flapping.regions[0].hosts[1].health.flapping = Some(app::model::Flapping { changes: 6, since_ms: 0 });
+        assert_eq!(health(&flapping).summary, "1 of 2 hosts: 1 critical (lb1 flapping: 6 changes since 1970-01-01 00:00:00 UTC).");
     }
 
     fn replicating(nodes: &[(&str, ReplicaStatus)], cluster: ReplicaStatus) -> Replication {

@@ -105,6 +105,15 @@ fn across_resolvers() {
     assert_eq!(all_ok.status, Ok);
     assert_eq!(all_ok.resolvers.len(), 2);
 
+    // Every resolver agrees on the wrong tier: the detail names them all, not the first.
+    let on_lb1 = || answered("NOERROR", true, &["127.0.1.1"], Some(60));
+    let all_wrong = judge(&www(), &[view("a", Auth, on_lb1()), view("b", Auth, on_lb1())], &b, NOW);
+    assert_eq!(all_wrong.status, WrongTier, "{}", all_wrong.detail);
+    assert!(all_wrong.detail.starts_with("all 2 resolvers (a, b): "), "{}", all_wrong.detail);
+    // One of two answers, the other is dead: only the one that answered is named.
+    let half = judge(&www(), &[view("a", Auth, on_lb1()), view("b", Auth, Seen::Failed(QueryError::Timeout(500)))], &b, NOW);
+    assert!(half.detail.starts_with("a: "), "{}", half.detail);
+
     // One resolver dead, the other fine: the record is fine, the dead one says timeout.
     let one_dead = judge(&www(), &[view("a", Auth, ok()), view("b", Auth, Seen::Failed(QueryError::Timeout(500)))], &b, NOW);
     assert_eq!(one_dead.status, Ok);
