@@ -26,11 +26,12 @@ fn unknown(text: &str) -> VantageCell {
 }
 
 /// Rows of `name`s with a cell per vantage: `cell` reads one topology; a vantage that cannot be
-/// reached now shows that, not its last words.
+/// reached now shows that, not its last words. Vantages disagree when the cells' `key`s differ.
 fn rows<'a>(
     names: impl Iterator<Item = String>,
     seen: &[(String, Option<&'a Topology>)],
     cell: impl Fn(&'a Topology, &str) -> Option<VantageCell>,
+    key: impl Fn(&VantageCell) -> String,
 ) -> Vec<VantageRow> {
     names
         .map(|name| {
@@ -41,7 +42,7 @@ fn rows<'a>(
                     None => unknown("unreachable"),
                 })
                 .collect();
-            let answers: BTreeSet<&str> = cells.iter().filter(|c| c.status != Status::Unknown).map(|c| c.text.as_str()).collect();
+            let answers: BTreeSet<String> = cells.iter().filter(|c| c.status != Status::Unknown).map(&key).collect();
             VantageRow { name, disagree: answers.len() > 1, cells }
         })
         .collect()
@@ -80,19 +81,36 @@ pub fn vantages(own: &VantageReport, peers: &[PeerView<'_>], now_ms: i64) -> Van
                 .collect(),
         })
         .collect();
-    let hostnames = rows(own.topology.hostnames.iter().map(|h| h.name.clone()), &seen, |t, name| {
-        let h = t.hostnames.iter().find(|h| h.name == name)?;
-        let text = if h.lands_on.is_empty() { "no answer".to_string() } else { h.lands_on.join("; ") };
-        Some(VantageCell { text, status: h.dns_status.map(|s| s.meaning()).unwrap_or(Status::Unknown) })
-    });
-    let hosts = rows(own.topology.hosts().map(|h| h.name.clone()), &seen, |t, name| {
-        let h = t.hosts().find(|h| h.name == name)?;
-        let words = match h.health.status {
-            Status::Ok | Status::Warn => format!("{} {}", h.health.status.word(), latency(h.health.latency_ms)),
-            s => s.word().to_string(),
-        };
-        Some(VantageCell { text: words, status: h.health.status })
-    });
+    let hostnames = rows(
+        own.topology.hostnames.iter().map(|h| h.name.clone()),
+        &seen,
+        |t, name| {
+            let h = t.hostnames.iter().find(|h| h.name == name)?;
+            let text = if h.lands_on.is_empty() { "no answer".to_string() } else { h.lands_on.join("; ") };
+            Some(VantageCell { text, status: h.dns_status.map(|s| s.meaning()).unwrap_or(Status::Unknown) })
+        },
+        |c| c.text.clone(),
+    );
+    let hosts = rows(
+        own.topology.hosts().map(|h| h.name.clone()),
+        &seen,
+        |t, name| {
+            let h = t.hosts().find(|h| h.name == name)?;
+            let words = match h.health.status {
+                Status::Ok | Status::Warn => format!("{} {}", h.health.status.word(), latency(h.health.latency_ms)),
+                s => s.word().to_string(),
+            };
+            // What each vantage's handshake found: the same balancer can serve one region another
+            // certificate (a second balancer behind one address, an interception on the way).
+            let words = match &h.certificate {
+                Some(c) if c.status == Status::Ok => format!("{words} · certificate {} d left", c.days_left),
+                Some(c) => format!("{words} · certificate {}: {}", c.status.word(), c.detail),
+                None => words,
+            };
+            Some(VantageCell { text: words, status: h.health.status })
+        },
+        |c| c.status.word().to_string(),
+    );
 
     let mut findings = Vec::new();
     let mut status = Status::Ok;
@@ -274,6 +292,43 @@ mod tests {
         let theirs = report("ams-1", "Amsterdam", &["lb1"], Status::Ok, vec![]);
         let v = vantages(&own, &[PeerView { status: &ams, display: "Amsterdam", report: Some(&theirs) }], 0);
         assert_eq!(v.findings[0], "vantages disagree: www.example.test lands on lb2 from Singapore (sin-1), lb1 from Amsterdam (ams-1)");
+
+        // Latencies differ from every vantage; the host's status is what must agree.
+        let mut theirs = report("ams-1", "Amsterdam", &["lb2"], Status::Ok, vec![]);
+        theirs.topology.regions[0].hosts[0].health.latency_ms = Some(9.0);
+        let v = vantages(&own, &[PeerView { status: &ams, display: "Amsterdam", report: Some(&theirs) }], 0);
+        assert!(v.findings.is_empty(), "{:?}", v.findings);
+        assert_eq!(v.hosts[0].cells[1].text, "ok 9.0 ms");
+    }
+
+    #[test]
+    fn each_vantage_says_what_certificate_it_was_served() {
+        let own = report("sin-1", "Singapore", &["lb2"], Status::Ok, vec![]);
+        let mut theirs = report("ams-1", "Amsterdam", &["lb2"], Status::Critical, vec![]);
+        let certificate = |status: Status, detail: &str| app::model::Certificate {
+            hostname: "www.example.test".into(),
+            status,
+            detail: detail.into(),
+            days_left: 60,
+            not_after_ms: 0,
+            issuer: "CA".into(),
+            trusted: status == Status::Ok,
+        };
+        let mut own = own;
+        own.topology.regions[0].hosts[0].certificate = Some(certificate(Status::Ok, "fine"));
+        theirs.topology.regions[0].hosts[0].certificate = Some(certificate(
+            Status::Critical,
+            "lb2 serves a certificate for www.example.test issued by Proxy CA, which this instance does not trust",
+        ));
+        let ams = status("ams-1", true, None);
+        let v = vantages(&own, &[PeerView { status: &ams, display: "Amsterdam", report: Some(&theirs) }], 0);
+        assert_eq!(v.hosts[0].cells[0].text, "ok 2.0 ms · certificate 60 d left");
+        assert!(
+            v.hosts[0].cells[1].text.starts_with("critical · certificate critical: lb2 serves a certificate"),
+            "{}",
+            v.hosts[0].cells[1].text
+        );
+        assert!(v.hosts[0].disagree);
     }
 
     #[test]
