@@ -84,17 +84,25 @@ pub trait Snapshots: Send + Sync + 'static {
 }
 
 /// Starts the engine; it runs until aborted. `engines` are the other engines' clocks, whose
-/// overdue rounds are an alert of their own.
+/// overdue rounds are an alert of their own. With `[[alerting.webhooks]]`, notices go through
+/// `local`'s outbox.
 pub fn start(
     source: Arc<dyn Snapshots>,
     estate: Arc<Estate>,
     board: AlertBoard,
     engines: Vec<Arc<crate::engines::Engine>>,
+    local: crate::store::LocalStore,
 ) -> JoinHandle<()> {
-    tokio::spawn(run(source, estate, board, engines))
+    tokio::spawn(run(source, estate, board, engines, local))
 }
 
-async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard, engines: Vec<Arc<crate::engines::Engine>>) {
+async fn run(
+    source: Arc<dyn Snapshots>,
+    estate: Arc<Estate>,
+    board: AlertBoard,
+    engines: Vec<Arc<crate::engines::Engine>>,
+    local: crate::store::LocalStore,
+) {
     let rules = Rules::of_config(&estate.alerting);
     let resend_ms = estate.alerting.resend_seconds as i64 * 1000;
     let timeout = Duration::from_millis(estate.probes.timeout_ms.max(1000));
@@ -112,6 +120,11 @@ async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard,
         estate.alerting.alertmanagers.iter().map(|url| Receiver { url: url.clone(), last_ok_ms: None, error: None }).collect();
     // Which receivers did not store the last batch: they are posted again next round.
     let mut unsent = vec![true; receivers.len()];
+    let hooks = estate.alerting.webhooks.clone();
+    // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
+    // receiver never delays a round.
+    let deliveries = (!hooks.is_empty()).then(|| tokio::spawn(super::webhook::run(local.clone(), hooks.clone(), client.clone())));
+    let _stop_deliveries = deliveries.map(AbortOnDrop);
     let mut book = Book::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds.max(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,6 +151,13 @@ async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard,
             }
         }
         let changed = evaluate::step(&mut book, found, &others, &rules, now);
+        if changed && !hooks.is_empty() && super::webhook::sends(&instance, &peers) {
+            let moved: Vec<&super::evaluate::Tracked> = book
+                .values()
+                .filter(|a| a.resolved_ms == Some(now) || (a.fired_ms == Some(now) && a.state == AlertState::Firing))
+                .collect();
+            super::webhook::enqueue(&local, &hooks, &moved, &rules, &sender, now).await;
+        }
         if changed {
             for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {
                 let state: &str = alert.state.into();
@@ -167,5 +187,14 @@ async fn run(source: Arc<dyn Snapshots>, estate: Arc<Estate>, board: AlertBoard,
             }
         }
         board.publish(super::view::alerts(&book, &rules, &sender, &receivers, now), &book, &rules);
+    }
+}
+
+/// Aborts the task when the engine stops (it is aborted itself at shutdown).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -9,5 +9,6 @@ pub mod engine;
 pub mod evaluate;
 pub mod rules;
 pub mod view;
+pub mod webhook;
 
 pub use engine::{AlertBoard, Snapshot, Snapshots};

@@ -17,6 +17,20 @@ pub struct AlertingConfig {
     /// Per rule, by its key (`host_down`, `dns_wrong_answer`, …): `for_seconds`, `severity`,
     /// `muted`, `runbook`.
     pub rules: BTreeMap<RuleKey, RuleOverride>,
+    /// Direct receivers (no Alertmanager): signed JSON webhooks, sent through the local outbox.
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// A generic webhook: JSON, signed with HMAC-SHA256 over `timestamp.body`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Its name, shown on the Alerts page and kept with each delivery.
+    pub name: String,
+    /// Where notices are POSTed (http:// or https://).
+    pub url: String,
+    /// The shared secret the signature is made with (at least 16 characters).
+    pub secret: String,
 }
 
 /// The rules Crowsnest evaluates, by the key the config names them with.
@@ -62,7 +76,7 @@ pub enum Severity {
 impl Default for AlertingConfig {
     fn default() -> Self {
         // Prometheus' resend delay is one minute; Alertmanager's resolve_timeout five.
-        AlertingConfig { alertmanagers: Vec::new(), resend_seconds: 60, rules: BTreeMap::new() }
+        AlertingConfig { alertmanagers: Vec::new(), resend_seconds: 60, rules: BTreeMap::new(), webhooks: Vec::new() }
     }
 }
 

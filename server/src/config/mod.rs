@@ -12,7 +12,7 @@ mod locate;
 mod model;
 mod validate;
 
-pub use alerting::{AlertingConfig, RuleKey, RuleOverride, Severity};
+pub use alerting::{AlertingConfig, RuleKey, RuleOverride, Severity, WebhookConfig};
 pub use model::*;
 pub use validate::record_value as validate_value;
 

@@ -54,6 +54,19 @@ fn alerting(a: &super::AlertingConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     if !(10..=3600).contains(&a.resend_seconds) {
         push(out, key.key("resend_seconds"), format!("{} is out of range; write 10 to 3600 (Prometheus uses 60)", a.resend_seconds));
     }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, hook) in a.webhooks.iter().enumerate() {
+        let key = key.key("webhooks").index(i);
+        if !names.insert(hook.name.as_str()) {
+            push(out, key.key("name"), format!("a second webhook named {:?}; give each its own name", hook.name));
+        }
+        if !matches!(reqwest::Url::parse(&hook.url), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+            push(out, key.key("url"), format!("{:?} is not an http:// or https:// URL of the receiver", hook.url));
+        }
+        if hook.secret.len() < 16 {
+            push(out, key.key("secret"), "a webhook secret needs at least 16 characters; make one with `openssl rand -hex 32`");
+        }
+    }
     for (rule, o) in &a.rules {
         let name: &'static str = rule.into();
         if let Some(runbook) = &o.runbook {

@@ -2,12 +2,14 @@
 
 mod control;
 mod local;
+mod outbox;
 
 pub use crate::audit::{AuditEntry, NewAuditEntry};
 pub use control::{
     ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UserChange, UserRecord,
 };
 pub use local::{BacklogRow, BreakGlass, DnsRow, HealthRow, LocalStore};
+pub use outbox::OutboxRow;
 
 /// A store failure, naming which store and what it was doing.
 #[derive(Debug, thiserror::Error)]

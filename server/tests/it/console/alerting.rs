@@ -258,3 +258,122 @@ async fn two_regions_page_once_and_resolve_without_a_flap_when_they_agree() {
     sin.stop().await;
     sjc.stop().await;
 }
+
+/// A receiver of signed notices: answers 503 while `refuse` is above zero (counting down, or
+/// forever at `u32::MAX`), and keeps every attempt.
+#[derive(Clone, Default)]
+struct Receiver {
+    refuse: Arc<std::sync::atomic::AtomicU32>,
+    /// (delivery key, signature header, body, status answered)
+    attempts: Arc<Mutex<Vec<(String, String, String, u16)>>>,
+}
+
+impl Receiver {
+    async fn start(&self) -> String {
+        use axum::http::{HeaderMap, StatusCode};
+        use std::sync::atomic::Ordering;
+        let app = Router::new()
+            .route(
+                "/notices",
+                post(|State(r): State<Receiver>, headers: HeaderMap, body: String| async move {
+                    let refuse = r.refuse.load(Ordering::SeqCst);
+                    let status = if refuse > 0 {
+                        if refuse != u32::MAX {
+                            r.refuse.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    };
+                    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    r.attempts.lock().unwrap().push((
+                        header("x-crowsnest-delivery"),
+                        header("x-crowsnest-signature"),
+                        body,
+                        status.as_u16(),
+                    ));
+                    status
+                }),
+            )
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/notices")
+    }
+
+    fn attempts(&self) -> Vec<(String, String, String, u16)> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+/// What a receiver checks: the signature is HMAC-SHA256 of `t.body` under the shared secret.
+fn signed_by(secret: &str, signature: &str, body: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((t, v1)) = signature.strip_prefix("t=").and_then(|rest| rest.split_once(",v1=")) else { return false };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let want: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    want == v1
+}
+
+/// Without an Alertmanager: a host down is one signed notice, retried under one key until the
+/// receiver takes it; its resolve, refused until the console is stopped, is delivered by the
+/// restarted console from its outbox, under the same key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_notices_are_signed_retried_under_one_key_and_survive_a_restart() {
+    use std::sync::atomic::Ordering;
+    const SECRET: &str = "a-webhook-secret-for-the-test";
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut estate = super::estate_with(super::block(16), dir.path(), false);
+    estate.alerting.webhooks = vec![crowsnest::config::WebhookConfig { name: "ops".into(), url, secret: SECRET.into() }];
+    let site = crowsnest::run::Site { root: dir.path().join("site") };
+    std::fs::create_dir_all(&site.root).unwrap();
+    let start = || crowsnest::run::Server::start(Arc::new(estate.clone()), site.clone(), true);
+    let server = start().await.expect("the console starts");
+    let base = format!("http://{}", server.addr);
+    let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
+    let http = client();
+    eventually(Duration::from_secs(10), "lb2 up", || async { (super::host_status(&base, "lb2").await? == "ok").then_some(()) }).await;
+
+    // The first two attempts are refused (1 s, then 2 s of backoff): the third is taken.
+    receiver.refuse.store(2, Ordering::SeqCst);
+    http.post(format!("{lab}/lab/hosts/lb2")).json(&serde_json::json!({"state": "down"})).send().await.unwrap();
+    eventually(Duration::from_secs(20), "the firing notice taken", || async {
+        receiver.attempts().iter().any(|a| a.3 == 200).then_some(())
+    })
+    .await;
+    let attempts = receiver.attempts();
+    assert_eq!(attempts.iter().map(|a| a.3).collect::<Vec<_>>(), vec![503, 503, 200], "{attempts:?}");
+    assert!(attempts.iter().all(|a| a.0 == attempts[0].0 && a.0.len() == 64), "one key for every attempt: {attempts:?}");
+    assert!(attempts.iter().all(|(_, signature, body, _)| signed_by(SECRET, signature, body)), "every attempt is signed");
+    assert!(!signed_by("another-secret-entirely", &attempts[2].1, &attempts[2].2), "the signature depends on the secret");
+    let notice: Value = serde_json::from_str(&attempts[2].2).unwrap();
+    assert_eq!(notice["status"], "firing", "{notice}");
+    assert_eq!(notice["alerts"][0]["name"], "HostDown");
+    assert_eq!(notice["alerts"][0]["labels"]["host"], "lb2");
+    assert!(notice["alerts"][0]["summary"].as_str().unwrap().starts_with("lb2 (web_lb, San Jose) is down: "), "{notice}");
+    assert_eq!(notice["sent_from"], "sjc-1 (San Jose)");
+
+    // The resolve is refused until the console stops: it waits in the outbox.
+    receiver.refuse.store(u32::MAX, Ordering::SeqCst);
+    http.post(format!("{lab}/lab/hosts/lb2")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
+    let resolve_key = eventually(Duration::from_secs(20), "the resolve attempted", || async {
+        receiver.attempts().iter().find(|a| a.2.contains("\"status\":\"resolved\"")).map(|a| a.0.clone())
+    })
+    .await;
+    assert_ne!(resolve_key, attempts[0].0, "the resolve is a notice of its own");
+    server.stop().await;
+    receiver.refuse.store(0, Ordering::SeqCst);
+    let server = start().await.expect("the console starts again on the same data");
+    eventually(Duration::from_secs(20), "the resolve delivered after the restart", || async {
+        receiver.attempts().iter().any(|a| a.0 == resolve_key && a.3 == 200).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let taken: Vec<String> = receiver.attempts().iter().filter(|a| a.3 == 200).map(|a| a.0.clone()).collect();
+    assert_eq!(taken, vec![attempts[0].0.clone(), resolve_key], "each notice taken once");
+    server.stop().await;
+}

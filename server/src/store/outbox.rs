@@ -1,0 +1,92 @@
+//! The alert outbox in the local store: notices for direct receivers, kept until delivered.
+
+use super::{LocalStore, StoreError};
+use sqlx::Row;
+
+/// One notice waiting for (or past) delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Its idempotency key.
+    pub key: String,
+    /// The receiver's name.
+    pub receiver: String,
+    /// The JSON to send.
+    pub body: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it was delivered, once it was.
+    pub delivered_ms: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+fn failed(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { store: "local", doing, source }
+}
+
+fn row(r: &sqlx::sqlite::SqliteRow) -> OutboxRow {
+    OutboxRow { key: r.get(0), receiver: r.get(1), body: r.get(2), attempts: r.get(3), delivered_ms: r.get(4), last_error: r.get(5) }
+}
+
+const COLUMNS: &str = "key, receiver, body, attempts, delivered_ms, last_error";
+
+impl LocalStore {
+    /// Keeps a notice for delivery; one already kept under `key` stays as it is (false).
+    pub async fn outbox_add(&self, key: &str, receiver: &str, body: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("INSERT OR IGNORE INTO alert_outbox (key, receiver, body, created_ms, next_ms) VALUES ($1, $2, $3, $4, $4)")
+            .bind(key)
+            .bind(receiver)
+            .bind(body)
+            .bind(now_ms)
+            .execute(&self.pool())
+            .await
+            .map_err(failed("keeping an alert notice"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Undelivered notices due at `now_ms`, oldest first, at most `limit`.
+    pub async fn outbox_due(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM alert_outbox WHERE delivered_ms IS NULL AND next_ms <= $1 ORDER BY created_ms, key LIMIT $2"
+        ))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool())
+        .await
+        .map_err(failed("reading due alert notices"))?;
+        Ok(rows.iter().map(row).collect())
+    }
+
+    /// Marks a notice delivered.
+    pub async fn outbox_delivered(&self, key: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE alert_outbox SET delivered_ms = $2, attempts = attempts + 1, last_error = NULL WHERE key = $1")
+            .bind(key)
+            .bind(now_ms)
+            .execute(&self.pool())
+            .await
+            .map_err(failed("marking an alert notice delivered"))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; the next is not before `next_ms`.
+    pub async fn outbox_failed(&self, key: &str, error: &str, next_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE alert_outbox SET attempts = attempts + 1, last_error = $2, next_ms = $3 WHERE key = $1")
+            .bind(key)
+            .bind(error)
+            .bind(next_ms)
+            .execute(&self.pool())
+            .await
+            .map_err(failed("recording a failed alert notice"))?;
+        Ok(())
+    }
+
+    /// The newest notices, delivered or not, for the Alerts page.
+    pub async fn outbox_recent(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM alert_outbox ORDER BY created_ms DESC, key LIMIT $1"))
+            .bind(limit)
+            .fetch_all(&self.pool())
+            .await
+            .map_err(failed("reading recent alert notices"))?;
+        Ok(rows.iter().map(row).collect())
+    }
+}
