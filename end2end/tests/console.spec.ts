@@ -19,6 +19,7 @@ const PAGES: [string, string][] = [
   ["/dns", "DNS"],
   ["/replication", "Replication"],
   ["/backlog", "Backlog"],
+  ["/alerts", "Alerts"],
   ["/actions", "Actions"],
   ["/audit", "Audit"],
 ];

@@ -78,6 +78,56 @@ pub struct Receiver {
     pub error: Option<String>,
 }
 
+/// Where a notice to a direct receiver is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Kept, not tried yet.
+    Queued,
+    /// Refused or unreachable so far; tried again later.
+    Retrying,
+    /// Taken by the receiver (2xx).
+    Sent,
+    /// Given up (its receiver left the config).
+    Failed,
+}
+
+impl Worded for DeliveryStatus {
+    fn word(self) -> &'static str {
+        self.into()
+    }
+    fn meaning(self) -> Status {
+        match self {
+            DeliveryStatus::Sent => Status::Ok,
+            DeliveryStatus::Queued => Status::Unknown,
+            DeliveryStatus::Retrying => Status::Warn,
+            DeliveryStatus::Failed => Status::Critical,
+        }
+    }
+}
+
+/// One notice to a direct receiver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The receiver's name.
+    pub receiver: String,
+    /// The notice's key (the same on every attempt).
+    pub key: String,
+    /// What the notice says, in short: `firing: HostDown host=lb2`.
+    pub about: String,
+    /// Where it is.
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// When it was kept (unix milliseconds).
+    pub created_ms: i64,
+    /// When it was taken, once it was.
+    pub delivered_ms: Option<i64>,
+}
+
 /// Everything the Alerts page shows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Alerts {
@@ -87,4 +137,7 @@ pub struct Alerts {
     pub receivers: Vec<Receiver>,
     /// When the rules were last evaluated (unix milliseconds); 0 before the first round.
     pub evaluated_at_ms: i64,
+    /// The newest notices to direct receivers, newest first.
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
 }

@@ -90,6 +90,40 @@ fn AlertsView(alerts: Alerts) -> impl IntoView {
         }
         .into_any()
     };
+    let deliveries = (!alerts.deliveries.is_empty()).then(|| {
+        let rows = alerts
+            .deliveries
+            .into_iter()
+            .map(|d| {
+                let key = d.key.clone();
+                let word: &'static str = d.status.into();
+                view! {
+                    <tr data-delivery=key data-status=word>
+                        <th scope="row">{d.receiver}</th>
+                        <td>{d.about}</td>
+                        <td><Badge status=d.status/> " after " {d.attempts} " attempts " {d.error.map(|e| view! { <div class="alarm-text">{e}</div> })}</td>
+                        <td><time>{format::utc(d.created_ms)}</time></td>
+                        <td><time>{format::utc_or_never(d.delivered_ms)}</time></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <h2>"Deliveries to webhooks"</h2>
+            <table class="deliveries" id="deliveries">
+                <thead>
+                    <tr>
+                        <th scope="col">"Receiver"</th>
+                        <th scope="col">"Notice"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Kept"</th>
+                        <th scope="col">"Taken"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    });
     view! {
         <p class="lede">
             {firing} " firing · " {pending} " pending · " {resolved} " resolved in the last 15 minutes. "
@@ -98,6 +132,7 @@ fn AlertsView(alerts: Alerts) -> impl IntoView {
         {body}
         <h2>"Receivers"</h2>
         {receivers}
+        {deliveries}
     }
 }
 

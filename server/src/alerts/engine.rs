@@ -186,7 +186,14 @@ async fn run(
                 }
             }
         }
-        board.publish(super::view::alerts(&book, &rules, &sender, &receivers, now), &book, &rules);
+        let mut shown = super::view::alerts(&book, &rules, &sender, &receivers, now);
+        if !hooks.is_empty() {
+            match local.outbox_recent(20).await {
+                Ok(rows) => shown.deliveries = rows.iter().map(super::webhook::delivery).collect(),
+                Err(e) => tracing::warn!(error = %e, "alerting: cannot read the outbox for the page"),
+            }
+        }
+        board.publish(shown, &book, &rules);
     }
 }
 

@@ -33,5 +33,5 @@ pub fn alerts(book: &Book, rules: &Rules, sender: &Sender<'_>, receivers: &[Rece
         AlertState::Resolved => 2,
     };
     alerts.sort_by_key(|a| (rank(a.state), std::cmp::Reverse(a.resolved_ms.or(a.fired_ms).unwrap_or(a.since_ms)), a.name.clone()));
-    Alerts { alerts, receivers: receivers.to_vec(), evaluated_at_ms: now_ms }
+    Alerts { alerts, receivers: receivers.to_vec(), evaluated_at_ms: now_ms, deliveries: Vec::new() }
 }

@@ -146,6 +146,43 @@ pub async fn deliver_due(local: &LocalStore, hooks: &[WebhookConfig], client: &r
     }
 }
 
+/// A kept notice as the Alerts page lists it.
+pub fn delivery(row: &crate::store::OutboxRow) -> app::model::Delivery {
+    use app::model::DeliveryStatus;
+    let status = match (row.delivered_ms, row.attempts, row.next_ms) {
+        (Some(_), _, _) => DeliveryStatus::Sent,
+        (None, _, i64::MAX) => DeliveryStatus::Failed,
+        (None, 0, _) => DeliveryStatus::Queued,
+        (None, _, _) => DeliveryStatus::Retrying,
+    };
+    let about = serde_json::from_str::<serde_json::Value>(&row.body)
+        .ok()
+        .map(|notice| {
+            let alerts = notice["alerts"].as_array().cloned().unwrap_or_default();
+            let named: Vec<String> = alerts
+                .iter()
+                .map(|a| {
+                    let labels = a["labels"]
+                        .as_object()
+                        .map(|l| l.iter().map(|(k, v)| format!(" {k}={}", v.as_str().unwrap_or_default())).collect::<String>());
+                    format!("{} {}{}", a["state"].as_str().unwrap_or("?"), a["name"].as_str().unwrap_or("?"), labels.unwrap_or_default())
+                })
+                .collect();
+            named.join("; ")
+        })
+        .unwrap_or_else(|| "an unreadable notice".into());
+    app::model::Delivery {
+        receiver: row.receiver.clone(),
+        key: row.key.clone(),
+        about,
+        status,
+        attempts: row.attempts,
+        error: row.last_error.clone(),
+        created_ms: row.created_ms,
+        delivered_ms: row.delivered_ms,
+    }
+}
+
 /// Delivers due notices every second until aborted.
 pub async fn run(local: LocalStore, hooks: Vec<WebhookConfig>, client: reqwest::Client) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -211,6 +248,34 @@ mod tests {
         let table = [(0, 0.5, 1000), (1, 0.5, 2000), (3, 0.5, 8000), (8, 0.5, 256_000), (9, 0.5, 300_000), (40, 0.5, 300_000), (0, 0.0, 800), (0, 1.0, 1200)];
         for (attempts, jitter, want) in table {
             assert_eq!(backoff_ms(attempts, jitter), want, "attempt {attempts}, jitter {jitter}");
+        }
+    }
+
+    /// (delivered, attempts, next, body) → (status, about)
+    #[test]
+    fn a_kept_notice_reads_as_its_status_and_what_it_says() {
+        use app::model::DeliveryStatus::*;
+        let body = r#"{"alerts":[{"name":"HostDown","state":"firing","labels":{"host":"lb2"}},{"name":"DnsWrongAnswer","state":"resolved","labels":{"hostname":"www.example.test","type":"A"}}]}"#;
+        #[rustfmt::skip]
+        let table = [
+            (None, 0, 0, body, Queued, "firing HostDown host=lb2; resolved DnsWrongAnswer hostname=www.example.test type=A"),
+            (None, 2, 5_000, body, Retrying, "firing HostDown host=lb2; resolved DnsWrongAnswer hostname=www.example.test type=A"),
+            (Some(9), 3, 5_000, body, Sent, "firing HostDown host=lb2; resolved DnsWrongAnswer hostname=www.example.test type=A"),
+            (None, 1, i64::MAX, "not json", Failed, "an unreadable notice"),
+        ];
+        for (delivered_ms, attempts, next_ms, body, status, about) in table {
+            let row = crate::store::OutboxRow {
+                key: "k".into(),
+                receiver: "ops".into(),
+                body: body.into(),
+                attempts,
+                delivered_ms,
+                last_error: None,
+                created_ms: 0,
+                next_ms,
+            };
+            let d = delivery(&row);
+            assert_eq!((d.status, d.about.as_str()), (status, about));
         }
     }
 }

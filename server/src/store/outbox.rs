@@ -18,6 +18,10 @@ pub struct OutboxRow {
     pub delivered_ms: Option<i64>,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
+    /// When it was kept.
+    pub created_ms: i64,
+    /// Not tried again before this (`i64::MAX`: given up).
+    pub next_ms: i64,
 }
 
 fn failed(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -25,10 +29,19 @@ fn failed(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 fn row(r: &sqlx::sqlite::SqliteRow) -> OutboxRow {
-    OutboxRow { key: r.get(0), receiver: r.get(1), body: r.get(2), attempts: r.get(3), delivered_ms: r.get(4), last_error: r.get(5) }
+    OutboxRow {
+        key: r.get(0),
+        receiver: r.get(1),
+        body: r.get(2),
+        attempts: r.get(3),
+        delivered_ms: r.get(4),
+        last_error: r.get(5),
+        created_ms: r.get(6),
+        next_ms: r.get(7),
+    }
 }
 
-const COLUMNS: &str = "key, receiver, body, attempts, delivered_ms, last_error";
+const COLUMNS: &str = "key, receiver, body, attempts, delivered_ms, last_error, created_ms, next_ms";
 
 impl LocalStore {
     /// Keeps a notice for delivery; one already kept under `key` stays as it is (false).

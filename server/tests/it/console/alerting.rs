@@ -356,6 +356,15 @@ async fn webhook_notices_are_signed_retried_under_one_key_and_survive_a_restart(
     assert_eq!(notice["alerts"][0]["labels"]["host"], "lb2");
     assert!(notice["alerts"][0]["summary"].as_str().unwrap().starts_with("lb2 (web_lb, San Jose) is down: "), "{notice}");
     assert_eq!(notice["sent_from"], "sjc-1 (San Jose)");
+    // The Alerts page lists the delivery, taken after three attempts.
+    eventually(Duration::from_secs(5), "the delivery on the Alerts page", || async {
+        let alerts = json(&format!("{base}/api/v1/alerts")).await?;
+        let d = alerts["deliveries"].as_array()?.iter().find(|d| d["key"] == attempts[0].0.as_str())?.clone();
+        (d["status"] == "sent" && d["attempts"] == 3 && d["about"] == "firing HostDown host=lb2 region=sjc tier=web_lb").then_some(())
+    })
+    .await;
+    let page = http.get(format!("{base}/alerts")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("data-delivery=\"{}\" data-status=\"sent\"", attempts[0].0)), "the page lists the delivery");
 
     // The resolve is refused until the console stops: it waits in the outbox.
     receiver.refuse.store(u32::MAX, Ordering::SeqCst);
