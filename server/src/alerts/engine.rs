@@ -55,7 +55,13 @@ impl AlertBoard {
         if let Ok(mut kept) = self.seen_here.write() {
             *kept = seen;
         }
-        self.alerts.send_replace(Arc::new(alerts));
+        // Live pages hear of a round only when something they show changed: an unchanged
+        // round updates the stored time without waking every event stream.
+        self.alerts.send_if_modified(|kept| {
+            let same = Alerts { evaluated_at_ms: kept.evaluated_at_ms, ..alerts.clone() } == **kept;
+            *kept = Arc::new(alerts);
+            !same
+        });
     }
 }
 
