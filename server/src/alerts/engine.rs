@@ -129,7 +129,10 @@ async fn run(
     let hooks = estate.alerting.webhooks.clone();
     // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
     // receiver never delays a round.
-    let deliveries = (!hooks.is_empty()).then(|| tokio::spawn(super::webhook::run(local.clone(), hooks.clone(), client.clone())));
+    let deliveries = (!hooks.is_empty()).then(|| {
+        let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
+        tokio::spawn(super::webhook::run(local.clone(), hooks.clone(), client.clone(), retention_ms))
+    });
     let _stop_deliveries = deliveries.map(AbortOnDrop);
     let mut book = Book::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds.max(1)));

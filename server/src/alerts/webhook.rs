@@ -183,13 +183,20 @@ pub fn delivery(row: &crate::store::OutboxRow) -> app::model::Delivery {
     }
 }
 
-/// Delivers due notices every second until aborted.
-pub async fn run(local: LocalStore, hooks: Vec<WebhookConfig>, client: reqwest::Client) {
+/// Delivers due notices every second until aborted; once a minute, forgets notices delivered
+/// longer than `retention_ms` ago (the observations' retention).
+pub async fn run(local: LocalStore, hooks: Vec<WebhookConfig>, client: reqwest::Client, retention_ms: i64) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for round in 0u64.. {
         tick.tick().await;
-        deliver_due(&local, &hooks, &client, crate::clock::now_ms()).await;
+        let now = crate::clock::now_ms();
+        deliver_due(&local, &hooks, &client, now).await;
+        if round % 60 == 0 {
+            if let Err(e) = local.outbox_prune(now - retention_ms).await {
+                tracing::warn!(error = %e, "alerting: cannot prune delivered notices");
+            }
+        }
     }
 }
 

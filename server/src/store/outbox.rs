@@ -93,6 +93,17 @@ impl LocalStore {
         Ok(())
     }
 
+    /// Forgets notices delivered before `before_ms` (undelivered ones are kept, however old);
+    /// returns how many. Without it the outbox grows by a row per round of changes forever.
+    pub async fn outbox_prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM alert_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(failed("pruning delivered alert notices"))
+    }
+
     /// The newest notices, delivered or not, for the Alerts page.
     pub async fn outbox_recent(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM alert_outbox ORDER BY created_ms DESC, key LIMIT $1"))

@@ -44,3 +44,23 @@ async fn an_unwritable_path_is_a_clear_error() {
     };
     assert!(err.contains("cannot open the local store"), "{err}");
 }
+
+/// The alert outbox: a notice is kept once per key, delivered ones are forgotten after the
+/// retention, undelivered ones never.
+#[tokio::test]
+async fn the_outbox_keeps_each_key_once_and_prunes_only_what_was_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
+    assert!(store.outbox_add("k1", "ops", "{}", 1_000).await.unwrap());
+    assert!(!store.outbox_add("k1", "ops", "{\"other\":1}", 1_500).await.unwrap(), "a key is kept once");
+    assert!(store.outbox_add("k2", "ops", "{}", 1_000).await.unwrap());
+    store.outbox_delivered("k1", 2_000).await.unwrap();
+    store.outbox_failed("k2", "503", 9_000).await.unwrap();
+    assert_eq!(store.outbox_due(5_000, 10).await.unwrap().len(), 0, "k2 waits for its backoff");
+    assert_eq!(store.outbox_due(9_000, 10).await.unwrap()[0].key, "k2");
+    assert_eq!(store.outbox_prune(1_999).await.unwrap(), 0);
+    assert_eq!(store.outbox_prune(10_000).await.unwrap(), 1, "only the delivered one");
+    let left = store.outbox_recent(10).await.unwrap();
+    assert_eq!(left.iter().map(|r| (r.key.as_str(), r.attempts)).collect::<Vec<_>>(), vec![("k2", 1)]);
+    store.close().await;
+}
