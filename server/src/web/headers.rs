@@ -5,7 +5,7 @@
 use super::find;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
@@ -57,12 +57,8 @@ pub fn page_csp(html: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("{CSP_BASE}; {}", script_src(&inline_scripts(html)))).ok()
 }
 
-/// The layer.
-pub async fn secure(State(policy): State<Arc<HeaderPolicy>>, request: Request, next: Next) -> Response {
-    let api = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
-    let (mut parts, body) = response.into_parts();
-    let h = &mut parts.headers;
+/// The headers every response carries, whatever it is.
+pub fn stamp(h: &mut HeaderMap, policy: &HeaderPolicy) {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // same-origin, not no-referrer: a form posted without JavaScript is answered with a
@@ -71,6 +67,15 @@ pub async fn secure(State(policy): State<Arc<HeaderPolicy>>, request: Request, n
     if policy.hsts {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
+}
+
+/// The layer.
+pub async fn secure(State(policy): State<Arc<HeaderPolicy>>, request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let h = &mut parts.headers;
+    stamp(h, &policy);
     if matches!(parts.status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
         // The request's body was left unread, so the connection cannot carry another request;
         // saying so keeps a client from reusing it and losing its next request to the close.

@@ -1,14 +1,17 @@
 //! The HTTP surface, one edge: the gate (sessions, roles, CSRF) over every route, Leptos pages,
 //! the forms that log in and act, the JSON API, the live event stream, `/healthz` and `/metrics`.
 //!
-//! Layers, outermost first: cookies and sessions, the same-origin check (tower-http's CSRF layer
-//! on `Sec-Fetch-Site` / `Origin`), the route table's policy for the request (`routes.rs`), the
-//! gate, the read-only layer (a secondary refuses writes), the page cache, then the routes.
+//! Layers, outermost first: the front door (a wall display's cached page, answered before the
+//! rest: `front.rs`), the security headers, the host check, time and body limits, cookies and
+//! sessions, the same-origin check (tower-http's CSRF layer on `Sec-Fetch-Site` / `Origin`),
+//! the route table's policy for the request (`routes.rs`), the gate, the read-only layer (a
+//! secondary refuses writes), the page cache, then the routes.
 
 pub mod actions;
 pub mod api;
 pub mod error;
 pub mod events;
+pub mod front;
 pub mod gate;
 pub mod headers;
 pub mod host;
@@ -129,6 +132,12 @@ pub fn router(
     for route in routes::table() {
         router = router.route(route.path, route.handler);
     }
+    let door = front::FrontDoor {
+        cache: cache.clone(),
+        headers: policy.0.clone(),
+        hosts: policy.1.clone(),
+        wall: gate.anonymous_role.map(who_slot::wall),
+    };
     let routed = router
         .leptos_routes_with_context(&state, pages, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -152,7 +161,7 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(mode, read_only::refuse_writes))
         .layer(axum::middleware::from_fn_with_state(cache, page_cache::serve))
         .service(routed);
-    Router::new().fallback_service(layered)
+    Router::new().fallback_service(tower::Layer::layer(&front::FrontLayer(Arc::new(door)), layered))
 }
 
 /// What every rendered page gets in its context.

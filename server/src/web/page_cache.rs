@@ -29,14 +29,20 @@ pub struct Freshness {
     pub second: i64,
 }
 
-/// One kept rendering: when it was rendered, the page, its content type and its Content
-/// Security Policy (the inline scripts hashed once per rendering, not once per request).
+/// One kept rendering: when it was rendered, the page, its content type, its Content Security
+/// Policy (the inline scripts hashed once per rendering, not once per request) and where its
+/// who-slot is (found once too).
 #[derive(Clone)]
-struct Kept {
+pub struct Kept {
     fresh: Freshness,
-    body: Bytes,
-    content_type: HeaderValue,
-    csp: Option<HeaderValue>,
+    /// The page as rendered, its who-slot unfilled.
+    pub body: Bytes,
+    /// Its `Content-Type`.
+    pub content_type: HeaderValue,
+    /// Its `Content-Security-Policy`.
+    pub csp: Option<HeaderValue>,
+    /// Where its who-slot starts, if it has one.
+    pub slot: Option<usize>,
 }
 
 /// Cached renderings by path.
@@ -50,6 +56,12 @@ impl PageCache {
     /// A cache whose entries are valid while `freshness()` returns the same value.
     pub fn new(freshness: impl Fn() -> Freshness + Send + Sync + 'static) -> Self {
         PageCache { pages: Arc::default(), freshness: Arc::new(freshness) }
+    }
+
+    /// The rendering of `path` kept for this round and second, if there is one.
+    pub fn kept(&self, path: &str) -> Option<Kept> {
+        let now = (self.freshness)();
+        self.pages.lock().ok()?.get(path).filter(|k| k.fresh == now).cloned()
     }
 }
 
@@ -65,8 +77,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     }
     let path = request.uri().path().to_string();
     let now = (cache.freshness)();
-    let hit = cache.pages.lock().ok().and_then(|pages| pages.get(&path).filter(|k| k.fresh == now).cloned());
-    if let Some(kept) = hit {
+    if let Some(kept) = cache.kept(&path) {
         let mut response = ([(header::CONTENT_TYPE, kept.content_type)], kept.body).into_response();
         if let Some(csp) = kept.csp {
             response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -100,7 +111,8 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         // Entries of an older round or second can never be served again: dropping them keeps
         // the cache to the pages rendered in this one.
         pages.retain(|_, k| k.fresh == now);
-        pages.insert(path, Kept { fresh: now, body: bytes.clone(), content_type: content_type.clone(), csp });
+        let slot = super::who_slot::find(&bytes);
+        pages.insert(path, Kept { fresh: now, body: bytes.clone(), content_type: content_type.clone(), csp, slot });
     }
     Response::from_parts(parts, Body::from(bytes))
 }

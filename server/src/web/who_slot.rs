@@ -2,7 +2,7 @@
 //! shared through the page cache), with a marker where the name goes; the gate has it filled
 //! here, per request, with the name, the role and a logout button carrying the session's token.
 
-use app::auth::{Who, CSRF_FIELD, WHO_SLOT};
+use app::auth::{Role, Who, CSRF_FIELD, WHO_SLOT};
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::Response;
@@ -39,21 +39,38 @@ pub async fn fill(response: Response, who: Option<&Who>) -> Response {
         Ok(bytes) => (bytes, None),
         Err((head, rest)) => (head, Some(rest)),
     };
-    let fill = who_html(who);
-    let Some(at) = (rest.is_none()).then(|| SLOT.find(&bytes)).flatten() else {
+    let Some(at) = (rest.is_none()).then(|| find(&bytes)).flatten() else {
         let body = match rest {
             None => Body::from(bytes),
             Some(rest) => Body::from_stream(futures::stream::once(async move { Ok(bytes) }).chain(rest)),
         };
         return Response::from_parts(parts, body);
     };
-    let pieces = [bytes.slice(..at), Bytes::from(fill), bytes.slice(at + WHO_SLOT.len()..)];
     parts.headers.remove(header::CONTENT_LENGTH);
     if who.is_some_and(|w| !w.anonymous) {
         // A page carrying a person's token is theirs alone.
         parts.headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, no-store"));
     }
-    Response::from_parts(parts, Body::new(Pieces(pieces.into())))
+    Response::from_parts(parts, assemble(bytes, Some(at), Bytes::from(who_html(who))))
+}
+
+/// Where the who-slot starts in `page`, if it has one.
+pub fn find(page: &[u8]) -> Option<usize> {
+    SLOT.find(page)
+}
+
+/// The banner a wall display of `role` gets (the front door fills it in without the gate).
+pub fn wall(role: Role) -> Bytes {
+    Bytes::from(who_html(Some(&Who { name: "anonymous".into(), role, csrf_token: String::new(), anonymous: true })))
+}
+
+/// `page` with `fill` in its who-slot at `slot` (as it is, without one), sent as pieces with
+/// its exact length rather than copied whole.
+pub fn assemble(page: Bytes, slot: Option<usize>, fill: Bytes) -> Body {
+    match slot.filter(|at| at + WHO_SLOT.len() <= page.len()) {
+        Some(at) => Body::new(Pieces { pieces: [page.slice(..at), fill, page.slice(at + WHO_SLOT.len()..)], next: 0 }),
+        None => Body::from(page),
+    }
 }
 
 /// The who-slot, searched for in every page served: its searcher is built once.
@@ -62,7 +79,10 @@ static SLOT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 
 /// A page sent as its pieces (the head, the slot's fill, the tail) rather than copied whole for
 /// every request, with its exact length known so it still goes out with a Content-Length.
-struct Pieces(std::collections::VecDeque<Bytes>);
+struct Pieces {
+    pieces: [Bytes; 3],
+    next: usize,
+}
 
 impl http_body::Body for Pieces {
     type Data = Bytes;
@@ -72,22 +92,24 @@ impl http_body::Body for Pieces {
         mut self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        std::task::Poll::Ready(self.0.pop_front().map(|piece| Ok(http_body::Frame::data(piece))))
+        let this = &mut *self;
+        let piece = this.pieces.get_mut(this.next).map(std::mem::take);
+        this.next += 1;
+        std::task::Poll::Ready(piece.map(|piece| Ok(http_body::Frame::data(piece))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
+        self.next >= self.pieces.len()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.0.iter().map(|piece| piece.len() as u64).sum())
+        http_body::SizeHint::with_exact(self.pieces.iter().skip(self.next).map(|piece| piece.len() as u64).sum())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::auth::Role;
 
     async fn filled(page: &str, who: Option<&Who>) -> (Option<u64>, String) {
         let response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page.to_string());

@@ -626,6 +626,19 @@ async fn a_wall_display_reads_without_login_and_never_writes() {
         let r = wall.get(format!("{base}/topology")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(r.text().await.unwrap().contains("wall display"), "the banner says it is a wall display");
+        // A wall display's cached page is answered by the front door, outside the gate: the same
+        // page, with the same headers, as the whole stack gives (any cookie goes through it all).
+        let mut same = false;
+        for _ in 0..10 {
+            let full = page_and_headers(&wall, &format!("{base}/topology"), Some("unrelated=1")).await;
+            let door = page_and_headers(&wall, &format!("{base}/topology"), None).await;
+            if full.1 == door.1 {
+                assert_eq!(full.0, door.0, "headers through the stack and through the door");
+                same = true;
+                break;
+            }
+        }
+        assert!(same, "the page through the stack and through the door differ (or the data changed under ten tries)");
         let r = wall.post(format!("{base}/actions")).form(&form("web", "maintenance_on", "wall-1", "")).send().await.unwrap();
         assert_eq!(r.status(), 403, "{role:?}");
         let r = wall
@@ -638,6 +651,20 @@ async fn a_wall_display_reads_without_login_and_never_writes() {
         assert!(!flag(&c, "web"));
         c.server.stop().await;
     }
+}
+
+/// A page's headers (but its date) and body.
+async fn page_and_headers(http: &Client, url: &str, cookie: Option<&str>) -> (Vec<(String, String)>, String) {
+    let mut request = http.get(url);
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    let mut headers: Vec<(String, String)> =
+        r.headers().iter().filter(|(k, _)| *k != "date").map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("?").to_string())).collect();
+    headers.sort();
+    (headers, r.text().await.unwrap())
 }
 
 /// A browser whose connections come from `address` (any of 127/8 reaches the server).
