@@ -2,8 +2,9 @@
 # Crowsnest benchmarks (not part of CI). Prints one line per figure; see bench/README.md.
 #
 #  1. size of the shipped wasm + js (+ css) gzipped (goal: wasm + js <= 100 KB)
-#  2. SSR throughput of /topology under wrk at 64 connections, against a bare axum handler
-#     returning the same bytes, in the same run (goal: >= 25 % of the bare rate)
+#  2. SSR throughput of /topology under wrk at 64 connections: every request rendered (goal:
+#     >= 2,500 a second) and served as the page cache serves it, against a bare axum handler
+#     returning the same bytes in the same run (goal: >= 50 % of the bare rate)
 #  3. the same page logged in (a session cookie: session lookup, gate, the banner's who-slot),
 #     against the anonymous wall display in the same run (goal: >= 50 %)
 #
@@ -63,12 +64,12 @@ served=$(rate "http://127.0.0.1:$PORT_CONSOLE/topology" served)
 logged_in=$(rate "http://127.0.0.1:$PORT_CONSOLE/topology" logged_in -H "Cookie: $session")
 raw=$(rate "http://127.0.0.1:$PORT_BARE/topology" bare)
 echo "topology_page_bytes $bytes"
-echo "ssr_topology_rendered_every_request_rps $render p99=$(p99 render) (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
+echo "ssr_topology_rendered_every_request_rps $render p99=$(p99 render) (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s) goal>=2500 $(awk -v r="$render" 'BEGIN { print (r >= 2500 ? "MET" : "NOT-MET") }')"
 echo "ssr_topology_served_rps $served p99=$(p99 served) (page cache: one render per probe round and second)"
 echo "bare_axum_same_bytes_rps $raw p99=$(p99 bare)"
 awk -v a="$render" -v b="$raw" 'BEGIN { printf "rendered_vs_bare_percent %.1f\n", 100 * a / b }'
 echo "ssr_topology_logged_in_rps $logged_in p99=$(p99 logged_in) (session cookie: gate, session lookup, who-slot)"
-awk -v a="$served" -v b="$raw" 'BEGIN { r = 100 * a / b; printf "served_vs_bare_percent %.1f goal>=25 %s\n", r, (r >= 25 ? "MET" : "NOT-MET") }'
+awk -v a="$served" -v b="$raw" 'BEGIN { r = 100 * a / b; printf "served_vs_bare_percent %.1f goal>=50 %s\n", r, (r >= 50 ? "MET" : "NOT-MET") }'
 awk -v a="$logged_in" -v b="$served" 'BEGIN { r = 100 * a / b; printf "logged_in_vs_anonymous_percent %.1f goal>=50 %s\n", r, (r >= 50 ? "MET" : "NOT-MET") }'
 } | tee "$out"
 echo "bench: written to $out"
