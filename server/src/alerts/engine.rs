@@ -90,8 +90,8 @@ pub trait Snapshots: Send + Sync + 'static {
 }
 
 /// Starts the engine; it runs until aborted. `engines` are the other engines' clocks, whose
-/// overdue rounds are an alert of their own. With `[[alerting.webhooks]]`, notices go through
-/// `local`'s outbox.
+/// overdue rounds are an alert of their own. With direct receivers (`[[alerting.webhooks]]`,
+/// `slack`, `pagerduty`, `email`), notices go through `local`'s outbox.
 pub fn start(
     source: Arc<dyn Snapshots>,
     estate: Arc<Estate>,
@@ -126,12 +126,15 @@ async fn run(
         estate.alerting.alertmanagers.iter().map(|url| Receiver { url: url.clone(), last_ok_ms: None, error: None }).collect();
     // Which receivers did not store the last batch: they are posted again next round.
     let mut unsent = vec![true; receivers.len()];
-    let hooks = estate.alerting.webhooks.clone();
+    let ca_pem = estate.tls.ca_file.as_ref().and_then(|path| std::fs::read(path).ok());
+    let direct = super::receivers::Direct::all(&estate.alerting, ca_pem.as_deref(), timeout);
+    let (group_wait_ms, repeat_ms) = (estate.alerting.group_wait_seconds as i64 * 1000, estate.alerting.repeat_seconds as i64 * 1000);
+    let mut schedule = super::direct::Schedule::default();
     // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
     // receiver never delays a round.
-    let deliveries = (!hooks.is_empty()).then(|| {
+    let deliveries = (!direct.is_empty()).then(|| {
         let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
-        tokio::spawn(super::webhook::run(local.clone(), hooks.clone(), client.clone(), retention_ms))
+        tokio::spawn(super::direct::run(local.clone(), direct.clone(), client.clone(), retention_ms))
     });
     let _stop_deliveries = deliveries.map(AbortOnDrop);
     let mut book = Book::new();
@@ -160,12 +163,13 @@ async fn run(
             }
         }
         let changed = evaluate::step(&mut book, found, &others, &rules, now);
-        if changed && !hooks.is_empty() && super::webhook::sends(&instance, &peers) {
-            let moved: Vec<&super::evaluate::Tracked> = book
-                .values()
-                .filter(|a| a.resolved_ms == Some(now) || (a.fired_ms == Some(now) && a.state == AlertState::Firing))
-                .collect();
-            super::webhook::enqueue(&local, &hooks, &moved, &rules, &sender, now).await;
+        if !direct.is_empty() {
+            // Every instance keeps the schedule, so the one that takes over sending knows what
+            // was already said; only the sender keeps notices.
+            let due = schedule.step(&book, &Default::default(), group_wait_ms, repeat_ms, now);
+            if super::direct::sends(&instance, &peers) {
+                super::direct::enqueue(&local, &direct, &book, &due, &rules, &sender, now).await;
+            }
         }
         if changed {
             for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {
@@ -196,9 +200,9 @@ async fn run(
             }
         }
         let mut shown = super::view::alerts(&book, &rules, &sender, &receivers, now);
-        if !hooks.is_empty() {
+        if !direct.is_empty() {
             match local.outbox_recent(20).await {
-                Ok(rows) => shown.deliveries = rows.iter().map(super::webhook::delivery).collect(),
+                Ok(rows) => shown.deliveries = rows.iter().map(super::direct::delivery).collect(),
                 Err(e) => tracing::warn!(error = %e, "alerting: cannot read the outbox for the page"),
             }
         }

@@ -2,13 +2,17 @@
 //! resolved in turn, posted to every configured Alertmanager, and shown on the Alerts page.
 //! `rules` (the catalogue and the config's overrides), `evaluate` (pure: findings, inhibition,
 //! the alert's life), `alertmanager` (the v2 client's batch and post), `engine` (the loop),
-//! `view` (the page's data).
+//! `view` (the page's data); without an Alertmanager, `notice` (what a notice says),
+//! `receivers` (each direct receiver's format and send) and `direct` (when, who sends, the
+//! outbox's delivery).
 
 pub mod alertmanager;
+pub mod direct;
 pub mod engine;
 pub mod evaluate;
+pub mod notice;
+pub mod receivers;
 pub mod rules;
 pub mod view;
-pub mod webhook;
 
 pub use engine::{AlertBoard, Snapshot, Snapshots};

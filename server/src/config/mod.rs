@@ -12,7 +12,9 @@ mod locate;
 mod model;
 mod validate;
 
-pub use alerting::{AlertingConfig, RuleKey, RuleOverride, Severity, WebhookConfig};
+pub use alerting::{
+    AlertingConfig, EmailConfig, PagerDutyConfig, RuleKey, RuleOverride, Severity, SlackConfig, SmtpSecurity, WebhookConfig,
+};
 pub use model::*;
 pub use validate::record_value as validate_value;
 

@@ -54,18 +54,69 @@ fn alerting(a: &super::AlertingConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     if !(10..=3600).contains(&a.resend_seconds) {
         push(out, key.key("resend_seconds"), format!("{} is out of range; write 10 to 3600 (Prometheus uses 60)", a.resend_seconds));
     }
+    // Direct receivers share the outbox, where a notice is kept under its receiver's name.
     let mut names = std::collections::BTreeSet::new();
+    let mut named = |name: &str, key: &KeyPath, out: &mut Vec<Mistake>| {
+        if name.trim().is_empty() {
+            push(out, key.key("name"), "a receiver needs a name (it is shown on the Alerts page with each delivery)");
+        } else if !names.insert(name.to_string()) {
+            push(out, key.key("name"), format!("a second receiver named {name:?}; give each its own name"));
+        }
+    };
+    let web_url = |url: &str| matches!(reqwest::Url::parse(url), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some());
     for (i, hook) in a.webhooks.iter().enumerate() {
         let key = key.key("webhooks").index(i);
-        if !names.insert(hook.name.as_str()) {
-            push(out, key.key("name"), format!("a second webhook named {:?}; give each its own name", hook.name));
-        }
-        if !matches!(reqwest::Url::parse(&hook.url), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+        named(&hook.name, &key, out);
+        if !web_url(&hook.url) {
             push(out, key.key("url"), format!("{:?} is not an http:// or https:// URL of the receiver", hook.url));
         }
         if hook.secret.len() < 16 {
             push(out, key.key("secret"), "a webhook secret needs at least 16 characters; make one with `openssl rand -hex 32`");
         }
+    }
+    for (i, slack) in a.slack.iter().enumerate() {
+        let key = key.key("slack").index(i);
+        named(&slack.name, &key, out);
+        if !web_url(&slack.url) {
+            push(out, key.key("url"), format!("{:?} is not an http:// or https:// incoming webhook URL", slack.url));
+        }
+    }
+    for (i, pd) in a.pagerduty.iter().enumerate() {
+        let key = key.key("pagerduty").index(i);
+        named(&pd.name, &key, out);
+        if pd.routing_key.trim().is_empty() || pd.routing_key.len() > 64 {
+            push(out, key.key("routing_key"), "write the integration key of the service's Events API v2 integration (32 characters)");
+        }
+        if !web_url(&pd.url) {
+            push(out, key.key("url"), format!("{:?} is not an http:// or https:// URL; leave it out for PagerDuty's own", pd.url));
+        }
+    }
+    for (i, mail) in a.email.iter().enumerate() {
+        let key = key.key("email").index(i);
+        named(&mail.name, &key, out);
+        if mail.relay().is_none() {
+            push(out, key.key("smtp"), format!("{:?} is not host:port, e.g. \"smtp.example.com:587\"", mail.smtp));
+        }
+        if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            push(out, key.key("from"), format!("{:?} is not an address, e.g. \"Crowsnest <crowsnest@example.com>\"", mail.from));
+        }
+        if mail.to.is_empty() {
+            push(out, key.key("to"), "name at least one recipient");
+        }
+        for (j, to) in mail.to.iter().enumerate() {
+            if to.parse::<lettre::message::Mailbox>().is_err() {
+                push(out, key.key("to").index(j), format!("{to:?} is not an address"));
+            }
+        }
+        if mail.username.is_some() != mail.password.is_some() {
+            push(out, key.key("password"), "set both username and password, or neither");
+        }
+    }
+    if a.group_wait_seconds > 600 {
+        push(out, key.key("group_wait_seconds"), format!("{} is too long a wait before paging; write 0 to 600", a.group_wait_seconds));
+    }
+    if !(60..=7 * 86_400).contains(&a.repeat_seconds) {
+        push(out, key.key("repeat_seconds"), format!("{} is out of range; write 60 to 604800 (Alertmanager uses 14400)", a.repeat_seconds));
     }
     for (rule, o) in &a.rules {
         let name: &'static str = rule.into();

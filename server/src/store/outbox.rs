@@ -57,16 +57,17 @@ impl LocalStore {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Undelivered notices due at `now_ms`, oldest first, at most `limit`.
-    pub async fn outbox_due(&self, now_ms: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    /// Undelivered notices not given up, due or not, oldest first, at most `limit`: delivery
+    /// keeps each receiver's order, so a notice waiting out its backoff holds back later ones.
+    pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM alert_outbox WHERE delivered_ms IS NULL AND next_ms <= $1 ORDER BY created_ms, key LIMIT $2"
+            "SELECT {COLUMNS} FROM alert_outbox WHERE delivered_ms IS NULL AND next_ms < $1 ORDER BY created_ms, key LIMIT $2"
         ))
-        .bind(now_ms)
+        .bind(i64::MAX)
         .bind(limit)
         .fetch_all(&self.pool())
         .await
-        .map_err(failed("reading due alert notices"))?;
+        .map_err(failed("reading pending alert notices"))?;
         Ok(rows.iter().map(row).collect())
     }
 

@@ -18,6 +18,7 @@ mod dns;
 mod live;
 mod metrics;
 mod pages;
+mod receivers;
 
 const DEMO: &str = include_str!("../../../../deploy/demo.toml");
 

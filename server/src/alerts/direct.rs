@@ -1,0 +1,401 @@
+//! Direct receivers without an Alertmanager (`receivers`): what is sent when ([`Schedule`]:
+//! `group_wait`, repeats while firing), which instance sends ([`sends`]), and delivery. Each
+//! notice is kept in the local outbox before the first attempt, then delivered to each receiver
+//! in the order kept (a resolve never overtakes its trigger), retried with backoff and jitter
+//! under the same key until the receiver takes it or refuses it for good.
+
+use super::alertmanager::Sender;
+use super::evaluate::{Book, Tracked};
+use super::notice::{self, Notice};
+use super::receivers::{self, Direct, Failure};
+use super::rules::Rules;
+use crate::config::RuleKey;
+use crate::store::LocalStore;
+use app::model::{AlertState, Instance, Mode};
+use app::vantage::PeerStatus;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+pub use receivers::{KEY_HEADER, SIGNATURE_HEADER};
+
+/// Whether this instance sends direct notices: the primary while it holds the control store;
+/// with the primary lost, the first (by instance name) of the instances that can still be
+/// reached. A partition may make two senders (a duplicate), never none.
+pub fn sends(instance: &Instance, peers: &[PeerStatus]) -> bool {
+    if instance.primary_lost_since_ms.is_none() {
+        return instance.mode == Mode::Primary;
+    }
+    let lost = instance.primary.as_deref();
+    !peers.iter().any(|p| p.reachable && Some(p.name.as_str()) != lost && p.name < instance.name)
+}
+
+/// An alert's identity in the book.
+type Id = (RuleKey, super::evaluate::Labels);
+
+/// What the direct receivers have been told, between rounds: firing alerts held for
+/// `group_wait`, and when each firing alert was last notified (for repeats).
+#[derive(Debug, Default)]
+pub struct Schedule {
+    /// Fired, not yet notified, since when the oldest has waited.
+    held: BTreeSet<Id>,
+    held_since_ms: Option<i64>,
+    /// Notified as firing, and when last (fired or repeated).
+    notified: BTreeMap<Id, i64>,
+}
+
+/// What a round sends: alerts that moved (fired or resolved) and alerts repeated.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Due {
+    /// Fired (after their group's wait) or resolved.
+    pub moved: Vec<Id>,
+    /// Still firing, notified `repeat` ago, not acknowledged.
+    pub repeated: Vec<Id>,
+}
+
+impl Schedule {
+    /// Moves the schedule on after a round at `now_ms`: a newly firing alert is held until
+    /// `group_wait_ms` after the first of its group, then all held go out together; a resolve
+    /// goes out at once, unless its firing never went out (then neither does); a firing alert
+    /// that was notified `repeat_ms` ago and is not in `acknowledged` is repeated.
+    pub fn step(&mut self, book: &Book, acknowledged: &BTreeSet<Id>, group_wait_ms: i64, repeat_ms: i64, now_ms: i64) -> Due {
+        let mut due = Due::default();
+        for (id, alert) in book {
+            match alert.state {
+                AlertState::Firing if alert.fired_ms == Some(now_ms) && !self.notified.contains_key(id) => {
+                    self.held.insert(id.clone());
+                    self.held_since_ms.get_or_insert(now_ms);
+                }
+                AlertState::Resolved if alert.resolved_ms == Some(now_ms) => {
+                    if self.notified.remove(id).is_some() {
+                        due.moved.push(id.clone());
+                    }
+                    self.held.remove(id);
+                }
+                _ => {}
+            }
+        }
+        // Held alerts that are no longer in the book, or no longer fire, are not sent.
+        self.held.retain(|id| book.get(id).is_some_and(|a| a.state == AlertState::Firing));
+        self.notified.retain(|id, _| book.get(id).is_some_and(|a| a.state == AlertState::Firing));
+        if self.held.is_empty() {
+            self.held_since_ms = None;
+        } else if self.held_since_ms.is_some_and(|since| now_ms - since >= group_wait_ms) {
+            for id in std::mem::take(&mut self.held) {
+                self.notified.insert(id.clone(), now_ms);
+                due.moved.push(id);
+            }
+            self.held_since_ms = None;
+        }
+        for (id, at) in self.notified.iter_mut() {
+            if now_ms - *at >= repeat_ms && !due.moved.contains(id) {
+                *at = now_ms;
+                if !acknowledged.contains(id) {
+                    due.repeated.push(id.clone());
+                }
+            }
+        }
+        due
+    }
+}
+
+/// The notice's key for `receiver`: the same transitions give the same key, whoever computes
+/// it, so a retry (or a second region sending the same) is recognisable.
+pub fn key(receiver: &str, n: &Notice) -> String {
+    let mut h = Sha256::new();
+    h.update(receiver.as_bytes());
+    for a in &n.alerts {
+        h.update([0]);
+        h.update(a.fingerprint.as_bytes());
+        // A repeat is its own notice: the time it was sent tells it from the last one.
+        let when = if a.repeat { Some(n.sent_at.as_str()) } else { a.resolved_at.as_deref().or(a.fired_at.as_deref()) };
+        h.update(format!("\u{1e}{}@{}", a.state, when.unwrap_or_default()).as_bytes());
+    }
+    h.update(format!("\u{1d}{}", n.more).as_bytes());
+    format!("{:x}", h.finalize())
+}
+
+/// Milliseconds before attempt `attempts + 1`: doubling from 1 s up to 5 min, then jittered
+/// by ±20 % (`jitter` in 0..1) so receivers coming back are not hit all at once.
+pub fn backoff_ms(attempts: i64, jitter: f64) -> i64 {
+    let base = (1000i64 << attempts.clamp(0, 9)).min(300_000) as f64;
+    (base * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))) as i64
+}
+
+/// Keeps the notice for `due` for every receiver (when this instance sends).
+pub async fn enqueue(local: &LocalStore, to: &[Direct], book: &Book, due: &Due, rules: &Rules, sender: &Sender<'_>, now_ms: i64) {
+    if due.moved.is_empty() && due.repeated.is_empty() {
+        return;
+    }
+    let pick = |ids: &[Id]| -> Vec<&Tracked> { ids.iter().filter_map(|id| book.get(id)).collect() };
+    let firing_now: Vec<&Tracked> = book.values().filter(|a| a.state == AlertState::Firing).collect();
+    let n = notice::build(&pick(&due.moved), &pick(&due.repeated), &firing_now, rules, sender, now_ms);
+    let body = match serde_json::to_string(&n) {
+        Ok(body) => body,
+        Err(e) => return tracing::error!(error = %e, "alerting: cannot write a notice"),
+    };
+    for receiver in to {
+        if let Err(e) = local.outbox_add(&key(receiver.name(), &n), receiver.name(), &body, now_ms).await {
+            tracing::error!(receiver = %receiver.name(), error = %e, "alerting: cannot keep a notice; it is lost");
+        }
+    }
+}
+
+/// Delivers what is due, once, each receiver's notices in the order they were kept: one that
+/// waits out a backoff holds back the ones after it (a resolve must not reach PagerDuty before
+/// its trigger). A failure is kept for later, or given up when the receiver refuses for good.
+pub async fn deliver_due(local: &LocalStore, to: &[Direct], client: &reqwest::Client, now_ms: i64) {
+    let pending = match local.outbox_pending(500).await {
+        Ok(rows) => rows,
+        Err(e) => return tracing::warn!(error = %e, "alerting: cannot read the outbox"),
+    };
+    let mut held_back: BTreeSet<String> = BTreeSet::new();
+    for row in pending {
+        if held_back.contains(&row.receiver) {
+            continue;
+        }
+        let Some(receiver) = to.iter().find(|r| r.name() == row.receiver) else {
+            // The receiver left the config: give up on it, visibly.
+            let _ = local.outbox_failed(&row.key, "no such receiver in the config any more", i64::MAX).await;
+            continue;
+        };
+        if row.next_ms > now_ms {
+            held_back.insert(row.receiver.clone());
+            continue;
+        }
+        let stored = match receivers::send(receiver, client, &row.key, &row.body, now_ms).await {
+            Ok(()) => local.outbox_delivered(&row.key, now_ms).await,
+            Err(Failure::GiveUp(why)) => {
+                tracing::error!(receiver = %row.receiver, %why, "alerting: the receiver refused a notice for good");
+                local.outbox_failed(&row.key, &why, i64::MAX).await
+            }
+            Err(Failure::Retry(why)) => {
+                held_back.insert(row.receiver.clone());
+                let jitter = (u64::from_str_radix(&row.key[..8.min(row.key.len())], 16).unwrap_or(0) % 1000) as f64 / 1000.0;
+                tracing::warn!(receiver = %row.receiver, attempts = row.attempts + 1, %why, "alerting: delivery failed; retrying");
+                local.outbox_failed(&row.key, &why, now_ms + backoff_ms(row.attempts, jitter)).await
+            }
+        };
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "alerting: cannot record a delivery; it may be sent again, under the same key");
+        }
+    }
+}
+
+/// A kept notice as the Alerts page lists it.
+pub fn delivery(row: &crate::store::OutboxRow) -> app::model::Delivery {
+    use app::model::DeliveryStatus;
+    let status = match (row.delivered_ms, row.attempts, row.next_ms) {
+        (Some(_), _, _) => DeliveryStatus::Sent,
+        (None, _, i64::MAX) => DeliveryStatus::Failed,
+        (None, 0, _) => DeliveryStatus::Queued,
+        (None, _, _) => DeliveryStatus::Retrying,
+    };
+    let about = serde_json::from_str::<Notice>(&row.body)
+        .map(|n| {
+            let mut named: Vec<String> = n
+                .alerts
+                .iter()
+                .map(|a| {
+                    let state = if a.repeat { "still firing" } else { a.state.as_str() };
+                    format!("{state} {} {}", a.name, notice::label_words(&a.labels)).trim_end().to_string()
+                })
+                .collect();
+            if n.more > 0 {
+                named.push(format!("and {} more", n.more));
+            }
+            named.join("; ")
+        })
+        .unwrap_or_else(|_| "an unreadable notice".into());
+    app::model::Delivery {
+        receiver: row.receiver.clone(),
+        key: row.key.clone(),
+        about,
+        status,
+        attempts: row.attempts,
+        error: row.last_error.clone(),
+        created_ms: row.created_ms,
+        delivered_ms: row.delivered_ms,
+    }
+}
+
+/// Delivers due notices every second until aborted; once a minute, forgets notices delivered
+/// longer than `retention_ms` ago (the observations' retention).
+pub async fn run(local: LocalStore, to: Vec<Direct>, client: reqwest::Client, retention_ms: i64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for round in 0u64.. {
+        tick.tick().await;
+        let now = crate::clock::now_ms();
+        deliver_due(&local, &to, &client, now).await;
+        if round % 60 == 0 {
+            if let Err(e) = local.outbox_prune(now - retention_ms).await {
+                tracing::warn!(error = %e, "alerting: cannot prune delivered notices");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(name: &str, mode: Mode, lost: bool) -> Instance {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "region": "sin", "region_display": "Singapore", "mode": mode, "read_only": mode == Mode::Secondary,
+            "mode_reason": "", "mode_since_ms": 0, "control_store": "postgres", "primary": "sjc-1",
+            "primary_lost_since_ms": if lost { Some(0) } else { None }, "primary_lost_seconds": null,
+            "replica_unreplayed_bytes": null, "replica_last_replay_seconds": null, "config_differences": [], "version": "0"
+        }))
+        .unwrap()
+    }
+
+    fn peer(name: &str, reachable: bool) -> PeerStatus {
+        PeerStatus { name: name.into(), region: "x".into(), reachable, last_ok_ms: None, failing_since_ms: None, error: None, mode: None }
+    }
+
+    /// (instance, mode, primary lost, peers) → sends?
+    #[test]
+    fn one_instance_sends_the_primary_then_the_first_survivor() {
+        use Mode::{Primary, Secondary};
+        #[rustfmt::skip]
+        let table: Vec<(&str, Mode, bool, Vec<PeerStatus>, bool)> = vec![
+            ("sjc-1", Primary, false, vec![peer("ams-1", true), peer("sin-1", true)], true),
+            ("sin-1", Secondary, false, vec![peer("sjc-1", true), peer("ams-1", true)], false),
+            // The primary lost: the first by name among those still reachable.
+            ("ams-1", Secondary, true, vec![peer("sjc-1", false), peer("sin-1", true)], true),
+            ("sin-1", Secondary, true, vec![peer("sjc-1", false), peer("ams-1", true)], false),
+            // ams-1 gone too: Singapore sends.
+            ("sin-1", Secondary, true, vec![peer("sjc-1", false), peer("ams-1", false)], true),
+            // A primary that answers peers but is lost to this one still does not count.
+            ("sin-1", Secondary, true, vec![peer("sjc-1", true)], true),
+        ];
+        for (name, mode, lost, peers, want) in table {
+            assert_eq!(sends(&instance(name, mode, lost), &peers), want, "{name} {mode:?} lost={lost} {peers:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_five_minutes_with_bounded_jitter() {
+        #[rustfmt::skip]
+        let table = [(0, 0.5, 1000), (1, 0.5, 2000), (3, 0.5, 8000), (8, 0.5, 256_000), (9, 0.5, 300_000), (40, 0.5, 300_000), (0, 0.0, 800), (0, 1.0, 1200)];
+        for (attempts, jitter, want) in table {
+            assert_eq!(backoff_ms(attempts, jitter), want, "attempt {attempts}, jitter {jitter}");
+        }
+    }
+
+    /// (delivered, attempts, next, body) → (status, about)
+    #[test]
+    fn a_kept_notice_reads_as_its_status_and_what_it_says() {
+        use app::model::DeliveryStatus::*;
+        let alert = |name: &str, state: &str, labels: &[(&str, &str)], repeat: bool| notice::NoticeAlert {
+            name: name.into(),
+            severity: "critical".into(),
+            state: state.into(),
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            summary: String::new(),
+            link: String::new(),
+            fingerprint: String::new(),
+            fired_at: None,
+            resolved_at: None,
+            repeat,
+        };
+        let n = Notice {
+            version: "2".into(),
+            status: "firing".into(),
+            alerts: vec![
+                alert("HostDown", "firing", &[("host", "lb2")], false),
+                alert("DnsWrongAnswer", "resolved", &[("hostname", "www.example.test"), ("type", "A")], false),
+                alert("HostDown", "firing", &[("host", "lb3")], true),
+            ],
+            more: 7,
+            rules: vec![],
+            sent_from: String::new(),
+            sent_at: String::new(),
+        };
+        let body = serde_json::to_string(&n).unwrap();
+        let body = body.as_str();
+        let said = "firing HostDown host=lb2; resolved DnsWrongAnswer hostname=www.example.test type=A; still firing HostDown host=lb3; and 7 more";
+        #[rustfmt::skip]
+        let table = [
+            (None, 0, 0, body, Queued, said),
+            (None, 2, 5_000, body, Retrying, said),
+            (Some(9), 3, 5_000, body, Sent, said),
+            (None, 1, i64::MAX, "not json", Failed, "an unreadable notice"),
+        ];
+        for (delivered_ms, attempts, next_ms, body, status, about) in table {
+            let row = crate::store::OutboxRow {
+                key: "k".into(),
+                receiver: "ops".into(),
+                body: body.into(),
+                attempts,
+                delivered_ms,
+                last_error: None,
+                created_ms: 0,
+                next_ms,
+            };
+            let d = delivery(&row);
+            assert_eq!((d.status, d.about.as_str()), (status, about));
+        }
+    }
+
+    fn book(alerts: &[(&str, AlertState, Option<i64>, Option<i64>)]) -> Book {
+        alerts
+            .iter()
+            .map(|(host, state, fired_ms, resolved_ms)| {
+                let labels: super::super::evaluate::Labels = [("host".to_string(), host.to_string())].into();
+                let finding = super::super::evaluate::Finding {
+                    rule: RuleKey::HostDown,
+                    labels: labels.clone(),
+                    summary: String::new(),
+                    page: "/topology",
+                    caused_by_hostname: None,
+                };
+                let tracked = Tracked {
+                    finding,
+                    state: *state,
+                    seen_here: true,
+                    seen_elsewhere: vec![],
+                    since_ms: 0,
+                    fired_ms: *fired_ms,
+                    resolved_ms: *resolved_ms,
+                };
+                ((RuleKey::HostDown, labels), tracked)
+            })
+            .collect()
+    }
+
+    fn hosts(ids: &[Id]) -> Vec<&str> {
+        ids.iter().map(|(_, l)| l["host"].as_str()).collect()
+    }
+
+    /// Rounds of (now, book, acknowledged hosts) → (moved, repeated), with a 10 s group wait
+    /// and a 60 s repeat.
+    #[test]
+    fn firing_waits_for_its_group_resolves_go_at_once_and_reminders_repeat() {
+        use AlertState::{Firing, Pending, Resolved};
+        #[rustfmt::skip]
+        let rounds: Vec<(i64, Vec<(&str, AlertState, Option<i64>, Option<i64>)>, Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
+            (0, vec![("lb1", Firing, Some(0), None)], vec![], vec![], vec![]),
+            (5_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb3", Pending, None, None)], vec![], vec![], vec![]),
+            // The group's wait is over: both go out in one notice.
+            (10_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None)], vec![], vec!["lb1", "lb2"], vec![]),
+            // lb4 fires and resolves inside its wait: nobody hears of it.
+            (20_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb4", Firing, Some(20_000), None)], vec![], vec![], vec![]),
+            (25_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb4", Resolved, Some(20_000), Some(25_000))], vec![], vec![], vec![]),
+            // lb2 resolves: at once.
+            (30_000, vec![("lb1", Firing, Some(0), None), ("lb2", Resolved, Some(5_000), Some(30_000))], vec![], vec!["lb2"], vec![]),
+            // A minute after it went out, lb1 is repeated; acknowledged, it is not.
+            (70_000, vec![("lb1", Firing, Some(0), None)], vec![], vec![], vec!["lb1"]),
+            (130_000, vec![("lb1", Firing, Some(0), None)], vec!["lb1"], vec![], vec![]),
+            (140_000, vec![("lb1", Resolved, Some(0), Some(140_000))], vec![], vec!["lb1"], vec![]),
+        ];
+        let mut schedule = Schedule::default();
+        for (now, alerts, acked, moved, repeated) in rounds {
+            let book = book(&alerts);
+            let acked: BTreeSet<Id> = book.keys().filter(|(_, l)| acked.contains(&l["host"].as_str())).cloned().collect();
+            let due = schedule.step(&book, &acked, 10_000, 60_000, now);
+            assert_eq!((hosts(&due.moved), hosts(&due.repeated)), (moved, repeated), "at {now} ms");
+        }
+    }
+}
