@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/replication") view=pages::replication::ReplicationPage ssr=SsrMode::Async/>
                     <Route path=path!("/backlog") view=pages::backlog::BacklogPage ssr=SsrMode::Async/>
                     <Route path=path!("/alerts") view=pages::alerts::AlertsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/silences") view=pages::silences::SilencesPage ssr=SsrMode::Async/>
                     <Route path=path!("/actions") view=pages::actions::ActionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>

@@ -16,6 +16,6 @@ REVOKE ALL ON ALL TABLES IN SCHEMA public FROM crowsnest;
 GRANT USAGE ON SCHEMA public TO crowsnest;
 GRANT SELECT ON _sqlx_migrations TO crowsnest;
 GRANT SELECT, INSERT ON audit_entries TO crowsnest;
-GRANT SELECT, INSERT, UPDATE, DELETE ON users, sites, desired_records, action_requests TO crowsnest;
+GRANT SELECT, INSERT, UPDATE, DELETE ON users, sites, desired_records, action_requests, alert_silences, alert_acks TO crowsnest;
 GRANT SELECT, INSERT ON replayed_actions TO crowsnest;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO crowsnest;

@@ -20,6 +20,7 @@ const PAGES: [string, string][] = [
   ["/replication", "Replication"],
   ["/backlog", "Backlog"],
   ["/alerts", "Alerts"],
+  ["/silences", "Silences and acknowledgements"],
   ["/actions", "Actions"],
   ["/audit", "Audit"],
 ];

@@ -137,6 +137,12 @@ pub enum AuditAction {
     /// A refused attempt that names no action kind: a form too broken to tell, an approval, a
     /// cancel.
     Refused(Attempt),
+    /// An alert was acknowledged (its repeats stop until it resolves).
+    AlertAcknowledged,
+    /// A silence was made.
+    SilenceCreated,
+    /// A silence was ended before its time.
+    SilenceExpired,
 }
 
 /// Where a maintenance action went.
@@ -191,6 +197,9 @@ impl std::fmt::Display for AuditAction {
             AuditAction::UserDisabled => "user_disabled",
             AuditAction::UserEnabled => "user_enabled",
             AuditAction::UserPasswordChanged => "user_password_changed",
+            AuditAction::AlertAcknowledged => "alert_acknowledged",
+            AuditAction::SilenceCreated => "silence_created",
+            AuditAction::SilenceExpired => "silence_expired",
             AuditAction::Maintenance(kind, step) => return write!(f, "{}.{}", kind.as_str(), <&str>::from(step)),
             AuditAction::Refused(attempt) => return write!(f, "{}.refused", <&str>::from(attempt)),
         };
@@ -403,6 +412,9 @@ mod tests {
             (AuditAction::UserDisabled, "user_disabled"),
             (AuditAction::UserEnabled, "user_enabled"),
             (AuditAction::UserPasswordChanged, "user_password_changed"),
+            (AuditAction::AlertAcknowledged, "alert_acknowledged"),
+            (AuditAction::SilenceCreated, "silence_created"),
+            (AuditAction::SilenceExpired, "silence_expired"),
             (AuditAction::Maintenance(MaintenanceOn, ActionStep::Executed), "maintenance_on.executed"),
             (AuditAction::Maintenance(MaintenanceOff, ActionStep::BreakGlassApproved), "maintenance_off.break_glass_approved"),
             (AuditAction::Maintenance(MaintenanceOn, ActionStep::Replayed), "maintenance_on.replayed"),

@@ -56,6 +56,48 @@ pub struct Alert {
     /// The instances that find it now (this one first when it does); empty once resolved.
     #[serde(default)]
     pub seen_from: Vec<String>,
+    /// Its identity as a short hash, the same from every region (forms name an alert by it).
+    #[serde(default)]
+    pub fingerprint: String,
+    /// Why nobody is told of it, while it is silenced: `silence 3 by alice until …: deploy`,
+    /// `maintenance on web since …`.
+    #[serde(default)]
+    pub silenced: Option<String>,
+    /// Who acknowledged this episode, when and why: repeats stop until it resolves.
+    #[serde(default)]
+    pub acknowledged: Option<String>,
+}
+
+/// A silence: alerts whose labels match every matcher are shown but not notified until it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    /// Its number.
+    pub id: i64,
+    /// `name=value` pairs an alert's labels (and `alertname`) must all have.
+    pub matchers: Vec<(String, String)>,
+    /// When it began (unix milliseconds).
+    pub starts_ms: i64,
+    /// When it ends (unix milliseconds), or ended if expired early.
+    pub ends_ms: i64,
+    /// Who made it.
+    pub created_by: String,
+    /// Why.
+    pub comment: String,
+    /// Who ended it early, if anyone.
+    pub expired_by: Option<String>,
+    /// Alerts it silences now.
+    pub silencing: usize,
+}
+
+/// A direct receiver (no Alertmanager), as the page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectReceiver {
+    /// Its name in the config.
+    pub name: String,
+    /// `webhook`, `slack`, `pagerduty` or `email`.
+    pub kind: String,
+    /// Where it goes, without secrets.
+    pub target: String,
 }
 
 /// An alert's identity, as one instance tells its peers it finds it.
@@ -140,4 +182,10 @@ pub struct Alerts {
     /// The newest notices to direct receivers, newest first.
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
+    /// Silences in force, then those ended in the last day.
+    #[serde(default)]
+    pub silences: Vec<Silence>,
+    /// The direct receivers.
+    #[serde(default)]
+    pub direct: Vec<DirectReceiver>,
 }

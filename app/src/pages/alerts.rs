@@ -109,7 +109,7 @@ fn AlertsView(alerts: Alerts) -> impl IntoView {
             })
             .collect_view();
         view! {
-            <h2>"Deliveries to webhooks"</h2>
+            <h2>"Deliveries to direct receivers"</h2>
             <table class="deliveries" id="deliveries">
                 <thead>
                     <tr>
@@ -124,14 +124,45 @@ fn AlertsView(alerts: Alerts) -> impl IntoView {
             </table>
         }
     });
+    let direct = (!alerts.direct.is_empty()).then(|| {
+        let rows = alerts
+            .direct
+            .into_iter()
+            .map(|d| {
+                let key = d.name.clone();
+                view! {
+                    <tr data-direct=key>
+                        <th scope="row">{d.name}</th>
+                        <td>{d.kind}</td>
+                        <td><code>{d.target}</code></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="direct" id="direct">
+                <thead>
+                    <tr>
+                        <th scope="col">"Direct receiver"</th>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"Goes to"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    });
+    let in_force = alerts.silences.iter().filter(|s| s.ends_ms > alerts.evaluated_at_ms && s.starts_ms <= alerts.evaluated_at_ms).count();
     view! {
         <p class="lede">
             {firing} " firing · " {pending} " pending · " {resolved} " resolved in the last 15 minutes. "
             "Rules evaluated " <time>{evaluated}</time> ", from this instance's vantage."
         </p>
+        <p><a href="/silences" id="silences-link">{format!("Silences and acknowledgements ({in_force} silences in force)")}</a></p>
         {body}
         <h2>"Receivers"</h2>
         {receivers}
+        {direct}
         {deliveries}
     }
 }
@@ -149,6 +180,7 @@ fn AlertRow(alert: Alert) -> impl IntoView {
     let state: &'static str = alert.state.into();
     let name = alert.name.clone();
     let data_labels = labels.clone();
+    let silence_link = format!("/silences?matchers={}", crate::paging::encode(&format!("alertname={} {labels}", alert.name)));
     view! {
         <tr data-alert=name data-state=state data-labels=data_labels>
             <th scope="row">{alert.name} <div class="muted">{alert.severity}</div></th>
@@ -156,8 +188,11 @@ fn AlertRow(alert: Alert) -> impl IntoView {
             <td>
                 {alert.summary}
                 {(!alert.seen_from.is_empty()).then(|| view! { <div class="muted seen-from">"seen from " {alert.seen_from.join(", ")}</div> })}
+                {alert.silenced.map(|why| view! { <div class="silenced" data-silenced="true">"Silenced: " {why}</div> })}
+                {alert.acknowledged.map(|who| view! { <div class="acknowledged" data-acknowledged="true">"Acknowledged " {who}</div> })}
                 <div><a href=alert.link>"Show in the console"</a>
                     {alert.runbook.map(|r| view! { " · " <a href=r>"Runbook"</a> })}
+                    {(alert.state != AlertState::Resolved).then(|| view! { " · " <a href=silence_link>"Silence or acknowledge"</a> })}
                 </div>
             </td>
             <td><code>{labels}</code></td>

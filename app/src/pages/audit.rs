@@ -6,6 +6,7 @@ use crate::api::get_audit;
 use crate::auth::personal_page;
 use crate::format;
 use crate::live::LiveRegion;
+use crate::paging::encode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -113,15 +114,4 @@ fn AuditTable(page: AuditPage, filter: AuditFilter) -> impl IntoView {
         {next}
     }
     .into_any()
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

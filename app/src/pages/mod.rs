@@ -9,6 +9,7 @@ pub mod dns;
 pub mod login;
 pub mod overview;
 pub mod replication;
+pub mod silences;
 pub mod topology;
 
 use leptos::prelude::*;

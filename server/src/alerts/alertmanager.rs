@@ -132,6 +132,109 @@ pub async fn post(client: &reqwest::Client, base: &str, batch: &[Postable]) -> P
     }
 }
 
+/// The tag a silence's comment starts with in Alertmanager, naming ours: how the sync finds
+/// the silences it made (and no one else's).
+fn tag(id: i64) -> String {
+    format!("[crowsnest silence {id}]")
+}
+
+/// Our silence as Alertmanager's v2 API takes it (`POST /api/v2/silences`): exact matchers,
+/// our times, the author, the comment tagged with our number.
+pub fn postable_silence(s: &crate::store::SilenceRecord) -> serde_json::Value {
+    let matchers: Vec<serde_json::Value> = s
+        .matchers
+        .iter()
+        .map(|(name, value)| serde_json::json!({ "name": name, "value": value, "isRegex": false, "isEqual": true }))
+        .collect();
+    serde_json::json!({
+        "matchers": matchers,
+        "startsAt": rfc3339(s.starts_ms),
+        "endsAt": rfc3339(s.ends_ms),
+        "createdBy": s.created_by,
+        "comment": format!("{} {}", tag(s.id), s.comment),
+    })
+}
+
+/// One of Alertmanager's silences that we made: its id there, our number, whether in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Theirs {
+    /// Alertmanager's id.
+    pub id: String,
+    /// Our number, from the comment's tag.
+    pub ours: i64,
+    /// `active` or `pending` there (not `expired`).
+    pub in_force: bool,
+}
+
+/// What to change in an Alertmanager so it holds exactly our silences in force at `now_ms`:
+/// ours it lacks (to post) and its copies of ours that ended (to delete).
+pub fn reconcile<'a>(
+    ours: &'a [crate::store::SilenceRecord],
+    theirs: &[Theirs],
+    now_ms: i64,
+) -> (Vec<&'a crate::store::SilenceRecord>, Vec<String>) {
+    let in_force = |s: &crate::store::SilenceRecord| s.starts_ms <= now_ms && now_ms < s.ends_ms;
+    let post = ours.iter().filter(|s| in_force(s) && !theirs.iter().any(|t| t.ours == s.id && t.in_force)).collect();
+    let delete =
+        theirs.iter().filter(|t| t.in_force && !ours.iter().any(|s| s.id == t.ours && in_force(s))).map(|t| t.id.clone()).collect();
+    (post, delete)
+}
+
+/// Makes the Alertmanager at `base` hold our silences in force: reads its silences, posts
+/// the missing ones, deletes the ones we ended.
+pub async fn sync_silences(client: &reqwest::Client, base: &str, ours: &[crate::store::SilenceRecord], now_ms: i64) -> Result<(), String> {
+    let base = base.trim_end_matches('/');
+    let listed: Vec<serde_json::Value> = match client.get(format!("{base}/api/v2/silences")).send().await {
+        Ok(r) if r.status().is_success() => r.json_or_text().await.map_err(|e| format!("GET {base}/api/v2/silences: {e}"))?,
+        Ok(r) => return Err(format!("GET {base}/api/v2/silences: {}", r.status())),
+        Err(e) => return Err(format!("GET {base}/api/v2/silences: {e}")),
+    };
+    let theirs: Vec<Theirs> = listed
+        .iter()
+        .filter_map(|s| {
+            let comment = s["comment"].as_str()?;
+            let ours = comment.strip_prefix("[crowsnest silence ")?.split(']').next()?.parse().ok()?;
+            let state = s["status"]["state"].as_str().unwrap_or("expired");
+            Some(Theirs { id: s["id"].as_str()?.to_string(), ours, in_force: state != "expired" })
+        })
+        .collect();
+    let (post, delete) = reconcile(ours, &theirs, now_ms);
+    for silence in post {
+        let body = postable_silence(silence).to_string();
+        let sent = client
+            .post(format!("{base}/api/v2/silences"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => return Err(format!("POST {base}/api/v2/silences: {}", r.status())),
+            Err(e) => return Err(format!("POST {base}/api/v2/silences: {e}")),
+        }
+    }
+    for id in delete {
+        match client.delete(format!("{base}/api/v2/silence/{id}")).send().await {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => return Err(format!("DELETE {base}/api/v2/silence/{id}: {}", r.status())),
+            Err(e) => return Err(format!("DELETE {base}/api/v2/silence/{id}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a JSON answer without reqwest's `json` feature (which only the tests enable).
+trait JsonOrText {
+    async fn json_or_text<T: serde::de::DeserializeOwned>(self) -> Result<T, String>;
+}
+
+impl JsonOrText for reqwest::Response {
+    async fn json_or_text<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
+        let text = self.text().await.map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| format!("not the JSON expected: {e}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +278,29 @@ mod tests {
     fn times_are_rfc3339_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_800_000_000_123), "2027-01-15T08:00:00.123Z");
+    }
+
+    #[test]
+    fn an_alertmanager_gets_our_silences_in_force_and_loses_the_ended_ones() {
+        let silence = |id: i64, starts_ms: i64, ends_ms: i64| crate::store::SilenceRecord {
+            id,
+            matchers: vec![("host".into(), "lb2".into())],
+            starts_ms,
+            ends_ms,
+            created_by: "alice".into(),
+            comment: "deploy".into(),
+            expired_by: None,
+        };
+        let theirs = |id: &str, ours: i64, in_force: bool| Theirs { id: id.into(), ours, in_force };
+        let ours = [silence(1, 0, 10_000), silence(2, 0, 3_000), silence(3, 0, 10_000), silence(4, 8_000, 10_000)];
+        // 1 is there already; 2 ended (delete its copy); 3 is missing (post it); 4 starts later;
+        // 9 is not ours any more; an expired copy of 3 does not count.
+        let there = [theirs("a", 1, true), theirs("b", 2, true), theirs("c", 3, false), theirs("z", 9, true)];
+        let (post, delete) = reconcile(&ours, &there, 5_000);
+        assert_eq!(post.iter().map(|s| s.id).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(delete, vec!["b".to_string(), "z".to_string()]);
+        let body = postable_silence(&ours[0]);
+        assert_eq!(body["comment"], "[crowsnest silence 1] deploy");
+        assert_eq!(body["matchers"][0], serde_json::json!({"name": "host", "value": "lb2", "isRegex": false, "isEqual": true}));
     }
 }

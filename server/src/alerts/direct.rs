@@ -57,12 +57,22 @@ impl Schedule {
     /// Moves the schedule on after a round at `now_ms`: a newly firing alert is held until
     /// `group_wait_ms` after the first of its group, then all held go out together; a resolve
     /// goes out at once, unless its firing never went out (then neither does); a firing alert
-    /// that was notified `repeat_ms` ago and is not in `acknowledged` is repeated.
-    pub fn step(&mut self, book: &Book, acknowledged: &BTreeSet<Id>, group_wait_ms: i64, repeat_ms: i64, now_ms: i64) -> Due {
+    /// that was notified `repeat_ms` ago and is not in `acknowledged` is repeated. A `muted`
+    /// alert (silenced, or its site in maintenance) stays held and is not repeated: when the
+    /// silence ends while it still fires, it goes out then.
+    pub fn step(
+        &mut self,
+        book: &Book,
+        acknowledged: &BTreeSet<Id>,
+        muted: &BTreeSet<Id>,
+        group_wait_ms: i64,
+        repeat_ms: i64,
+        now_ms: i64,
+    ) -> Due {
         let mut due = Due::default();
         for (id, alert) in book {
             match alert.state {
-                AlertState::Firing if alert.fired_ms == Some(now_ms) && !self.notified.contains_key(id) => {
+                AlertState::Firing if !self.notified.contains_key(id) && !self.held.contains(id) => {
                     self.held.insert(id.clone());
                     self.held_since_ms.get_or_insert(now_ms);
                 }
@@ -78,19 +88,22 @@ impl Schedule {
         // Held alerts that are no longer in the book, or no longer fire, are not sent.
         self.held.retain(|id| book.get(id).is_some_and(|a| a.state == AlertState::Firing));
         self.notified.retain(|id, _| book.get(id).is_some_and(|a| a.state == AlertState::Firing));
-        if self.held.is_empty() {
-            self.held_since_ms = None;
-        } else if self.held_since_ms.is_some_and(|since| now_ms - since >= group_wait_ms) {
-            for id in std::mem::take(&mut self.held) {
+        let waited = self.held_since_ms.is_some_and(|since| now_ms - since >= group_wait_ms);
+        if waited {
+            let (out, still): (BTreeSet<Id>, BTreeSet<Id>) = std::mem::take(&mut self.held).into_iter().partition(|id| !muted.contains(id));
+            for id in out {
                 self.notified.insert(id.clone(), now_ms);
                 due.moved.push(id);
             }
+            self.held = still;
+        }
+        if self.held.is_empty() {
             self.held_since_ms = None;
         }
         for (id, at) in self.notified.iter_mut() {
             if now_ms - *at >= repeat_ms && !due.moved.contains(id) {
                 *at = now_ms;
-                if !acknowledged.contains(id) {
+                if !acknowledged.contains(id) && !muted.contains(id) {
                     due.repeated.push(id.clone());
                 }
             }
@@ -112,6 +125,9 @@ pub fn key(receiver: &str, n: &Notice) -> String {
         h.update(format!("\u{1e}{}@{}", a.state, when.unwrap_or_default()).as_bytes());
     }
     h.update(format!("\u{1d}{}", n.more).as_bytes());
+    for m in &n.maintenance {
+        h.update(format!("\u{1c}{}:{}@{}", m.site, m.on, m.at).as_bytes());
+    }
     format!("{:x}", h.finalize())
 }
 
@@ -122,20 +138,24 @@ pub fn backoff_ms(attempts: i64, jitter: f64) -> i64 {
     (base * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))) as i64
 }
 
-/// Keeps the notice for `due` for every receiver (when this instance sends).
-pub async fn enqueue(local: &LocalStore, to: &[Direct], book: &Book, due: &Due, rules: &Rules, sender: &Sender<'_>, now_ms: i64) {
+/// The notice for what is `due`, if anything is.
+pub fn notice_for(book: &Book, due: &Due, rules: &Rules, sender: &Sender<'_>, now_ms: i64) -> Option<Notice> {
     if due.moved.is_empty() && due.repeated.is_empty() {
-        return;
+        return None;
     }
     let pick = |ids: &[Id]| -> Vec<&Tracked> { ids.iter().filter_map(|id| book.get(id)).collect() };
     let firing_now: Vec<&Tracked> = book.values().filter(|a| a.state == AlertState::Firing).collect();
-    let n = notice::build(&pick(&due.moved), &pick(&due.repeated), &firing_now, rules, sender, now_ms);
-    let body = match serde_json::to_string(&n) {
+    Some(notice::build(&pick(&due.moved), &pick(&due.repeated), &firing_now, rules, sender, now_ms))
+}
+
+/// Keeps `n` in the outbox for every receiver, under each one's key.
+pub async fn enqueue(local: &LocalStore, to: &[Direct], n: &Notice, now_ms: i64) {
+    let body = match serde_json::to_string(n) {
         Ok(body) => body,
         Err(e) => return tracing::error!(error = %e, "alerting: cannot write a notice"),
     };
     for receiver in to {
-        if let Err(e) = local.outbox_add(&key(receiver.name(), &n), receiver.name(), &body, now_ms).await {
+        if let Err(e) = local.outbox_add(&key(receiver.name(), n), receiver.name(), &body, now_ms).await {
             tracing::error!(receiver = %receiver.name(), error = %e, "alerting: cannot keep a notice; it is lost");
         }
     }
@@ -203,6 +223,9 @@ pub fn delivery(row: &crate::store::OutboxRow) -> app::model::Delivery {
                 .collect();
             if n.more > 0 {
                 named.push(format!("and {} more", n.more));
+            }
+            for m in &n.maintenance {
+                named.push(format!("maintenance {} {}", if m.on { "started" } else { "ended" }, m.site));
             }
             named.join("; ")
         })
@@ -310,6 +333,7 @@ mod tests {
             ],
             more: 7,
             rules: vec![],
+            maintenance: vec![],
             sent_from: String::new(),
             sent_at: String::new(),
         };
@@ -369,32 +393,39 @@ mod tests {
         ids.iter().map(|(_, l)| l["host"].as_str()).collect()
     }
 
-    /// Rounds of (now, book, acknowledged hosts) → (moved, repeated), with a 10 s group wait
-    /// and a 60 s repeat.
+    /// Rounds of (now, book, acknowledged hosts, muted hosts) → (moved, repeated), with a 10 s
+    /// group wait and a 60 s repeat.
     #[test]
     fn firing_waits_for_its_group_resolves_go_at_once_and_reminders_repeat() {
         use AlertState::{Firing, Pending, Resolved};
         #[rustfmt::skip]
-        let rounds: Vec<(i64, Vec<(&str, AlertState, Option<i64>, Option<i64>)>, Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
-            (0, vec![("lb1", Firing, Some(0), None)], vec![], vec![], vec![]),
-            (5_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb3", Pending, None, None)], vec![], vec![], vec![]),
+        let rounds: Vec<(i64, Vec<(&str, AlertState, Option<i64>, Option<i64>)>, Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
+            (0, vec![("lb1", Firing, Some(0), None)], vec![], vec![], vec![], vec![]),
+            (5_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb3", Pending, None, None)], vec![], vec![], vec![], vec![]),
             // The group's wait is over: both go out in one notice.
-            (10_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None)], vec![], vec!["lb1", "lb2"], vec![]),
+            (10_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None)], vec![], vec![], vec!["lb1", "lb2"], vec![]),
             // lb4 fires and resolves inside its wait: nobody hears of it.
-            (20_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb4", Firing, Some(20_000), None)], vec![], vec![], vec![]),
-            (25_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb4", Resolved, Some(20_000), Some(25_000))], vec![], vec![], vec![]),
+            (20_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb4", Firing, Some(20_000), None)], vec![], vec![], vec![], vec![]),
+            (25_000, vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(5_000), None), ("lb4", Resolved, Some(20_000), Some(25_000))], vec![], vec![], vec![], vec![]),
             // lb2 resolves: at once.
-            (30_000, vec![("lb1", Firing, Some(0), None), ("lb2", Resolved, Some(5_000), Some(30_000))], vec![], vec!["lb2"], vec![]),
+            (30_000, vec![("lb1", Firing, Some(0), None), ("lb2", Resolved, Some(5_000), Some(30_000))], vec![], vec![], vec!["lb2"], vec![]),
             // A minute after it went out, lb1 is repeated; acknowledged, it is not.
-            (70_000, vec![("lb1", Firing, Some(0), None)], vec![], vec![], vec!["lb1"]),
-            (130_000, vec![("lb1", Firing, Some(0), None)], vec!["lb1"], vec![], vec![]),
-            (140_000, vec![("lb1", Resolved, Some(0), Some(140_000))], vec![], vec!["lb1"], vec![]),
+            (70_000, vec![("lb1", Firing, Some(0), None)], vec![], vec![], vec![], vec!["lb1"]),
+            (130_000, vec![("lb1", Firing, Some(0), None)], vec!["lb1"], vec![], vec![], vec![]),
+            (140_000, vec![("lb1", Resolved, Some(0), Some(140_000))], vec![], vec![], vec!["lb1"], vec![]),
+            // lb5 fires silenced: held past its wait; the silence ends, it goes out at once.
+            (150_000, vec![("lb5", Firing, Some(150_000), None)], vec![], vec!["lb5"], vec![], vec![]),
+            (165_000, vec![("lb5", Firing, Some(150_000), None)], vec![], vec!["lb5"], vec![], vec![]),
+            (170_000, vec![("lb5", Firing, Some(150_000), None)], vec![], vec![], vec!["lb5"], vec![]),
+            // Silenced again: no repeats while muted.
+            (230_000, vec![("lb5", Firing, Some(150_000), None)], vec![], vec!["lb5"], vec![], vec![]),
         ];
         let mut schedule = Schedule::default();
-        for (now, alerts, acked, moved, repeated) in rounds {
+        for (now, alerts, acked, muted, moved, repeated) in rounds {
             let book = book(&alerts);
-            let acked: BTreeSet<Id> = book.keys().filter(|(_, l)| acked.contains(&l["host"].as_str())).cloned().collect();
-            let due = schedule.step(&book, &acked, 10_000, 60_000, now);
+            let pick =
+                |hosts: &[&str]| -> BTreeSet<Id> { book.keys().filter(|(_, l)| hosts.contains(&l["host"].as_str())).cloned().collect() };
+            let due = schedule.step(&book, &pick(&acked), &pick(&muted), 10_000, 60_000, now);
             assert_eq!((hosts(&due.moved), hosts(&due.repeated)), (moved, repeated), "at {now} ms");
         }
     }

@@ -4,11 +4,16 @@
 
 use super::alertmanager::{self, Posted, Sender};
 use super::evaluate::{self, Book, Judged};
+use super::notice::{self, Notice};
+use super::receivers::Direct;
 use super::rules::Rules;
+use super::silence::{self, MaintenanceScope};
 use crate::clock::now_ms;
 use crate::config::Estate;
-use app::model::{AlertSeen, AlertState, Alerts, Backlog, Dns, Instance, Receiver, Replication, Topology};
+use crate::store::{AckRecord, SilenceRecord, SiteRecord};
+use app::model::{AlertSeen, AlertState, Alerts, Backlog, DirectReceiver, Dns, Instance, Receiver, Replication, Topology};
 use app::vantage::PeerStatus;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -90,16 +95,48 @@ pub trait Snapshots: Send + Sync + 'static {
 }
 
 /// Starts the engine; it runs until aborted. `engines` are the other engines' clocks, whose
-/// overdue rounds are an alert of their own. With direct receivers (`[[alerting.webhooks]]`,
-/// `slack`, `pagerduty`, `email`), notices go through `local`'s outbox.
+/// overdue rounds are an alert of their own. Silences, acknowledgements and maintenance are
+/// read from `control` every round. With direct receivers (`[[alerting.webhooks]]`, `slack`,
+/// `pagerduty`, `email`), notices go through `local`'s outbox.
 pub fn start(
     source: Arc<dyn Snapshots>,
     estate: Arc<Estate>,
     board: AlertBoard,
     engines: Vec<Arc<crate::engines::Engine>>,
-    local: crate::store::LocalStore,
+    stores: (crate::store::ControlStore, crate::store::LocalStore),
 ) -> JoinHandle<()> {
-    tokio::spawn(run(source, estate, board, engines, local))
+    tokio::spawn(run(source, estate, board, engines, stores))
+}
+
+/// What on-call decided about alerts, as last read from the control store.
+#[derive(Default)]
+struct Decided {
+    silences: Vec<SilenceRecord>,
+    acks: Vec<AckRecord>,
+    sites: Vec<SiteRecord>,
+    /// Whether the last read succeeded (an Alertmanager is synced only from a good read).
+    fresh: bool,
+}
+
+impl Decided {
+    /// Reads them again; on failure the last ones stay (a silence does not lapse because a
+    /// replica hiccuped).
+    async fn read(&mut self, control: &crate::store::ControlStore, now_ms: i64) {
+        let read = async {
+            Ok::<_, crate::store::StoreError>((
+                control.silences(now_ms - 86_400_000).await?,
+                control.acks(now_ms - 7 * 86_400_000).await?,
+                control.sites().await?,
+            ))
+        };
+        match read.await {
+            Ok((silences, acks, sites)) => (self.silences, self.acks, self.sites, self.fresh) = (silences, acks, sites, true),
+            Err(e) => {
+                self.fresh = false;
+                tracing::warn!(error = %e, "alerting: cannot read silences, acknowledgements or maintenance; keeping the last read");
+            }
+        }
+    }
 }
 
 async fn run(
@@ -107,7 +144,7 @@ async fn run(
     estate: Arc<Estate>,
     board: AlertBoard,
     engines: Vec<Arc<crate::engines::Engine>>,
-    local: crate::store::LocalStore,
+    (control, local): (crate::store::ControlStore, crate::store::LocalStore),
 ) {
     let rules = Rules::of_config(&estate.alerting);
     let resend_ms = estate.alerting.resend_seconds as i64 * 1000;
@@ -126,10 +163,18 @@ async fn run(
         estate.alerting.alertmanagers.iter().map(|url| Receiver { url: url.clone(), last_ok_ms: None, error: None }).collect();
     // Which receivers did not store the last batch: they are posted again next round.
     let mut unsent = vec![true; receivers.len()];
+    // Silences are synced to every Alertmanager when they change, and every resend.
+    let mut synced: Option<(Vec<SilenceRecord>, i64)> = None;
     let ca_pem = estate.tls.ca_file.as_ref().and_then(|path| std::fs::read(path).ok());
-    let direct = super::receivers::Direct::all(&estate.alerting, ca_pem.as_deref(), timeout);
+    let direct = Direct::all(&estate.alerting, ca_pem.as_deref(), timeout);
+    let listed: Vec<DirectReceiver> =
+        direct.iter().map(|d| DirectReceiver { name: d.name().to_string(), kind: d.kind().to_string(), target: d.target() }).collect();
     let (group_wait_ms, repeat_ms) = (estate.alerting.group_wait_seconds as i64 * 1000, estate.alerting.repeat_seconds as i64 * 1000);
     let mut schedule = super::direct::Schedule::default();
+    let scope = MaintenanceScope::of(&estate);
+    // Sites in maintenance as last seen (None before the first read: no notice at start).
+    let mut maintenance_seen: Option<BTreeMap<String, bool>> = None;
+    let mut decided = Decided::default();
     // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
     // receiver never delays a round.
     let deliveries = (!direct.is_empty()).then(|| {
@@ -144,6 +189,7 @@ async fn run(
         ticker.tick().await;
         let now = now_ms();
         let Snapshot { topology, dns, replication, backlog, elsewhere, instance, peers } = source.snapshot(now);
+        decided.read(&control, now).await;
         let stale: Vec<(&'static str, i64)> =
             engines.iter().map(|e| e.snapshot()).filter_map(|e| e.stale_for_ms(now).map(|age| (e.name, age))).collect();
         let judged = Judged {
@@ -163,12 +209,25 @@ async fn run(
             }
         }
         let changed = evaluate::step(&mut book, found, &others, &rules, now);
+        let names = |key| rules.get(key).name;
+        let fingerprint = |key, labels: &evaluate::Labels| notice::fingerprint(rules.get(key).name, labels);
+        let muted = silence::muted(&book, &names, &decided.silences, &scope, &decided.sites, now);
+        let acked = silence::acknowledged(&book, &fingerprint, &decided.acks);
+        let sends = super::direct::sends(&instance, &peers);
         if !direct.is_empty() {
             // Every instance keeps the schedule, so the one that takes over sending knows what
             // was already said; only the sender keeps notices.
-            let due = schedule.step(&book, &Default::default(), group_wait_ms, repeat_ms, now);
-            if super::direct::sends(&instance, &peers) {
-                super::direct::enqueue(&local, &direct, &book, &due, &rules, &sender, now).await;
+            let (acked_ids, muted_ids) = (acked.keys().cloned().collect(), muted.keys().cloned().collect());
+            let due = schedule.step(&book, &acked_ids, &muted_ids, group_wait_ms, repeat_ms, now);
+            let mut notices: Vec<Notice> = super::direct::notice_for(&book, &due, &rules, &sender, now).into_iter().collect();
+            let changes = maintenance_changes(&mut maintenance_seen, &decided.sites);
+            if !changes.is_empty() {
+                notices.push(notice::maintenance(changes, &sender, now));
+            }
+            if sends {
+                for n in &notices {
+                    super::direct::enqueue(&local, &direct, n, now).await;
+                }
             }
         }
         if changed {
@@ -198,8 +257,22 @@ async fn run(
                     }
                 }
             }
+            let silences_due = synced.as_ref().is_none_or(|(last, at)| *last != decided.silences || now - at >= resend_ms);
+            if sends && decided.fresh && silences_due {
+                let mut all_ok = true;
+                for receiver in receivers.iter_mut() {
+                    if let Err(why) = alertmanager::sync_silences(&client, &receiver.url, &decided.silences, now).await {
+                        tracing::warn!(receiver = %receiver.url, %why, "alerting: cannot sync silences; retrying next round");
+                        receiver.error = Some(why);
+                        all_ok = false;
+                    }
+                }
+                synced = all_ok.then(|| (decided.silences.clone(), now));
+            }
         }
         let mut shown = super::view::alerts(&book, &rules, &sender, &receivers, now);
+        super::view::decorate(&mut shown, &book, &rules, &muted, &acked, &decided.silences, now);
+        shown.direct = listed.clone();
         if !direct.is_empty() {
             match local.outbox_recent(20).await {
                 Ok(rows) => shown.deliveries = rows.iter().map(super::direct::delivery).collect(),
@@ -208,6 +281,28 @@ async fn run(
         }
         board.publish(shown, &book, &rules);
     }
+}
+
+/// Sites whose maintenance began or ended since `seen`, which then holds the sites as they are
+/// now. The first read only sets `seen`: a restart is not a change.
+fn maintenance_changes(seen: &mut Option<BTreeMap<String, bool>>, sites: &[SiteRecord]) -> Vec<notice::MaintenanceChange> {
+    let now: BTreeMap<String, bool> = sites.iter().map(|s| (s.name.clone(), s.state.on)).collect();
+    let changes = match seen.as_ref() {
+        None => Vec::new(),
+        Some(before) => sites
+            .iter()
+            .filter(|s| before.get(&s.name).is_some_and(|on| *on != s.state.on))
+            .map(|s| notice::MaintenanceChange {
+                site: s.name.clone(),
+                on: s.state.on,
+                by: s.changed_by.clone(),
+                message: s.state.message.clone().filter(|_| s.state.on),
+                at: alertmanager::rfc3339(s.changed_at_ms.unwrap_or_default()),
+            })
+            .collect(),
+    };
+    *seen = Some(now);
+    changes
 }
 
 /// Aborts the task when the engine stops (it is aborted itself at shutdown).

@@ -4,7 +4,7 @@
 //! the alert's life), `alertmanager` (the v2 client's batch and post), `engine` (the loop),
 //! `view` (the page's data); without an Alertmanager, `notice` (what a notice says),
 //! `receivers` (each direct receiver's format and send) and `direct` (when, who sends, the
-//! outbox's delivery).
+//! outbox's delivery); `silence` (pure: silences, acknowledgements, maintenance muting).
 
 pub mod alertmanager;
 pub mod direct;
@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod notice;
 pub mod receivers;
 pub mod rules;
+pub mod silence;
 pub mod view;
 
 pub use engine::{AlertBoard, Snapshot, Snapshots};

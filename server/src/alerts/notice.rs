@@ -28,6 +28,9 @@ pub struct Notice {
     pub more: usize,
     /// Each rule the notice touches, with what of it still fires.
     pub rules: Vec<RuleGroup>,
+    /// Sites whose maintenance began or ended (their alerts are muted meanwhile).
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceChange>,
     /// The instance and region that sent it.
     pub sent_from: String,
     /// When it was made (RFC 3339).
@@ -58,6 +61,35 @@ pub struct NoticeAlert {
     /// A reminder: it fired earlier, nobody acknowledged it, and it still fires.
     #[serde(default)]
     pub repeat: bool,
+}
+
+/// A site's maintenance beginning or ending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceChange {
+    /// The site.
+    pub site: String,
+    /// True: it began.
+    pub on: bool,
+    /// Who changed it.
+    pub by: Option<String>,
+    /// The maintenance page's message, when it began.
+    pub message: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// The notice for sites whose maintenance began or ended: no alerts, so PagerDuty hears nothing.
+pub fn maintenance(changes: Vec<MaintenanceChange>, sender: &Sender<'_>, now_ms: i64) -> Notice {
+    Notice {
+        version: "2".into(),
+        status: "maintenance".into(),
+        alerts: Vec::new(),
+        more: 0,
+        rules: Vec::new(),
+        maintenance: changes,
+        sent_from: format!("{} ({})", sender.instance, sender.region),
+        sent_at: rfc3339(now_ms),
+    }
 }
 
 /// A rule the notice touches: PagerDuty keeps one incident per rule, open while any of its
@@ -152,6 +184,7 @@ pub fn build(
         alerts: all,
         more,
         rules: groups.into_values().collect(),
+        maintenance: Vec::new(),
         sent_from: format!("{} ({})", sender.instance, sender.region),
         sent_at: rfc3339(now_ms),
     }
@@ -159,6 +192,14 @@ pub fn build(
 
 /// The notice's one-line title: `FIRING: HostDown lb2 (and 3 more)`, `RESOLVED: …`.
 pub fn title(notice: &Notice) -> String {
+    if notice.alerts.is_empty() && notice.more == 0 {
+        let sites = |on: bool| notice.maintenance.iter().filter(|m| m.on == on).map(|m| m.site.as_str()).collect::<Vec<_>>().join(", ");
+        return match (sites(true), sites(false)) {
+            (began, ended) if ended.is_empty() => format!("MAINTENANCE STARTED: {began}"),
+            (began, ended) if began.is_empty() => format!("MAINTENANCE ENDED: {ended}"),
+            (began, ended) => format!("MAINTENANCE STARTED: {began}; ENDED: {ended}"),
+        };
+    }
     let total = notice.alerts.len() + notice.more;
     let firing = notice.alerts.iter().filter(|a| a.state == "firing").count();
     let first = notice.alerts.first().map(|a| format!("{} {}", a.name, label_words(&a.labels))).unwrap_or_default();
@@ -187,6 +228,12 @@ pub fn lines(notice: &Notice) -> Vec<String> {
         .collect();
     if notice.more > 0 {
         out.push(format!("… and {} more not listed; the Alerts page lists them all", notice.more));
+    }
+    for m in &notice.maintenance {
+        let by = m.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();
+        let message = m.message.as_deref().map(|t| format!(": {t}")).unwrap_or_default();
+        let (what, after) = if m.on { ("started", "; its alerts are shown, not sent, until it ends") } else { ("ended", "") };
+        out.push(format!("[maintenance {what}] {}{by} at {}{message}{after}", m.site, m.at));
     }
     out
 }
@@ -239,6 +286,25 @@ mod tests {
         assert_ne!(n.alerts[0].fingerprint, n.alerts[1].fingerprint);
         let again = build(&[], &[&lb2], &[&lb2], &rules, &sender(), 9_000);
         assert_eq!(lines(&again), ["[still firing] HostDown host=lb2 (critical): lb2 is down"]);
+    }
+
+    #[test]
+    fn maintenance_is_its_own_notice_with_no_alerts() {
+        let change = |site: &str, on: bool| MaintenanceChange {
+            site: site.into(),
+            on,
+            by: Some("alice".into()),
+            message: on.then(|| "Back at 22:00".to_string()),
+            at: "2026-12-06T21:40:00Z".into(),
+        };
+        let n = maintenance(vec![change("web", true)], &sender(), 0);
+        assert_eq!((title(&n).as_str(), n.rules.len()), ("MAINTENANCE STARTED: web", 0));
+        assert_eq!(
+            lines(&n),
+            ["[maintenance started] web by alice at 2026-12-06T21:40:00Z: Back at 22:00; its alerts are shown, not sent, until it ends"]
+        );
+        let n = maintenance(vec![change("web", false), change("api", true)], &sender(), 0);
+        assert_eq!(title(&n), "MAINTENANCE STARTED: api; ENDED: web");
     }
 
     #[test]

@@ -303,6 +303,7 @@ mod tests {
             alerts: vec![alert("HostDown", "lb2", "firing"), alert("PeerUnreachable", "sjc-1", "resolved")],
             more: 0,
             rules: vec![group("HostDown", 1), group("PeerUnreachable", 0)],
+            maintenance: vec![],
             sent_from: "sin-1 (Singapore)".into(),
             sent_at: "2026-12-06T21:40:00Z".into(),
         }

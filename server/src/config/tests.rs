@@ -441,7 +441,7 @@ fn every_validation_message_names_its_key() {
         ("[probes]", "[[alerting.email]]\nname = \"mail\"\nsmtp = \"smtp.example.com:587\"\nfrom = \"crowsnest@example.com\"\nto = [\"oncall\"]\n\n[probes]", "alerting.email[0].to[0]", "\"oncall\" is not an address"),
         ("[probes]", "[[alerting.email]]\nname = \"mail\"\nsmtp = \"smtp.example.com:587\"\nfrom = \"crowsnest@example.com\"\nto = [\"oncall@example.com\"]\nusername = \"crowsnest\"\n\n[probes]", "alerting.email[0].password", "set both username and password, or neither"),
         ("[probes]", "[alerting]\ngroup_wait_seconds = 3600\n\n[probes]", "alerting.group_wait_seconds", "is too long a wait before paging; write 0 to 600"),
-        ("[probes]", "[alerting]\nrepeat_seconds = 10\n\n[probes]", "alerting.repeat_seconds", "10 is out of range; write 60 to 604800 (Alertmanager uses 14400)"),
+        ("[probes]", "[alerting]\nrepeat_seconds = 5\n\n[probes]", "alerting.repeat_seconds", "5 is out of range; write 10 to 604800 (Alertmanager uses 14400)"),
         ("dns_concurrency = 64", "dns_concurrency = 0", "probes.dns_concurrency", "dns_concurrency must be at least 1"),
         ("retention_hours = 24", "retention_hours = 0", "probes.retention_hours", "retention_hours must be at least 1"),
         ("settle_rounds = 2", "settle_rounds = 4", "probes.settle_rounds", "must be at least 1 and at most settle_window (3)"),

@@ -115,8 +115,8 @@ fn alerting(a: &super::AlertingConfig, key: &KeyPath, out: &mut Vec<Mistake>) {
     if a.group_wait_seconds > 600 {
         push(out, key.key("group_wait_seconds"), format!("{} is too long a wait before paging; write 0 to 600", a.group_wait_seconds));
     }
-    if !(60..=7 * 86_400).contains(&a.repeat_seconds) {
-        push(out, key.key("repeat_seconds"), format!("{} is out of range; write 60 to 604800 (Alertmanager uses 14400)", a.repeat_seconds));
+    if !(10..=7 * 86_400).contains(&a.repeat_seconds) {
+        push(out, key.key("repeat_seconds"), format!("{} is out of range; write 10 to 604800 (Alertmanager uses 14400)", a.repeat_seconds));
     }
     for (rule, o) in &a.rules {
         let name: &'static str = rule.into();

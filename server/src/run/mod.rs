@@ -197,7 +197,7 @@ impl Server {
         let boards = Boards { health, dns, replication, backlog, peers, drift, alerts: alerts.clone() };
         let console =
             Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
-        tasks.push(crate::alerts::engine::start(console.clone(), estate.clone(), alerts, clocks.clone(), local.clone()));
+        tasks.push(crate::alerts::engine::start(console.clone(), estate.clone(), alerts, clocks.clone(), (control.clone(), local.clone())));
         let (shutdown, stopping) = watch::channel(false);
         let router = web::build(web::WebInputs {
             estate: estate.clone(),

@@ -21,6 +21,7 @@ pub mod page_cache;
 pub mod read_only;
 pub mod routes;
 pub mod serve;
+pub mod silences;
 pub mod users;
 pub mod who_slot;
 

@@ -6,7 +6,7 @@
 //! A request that no route claims (a file under the site root, a 404) gets [`unrouted`]'s
 //! policy: it needs a session, and writes need the most.
 
-use super::{actions, api, events, login, users, AppState};
+use super::{actions, api, events, login, silences, users, AppState};
 use app::auth::Permission;
 use axum::extract::Request;
 use axum::http::Method;
@@ -128,6 +128,12 @@ pub fn table() -> Vec<Route> {
         route(M::POST, "/actions/break-glass", Policy::writes_anywhere(Operate), post(actions::form_break_glass)),
         route(M::POST, "/actions/break-glass/{key}/approve", Policy::writes_anywhere(Operate), post(actions::form_glass_approve)),
         route(M::POST, "/actions/{id}/{verb}", Policy::writes(Operate), post(actions::form_decide)),
+        route(M::POST, "/silences", Policy::writes(Operate), post(silences::create)),
+        route(M::POST, "/silences/{id}/expire", Policy::writes(Operate), post(silences::expire)),
+        route(M::POST, "/alerts/acknowledge", Policy::writes(Operate), post(silences::acknowledge)),
+        route(M::POST, "/api/v1/silences", Policy::writes(Operate), post(silences::create)),
+        route(M::POST, "/api/v1/silences/{id}/expire", Policy::writes(Operate), post(silences::expire)),
+        route(M::POST, "/api/v1/alerts/acknowledge", Policy::writes(Operate), post(silences::acknowledge)),
         route(M::POST, "/admin/users", Policy::writes(Manage), post(users::add)),
         route(M::POST, "/admin/users/{name}/{verb}", Policy::writes(Manage), post(users::standing)),
     ]

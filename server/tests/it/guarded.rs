@@ -110,7 +110,12 @@ fn listed_public(m: &Method, template: &str) -> bool {
 
 /// What each role may do with a write, by route template: the test's own table.
 fn write_allowed(role: &str, template: &str) -> bool {
-    let operate = template == "/actions" || template.starts_with("/actions/") || template.starts_with("/api/v1/actions");
+    let operate = template == "/actions"
+        || template.starts_with("/actions/")
+        || template.starts_with("/api/v1/actions")
+        || template.starts_with("/silences")
+        || template.starts_with("/api/v1/silences")
+        || template.ends_with("/alerts/acknowledge");
     let manage = template.starts_with("/admin/");
     match role {
         "viewer" => false,

@@ -4,16 +4,19 @@
 //! backend has its own migrations because DDL differs (autoincrement, trigger syntax).
 //!
 //! One file per concept: the store itself here (opening, migrating, the write guard, the audit
-//! key and head), then [`users`], [`sites`], [`requests`], [`audit`] and [`records`].
+//! key and head), then [`users`], [`sites`], [`requests`], [`audit`], [`records`] and
+//! [`silences`].
 
 mod audit;
 mod records;
 mod requests;
+mod silences;
 mod sites;
 mod users;
 
 pub use records::DesiredRecord;
 pub use requests::{NewActionRequest, Replay, Transition};
+pub use silences::{AckRecord, SilenceRecord};
 pub use sites::{SiteChange, SiteRecord};
 pub use users::{UserChange, UserRecord};
 

@@ -19,11 +19,11 @@ const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 
 /// Every webhook notification received, in order.
 #[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<Value>>>);
+pub(super) struct Sink(Arc<Mutex<Vec<Value>>>);
 
 impl Sink {
     /// Starts the sink on loopback; returns its URL.
-    async fn start(&self) -> String {
+    pub(super) async fn start(&self) -> String {
         let app = Router::new()
             .route(
                 "/hook",
@@ -49,9 +49,9 @@ impl Sink {
 }
 
 /// One Alertmanager of the cluster; killed on drop.
-struct Alertmanager {
+pub(super) struct Alertmanager {
     child: std::process::Child,
-    base: String,
+    pub(super) base: String,
 }
 
 impl Drop for Alertmanager {
@@ -67,7 +67,7 @@ impl Drop for Alertmanager {
 /// first sends "resolved" sends a stale "firing": the chance is about that wait over
 /// `group_interval` (5 s here, 5 min in `deploy/alertmanager.yml`), so the wait is kept short
 /// against the interval, as it is in production (15 s against 5 min).
-async fn cluster(dir: &Path, hook: &str) -> [Alertmanager; 2] {
+pub(super) async fn cluster(dir: &Path, hook: &str) -> [Alertmanager; 2] {
     assert!(Path::new(ALERTMANAGER).exists(), "Alertmanager is needed: scripts/setup.sh installs Debian's prometheus-alertmanager");
     let config = dir.join("alertmanager.yml");
     std::fs::write(

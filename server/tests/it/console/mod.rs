@@ -19,6 +19,7 @@ mod live;
 mod metrics;
 mod pages;
 mod receivers;
+mod silences;
 
 const DEMO: &str = include_str!("../../../../deploy/demo.toml");
 

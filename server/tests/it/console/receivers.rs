@@ -15,10 +15,10 @@ use std::time::Duration;
 
 /// Every request received, as (path, JSON body), in order; `/pd-bad` answers 400.
 #[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<(String, Value)>>>);
+pub(super) struct Sink(Arc<Mutex<Vec<(String, Value)>>>);
 
 impl Sink {
-    async fn start(&self) -> String {
+    pub(super) async fn start(&self) -> String {
         let record = |status: StatusCode, path: &'static str| {
             move |State(sink): State<Sink>, body: String| async move {
                 sink.0.lock().unwrap().push((path.to_string(), serde_json::from_str(&body).unwrap_or(Value::Null)));
@@ -36,7 +36,7 @@ impl Sink {
         format!("http://{addr}")
     }
 
-    fn at(&self, path: &str) -> Vec<Value> {
+    pub(super) fn at(&self, path: &str) -> Vec<Value> {
         self.0.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, v)| v.clone()).collect()
     }
 }
