@@ -25,6 +25,13 @@ pub struct VantageReport {
     /// only once no reachable region still finds it.
     #[serde(default)]
     pub alerts: Vec<crate::model::AlertSeen>,
+    /// The alerts this instance, as the one sending direct notices, has told as firing: the
+    /// instance that takes over sending does not tell them again, and owes their resolves.
+    #[serde(default)]
+    pub told: Vec<crate::model::AlertSeen>,
+    /// Whether this instance sends direct notices now; `told` without it is a handover.
+    #[serde(default)]
+    pub sending: bool,
     /// When the report was made (unix milliseconds).
     pub at_ms: i64,
 }

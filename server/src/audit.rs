@@ -143,6 +143,8 @@ pub enum AuditAction {
     SilenceCreated,
     /// A silence was ended before its time.
     SilenceExpired,
+    /// A test notification was sent to a direct receiver.
+    ReceiverTested,
 }
 
 /// Where a maintenance action went.
@@ -200,6 +202,7 @@ impl std::fmt::Display for AuditAction {
             AuditAction::AlertAcknowledged => "alert_acknowledged",
             AuditAction::SilenceCreated => "silence_created",
             AuditAction::SilenceExpired => "silence_expired",
+            AuditAction::ReceiverTested => "receiver_tested",
             AuditAction::Maintenance(kind, step) => return write!(f, "{}.{}", kind.as_str(), <&str>::from(step)),
             AuditAction::Refused(attempt) => return write!(f, "{}.refused", <&str>::from(attempt)),
         };
@@ -415,6 +418,7 @@ mod tests {
             (AuditAction::AlertAcknowledged, "alert_acknowledged"),
             (AuditAction::SilenceCreated, "silence_created"),
             (AuditAction::SilenceExpired, "silence_expired"),
+            (AuditAction::ReceiverTested, "receiver_tested"),
             (AuditAction::Maintenance(MaintenanceOn, ActionStep::Executed), "maintenance_on.executed"),
             (AuditAction::Maintenance(MaintenanceOff, ActionStep::BreakGlassApproved), "maintenance_off.break_glass_approved"),
             (AuditAction::Maintenance(MaintenanceOn, ActionStep::Replayed), "maintenance_on.replayed"),

@@ -225,6 +225,8 @@ impl ConsoleState {
             areas,
             audit_head: None,
             alerts: self.alerts.seen_here(),
+            told: self.alerts.told().0,
+            sending: self.alerts.told().1,
             at_ms: now_ms,
         }
     }
@@ -244,12 +246,20 @@ impl crate::alerts::Snapshots for ConsoleState {
             backlog: crate::backlog::view::backlog(&self.backlog, now_ms),
             instance: app::api::Console::instance(self),
             peers: self.peers.statuses(),
+            observed: self.actions.observed(),
             elsewhere: self
                 .peers
                 .snapshot()
                 .into_iter()
                 .filter(|(status, _)| status.reachable)
                 .filter_map(|(status, report)| Some((status.name, report?.alerts)))
+                .collect(),
+            told_elsewhere: self
+                .peers
+                .snapshot()
+                .into_iter()
+                .filter(|(status, _)| status.reachable)
+                .filter_map(|(status, report)| report.map(|r| (status.name, r.told, r.sending)))
                 .collect(),
         }
     }

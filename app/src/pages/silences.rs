@@ -72,6 +72,17 @@ fn SilencesView(alerts: Alerts, outcome: FormOutcome, asked: String) -> impl Int
             view! { <SilenceTable silences=in_force expire=!disabled/> }.into_any()
         }}
         {(!ended.is_empty()).then(|| view! { <h2>"Ended in the last day"</h2> <SilenceTable silences=ended expire=false/> })}
+        <h2>"Test the receivers"</h2>
+        {if alerts.direct.is_empty() {
+            view! { <p class="empty" id="no-direct">"No direct receiver is configured (webhook, Slack, PagerDuty, email)."</p> }.into_any()
+        } else {
+            alerts.direct.into_iter().map(|d| view! {
+                <form method="post" action=format!("/alerts/receivers/{}/test", d.name) class="inline test-receiver" data-receiver=d.name.clone()>
+                    <CsrfField/>
+                    <button type="submit" id=format!("test-{}", d.name) disabled=disabled>{format!("Send a test notification to {} ({}, {})", d.name, d.kind, d.target)}</button>
+                </form>
+            }).collect_view().into_any()
+        }}
         <h2>"Firing alerts"</h2>
         {if firing.is_empty() {
             view! { <p class="empty" id="no-firing">"Nothing is firing."</p> }.into_any()

@@ -242,6 +242,11 @@ impl ActionService {
         self.changes.subscribe()
     }
 
+    /// What users got from each site, as last looked at through its balancer.
+    pub fn observed(&self) -> std::collections::BTreeMap<String, app::action::SiteObservation> {
+        self.observations.all()
+    }
+
     /// Changes seen so far.
     pub fn generation(&self) -> u64 {
         *self.changes.borrow()

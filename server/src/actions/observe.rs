@@ -22,6 +22,11 @@ impl Observations {
         self.0.read().ok()?.get(site).cloned()
     }
 
+    /// The latest look at every site looked at.
+    pub fn all(&self) -> std::collections::BTreeMap<String, SiteObservation> {
+        self.0.read().map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+    }
+
     fn put(&self, site: &str, seen: SiteObservation) {
         if let Ok(mut map) = self.0.write() {
             map.insert(site.to_string(), seen);

@@ -24,17 +24,21 @@ pub use receivers::{KEY_HEADER, SIGNATURE_HEADER};
 /// reached. A partition may make two senders (a duplicate), never none.
 pub fn sends(instance: &Instance, peers: &[PeerStatus]) -> bool {
     if instance.primary_lost_since_ms.is_none() {
-        return instance.mode == Mode::Primary;
+        // Two instances on one writable node (a promoted standby serves both): the first by name.
+        let writable_before = peers.iter().any(|p| p.reachable && p.mode.as_deref() == Some("writable") && p.name < instance.name);
+        return instance.mode == Mode::Primary && !writable_before;
     }
-    let lost = instance.primary.as_deref();
-    !peers.iter().any(|p| p.reachable && Some(p.name.as_str()) != lost && p.name < instance.name)
+    // A peer whose control store takes writes again (the primary's console back) sends.
+    let writable = peers.iter().any(|p| p.reachable && p.mode.as_deref() == Some("writable"));
+    !writable && !peers.iter().any(|p| p.reachable && p.name < instance.name)
 }
 
 /// An alert's identity in the book.
 type Id = (RuleKey, super::evaluate::Labels);
 
 /// What the direct receivers have been told, between rounds: firing alerts held for
-/// `group_wait`, and when each firing alert was last notified (for repeats).
+/// `group_wait`, when each firing alert was last notified (for repeats), and the alerts a
+/// previous sender told that this one owes a resolve.
 #[derive(Debug, Default)]
 pub struct Schedule {
     /// Fired, not yet notified, since when the oldest has waited.
@@ -42,18 +46,81 @@ pub struct Schedule {
     held_since_ms: Option<i64>,
     /// Notified as firing, and when last (fired or repeated).
     notified: BTreeMap<Id, i64>,
+    /// Told as firing by the previous sender, not firing in this book: rounds seen by no region.
+    owed: BTreeMap<Id, u32>,
 }
 
-/// What a round sends: alerts that moved (fired or resolved) and alerts repeated.
+/// What a round sends: alerts that moved (fired or resolved), alerts repeated, and alerts a
+/// previous sender told that are over.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Due {
     /// Fired (after their group's wait) or resolved.
     pub moved: Vec<Id>,
     /// Still firing, notified `repeat` ago, not acknowledged.
     pub repeated: Vec<Id>,
+    /// Told as firing by the previous sender, now found by no region: resolved.
+    pub owed: Vec<Id>,
 }
 
+/// Rounds an alert the previous sender told must go unseen by every region before the new
+/// sender resolves it (a vantage's own `for` may keep it pending a while after a takeover).
+pub const OWED_ROUNDS: u32 = 2;
+
 impl Schedule {
+    /// Takes over sending from a sender that told `told` as firing (its last peer report):
+    /// those still firing here count as told (no second page); the rest are owed a resolve
+    /// once no region finds them.
+    pub fn take_over(book: &Book, told: &BTreeSet<Id>, now_ms: i64) -> Schedule {
+        let mut s = Schedule::default();
+        for id in told {
+            if book.get(id).is_some_and(|a| a.state == AlertState::Firing) {
+                s.notified.insert(id.clone(), now_ms);
+            } else {
+                s.owed.insert(id.clone(), 0);
+            }
+        }
+        s
+    }
+
+    /// Takes on what a sender that stopped handed over (`handed`), except what this one knows of
+    /// already: it is owed a resolve, or counts as told if it fires here.
+    pub fn adopt(&mut self, handed: &BTreeSet<Id>) {
+        for id in handed {
+            if !self.notified.contains_key(id) && !self.held.contains(id) && !self.owed.contains_key(id) {
+                self.owed.insert(id.clone(), 0);
+            }
+        }
+    }
+
+    /// The alerts this sender has told as firing (for its peer report).
+    pub fn told(&self) -> impl Iterator<Item = &Id> {
+        self.notified.keys().chain(self.owed.keys())
+    }
+
+    /// Settles what a previous sender told: firing here, it is told; pending here or found by
+    /// a region in `elsewhere`, it waits; gone everywhere for [`OWED_ROUNDS`], it is resolved.
+    fn settle_owed(&mut self, book: &Book, elsewhere: &BTreeSet<Id>, now_ms: i64) -> Vec<Id> {
+        let mut resolved = Vec::new();
+        for (id, unseen) in std::mem::take(&mut self.owed) {
+            match book.get(&id).map(|a| a.state) {
+                Some(AlertState::Firing) => {
+                    self.notified.insert(id, now_ms);
+                }
+                Some(AlertState::Pending) => {
+                    self.owed.insert(id, 0);
+                }
+                _ if elsewhere.contains(&id) => {
+                    self.owed.insert(id, 0);
+                }
+                _ if unseen + 1 >= OWED_ROUNDS => resolved.push(id),
+                _ => {
+                    self.owed.insert(id, unseen + 1);
+                }
+            }
+        }
+        resolved
+    }
+
     /// Moves the schedule on after a round at `now_ms`: a newly firing alert is held until
     /// `group_wait_ms` after the first of its group, then all held go out together; a resolve
     /// goes out at once, unless its firing never went out (then neither does); a firing alert
@@ -69,7 +136,23 @@ impl Schedule {
         repeat_ms: i64,
         now_ms: i64,
     ) -> Due {
-        let mut due = Due::default();
+        self.step_after_takeover(book, acknowledged, muted, &BTreeSet::new(), group_wait_ms, repeat_ms, now_ms)
+    }
+
+    /// [`Schedule::step`], settling first what a previous sender told (`elsewhere`: the alerts
+    /// reachable peers find now).
+    #[allow(clippy::too_many_arguments)]
+    pub fn step_after_takeover(
+        &mut self,
+        book: &Book,
+        acknowledged: &BTreeSet<Id>,
+        muted: &BTreeSet<Id>,
+        elsewhere: &BTreeSet<Id>,
+        group_wait_ms: i64,
+        repeat_ms: i64,
+        now_ms: i64,
+    ) -> Due {
+        let mut due = Due { owed: self.settle_owed(book, elsewhere, now_ms), ..Due::default() };
         for (id, alert) in book {
             match alert.state {
                 AlertState::Firing if !self.notified.contains_key(id) && !self.held.contains(id) => {
@@ -128,6 +211,9 @@ pub fn key(receiver: &str, n: &Notice) -> String {
     for m in &n.maintenance {
         h.update(format!("\u{1c}{}:{}@{}", m.site, m.on, m.at).as_bytes());
     }
+    if let Some(by) = &n.test_by {
+        h.update(format!("\u{1b}test by {by}@{}", n.sent_at).as_bytes());
+    }
     format!("{:x}", h.finalize())
 }
 
@@ -140,12 +226,34 @@ pub fn backoff_ms(attempts: i64, jitter: f64) -> i64 {
 
 /// The notice for what is `due`, if anything is.
 pub fn notice_for(book: &Book, due: &Due, rules: &Rules, sender: &Sender<'_>, now_ms: i64) -> Option<Notice> {
-    if due.moved.is_empty() && due.repeated.is_empty() {
+    if due.moved.is_empty() && due.repeated.is_empty() && due.owed.is_empty() {
         return None;
     }
+    // What a previous sender told and no region finds any more: resolved, in words of its own.
+    let owed: Vec<Tracked> = due
+        .owed
+        .iter()
+        .map(|(rule, labels)| Tracked {
+            finding: super::evaluate::Finding {
+                rule: *rule,
+                labels: labels.clone(),
+                summary: "no region finds it any more (it was told by the instance that sent before this one)".into(),
+                page: "/alerts",
+                caused_by_hostname: None,
+            },
+            state: AlertState::Resolved,
+            seen_here: false,
+            seen_elsewhere: Vec::new(),
+            since_ms: now_ms,
+            fired_ms: None,
+            resolved_ms: Some(now_ms),
+        })
+        .collect();
     let pick = |ids: &[Id]| -> Vec<&Tracked> { ids.iter().filter_map(|id| book.get(id)).collect() };
+    let mut moved = pick(&due.moved);
+    moved.extend(owed.iter());
     let firing_now: Vec<&Tracked> = book.values().filter(|a| a.state == AlertState::Firing).collect();
-    Some(notice::build(&pick(&due.moved), &pick(&due.repeated), &firing_now, rules, sender, now_ms))
+    Some(notice::build(&moved, &pick(&due.repeated), &firing_now, rules, sender, now_ms))
 }
 
 /// Keeps `n` in the outbox for every receiver, under each one's key.
@@ -227,6 +335,9 @@ pub fn delivery(row: &crate::store::OutboxRow) -> app::model::Delivery {
             for m in &n.maintenance {
                 named.push(format!("maintenance {} {}", if m.on { "started" } else { "ended" }, m.site));
             }
+            if let Some(by) = &n.test_by {
+                named.push(format!("test asked for by {by}"));
+            }
             named.join("; ")
         })
         .unwrap_or_else(|_| "an unreadable notice".into());
@@ -277,6 +388,10 @@ mod tests {
         PeerStatus { name: name.into(), region: "x".into(), reachable, last_ok_ms: None, failing_since_ms: None, error: None, mode: None }
     }
 
+    fn writable(name: &str) -> PeerStatus {
+        PeerStatus { mode: Some("writable".into()), ..peer(name, true) }
+    }
+
     /// (instance, mode, primary lost, peers) → sends?
     #[test]
     fn one_instance_sends_the_primary_then_the_first_survivor() {
@@ -290,8 +405,13 @@ mod tests {
             ("sin-1", Secondary, true, vec![peer("sjc-1", false), peer("ams-1", true)], false),
             // ams-1 gone too: Singapore sends.
             ("sin-1", Secondary, true, vec![peer("sjc-1", false), peer("ams-1", false)], true),
-            // A primary that answers peers but is lost to this one still does not count.
-            ("sin-1", Secondary, true, vec![peer("sjc-1", true)], true),
+            // A peer that answers but is read-only like this one: the first by name sends.
+            ("sin-1", Secondary, true, vec![peer("sjc-1", false), peer("ams-1", false)], true),
+            // The primary's console answers writable again: it sends, not this one.
+            ("ams-1", Secondary, true, vec![writable("sjc-1"), peer("sin-1", true)], false),
+            // A promoted standby serving two instances: the first by name sends.
+            ("sin-1", Primary, false, vec![writable("ams-1"), peer("sjc-1", false)], false),
+            ("ams-1", Primary, false, vec![writable("sin-1"), peer("sjc-1", false)], true),
         ];
         for (name, mode, lost, peers, want) in table {
             assert_eq!(sends(&instance(name, mode, lost), &peers), want, "{name} {mode:?} lost={lost} {peers:?}");
@@ -334,6 +454,7 @@ mod tests {
             more: 7,
             rules: vec![],
             maintenance: vec![],
+            test_by: None,
             sent_from: String::new(),
             sent_at: String::new(),
         };
@@ -428,5 +549,34 @@ mod tests {
             let due = schedule.step(&book, &pick(&acked), &pick(&muted), 10_000, 60_000, now);
             assert_eq!((hosts(&due.moved), hosts(&due.repeated)), (moved, repeated), "at {now} ms");
         }
+    }
+
+    /// A takeover: what the previous sender told is not told again; what no region finds any
+    /// more after it is resolved, once.
+    #[test]
+    fn a_new_sender_tells_nothing_twice_and_owes_the_resolves() {
+        use AlertState::{Firing, Pending, Resolved};
+        let ids = |hosts: &[&str]| -> BTreeSet<Id> {
+            hosts.iter().map(|h| (RuleKey::HostDown, [("host".to_string(), h.to_string())].into())).collect()
+        };
+        let start = book(&[("lb1", Firing, Some(0), None), ("lb2", Pending, None, None), ("lb4", Resolved, Some(0), Some(5))]);
+        let mut schedule = Schedule::take_over(&start, &ids(&["lb1", "lb2", "lb3", "lb4"]), 10);
+        assert_eq!(schedule.told().count(), 4, "a new sender reports what it inherited");
+        // (book, found elsewhere, moved, owed resolves)
+        #[rustfmt::skip]
+        let rounds: Vec<(Vec<(&str, AlertState, Option<i64>, Option<i64>)>, Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
+            (vec![("lb1", Firing, Some(0), None), ("lb2", Pending, None, None), ("lb4", Resolved, Some(0), Some(5))], vec!["lb3"], vec![], vec![]),
+            // lb2 fires here now: the old sender told it, so it is not told again.
+            (vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(20), None), ("lb4", Resolved, Some(0), Some(5))], vec![], vec![], vec!["lb4"]),
+            (vec![("lb1", Firing, Some(0), None), ("lb2", Firing, Some(20), None)], vec![], vec![], vec!["lb3"]),
+            (vec![("lb1", Firing, Some(0), None), ("lb2", Resolved, Some(20), Some(80))], vec![], vec!["lb2"], vec![]),
+        ];
+        for (now, (alerts, elsewhere, moved, owed)) in rounds.into_iter().enumerate() {
+            let book = book(&alerts);
+            let now = 20 + now as i64 * 20;
+            let due = schedule.step_after_takeover(&book, &BTreeSet::new(), &BTreeSet::new(), &ids(&elsewhere), 0, 3_600_000, now);
+            assert_eq!((hosts(&due.moved), hosts(&due.owed)), (moved, owed), "at {now} ms");
+        }
+        assert_eq!(schedule.told().count(), 1, "lb1 still fires, told");
     }
 }

@@ -3,17 +3,22 @@
 //! resolved or a resend is due, and publishes the result for the Alerts page.
 
 use super::alertmanager::{self, Posted, Sender};
+use super::direct::Schedule;
 use super::evaluate::{self, Book, Judged};
 use super::notice::{self, Notice};
 use super::receivers::Direct;
 use super::rules::Rules;
 use super::silence::{self, MaintenanceScope};
+use super::standing;
 use crate::clock::now_ms;
 use crate::config::Estate;
 use crate::store::{AckRecord, SilenceRecord, SiteRecord};
 use app::model::{AlertSeen, AlertState, Alerts, Backlog, DirectReceiver, Dns, Instance, Receiver, Replication, Topology};
 use app::vantage::PeerStatus;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An alert's identity in the book.
+type Id = (crate::config::RuleKey, evaluate::Labels);
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -24,11 +29,21 @@ use tokio::task::JoinHandle;
 pub struct AlertBoard {
     alerts: Arc<watch::Sender<Arc<Alerts>>>,
     seen_here: Arc<std::sync::RwLock<Vec<AlertSeen>>>,
+    /// Test notifications asked for, as (receiver, who asked), sent with the next round.
+    tests: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// What this instance has told as firing, and whether it still sends (a list kept a while
+    /// after it stopped is its handover to the next sender).
+    told: Arc<std::sync::RwLock<(Vec<AlertSeen>, bool)>>,
 }
 
 impl Default for AlertBoard {
     fn default() -> Self {
-        AlertBoard { alerts: Arc::new(watch::channel(Arc::new(Alerts::default())).0), seen_here: Default::default() }
+        AlertBoard {
+            alerts: Arc::new(watch::channel(Arc::new(Alerts::default())).0),
+            seen_here: Default::default(),
+            tests: Default::default(),
+            told: Default::default(),
+        }
     }
 }
 
@@ -46,6 +61,34 @@ impl AlertBoard {
     /// The alerts this instance's own vantage finds now, for its peers.
     pub fn seen_here(&self) -> Vec<AlertSeen> {
         self.seen_here.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Asks for a test notification to direct receiver `receiver` from this instance, on
+    /// behalf of `by`; false when there is no such receiver.
+    pub fn request_test(&self, receiver: &str, by: &str) -> bool {
+        if !self.get().direct.iter().any(|d| d.name == receiver) {
+            return false;
+        }
+        if let Ok(mut tests) = self.tests.lock() {
+            tests.push((receiver.to_string(), by.to_string()));
+        }
+        true
+    }
+
+    /// The alerts this instance has told as firing (while it sends, or handed over for a while
+    /// after it stopped), and whether it sends now.
+    pub fn told(&self) -> (Vec<AlertSeen>, bool) {
+        self.told.read().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn set_told(&self, told: Vec<AlertSeen>, sending: bool) {
+        if let Ok(mut kept) = self.told.write() {
+            *kept = (told, sending);
+        }
+    }
+
+    fn take_tests(&self) -> Vec<(String, String)> {
+        self.tests.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default()
     }
 
     fn publish(&self, alerts: Alerts, book: &Book, rules: &Rules) {
@@ -82,10 +125,14 @@ pub struct Snapshot {
     pub backlog: Backlog,
     /// What each reachable peer's own vantage finds now, by peer name.
     pub elsewhere: Vec<(String, Vec<AlertSeen>)>,
+    /// What each reachable peer has told as firing, by peer name, and whether it still sends.
+    pub told_elsewhere: Vec<(String, Vec<AlertSeen>, bool)>,
     /// This instance, with its mode.
     pub instance: Instance,
     /// Every peer as this instance sees it.
     pub peers: Vec<PeerStatus>,
+    /// What users got from each site, looked at through its balancer.
+    pub observed: BTreeMap<String, app::action::SiteObservation>,
 }
 
 /// Where the snapshots come from (the console, which builds the pages from the same).
@@ -170,7 +217,14 @@ async fn run(
     let listed: Vec<DirectReceiver> =
         direct.iter().map(|d| DirectReceiver { name: d.name().to_string(), kind: d.kind().to_string(), target: d.target() }).collect();
     let (group_wait_ms, repeat_ms) = (estate.alerting.group_wait_seconds as i64 * 1000, estate.alerting.repeat_seconds as i64 * 1000);
-    let mut schedule = super::direct::Schedule::default();
+    // Only the instance that sends keeps a schedule; it starts from what the last sender told.
+    let mut schedule = Schedule::default();
+    let mut sending = false;
+    let mut inherited: BTreeSet<Id> = BTreeSet::new();
+    // What this instance told before it stopped sending, reported until then.
+    let mut handover: Option<(Vec<AlertSeen>, i64)> = None;
+    // Since when this instance should send but waits for another to stop.
+    let mut wanted_since: Option<i64> = None;
     let scope = MaintenanceScope::of(&estate);
     // Sites in maintenance as last seen (None before the first read: no notice at start).
     let mut maintenance_seen: Option<BTreeMap<String, bool>> = None;
@@ -188,7 +242,7 @@ async fn run(
     loop {
         ticker.tick().await;
         let now = now_ms();
-        let Snapshot { topology, dns, replication, backlog, elsewhere, instance, peers } = source.snapshot(now);
+        let Snapshot { topology, dns, replication, backlog, elsewhere, told_elsewhere, instance, peers, observed } = source.snapshot(now);
         decided.read(&control, now).await;
         let stale: Vec<(&'static str, i64)> =
             engines.iter().map(|e| e.snapshot()).filter_map(|e| e.stale_for_ms(now).map(|age| (e.name, age))).collect();
@@ -201,12 +255,18 @@ async fn run(
             peers: &peers,
             stale_engines: &stale,
         };
-        let found = evaluate::inhibit(evaluate::findings(&judged));
         let mut others = evaluate::Elsewhere::new();
         for (peer, seen) in elsewhere {
             for alert in seen {
                 others.entry((alert.name, alert.labels.into_iter().collect())).or_default().push(peer.clone());
             }
+        }
+        let hosts = topology.regions.iter().map(|r| r.hosts.len()).sum();
+        let mut found = standing::isolate(evaluate::inhibit(evaluate::findings(&judged)), hosts, &instance.name, &others, &peers);
+        found.extend(standing::unobserved(&decided.sites, &observed));
+        match local.pending_break_glass().await {
+            Ok(pending) => found.extend(standing::break_glass(&pending, &instance.name)),
+            Err(e) => tracing::warn!(error = %e, "alerting: cannot read pending break-glass changes"),
         }
         let changed = evaluate::step(&mut book, found, &others, &rules, now);
         let names = |key| rules.get(key).name;
@@ -215,19 +275,61 @@ async fn run(
         let acked = silence::acknowledged(&book, &fingerprint, &decided.acks);
         let sends = super::direct::sends(&instance, &peers);
         if !direct.is_empty() {
-            // Every instance keeps the schedule, so the one that takes over sending knows what
-            // was already said; only the sender keeps notices.
-            let (acked_ids, muted_ids) = (acked.keys().cloned().collect(), muted.keys().cloned().collect());
-            let due = schedule.step(&book, &acked_ids, &muted_ids, group_wait_ms, repeat_ms, now);
-            let mut notices: Vec<Notice> = super::direct::notice_for(&book, &due, &rules, &sender, now).into_iter().collect();
-            let changes = maintenance_changes(&mut maintenance_seen, &decided.sites);
-            if !changes.is_empty() {
-                notices.push(notice::maintenance(changes, &sender, now));
+            let id_of =
+                |seen: &AlertSeen| rules.all().iter().find(|r| r.name == seen.name).map(|r| (r.key, seen.labels.iter().cloned().collect()));
+            // What the sender told, from its report, kept while it cannot be reached; and what
+            // a peer that stopped sending handed over.
+            let told: BTreeSet<Id> =
+                told_elsewhere.iter().filter(|(_, _, sends)| *sends).flat_map(|(_, seen, _)| seen).filter_map(id_of).collect();
+            let handed_over: BTreeSet<Id> =
+                told_elsewhere.iter().filter(|(_, _, sends)| !*sends).flat_map(|(_, seen, _)| seen).filter_map(id_of).collect();
+            let writable_peer = peers.iter().any(|p| p.reachable && p.mode.as_deref() == Some("writable"));
+            if !told.is_empty() || writable_peer {
+                inherited = told;
             }
-            if sends {
+            // Take over once every peer has been asked at least once (a restarted primary learns
+            // what the survivor told before it sends anything) and no reachable peer still
+            // sends (it stops once it sees this one writable), or after TAKEOVER_WAIT_MS.
+            let asked_all = peers.iter().all(|p| p.reachable || p.last_ok_ms.is_some() || p.failing_since_ms.is_some());
+            let other_sends = told_elsewhere.iter().any(|(_, _, sends)| *sends);
+            let waited = *wanted_since.get_or_insert(now) + TAKEOVER_WAIT_MS <= now;
+            if !sends || sending {
+                wanted_since = None;
+            }
+            if sends && !sending && asked_all && (!other_sends || waited) {
+                wanted_since = None;
+                schedule = Schedule::take_over(&book, &inherited.union(&handed_over).cloned().collect(), now);
+                sending = true;
+            } else if !sends && sending {
+                // Hand over: what was told stays in the report a while, for the next sender.
+                handover = Some((told_list(&schedule, &rules), now + HANDOVER_MS));
+                (schedule, sending) = (Schedule::default(), false);
+            }
+            let changes = maintenance_changes(&mut maintenance_seen, &decided.sites);
+            if sending {
+                schedule.adopt(&handed_over);
+                let (acked_ids, muted_ids) = (acked.keys().cloned().collect(), muted.keys().cloned().collect());
+                let found_elsewhere: BTreeSet<Id> = others
+                    .keys()
+                    .filter_map(|(name, labels)| id_of(&AlertSeen { name: name.clone(), labels: labels.clone().into_iter().collect() }))
+                    .collect();
+                let due = schedule.step_after_takeover(&book, &acked_ids, &muted_ids, &found_elsewhere, group_wait_ms, repeat_ms, now);
+                let mut notices: Vec<Notice> = super::direct::notice_for(&book, &due, &rules, &sender, now).into_iter().collect();
+                if !changes.is_empty() {
+                    notices.push(notice::maintenance(changes, &sender, now));
+                }
                 for n in &notices {
                     super::direct::enqueue(&local, &direct, n, now).await;
                 }
+                board.set_told(told_list(&schedule, &rules), true);
+            } else {
+                handover = handover.filter(|(_, until)| now < *until);
+                board.set_told(handover.as_ref().map(|(list, _)| list.clone()).unwrap_or_default(), false);
+            }
+            // A test goes from this instance, sender or not: it checks this region's way out.
+            for (receiver, by) in board.take_tests() {
+                let to: Vec<Direct> = direct.iter().filter(|d| d.name() == receiver).cloned().collect();
+                super::direct::enqueue(&local, &to, &notice::test(&by, &sender, now), now).await;
             }
         }
         if changed {
@@ -281,6 +383,23 @@ async fn run(
         }
         board.publish(shown, &book, &rules);
     }
+}
+
+/// How long an instance that stopped sending keeps reporting what it told.
+const HANDOVER_MS: i64 = 60_000;
+
+/// How long a new sender waits for a reachable peer that still sends to stop.
+const TAKEOVER_WAIT_MS: i64 = 10_000;
+
+/// What `schedule` has told, as peers read it.
+fn told_list(schedule: &Schedule, rules: &Rules) -> Vec<AlertSeen> {
+    schedule
+        .told()
+        .map(|(key, labels)| AlertSeen {
+            name: rules.get(*key).name.to_string(),
+            labels: labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        })
+        .collect()
 }
 
 /// Sites whose maintenance began or ended since `seen`, which then holds the sites as they are

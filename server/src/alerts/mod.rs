@@ -4,7 +4,8 @@
 //! the alert's life), `alertmanager` (the v2 client's batch and post), `engine` (the loop),
 //! `view` (the page's data); without an Alertmanager, `notice` (what a notice says),
 //! `receivers` (each direct receiver's format and send) and `direct` (when, who sends, the
-//! outbox's delivery); `silence` (pure: silences, acknowledgements, maintenance muting).
+//! outbox's delivery); `silence` (pure: silences, acknowledgements, maintenance muting); `standing` (pure: a
+//! vantage cut off, maintenance not observed, break-glass used).
 
 pub mod alertmanager;
 pub mod direct;
@@ -14,6 +15,7 @@ pub mod notice;
 pub mod receivers;
 pub mod rules;
 pub mod silence;
+pub mod standing;
 pub mod view;
 
 pub use engine::{AlertBoard, Snapshot, Snapshots};

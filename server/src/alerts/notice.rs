@@ -31,6 +31,9 @@ pub struct Notice {
     /// Sites whose maintenance began or ended (their alerts are muted meanwhile).
     #[serde(default)]
     pub maintenance: Vec<MaintenanceChange>,
+    /// Who asked for this test notification, when it is one.
+    #[serde(default)]
+    pub test_by: Option<String>,
     /// The instance and region that sent it.
     pub sent_from: String,
     /// When it was made (RFC 3339).
@@ -87,9 +90,15 @@ pub fn maintenance(changes: Vec<MaintenanceChange>, sender: &Sender<'_>, now_ms:
         more: 0,
         rules: Vec::new(),
         maintenance: changes,
+        test_by: None,
         sent_from: format!("{} ({})", sender.instance, sender.region),
         sent_at: rfc3339(now_ms),
     }
+}
+
+/// A test notification asked for by `by`: nothing is wrong, it checks the way out.
+pub fn test(by: &str, sender: &Sender<'_>, now_ms: i64) -> Notice {
+    Notice { status: "test".into(), test_by: Some(by.to_string()), ..maintenance(Vec::new(), sender, now_ms) }
 }
 
 /// A rule the notice touches: PagerDuty keeps one incident per rule, open while any of its
@@ -185,6 +194,7 @@ pub fn build(
         more,
         rules: groups.into_values().collect(),
         maintenance: Vec::new(),
+        test_by: None,
         sent_from: format!("{} ({})", sender.instance, sender.region),
         sent_at: rfc3339(now_ms),
     }
@@ -192,6 +202,9 @@ pub fn build(
 
 /// The notice's one-line title: `FIRING: HostDown lb2 (and 3 more)`, `RESOLVED: …`.
 pub fn title(notice: &Notice) -> String {
+    if let Some(by) = &notice.test_by {
+        return format!("TEST: a test notification asked for by {by}");
+    }
     if notice.alerts.is_empty() && notice.more == 0 {
         let sites = |on: bool| notice.maintenance.iter().filter(|m| m.on == on).map(|m| m.site.as_str()).collect::<Vec<_>>().join(", ");
         return match (sites(true), sites(false)) {
@@ -228,6 +241,12 @@ pub fn lines(notice: &Notice) -> Vec<String> {
         .collect();
     if notice.more > 0 {
         out.push(format!("… and {} more not listed; the Alerts page lists them all", notice.more));
+    }
+    if let Some(by) = &notice.test_by {
+        out.push(format!(
+            "This is a test from {}, asked for by {by}: nothing is wrong. If you read this, this receiver works.",
+            notice.sent_from
+        ));
     }
     for m in &notice.maintenance {
         let by = m.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();

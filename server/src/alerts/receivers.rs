@@ -149,6 +149,19 @@ pub fn dedup_key(rule: &str) -> String {
 /// fires (again on a change: PagerDuty adds it to the open incident) or a resolve once none
 /// does. Summaries are cut to PagerDuty's 1,024 characters.
 pub fn pagerduty_events(n: &Notice, routing_key: &str) -> Vec<serde_json::Value> {
+    if let Some(by) = &n.test_by {
+        // A test opens an info incident and closes it at once, under a key of its own.
+        let key = format!("crowsnest/test/{}", n.sent_at);
+        let summary = format!("Crowsnest test notification from {}, asked for by {by}; nothing is wrong", n.sent_from);
+        return vec![
+            serde_json::json!({
+                "routing_key": routing_key, "event_action": "trigger", "dedup_key": key,
+                "payload": { "summary": summary, "source": "crowsnest", "severity": "info", "timestamp": n.sent_at },
+                "client": "Crowsnest",
+            }),
+            serde_json::json!({ "routing_key": routing_key, "event_action": "resolve", "dedup_key": key }),
+        ];
+    }
     n.rules
         .iter()
         .map(|g| {
@@ -304,6 +317,7 @@ mod tests {
             more: 0,
             rules: vec![group("HostDown", 1), group("PeerUnreachable", 0)],
             maintenance: vec![],
+            test_by: None,
             sent_from: "sin-1 (Singapore)".into(),
             sent_at: "2026-12-06T21:40:00Z".into(),
         }

@@ -36,6 +36,9 @@ fn default(key: RuleKey) -> (&'static str, Severity, u64) {
         RuleKey::PeerUnreachable => ("PeerUnreachable", Severity::Critical, 30),
         RuleKey::EngineStale => ("EngineStale", Severity::Critical, 0),
         RuleKey::ControlStoreUnwritable => ("ControlStoreUnwritable", Severity::Critical, 30),
+        RuleKey::VantageIsolated => ("VantageIsolated", Severity::Warning, 30),
+        RuleKey::MaintenanceNotObserved => ("MaintenanceNotObserved", Severity::Critical, 30),
+        RuleKey::BreakGlassUsed => ("BreakGlassUsed", Severity::Warning, 0),
     }
 }
 

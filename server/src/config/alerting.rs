@@ -141,6 +141,14 @@ pub enum RuleKey {
     EngineStale,
     /// No control store is writable: actions wait for break-glass.
     ControlStoreUnwritable,
+    /// This vantage sees (nearly) every host down while the other regions see them up: its own
+    /// network, not the hosts; one alert instead of a storm.
+    VantageIsolated,
+    /// A site's maintenance is on (or off) but users, looked at through the balancer, do not
+    /// get what was asked.
+    MaintenanceNotObserved,
+    /// Break-glass was used on this secondary and waits to be replayed into the primary.
+    BreakGlassUsed,
 }
 
 /// How loud an alert is; the words are Alertmanager's and PagerDuty's.

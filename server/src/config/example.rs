@@ -112,6 +112,37 @@ impl EstateBuilder {
         self
     }
 
+    /// Sets `key` in the nested table at `path` (`&["alerting", "rules", "host_down"]`).
+    pub fn set_in(mut self, path: &[&str], key: &str, v: impl Into<Value>) -> Self {
+        let mut table = self.doc.as_table_mut();
+        for segment in path {
+            let item = table.entry(segment).or_insert(Item::Table(Table::new()));
+            match item.as_table_mut() {
+                Some(t) => table = t,
+                None => return self,
+            }
+        }
+        table[key] = value(v);
+        self
+    }
+
+    /// Appends a table with `fields` to the array `array` inside the table `section`
+    /// (`[[alerting.webhooks]]`).
+    pub fn push_in(mut self, section: &str, array: &str, fields: &[(&str, Value)]) -> Self {
+        let mut table = Table::new();
+        for (k, v) in fields {
+            table[*k] = value(v.clone());
+        }
+        let parent = self.doc.entry(section).or_insert(Item::Table(Table::new()));
+        if let Some(parent) = parent.as_table_mut() {
+            let item = parent.entry(array).or_insert(Item::ArrayOfTables(ArrayOfTables::new()));
+            if let Some(tables) = item.as_array_of_tables_mut() {
+                tables.push(table);
+            }
+        }
+        self
+    }
+
     /// Where the instance keeps its data.
     pub fn data_dir(self, dir: &Path) -> Self {
         self.set("instance", "data_dir", dir.display().to_string())

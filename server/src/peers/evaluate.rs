@@ -237,6 +237,8 @@ mod tests {
             areas: vec![],
             audit_head: None,
             alerts: vec![],
+            told: vec![],
+            sending: false,
             at_ms: 0,
         }
     }

@@ -134,6 +134,8 @@ pub fn table() -> Vec<Route> {
         route(M::POST, "/api/v1/silences", Policy::writes(Operate), post(silences::create)),
         route(M::POST, "/api/v1/silences/{id}/expire", Policy::writes(Operate), post(silences::expire)),
         route(M::POST, "/api/v1/alerts/acknowledge", Policy::writes(Operate), post(silences::acknowledge)),
+        route(M::POST, "/alerts/receivers/{name}/test", Policy::writes_anywhere(Operate), post(silences::test_receiver)),
+        route(M::POST, "/api/v1/alerts/receivers/{name}/test", Policy::writes_anywhere(Operate), post(silences::test_receiver)),
         route(M::POST, "/admin/users", Policy::writes(Manage), post(users::add)),
         route(M::POST, "/admin/users/{name}/{verb}", Policy::writes(Manage), post(users::standing)),
     ]

@@ -1,7 +1,7 @@
-//! The silence and acknowledgement endpoints: forms (`POST /silences`, `/silences/{id}/expire`,
-//! `/alerts/acknowledge`) answer with a redirect or the Silences page showing what was wrong;
-//! the JSON API (`/api/v1/silences…`, `/api/v1/alerts/acknowledge`) with the result or one
-//! error shape. The gate has already checked the session, the role and the CSRF token; the
+//! On-call's alerting controls: silences, acknowledgements and test notifications. Forms
+//! (`POST /silences`, `/silences/{id}/expire`, `/alerts/acknowledge`,
+//! `/alerts/receivers/{name}/test`) answer with a redirect or the Silences page showing what was
+//! wrong; the JSON API (the same under `/api/v1/`) with the result or one error shape. The gate has already checked the session, the role and the CSRF token; the
 //! control store writes each change with its audit entry.
 
 use super::error::ApiError;
@@ -162,4 +162,31 @@ pub async fn acknowledge(State(state): State<AppState>, request: Request) -> Res
         Ok(()) => redirect_with_notice(&extensions, "/silences", format!("{target} is acknowledged: no repeats until it resolves.")).await,
         Err(e) => store_error(e).respond(!api),
     }
+}
+
+/// `POST /alerts/receivers/{name}/test` and its API twin: a test notification to one direct
+/// receiver, from this instance (a secondary too: it checks this region's way out).
+pub async fn test_receiver(State(state): State<AppState>, Path(name): Path<String>, request: Request) -> Response {
+    let html = !request.uri().path().starts_with("/api/");
+    let (extensions, _, who, api) = match read::<NoFields>(request).await {
+        Ok(read) => read,
+        Err(e) => return e.respond(html),
+    };
+    if !state.console.alert_board().request_test(&name, &who.name) {
+        return ApiError::not_found(format!("direct receiver {name:?} (see [[alerting.webhooks]], slack, pagerduty, email)")).respond(!api);
+    }
+    let audit = NewAuditEntry::new(now_ms(), &who.name, AuditAction::ReceiverTested, &name, "test notification", String::new());
+    if let Err(e) = state.login.control.append_audit(audit).await {
+        // A secondary cannot write the control store's audit log; the log line keeps it.
+        tracing::info!(error = %e, receiver = %name, by = %who.name, "a receiver test not in the control store's audit log");
+    }
+    if api {
+        return (StatusCode::ACCEPTED, Json(serde_json::json!({ "receiver": name, "queued": true }))).into_response();
+    }
+    redirect_with_notice(
+        &extensions,
+        "/silences",
+        format!("A test notification to {name} goes out with the next round; its delivery shows on the Alerts page."),
+    )
+    .await
 }

@@ -10,7 +10,10 @@
 //! refuses an ordinary write with 503 and says why, and lets on-call put `web` into maintenance
 //! (which Singapore's nginx then serves); bring the primary back (odd runs) or promote the
 //! standby (even runs, which then also bring the stale primary back writable: split brain);
-//! check the journal is replayed exactly once and every audit chain verifies.
+//! check the journal is replayed exactly once and every audit chain verifies. Every region's
+//! console sends direct notices to one webhook (the drill's pager): the cut's alerts (San Jose
+//! unreachable, no writable control store) page exactly once, from a surviving region, and
+//! after a restart each is resolved; resolved notices beyond one are counted in the report.
 //!
 //! `scripts/drill --runs N` runs it N times (default 20) and prints the report; plain
 //! `cargo test` runs it `DRILL_RUNS` times (default 4: each kind of cut and recovery once).
@@ -133,6 +136,76 @@ impl Region {
     }
 }
 
+/// The drill's pager: a webhook receiver every region's console sends its direct notices to,
+/// keeping each notice with its delivery key and when it arrived.
+#[derive(Clone, Default)]
+struct Pager(std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value, Instant)>>>);
+
+/// The secret the drill's consoles sign their notices with.
+const PAGER_SECRET: &str = "drill-pager-secret-0123456789";
+
+impl Pager {
+    /// Starts listening on `ip` (where every region, a namespace too, can reach it); its URL.
+    async fn start(&self, ip: &str) -> String {
+        use axum::{extract::State, http::HeaderMap, routing::post, Router};
+        let app = Router::new()
+            .route(
+                "/notices",
+                post(|State(pager): State<Pager>, headers: HeaderMap, body: String| async move {
+                    let key = headers.get("x-crowsnest-delivery").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                    let notice = serde_json::from_str(&body).unwrap_or_default();
+                    pager.0.lock().unwrap().push((key, notice, Instant::now()));
+                }),
+            )
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/notices")
+    }
+
+    /// Each alert's notices, counting a delivery key once (a receiver drops a retried key):
+    /// by alert (`name labels`), (firing, resolved, who sent, when it first fired).
+    fn tally(&self) -> std::collections::BTreeMap<String, Tally> {
+        let mut seen_keys = std::collections::HashSet::new();
+        let mut out: std::collections::BTreeMap<String, Tally> = Default::default();
+        for (key, notice, at) in self.0.lock().unwrap().iter() {
+            if !seen_keys.insert(key.clone()) {
+                continue;
+            }
+            for alert in notice["alerts"].as_array().into_iter().flatten() {
+                let labels = alert["labels"]
+                    .as_object()
+                    .map(|l| l.iter().map(|(k, v)| format!(" {k}={}", v.as_str().unwrap_or(""))).collect::<String>());
+                let name = format!("{}{}", alert["name"].as_str().unwrap_or("?"), labels.unwrap_or_default());
+                let t = out.entry(name).or_default();
+                match (alert["state"].as_str(), alert["repeat"].as_bool().unwrap_or(false)) {
+                    (Some("firing"), false) => {
+                        t.firing += 1;
+                        t.first_fired.get_or_insert(*at);
+                    }
+                    (Some("resolved"), _) => t.resolved += 1,
+                    _ => {}
+                }
+                t.senders.insert(notice["sent_from"].as_str().unwrap_or("?").split(' ').next().unwrap_or("?").to_string());
+            }
+        }
+        out
+    }
+}
+
+/// What the pager heard of one alert.
+#[derive(Debug, Default)]
+struct Tally {
+    firing: usize,
+    resolved: usize,
+    senders: std::collections::BTreeSet<String>,
+    first_fired: Option<Instant>,
+}
+
+/// The alerts cutting off the primary region must page for, once, from a surviving region.
+const CUT_ALERTS: &[&str] = &["PeerUnreachable peer=sjc-1 region=sjc", "ControlStoreUnwritable"];
+
 fn token(from: &str, to: &str) -> String {
     format!("drill-peer-token-{from}-to-{to}")
 }
@@ -168,7 +241,7 @@ fn lab_config(dns: SocketAddr, control: SocketAddr, www: &str) -> String {
     zone(b, www).text()
 }
 
-fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)], hash: &str, dns: SocketAddr) -> String {
+fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)], hash: &str, dns: SocketAddr, pager: &str) -> String {
     let key_file = me.data.join("audit.key");
     std::fs::create_dir_all(&me.data).unwrap();
     std::fs::write(&key_file, DRILL_KEY).unwrap();
@@ -182,7 +255,13 @@ fn config(me: &Region, all: &[Region], control_db: &str, nodes: &[(&str, String)
         .site("web", false)
         .and("check_url", format!("http://{}/", me.nginx))
         .hostname("www.example.test", Tier::WebLb, Some("web"))
-        .user("alice", Role::Oncall, hash);
+        .user("alice", Role::Oncall, hash)
+        // Every region may page: the primary while it holds the control store, else the first
+        // surviving region by name. The cut's alerts fire after a second.
+        .push_in("alerting", "webhooks", &[("name", "pager".into()), ("url", pager.into()), ("secret", PAGER_SECRET.into())])
+        .set("alerting", "group_wait_seconds", 0i64)
+        .set_in(&["alerting", "rules", "peer_unreachable"], "for_seconds", 1i64)
+        .set_in(&["alerting", "rules", "control_store_unwritable"], "for_seconds", 1i64);
     for r in all {
         b = b.region(r.key, r.display, r.key == "sjc").host(r.host, r.key, Tier::WebLb, r.nginx.ip(), Check::Tcp(r.nginx.port()));
     }
@@ -291,6 +370,17 @@ struct RunReport {
     duplicated_audit: usize,
     chains_verified: usize,
     split_brain_ms: Option<u64>,
+    /// From the cut to the first page for it reaching the pager.
+    page_ms: Option<u64>,
+    /// Who paged for the cut (instances).
+    paged_from: String,
+    /// The cut's alerts never paged for, or (after a restart) never resolved.
+    pages_lost: usize,
+    /// Pages for the cut's alerts beyond the first.
+    pages_duplicated: usize,
+    /// Resolved notices for the cut's alerts beyond the first (measured, not yet held to 0:
+    /// while the primary's console hands sending back, both may say "resolved").
+    resolves_duplicated: usize,
     failures: Vec<String>,
 }
 
@@ -402,9 +492,11 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
                 .expect("the lab's DNS starts"),
         )
     };
+    let pager = Pager::default();
+    let pager_url = pager.start(&dns_ip).await;
     for r in &regions {
         let control = if r.key == "sjc" { primary.dsn() } else { standby.dsn() };
-        std::fs::write(&r.config, config(r, &regions, &control, &nodes, hash, dns)).unwrap();
+        std::fs::write(&r.config, config(r, &regions, &control, &nodes, hash, dns, &pager_url)).unwrap();
     }
     // Nothing listens upstream: a site out of maintenance answers 502, in maintenance 503.
     let upstream: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -729,6 +821,38 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
             report.fail(format!("`crowsnest audit verify` on {}: {}", r.instance, String::from_utf8_lossy(&out.stderr).trim()));
         }
     }
+    // The pager heard each of the cut's alerts once, from a surviving region; after a restart
+    // it hears each resolved once (the returned primary, or the region still sending, says so).
+    if recovery == Recovery::Restart {
+        within(Duration::from_secs(20), || async {
+            let t = pager.tally();
+            CUT_ALERTS.iter().all(|a| t.get(*a).is_some_and(|t| t.resolved > 0)).then_some(())
+        })
+        .await;
+    }
+    // A few intervals more: a late duplicate would show.
+    tokio::time::sleep(Duration::from_millis(3 * INTERVAL_MS)).await;
+    let tally = pager.tally();
+    let mut senders = std::collections::BTreeSet::new();
+    for alert in CUT_ALERTS {
+        let t = tally.get(*alert);
+        let (firing, resolved) = t.map_or((0, 0), |t| (t.firing, t.resolved));
+        report.pages_lost += usize::from(firing == 0) + usize::from(recovery == Recovery::Restart && resolved == 0);
+        report.pages_duplicated += firing.saturating_sub(1);
+        report.resolves_duplicated += resolved.saturating_sub(1);
+        if let Some(t) = t {
+            senders.extend(t.senders.iter().cloned());
+            if let Some(at) = t.first_fired {
+                let after = at.saturating_duration_since(cut).as_millis() as u64;
+                report.page_ms = Some(report.page_ms.map_or(after, |p| p.min(after)));
+            }
+        }
+    }
+    report.paged_from = senders.into_iter().collect::<Vec<_>>().join("+");
+    if report.pages_lost > 0 || report.pages_duplicated > 0 {
+        let heard: Vec<String> = tally.iter().map(|(a, t)| format!("{a}: {}f/{}r from {:?}", t.firing, t.resolved, t.senders)).collect();
+        report.fail(format!("the pager heard {} lost, {} paged twice: {}", report.pages_lost, report.pages_duplicated, heard.join("; ")));
+    }
     store.close().await;
     replica.close().await;
     drop(sjc_process);
@@ -749,12 +873,14 @@ fn stats(values: &[u64]) -> String {
 
 fn render(reports: &[RunReport], seed: u64) -> String {
     let mut out = format!("Failover drill: {} runs, seed {seed}, probe interval {INTERVAL_MS} ms\n\n", reports.len());
-    out.push_str("run cut     recovery  detect  peers  pages refused glass  replay replays lost dup chains split  result\n");
+    out.push_str(
+        "run cut     recovery  detect  peers  pages refused glass  replay replays lost dup chains split  paged  from        result\n",
+    );
     let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
     for r in reports {
         let _ = writeln!(
             out,
-            "{:>3} {:<7} {:<9} {:>6} {:>6} {:>5} {:>7} {:>6} {:>6} {:>7} {:>4} {:>3} {:>6} {:>6}  {}",
+            "{:>3} {:<7} {:<9} {:>6} {:>6} {:>5} {:>7} {:>6} {:>6} {:>7} {:>4} {:>3} {:>6} {:>6} {:>6}  {:<11} {}",
             r.run,
             r.cut.split_whitespace().next().unwrap_or("kill"),
             format!("{:?}", r.recovery.unwrap_or(Recovery::Restart)).to_lowercase(),
@@ -769,6 +895,8 @@ fn render(reports: &[RunReport], seed: u64) -> String {
             r.duplicated_audit,
             r.chains_verified,
             opt(r.split_brain_ms),
+            opt(r.page_ms),
+            r.paged_from,
             if r.failures.is_empty() { "ok".to_string() } else { format!("FAILED: {}", r.failures.join("; ")) }
         );
     }
@@ -784,6 +912,15 @@ fn render(reports: &[RunReport], seed: u64) -> String {
     let _ = writeln!(out, "  split brain noticed: {}", stats(&all(|r| r.split_brain_ms)));
     let _ = writeln!(out, "  lost audit entries: {}", reports.iter().map(|r| r.lost_audit).sum::<usize>());
     let _ = writeln!(out, "  duplicated audit entries: {}", reports.iter().map(|r| r.duplicated_audit).sum::<usize>());
+    let _ = writeln!(out, "  cut → page:         {}", stats(&all(|r| r.page_ms)));
+    let _ = writeln!(
+        out,
+        "  pages lost: {}, paged twice: {}, resolved notices beyond one: {} (the cut's {} alerts, per run)",
+        reports.iter().map(|r| r.pages_lost).sum::<usize>(),
+        reports.iter().map(|r| r.pages_duplicated).sum::<usize>(),
+        reports.iter().map(|r| r.resolves_duplicated).sum::<usize>(),
+        CUT_ALERTS.len()
+    );
     let _ = writeln!(out, "  failed runs:        {}", reports.iter().filter(|r| !r.failures.is_empty()).count());
     for r in reports.iter().filter(|r| r.cut.starts_with("kill (")) {
         let _ = writeln!(out, "  run {}: {}", r.run, r.cut);

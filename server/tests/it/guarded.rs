@@ -115,7 +115,8 @@ fn write_allowed(role: &str, template: &str) -> bool {
         || template.starts_with("/api/v1/actions")
         || template.starts_with("/silences")
         || template.starts_with("/api/v1/silences")
-        || template.ends_with("/alerts/acknowledge");
+        || template.ends_with("/alerts/acknowledge")
+        || template.ends_with("/test");
     let manage = template.starts_with("/admin/");
     match role {
         "viewer" => false,

@@ -144,7 +144,7 @@ async fn slack_pagerduty_and_email_hear_once_per_group_and_once_when_it_is_over(
     let base = format!("http://{}", server.addr);
     let lab = format!("http://{}", server.lab.as_ref().unwrap().control_addr);
     let http = client();
-    eventually(Duration::from_secs(10), "lb2 and lb3 up", || async {
+    eventually(Duration::from_secs(30), "lb2 and lb3 up", || async {
         (super::host_status(&base, "lb2").await? == "ok" && super::host_status(&base, "lb3").await? == "ok").then_some(())
     })
     .await;
@@ -153,7 +153,7 @@ async fn slack_pagerduty_and_email_hear_once_per_group_and_once_when_it_is_over(
         http.post(format!("{lab}/lab/hosts/{host}")).json(&serde_json::json!({"state": "down"})).send().await.unwrap();
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
-    eventually(Duration::from_secs(20), "Slack, PagerDuty and email told", || async {
+    eventually(Duration::from_secs(40), "Slack, PagerDuty and email told", || async {
         (!sink.at("/slack").is_empty() && !sink.at("/pd").is_empty() && !smtp.messages().is_empty()).then_some(())
     })
     .await;
@@ -177,14 +177,14 @@ async fn slack_pagerduty_and_email_hear_once_per_group_and_once_when_it_is_over(
     let message_id = header(&mails[0], "Message-ID").unwrap_or_default().to_string();
 
     // The integration PagerDuty refuses (400) is tried once and given up, visibly.
-    let typo = eventually(Duration::from_secs(10), "the refused delivery shown as failed", || async {
+    let typo = eventually(Duration::from_secs(30), "the refused delivery shown as failed", || async {
         let alerts = json(&format!("{base}/api/v1/alerts")).await?;
         alerts["deliveries"].as_array()?.iter().find(|d| d["receiver"] == "pager-typo" && d["status"] == "failed").cloned()
     })
     .await;
     assert!(typo["error"].as_str().unwrap_or_default().contains("400"), "{typo}");
     assert_eq!(sink.at("/pd-bad").len(), 1, "a 400 is not retried");
-    let mail_key = eventually(Duration::from_secs(5), "the mail's delivery", || async {
+    let mail_key = eventually(Duration::from_secs(20), "the mail's delivery", || async {
         let alerts = json(&format!("{base}/api/v1/alerts")).await?;
         alerts["deliveries"]
             .as_array()?
@@ -198,7 +198,7 @@ async fn slack_pagerduty_and_email_hear_once_per_group_and_once_when_it_is_over(
     for host in ["lb2", "lb3"] {
         http.post(format!("{lab}/lab/hosts/{host}")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
     }
-    eventually(Duration::from_secs(20), "PagerDuty resolved", || async {
+    eventually(Duration::from_secs(40), "PagerDuty resolved", || async {
         sink.at("/pd").last().is_some_and(|e| e["event_action"] == "resolve").then_some(())
     })
     .await;
@@ -216,5 +216,22 @@ async fn slack_pagerduty_and_email_hear_once_per_group_and_once_when_it_is_over(
     let mails = smtp.messages();
     assert_eq!(mails.len(), slack.len(), "email says what Slack says");
     assert!(mails[1..].iter().all(|m| header(m, "Subject").is_some_and(|s| s.starts_with("[Crowsnest] RESOLVED: HostDown"))), "{mails:?}");
+
+    // On-call sends a test notification to one receiver from the Silences page's control.
+    let alice = crate::common::browser();
+    crate::common::login_as(&base, &alice, "alice", "alice-oncall").await;
+    let page = alice.get(format!("{base}/silences")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"test-mail\""), "a test control per receiver");
+    let token = crate::common::csrf_in(&page).unwrap();
+    let asked = alice.post(format!("{base}/api/v1/alerts/receivers/mail/test")).header("x-csrf-token", &token).send().await.unwrap();
+    assert_eq!(asked.status(), 202);
+    let nobody = alice.post(format!("{base}/api/v1/alerts/receivers/nobody/test")).header("x-csrf-token", &token).send().await.unwrap();
+    assert_eq!(nobody.status(), 404);
+    let test = eventually(Duration::from_secs(30), "the test mail", || async {
+        smtp.messages().into_iter().find(|m| header(m, "Subject").is_some_and(|s| s.starts_with("[Crowsnest] TEST:")))
+    })
+    .await;
+    assert_eq!(header(&test, "Subject").as_deref(), Some("[Crowsnest] TEST: a test notification asked for by alice"));
+    assert_eq!(sink.at("/slack").len(), slack.len(), "only the receiver asked for gets the test");
     server.stop().await;
 }

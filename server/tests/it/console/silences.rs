@@ -104,7 +104,7 @@ async fn silences_acknowledgements_and_maintenance_mute_what_on_call_already_kno
         .unwrap();
     assert_eq!(made.status(), 303, "a form is answered with a redirect");
     for am in &urls {
-        eventually(Duration::from_secs(15), "the silence in each Alertmanager", || async {
+        eventually(Duration::from_secs(30), "the silence in each Alertmanager", || async {
             am_silences(am).await.iter().any(|(c, s)| c == "[crowsnest silence 1] planned work on lb3" && s == "active").then_some(())
         })
         .await;
@@ -112,17 +112,17 @@ async fn silences_acknowledgements_and_maintenance_mute_what_on_call_already_kno
 
     // lb3 goes down silenced: shown as silenced, not sent. lb2 goes down: sent.
     lab_host("lb3", "down").await;
-    let lb3 = eventually(Duration::from_secs(15), "lb3 firing", || alert_for(&base, &alice, "lb3")).await;
+    let lb3 = eventually(Duration::from_secs(30), "lb3 firing", || alert_for(&base, &alice, "lb3")).await;
     assert!(lb3["silenced"].as_str().is_some_and(|w| w.starts_with("silence 1 by alice until ")), "{lb3}");
     lab_host("lb2", "down").await;
-    eventually(Duration::from_secs(15), "lb2's notice", || async {
+    eventually(Duration::from_secs(30), "lb2's notice", || async {
         texts(&sink).iter().any(|t| t.contains("[firing] HostDown host=lb2")).then_some(())
     })
     .await;
     assert!(!texts(&sink).iter().any(|t| t.contains("host=lb3")), "a silenced alert is not sent: {:?}", texts(&sink));
 
     // Nobody acknowledged lb2: it is repeated; acknowledged, the repeats stop.
-    eventually(Duration::from_secs(20), "lb2 repeated", || async {
+    eventually(Duration::from_secs(30), "lb2 repeated", || async {
         texts(&sink).iter().any(|t| t.contains("[still firing] HostDown host=lb2")).then_some(())
     })
     .await;
@@ -135,7 +135,7 @@ async fn silences_acknowledgements_and_maintenance_mute_what_on_call_already_kno
         .await
         .unwrap();
     assert_eq!(acked.status(), 200, "{}", acked.text().await.unwrap());
-    eventually(Duration::from_secs(10), "lb2 shown acknowledged", || async {
+    eventually(Duration::from_secs(20), "lb2 shown acknowledged", || async {
         alert_for(&base, &alice, "lb2").await?["acknowledged"].as_str()?.starts_with("by alice at ").then_some(())
     })
     .await;
@@ -147,12 +147,12 @@ async fn silences_acknowledgements_and_maintenance_mute_what_on_call_already_kno
     // The silence ends early: lb3, still down, is sent then; the Alertmanagers' copies end too.
     let ended = alice.post(format!("{base}/api/v1/silences/1/expire")).header("x-csrf-token", &token).send().await.unwrap();
     assert_eq!(ended.status(), 200, "{}", ended.text().await.unwrap());
-    eventually(Duration::from_secs(15), "lb3 sent once its silence ended", || async {
+    eventually(Duration::from_secs(30), "lb3 sent once its silence ended", || async {
         texts(&sink).iter().any(|t| t.contains("[firing] HostDown host=lb3")).then_some(())
     })
     .await;
     for am in &urls {
-        eventually(Duration::from_secs(15), "the silence ended in each Alertmanager", || async {
+        eventually(Duration::from_secs(30), "the silence ended in each Alertmanager", || async {
             am_silences(am).await.iter().all(|(c, s)| !c.starts_with("[crowsnest silence 1]") || s == "expired").then_some(())
         })
         .await;
@@ -164,18 +164,18 @@ async fn silences_acknowledgements_and_maintenance_mute_what_on_call_already_kno
         alice.post(format!("{base}/api/v1/actions")).header("x-csrf-token", &token).json(&body).send()
     };
     assert!(maintenance("maintenance_on", "silences-on").await.unwrap().status().is_success());
-    eventually(Duration::from_secs(15), "maintenance started, once", || async {
+    eventually(Duration::from_secs(30), "maintenance started, once", || async {
         texts(&sink).iter().any(|t| t.starts_with("*MAINTENANCE STARTED: web*")).then_some(())
     })
     .await;
-    let lb2 = eventually(Duration::from_secs(10), "lb2 muted by the maintenance", || async {
+    let lb2 = eventually(Duration::from_secs(20), "lb2 muted by the maintenance", || async {
         let a = alert_for(&base, &alice, "lb2").await?;
         a["silenced"].as_str()?.starts_with("maintenance on web since ").then_some(a)
     })
     .await;
     assert!(lb2["acknowledged"].is_string(), "still acknowledged as well: {lb2}");
     assert!(maintenance("maintenance_off", "silences-off").await.unwrap().status().is_success());
-    eventually(Duration::from_secs(15), "maintenance ended", || async {
+    eventually(Duration::from_secs(30), "maintenance ended", || async {
         texts(&sink).iter().any(|t| t.starts_with("*MAINTENANCE ENDED: web*")).then_some(())
     })
     .await;
