@@ -72,7 +72,7 @@ for i in $(seq "$CHANGES"); do
     at=$(arrival resolved "$t0"); [ "$at" = timeout ] && { echo "bench: change $i: no resolved notice within ${TIMEOUT}s" >&2; exit 1; }
     resolved+=($((at - t0)))
 done
-stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { p = int(NR * 0.99); if (p < 1) p = 1; printf "median=%d ms p99=%d ms (n=%d)", v[int((NR + 1) / 2)], v[p > NR ? NR : p], NR }'; }
+stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { p = int(NR * 0.99 + 0.999); m = int((NR + 1) / 2); printf "median=%d ms p99=%d ms (n=%d)", v[m], v[p], NR }'; }
 goal=$(( INTERVAL * 1000 + 1000 ))
 {
 echo "# crowsnest alert latency $(date -u +%FT%TZ) on $(nproc) cores; probes every ${INTERVAL}s, HostDown for 0s, damping as in deploy/demo.toml"
