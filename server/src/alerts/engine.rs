@@ -3,11 +3,11 @@
 //! resolved or a resend is due, and publishes the result for the Alerts page.
 
 use super::alertmanager::{self, Posted, Sender};
-use super::direct::Schedule;
 use super::evaluate::{self, Book, Judged};
-use super::notice::{self, Notice};
+use super::notice;
 use super::receivers::Direct;
 use super::rules::Rules;
+use super::sending::{Round, Sending};
 use super::silence::{self, MaintenanceScope};
 use super::standing;
 use crate::clock::now_ms;
@@ -15,10 +15,7 @@ use crate::config::Estate;
 use crate::store::{AckRecord, SilenceRecord, SiteRecord};
 use app::model::{AlertSeen, AlertState, Alerts, Backlog, DirectReceiver, Dns, Instance, Receiver, Replication, Topology};
 use app::vantage::PeerStatus;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// An alert's identity in the book.
-type Id = (crate::config::RuleKey, evaluate::Labels);
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -81,13 +78,13 @@ impl AlertBoard {
         self.told.read().map(|t| t.clone()).unwrap_or_default()
     }
 
-    fn set_told(&self, told: Vec<AlertSeen>, sending: bool) {
+    pub(super) fn set_told(&self, told: Vec<AlertSeen>, sending: bool) {
         if let Ok(mut kept) = self.told.write() {
             *kept = (told, sending);
         }
     }
 
-    fn take_tests(&self) -> Vec<(String, String)> {
+    pub(super) fn take_tests(&self) -> Vec<(String, String)> {
         self.tests.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default()
     }
 
@@ -206,28 +203,13 @@ async fn run(
     let region = estate.own_region().display.clone();
     let public_url = estate.auth.public_url.clone().unwrap_or_default();
     let sender = Sender { instance: &estate.instance.name, region: &region, public_url: public_url.trim_end_matches('/') };
-    let mut receivers: Vec<Receiver> =
-        estate.alerting.alertmanagers.iter().map(|url| Receiver { url: url.clone(), last_ok_ms: None, error: None }).collect();
-    // Which receivers did not store the last batch: they are posted again next round.
-    let mut unsent = vec![true; receivers.len()];
-    // Silences are synced to every Alertmanager when they change, and every resend.
-    let mut synced: Option<(Vec<SilenceRecord>, i64)> = None;
+    let mut posting = Posting::new(&estate.alerting.alertmanagers, resend_ms);
     let ca_pem = estate.tls.ca_file.as_ref().and_then(|path| std::fs::read(path).ok());
     let direct = Direct::all(&estate.alerting, ca_pem.as_deref(), timeout);
     let listed: Vec<DirectReceiver> =
         direct.iter().map(|d| DirectReceiver { name: d.name().to_string(), kind: d.kind().to_string(), target: d.target() }).collect();
-    let (group_wait_ms, repeat_ms) = (estate.alerting.group_wait_seconds as i64 * 1000, estate.alerting.repeat_seconds as i64 * 1000);
-    // Only the instance that sends keeps a schedule; it starts from what the last sender told.
-    let mut schedule = Schedule::default();
-    let mut sending = false;
-    let mut inherited: BTreeSet<Id> = BTreeSet::new();
-    // What this instance told before it stopped sending, reported until then.
-    let mut handover: Option<(Vec<AlertSeen>, i64)> = None;
-    // Since when this instance should send but waits for another to stop.
-    let mut wanted_since: Option<i64> = None;
+    let mut sending = (!direct.is_empty()).then(|| Sending::new(&estate.alerting, direct.clone()));
     let scope = MaintenanceScope::of(&estate);
-    // Sites in maintenance as last seen (None before the first read: no notice at start).
-    let mut maintenance_seen: Option<BTreeMap<String, bool>> = None;
     let mut decided = Decided::default();
     // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
     // receiver never delays a round.
@@ -274,63 +256,10 @@ async fn run(
         let muted = silence::muted(&book, &names, &decided.silences, &scope, &decided.sites, now);
         let acked = silence::acknowledged(&book, &fingerprint, &decided.acks);
         let sends = super::direct::sends(&instance, &peers);
-        if !direct.is_empty() {
-            let id_of =
-                |seen: &AlertSeen| rules.all().iter().find(|r| r.name == seen.name).map(|r| (r.key, seen.labels.iter().cloned().collect()));
-            // What the sender told, from its report, kept while it cannot be reached; and what
-            // a peer that stopped sending handed over.
-            let told: BTreeSet<Id> =
-                told_elsewhere.iter().filter(|(_, _, sends)| *sends).flat_map(|(_, seen, _)| seen).filter_map(id_of).collect();
-            let handed_over: BTreeSet<Id> =
-                told_elsewhere.iter().filter(|(_, _, sends)| !*sends).flat_map(|(_, seen, _)| seen).filter_map(id_of).collect();
-            let writable_peer = peers.iter().any(|p| p.reachable && p.mode.as_deref() == Some("writable"));
-            if !told.is_empty() || writable_peer {
-                inherited = told;
-            }
-            // Take over once every peer has been asked at least once (a restarted primary learns
-            // what the survivor told before it sends anything) and no reachable peer still
-            // sends (it stops once it sees this one writable), or after TAKEOVER_WAIT_MS.
-            let asked_all = peers.iter().all(|p| p.reachable || p.last_ok_ms.is_some() || p.failing_since_ms.is_some());
-            let other_sends = told_elsewhere.iter().any(|(_, _, sends)| *sends);
-            let waited = *wanted_since.get_or_insert(now) + TAKEOVER_WAIT_MS <= now;
-            if !sends || sending {
-                wanted_since = None;
-            }
-            if sends && !sending && asked_all && (!other_sends || waited) {
-                wanted_since = None;
-                schedule = Schedule::take_over(&book, &inherited.union(&handed_over).cloned().collect(), now);
-                sending = true;
-            } else if !sends && sending {
-                // Hand over: what was told stays in the report a while, for the next sender.
-                handover = Some((told_list(&schedule, &rules), now + HANDOVER_MS));
-                (schedule, sending) = (Schedule::default(), false);
-            }
-            let changes = maintenance_changes(&mut maintenance_seen, &decided.sites);
-            if sending {
-                schedule.adopt(&handed_over);
-                let (acked_ids, muted_ids) = (acked.keys().cloned().collect(), muted.keys().cloned().collect());
-                let found_elsewhere: BTreeSet<Id> = others
-                    .keys()
-                    .filter_map(|(name, labels)| id_of(&AlertSeen { name: name.clone(), labels: labels.clone().into_iter().collect() }))
-                    .collect();
-                let due = schedule.step_after_takeover(&book, &acked_ids, &muted_ids, &found_elsewhere, group_wait_ms, repeat_ms, now);
-                let mut notices: Vec<Notice> = super::direct::notice_for(&book, &due, &rules, &sender, now).into_iter().collect();
-                if !changes.is_empty() {
-                    notices.push(notice::maintenance(changes, &sender, now));
-                }
-                for n in &notices {
-                    super::direct::enqueue(&local, &direct, n, now).await;
-                }
-                board.set_told(told_list(&schedule, &rules), true);
-            } else {
-                handover = handover.filter(|(_, until)| now < *until);
-                board.set_told(handover.as_ref().map(|(list, _)| list.clone()).unwrap_or_default(), false);
-            }
-            // A test goes from this instance, sender or not: it checks this region's way out.
-            for (receiver, by) in board.take_tests() {
-                let to: Vec<Direct> = direct.iter().filter(|d| d.name() == receiver).cloned().collect();
-                super::direct::enqueue(&local, &to, &notice::test(&by, &sender, now), now).await;
-            }
+        if let Some(sending) = sending.as_mut() {
+            let round = Round { book: &book, rules: &rules, sender: &sender, instance: &instance, peers: &peers, now_ms: now };
+            let found_elsewhere: Vec<&(String, evaluate::Labels)> = others.keys().collect();
+            sending.round(&round, &told_elsewhere, &found_elsewhere, (&acked, &muted), &decided.sites, &local, &board).await;
         }
         if changed {
             for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {
@@ -338,44 +267,11 @@ async fn run(
                 tracing::info!(alert = rules.get(*key).name, ?labels, state, summary = %alert.finding.summary, "alert {state}");
             }
         }
-        if !receivers.is_empty() {
-            let batch = alertmanager::batch(&book, &rules, &sender, resend_ms, now);
-            for (receiver, unsent) in receivers.iter_mut().zip(&mut unsent) {
-                // Posted when something fired or resolved, after a failure, and every resend.
-                let due = changed || *unsent || receiver.last_ok_ms.is_none_or(|at| now - at >= resend_ms);
-                if !due {
-                    continue;
-                }
-                match alertmanager::post(&client, &receiver.url, &batch).await {
-                    Posted::Stored => (receiver.last_ok_ms, receiver.error, *unsent) = (Some(now), None, false),
-                    Posted::PartlyRefused(why) => {
-                        // The valid alerts were stored: sending the batch again changes nothing.
-                        tracing::warn!(receiver = %receiver.url, %why, "alerting: Alertmanager refused part of a batch");
-                        (receiver.last_ok_ms, receiver.error, *unsent) = (Some(now), Some(why), false);
-                    }
-                    Posted::Failed(why) => {
-                        tracing::warn!(receiver = %receiver.url, %why, "alerting: post failed; retrying next round");
-                        (receiver.error, *unsent) = (Some(why), true);
-                    }
-                }
-            }
-            let silences_due = synced.as_ref().is_none_or(|(last, at)| *last != decided.silences || now - at >= resend_ms);
-            if sends && decided.fresh && silences_due {
-                let mut all_ok = true;
-                for receiver in receivers.iter_mut() {
-                    if let Err(why) = alertmanager::sync_silences(&client, &receiver.url, &decided.silences, now).await {
-                        tracing::warn!(receiver = %receiver.url, %why, "alerting: cannot sync silences; retrying next round");
-                        receiver.error = Some(why);
-                        all_ok = false;
-                    }
-                }
-                synced = all_ok.then(|| (decided.silences.clone(), now));
-            }
-        }
-        let mut shown = super::view::alerts(&book, &rules, &sender, &receivers, now);
+        posting.round(&client, &book, &rules, &sender, changed, sends && decided.fresh, &decided.silences, now).await;
+        let mut shown = super::view::alerts(&book, &rules, &sender, &posting.receivers, now);
         super::view::decorate(&mut shown, &book, &rules, &muted, &acked, &decided.silences, now);
         shown.direct = listed.clone();
-        if !direct.is_empty() {
+        if sending.is_some() {
             match local.outbox_recent(20).await {
                 Ok(rows) => shown.deliveries = rows.iter().map(super::direct::delivery).collect(),
                 Err(e) => tracing::warn!(error = %e, "alerting: cannot read the outbox for the page"),
@@ -385,43 +281,72 @@ async fn run(
     }
 }
 
-/// How long an instance that stopped sending keeps reporting what it told.
-const HANDOVER_MS: i64 = 60_000;
-
-/// How long a new sender waits for a reachable peer that still sends to stop.
-const TAKEOVER_WAIT_MS: i64 = 10_000;
-
-/// What `schedule` has told, as peers read it.
-fn told_list(schedule: &Schedule, rules: &Rules) -> Vec<AlertSeen> {
-    schedule
-        .told()
-        .map(|(key, labels)| AlertSeen {
-            name: rules.get(*key).name.to_string(),
-            labels: labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        })
-        .collect()
+/// The Alertmanagers this instance posts to, and how each last went.
+struct Posting {
+    receivers: Vec<Receiver>,
+    /// Which receivers did not store the last batch: they are posted again next round.
+    unsent: Vec<bool>,
+    /// The silences last synced to every Alertmanager, and when (synced again on a change and
+    /// every resend).
+    synced: Option<(Vec<SilenceRecord>, i64)>,
+    resend_ms: i64,
 }
 
-/// Sites whose maintenance began or ended since `seen`, which then holds the sites as they are
-/// now. The first read only sets `seen`: a restart is not a change.
-fn maintenance_changes(seen: &mut Option<BTreeMap<String, bool>>, sites: &[SiteRecord]) -> Vec<notice::MaintenanceChange> {
-    let now: BTreeMap<String, bool> = sites.iter().map(|s| (s.name.clone(), s.state.on)).collect();
-    let changes = match seen.as_ref() {
-        None => Vec::new(),
-        Some(before) => sites
-            .iter()
-            .filter(|s| before.get(&s.name).is_some_and(|on| *on != s.state.on))
-            .map(|s| notice::MaintenanceChange {
-                site: s.name.clone(),
-                on: s.state.on,
-                by: s.changed_by.clone(),
-                message: s.state.message.clone().filter(|_| s.state.on),
-                at: alertmanager::rfc3339(s.changed_at_ms.unwrap_or_default()),
-            })
-            .collect(),
-    };
-    *seen = Some(now);
-    changes
+impl Posting {
+    fn new(urls: &[String], resend_ms: i64) -> Posting {
+        let receivers: Vec<Receiver> = urls.iter().map(|url| Receiver { url: url.clone(), last_ok_ms: None, error: None }).collect();
+        Posting { unsent: vec![true; receivers.len()], receivers, synced: None, resend_ms }
+    }
+
+    /// Posts the batch where it is due (something `changed`, a failure, a resend), and, when
+    /// `syncs` (this instance sends, its read of the silences is fresh), the silences.
+    #[allow(clippy::too_many_arguments)]
+    async fn round(
+        &mut self,
+        client: &reqwest::Client,
+        book: &Book,
+        rules: &Rules,
+        sender: &Sender<'_>,
+        changed: bool,
+        syncs: bool,
+        silences: &[SilenceRecord],
+        now: i64,
+    ) {
+        if self.receivers.is_empty() {
+            return;
+        }
+        let batch = alertmanager::batch(book, rules, sender, self.resend_ms, now);
+        for (receiver, unsent) in self.receivers.iter_mut().zip(&mut self.unsent) {
+            let due = changed || *unsent || receiver.last_ok_ms.is_none_or(|at| now - at >= self.resend_ms);
+            if !due {
+                continue;
+            }
+            match alertmanager::post(client, &receiver.url, &batch).await {
+                Posted::Stored => (receiver.last_ok_ms, receiver.error, *unsent) = (Some(now), None, false),
+                Posted::PartlyRefused(why) => {
+                    // The valid alerts were stored: sending the batch again changes nothing.
+                    tracing::warn!(receiver = %receiver.url, %why, "alerting: Alertmanager refused part of a batch");
+                    (receiver.last_ok_ms, receiver.error, *unsent) = (Some(now), Some(why), false);
+                }
+                Posted::Failed(why) => {
+                    tracing::warn!(receiver = %receiver.url, %why, "alerting: post failed; retrying next round");
+                    (receiver.error, *unsent) = (Some(why), true);
+                }
+            }
+        }
+        let due = self.synced.as_ref().is_none_or(|(last, at)| last != silences || now - at >= self.resend_ms);
+        if syncs && due {
+            let mut all_ok = true;
+            for receiver in self.receivers.iter_mut() {
+                if let Err(why) = alertmanager::sync_silences(client, &receiver.url, silences, now).await {
+                    tracing::warn!(receiver = %receiver.url, %why, "alerting: cannot sync silences; retrying next round");
+                    receiver.error = Some(why);
+                    all_ok = false;
+                }
+            }
+            self.synced = all_ok.then(|| (silences.to_vec(), now));
+        }
+    }
 }
 
 /// Aborts the task when the engine stops (it is aborted itself at shutdown).

@@ -1,11 +1,12 @@
 //! Alerting: rules over what the console already judges, each alert pending, firing and
 //! resolved in turn, posted to every configured Alertmanager, and shown on the Alerts page.
 //! `rules` (the catalogue and the config's overrides), `evaluate` (pure: findings, inhibition,
-//! the alert's life), `alertmanager` (the v2 client's batch and post), `engine` (the loop),
-//! `view` (the page's data); without an Alertmanager, `notice` (what a notice says),
-//! `receivers` (each direct receiver's format and send) and `direct` (when, who sends, the
-//! outbox's delivery); `silence` (pure: silences, acknowledgements, maintenance muting); `standing` (pure: a
-//! vantage cut off, maintenance not observed, break-glass used).
+//! the alert's life), `standing` (pure: a vantage cut off, maintenance not observed,
+//! break-glass used), `silence` (pure: silences, acknowledgements, maintenance muting),
+//! `alertmanager` (the v2 client: batches, posts, silences), `engine` (the loop), `view` (the
+//! page's data). Without an Alertmanager: `notice` (what a notice says), `receivers` (each
+//! direct receiver's format and send), `direct` (pure: when, who sends; and the outbox's
+//! delivery) and `sending` (this instance's part, round by round).
 
 pub mod alertmanager;
 pub mod direct;
@@ -14,6 +15,7 @@ pub mod evaluate;
 pub mod notice;
 pub mod receivers;
 pub mod rules;
+pub mod sending;
 pub mod silence;
 pub mod standing;
 pub mod view;
