@@ -46,112 +46,9 @@ fn AlertsView(alerts: Alerts) -> impl IntoView {
         }
         .into_any()
     };
-    let receivers = if alerts.receivers.is_empty() {
-        view! {
-            <p class="empty" id="no-receivers">
-                "No Alertmanager is configured: alerts are shown here only. Add "
-                <code>"[alerting] alertmanagers = [\"http://…:9093\"]"</code> " to the config."
-            </p>
-        }
-        .into_any()
-    } else {
-        let rows = alerts
-            .receivers
-            .into_iter()
-            .map(|r| {
-                let status = if r.error.is_some() {
-                    crate::model::Status::Critical
-                } else if r.last_ok_ms.is_some() {
-                    crate::model::Status::Ok
-                } else {
-                    crate::model::Status::Unknown
-                };
-                let url = r.url.clone();
-                view! {
-                    <tr data-receiver=url data-status=status.as_str()>
-                        <th scope="row"><code>{r.url}</code></th>
-                        <td><Badge status/> " " {r.error.unwrap_or_default()}</td>
-                        <td><time>{format::utc_or_never(r.last_ok_ms)}</time></td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        view! {
-            <table class="receivers" id="receivers">
-                <thead>
-                    <tr>
-                        <th scope="col">"Alertmanager"</th>
-                        <th scope="col">"Last post"</th>
-                        <th scope="col">"Last stored"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        }
-        .into_any()
-    };
-    let deliveries = (!alerts.deliveries.is_empty()).then(|| {
-        let rows = alerts
-            .deliveries
-            .into_iter()
-            .map(|d| {
-                let key = d.key.clone();
-                let word: &'static str = d.status.into();
-                view! {
-                    <tr data-delivery=key data-status=word>
-                        <th scope="row">{d.receiver}</th>
-                        <td>{d.about}</td>
-                        <td><Badge status=d.status/> " after " {d.attempts} " attempts " {d.error.map(|e| view! { <div class="alarm-text">{e}</div> })}</td>
-                        <td><time>{format::utc(d.created_ms)}</time></td>
-                        <td><time>{format::utc_or_never(d.delivered_ms)}</time></td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        view! {
-            <h2>"Deliveries to direct receivers"</h2>
-            <table class="deliveries" id="deliveries">
-                <thead>
-                    <tr>
-                        <th scope="col">"Receiver"</th>
-                        <th scope="col">"Notice"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Kept"</th>
-                        <th scope="col">"Taken"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        }
-    });
-    let direct = (!alerts.direct.is_empty()).then(|| {
-        let rows = alerts
-            .direct
-            .into_iter()
-            .map(|d| {
-                let key = d.name.clone();
-                view! {
-                    <tr data-direct=key>
-                        <th scope="row">{d.name}</th>
-                        <td>{d.kind}</td>
-                        <td><code>{d.target}</code></td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        view! {
-            <table class="direct" id="direct">
-                <thead>
-                    <tr>
-                        <th scope="col">"Direct receiver"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Goes to"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        }
-    });
+    let receivers = view! { <Receivers receivers=alerts.receivers/> };
+    let deliveries = view! { <Deliveries deliveries=alerts.deliveries/> };
+    let direct = view! { <DirectReceivers direct=alerts.direct/> };
     let in_force = alerts.silences.iter().filter(|s| s.ends_ms > alerts.evaluated_at_ms && s.starts_ms <= alerts.evaluated_at_ms).count();
     view! {
         <p class="lede">
@@ -199,4 +96,122 @@ fn AlertRow(alert: Alert) -> impl IntoView {
             <td><time>{when}</time></td>
         </tr>
     }
+}
+
+/// The Alertmanagers posted to, with how the last post went.
+#[component]
+fn Receivers(receivers: Vec<crate::model::Receiver>) -> impl IntoView {
+    if receivers.is_empty() {
+        view! {
+            <p class="empty" id="no-receivers">
+                "No Alertmanager is configured: alerts are shown here only. Add "
+                <code>"[alerting] alertmanagers = [\"http://…:9093\"]"</code> " to the config."
+            </p>
+        }
+        .into_any()
+    } else {
+        let rows = receivers
+            .into_iter()
+            .map(|r| {
+                let status = if r.error.is_some() {
+                    crate::model::Status::Critical
+                } else if r.last_ok_ms.is_some() {
+                    crate::model::Status::Ok
+                } else {
+                    crate::model::Status::Unknown
+                };
+                let url = r.url.clone();
+                view! {
+                    <tr data-receiver=url data-status=status.as_str()>
+                        <th scope="row"><code>{r.url}</code></th>
+                        <td><Badge status/> " " {r.error.unwrap_or_default()}</td>
+                        <td><time>{format::utc_or_never(r.last_ok_ms)}</time></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="receivers" id="receivers">
+                <thead>
+                    <tr>
+                        <th scope="col">"Alertmanager"</th>
+                        <th scope="col">"Last post"</th>
+                        <th scope="col">"Last stored"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    }
+}
+
+/// The direct receivers (webhook, Slack, PagerDuty, email).
+#[component]
+fn DirectReceivers(direct: Vec<crate::model::DirectReceiver>) -> impl IntoView {
+    (!direct.is_empty()).then(|| {
+        let rows = direct
+            .into_iter()
+            .map(|d| {
+                let key = d.name.clone();
+                view! {
+                    <tr data-direct=key>
+                        <th scope="row">{d.name}</th>
+                        <td>{d.kind}</td>
+                        <td><code>{d.target}</code></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="direct" id="direct">
+                <thead>
+                    <tr>
+                        <th scope="col">"Direct receiver"</th>
+                        <th scope="col">"Kind"</th>
+                        <th scope="col">"Goes to"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    })
+}
+
+/// The newest notices to direct receivers, with where each is.
+#[component]
+fn Deliveries(deliveries: Vec<crate::model::Delivery>) -> impl IntoView {
+    (!deliveries.is_empty()).then(|| {
+        let rows = deliveries
+            .into_iter()
+            .map(|d| {
+                let key = d.key.clone();
+                let word: &'static str = d.status.into();
+                view! {
+                    <tr data-delivery=key data-status=word>
+                        <th scope="row">{d.receiver}</th>
+                        <td>{d.about}</td>
+                        <td><Badge status=d.status/> " after " {d.attempts} " attempts " {d.error.map(|e| view! { <div class="alarm-text">{e}</div> })}</td>
+                        <td><time>{format::utc(d.created_ms)}</time></td>
+                        <td><time>{format::utc_or_never(d.delivered_ms)}</time></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <h2>"Deliveries to direct receivers"</h2>
+            <table class="deliveries" id="deliveries">
+                <thead>
+                    <tr>
+                        <th scope="col">"Receiver"</th>
+                        <th scope="col">"Notice"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Kept"</th>
+                        <th scope="col">"Taken"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    })
 }
