@@ -140,7 +140,7 @@ fn tag(id: i64) -> String {
 
 /// Our silence as Alertmanager's v2 API takes it (`POST /api/v2/silences`): exact matchers,
 /// our times, the author, the comment tagged with our number.
-pub fn postable_silence(s: &crate::store::SilenceRecord) -> serde_json::Value {
+pub fn postable_silence(s: &app::model::Silence) -> serde_json::Value {
     let matchers: Vec<serde_json::Value> = s
         .matchers
         .iter()
@@ -168,12 +168,8 @@ pub struct Theirs {
 
 /// What to change in an Alertmanager so it holds exactly our silences in force at `now_ms`:
 /// ours it lacks (to post) and its copies of ours that ended (to delete).
-pub fn reconcile<'a>(
-    ours: &'a [crate::store::SilenceRecord],
-    theirs: &[Theirs],
-    now_ms: i64,
-) -> (Vec<&'a crate::store::SilenceRecord>, Vec<String>) {
-    let in_force = |s: &crate::store::SilenceRecord| s.starts_ms <= now_ms && now_ms < s.ends_ms;
+pub fn reconcile<'a>(ours: &'a [app::model::Silence], theirs: &[Theirs], now_ms: i64) -> (Vec<&'a app::model::Silence>, Vec<String>) {
+    let in_force = |s: &app::model::Silence| s.starts_ms <= now_ms && now_ms < s.ends_ms;
     let post = ours.iter().filter(|s| in_force(s) && !theirs.iter().any(|t| t.ours == s.id && t.in_force)).collect();
     let delete =
         theirs.iter().filter(|t| t.in_force && !ours.iter().any(|s| s.id == t.ours && in_force(s))).map(|t| t.id.clone()).collect();
@@ -182,7 +178,7 @@ pub fn reconcile<'a>(
 
 /// Makes the Alertmanager at `base` hold our silences in force: reads its silences, posts
 /// the missing ones, deletes the ones we ended.
-pub async fn sync_silences(client: &reqwest::Client, base: &str, ours: &[crate::store::SilenceRecord], now_ms: i64) -> Result<(), String> {
+pub async fn sync_silences(client: &reqwest::Client, base: &str, ours: &[app::model::Silence], now_ms: i64) -> Result<(), String> {
     let base = base.trim_end_matches('/');
     let listed: Vec<serde_json::Value> = match client.get(format!("{base}/api/v2/silences")).send().await {
         Ok(r) if r.status().is_success() => r.json_or_text().await.map_err(|e| format!("GET {base}/api/v2/silences: {e}"))?,
@@ -282,7 +278,7 @@ mod tests {
 
     #[test]
     fn an_alertmanager_gets_our_silences_in_force_and_loses_the_ended_ones() {
-        let silence = |id: i64, starts_ms: i64, ends_ms: i64| crate::store::SilenceRecord {
+        let silence = |id: i64, starts_ms: i64, ends_ms: i64| app::model::Silence {
             id,
             matchers: vec![("host".into(), "lb2".into())],
             starts_ms,
@@ -290,6 +286,7 @@ mod tests {
             created_by: "alice".into(),
             comment: "deploy".into(),
             expired_by: None,
+            silencing: 0,
         };
         let theirs = |id: &str, ours: i64, in_force: bool| Theirs { id: id.into(), ours, in_force };
         let ours = [silence(1, 0, 10_000), silence(2, 0, 3_000), silence(3, 0, 10_000), silence(4, 8_000, 10_000)];

@@ -12,8 +12,8 @@ use super::silence::{self, MaintenanceScope};
 use super::standing;
 use crate::clock::now_ms;
 use crate::config::Estate;
-use crate::store::{AckRecord, SilenceRecord, SiteRecord};
-use app::model::{AlertSeen, AlertState, Alerts, Backlog, DirectReceiver, Dns, Instance, Receiver, Replication, Topology};
+use crate::store::{AckRecord, SiteRecord};
+use app::model::{AlertSeen, AlertState, Alerts, Backlog, DirectReceiver, Dns, Instance, Receiver, Replication, Silence, Topology};
 use app::vantage::PeerStatus;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -155,7 +155,7 @@ pub fn start(
 /// What on-call decided about alerts, as last read from the control store.
 #[derive(Default)]
 struct Decided {
-    silences: Vec<SilenceRecord>,
+    silences: Vec<Silence>,
     acks: Vec<AckRecord>,
     sites: Vec<SiteRecord>,
     /// Whether the last read succeeded (an Alertmanager is synced only from a good read).
@@ -288,7 +288,7 @@ struct Posting {
     unsent: Vec<bool>,
     /// The silences last synced to every Alertmanager, and when (synced again on a change and
     /// every resend).
-    synced: Option<(Vec<SilenceRecord>, i64)>,
+    synced: Option<(Vec<Silence>, i64)>,
     resend_ms: i64,
 }
 
@@ -309,7 +309,7 @@ impl Posting {
         sender: &Sender<'_>,
         changed: bool,
         syncs: bool,
-        silences: &[SilenceRecord],
+        silences: &[Silence],
         now: i64,
     ) {
         if self.receivers.is_empty() {

@@ -5,7 +5,8 @@
 
 use super::evaluate::{Book, Labels};
 use crate::config::{Estate, RuleKey};
-use crate::store::{AckRecord, SilenceRecord, SiteRecord};
+use crate::store::{AckRecord, SiteRecord};
+use app::model::Silence;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest silence, in milliseconds (30 days).
@@ -93,7 +94,7 @@ fn words(field: &str, text: &str, errors: &mut FieldErrors) -> String {
 }
 
 /// The silence a form asks for, made by `by` at `now_ms`, or what is wrong with it.
-pub fn silence_from(form: &SilenceForm, by: &str, now_ms: i64) -> Result<SilenceRecord, FieldErrors> {
+pub fn silence_from(form: &SilenceForm, by: &str, now_ms: i64) -> Result<Silence, FieldErrors> {
     let mut errors = FieldErrors::new();
     let matchers = parse_matchers(&form.matchers).map_err(|e| errors.push(("matchers".into(), e))).unwrap_or_default();
     let duration = parse_duration(&form.duration).map_err(|e| errors.push(("duration".into(), e))).unwrap_or_default();
@@ -101,7 +102,16 @@ pub fn silence_from(form: &SilenceForm, by: &str, now_ms: i64) -> Result<Silence
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(SilenceRecord { id: 0, matchers, starts_ms: now_ms, ends_ms: now_ms + duration, created_by: by.into(), comment, expired_by: None })
+    Ok(Silence {
+        id: 0,
+        matchers,
+        starts_ms: now_ms,
+        ends_ms: now_ms + duration,
+        created_by: by.into(),
+        comment,
+        expired_by: None,
+        silencing: 0,
+    })
 }
 
 /// The acknowledgement a form asks for, of the firing alert `alert` (looked up by the form's
@@ -178,7 +188,7 @@ impl MaintenanceScope {
 pub fn muted(
     book: &Book,
     names: &dyn Fn(RuleKey) -> &'static str,
-    silences: &[SilenceRecord],
+    silences: &[Silence],
     scope: &MaintenanceScope,
     sites: &[SiteRecord],
     now_ms: i64,

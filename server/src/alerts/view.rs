@@ -7,7 +7,7 @@ use super::notice::fingerprint;
 use super::rules::Rules;
 use super::silence::matches;
 use crate::config::RuleKey;
-use crate::store::{AckRecord, SilenceRecord};
+use crate::store::AckRecord;
 use app::model::{Alert, AlertState, Alerts, Receiver, Silence};
 use std::collections::BTreeMap;
 
@@ -55,7 +55,7 @@ pub fn decorate(
     rules: &Rules,
     muted: &BTreeMap<Id, String>,
     acked: &BTreeMap<Id, &AckRecord>,
-    silences: &[SilenceRecord],
+    silences: &[Silence],
     now_ms: i64,
 ) {
     let by_print: BTreeMap<String, &Id> = book.keys().map(|id| (fingerprint(rules.get(id.0).name, &id.1), id)).collect();
@@ -69,18 +69,12 @@ pub fn decorate(
     shown.silences = silences
         .iter()
         .map(|s| Silence {
-            id: s.id,
-            matchers: s.matchers.clone(),
-            starts_ms: s.starts_ms,
-            ends_ms: s.ends_ms,
-            created_by: s.created_by.clone(),
-            comment: s.comment.clone(),
-            expired_by: s.expired_by.clone(),
             silencing: if s.starts_ms <= now_ms && now_ms < s.ends_ms {
                 book.keys().filter(|(rule, labels)| matches(&s.matchers, rules.get(*rule).name, labels)).count()
             } else {
                 0
             },
+            ..s.clone()
         })
         .collect();
 }

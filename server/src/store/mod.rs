@@ -6,8 +6,8 @@ mod outbox;
 
 pub use crate::audit::{AuditEntry, NewAuditEntry};
 pub use control::{
-    AckRecord, ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SilenceRecord, SiteChange, SiteRecord, Transition,
-    UserChange, UserRecord,
+    AckRecord, ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UserChange,
+    UserRecord,
 };
 pub use local::{BacklogRow, BreakGlass, DnsRow, HealthRow, LocalStore};
 pub use outbox::OutboxRow;

@@ -16,7 +16,7 @@ mod users;
 
 pub use records::DesiredRecord;
 pub use requests::{NewActionRequest, Replay, Transition};
-pub use silences::{AckRecord, SilenceRecord};
+pub use silences::AckRecord;
 pub use sites::{SiteChange, SiteRecord};
 pub use users::{UserChange, UserRecord};
 

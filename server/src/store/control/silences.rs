@@ -1,25 +1,8 @@
-//! Silences and acknowledgements of alerts, each written with its audit entry.
+//! Silences and acknowledgements of alerts, each written with its audit entry. A silence is
+//! read as the page's own `app::model::Silence` (with `silencing` left at 0 for the engine).
 
 use super::*;
-
-/// A stored silence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SilenceRecord {
-    /// Its number.
-    pub id: i64,
-    /// `name=value` pairs an alert must all have.
-    pub matchers: Vec<(String, String)>,
-    /// When it began.
-    pub starts_ms: i64,
-    /// When it ends (or ended, when expired early).
-    pub ends_ms: i64,
-    /// Who made it.
-    pub created_by: String,
-    /// Why.
-    pub comment: String,
-    /// Who ended it early.
-    pub expired_by: Option<String>,
-}
+use app::model::Silence;
 
 /// A stored acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +31,7 @@ fn pairs_json(pairs: &[(String, String)]) -> String {
 
 impl ControlStore {
     /// Keeps a silence and its audit entry; returns its number.
-    pub async fn add_silence(&self, s: &SilenceRecord, audit: NewAuditEntry) -> Result<i64, StoreError> {
+    pub async fn add_silence(&self, s: &Silence, audit: NewAuditEntry) -> Result<i64, StoreError> {
         const DOING: &str = "adding a silence";
         let _guard = self.append.lock().await;
         let mut tx = self.begin(DOING).await?;
@@ -94,7 +77,7 @@ impl ControlStore {
     }
 
     /// Silences in force at `now_ms` or ended after `since_ms`, newest first.
-    pub async fn silences(&self, since_ms: i64) -> Result<Vec<SilenceRecord>, StoreError> {
+    pub async fn silences(&self, since_ms: i64) -> Result<Vec<Silence>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, matchers, starts_ms, ends_ms, created_by, comment, expired_by FROM alert_silences \
              WHERE ends_ms > $1 ORDER BY id DESC LIMIT 500",
@@ -105,7 +88,7 @@ impl ControlStore {
         .map_err(query_error("reading silences"))?;
         Ok(rows
             .iter()
-            .map(|r| SilenceRecord {
+            .map(|r| Silence {
                 id: r.get(0),
                 matchers: pairs(&r.get::<String, _>(1)),
                 starts_ms: r.get(2),
@@ -113,6 +96,7 @@ impl ControlStore {
                 created_by: r.get(4),
                 comment: r.get(5),
                 expired_by: r.get(6),
+                silencing: 0,
             })
             .collect())
     }
