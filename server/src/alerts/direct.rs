@@ -127,22 +127,10 @@ impl Schedule {
     /// that was notified `repeat_ms` ago and is not in `acknowledged` is repeated. A `muted`
     /// alert (silenced, or its site in maintenance) stays held and is not repeated: when the
     /// silence ends while it still fires, it goes out then.
-    pub fn step(
-        &mut self,
-        book: &Book,
-        acknowledged: &BTreeSet<Id>,
-        muted: &BTreeSet<Id>,
-        group_wait_ms: i64,
-        repeat_ms: i64,
-        now_ms: i64,
-    ) -> Due {
-        self.step_after_takeover(book, acknowledged, muted, &BTreeSet::new(), group_wait_ms, repeat_ms, now_ms)
-    }
-
-    /// [`Schedule::step`], settling first what a previous sender told (`elsewhere`: the alerts
-    /// reachable peers find now).
+    /// First settles what a previous sender told (`elsewhere`: the alerts reachable peers
+    /// find now).
     #[allow(clippy::too_many_arguments)]
-    pub fn step_after_takeover(
+    pub fn step(
         &mut self,
         book: &Book,
         acknowledged: &BTreeSet<Id>,
@@ -546,7 +534,7 @@ mod tests {
             let book = book(&alerts);
             let pick =
                 |hosts: &[&str]| -> BTreeSet<Id> { book.keys().filter(|(_, l)| hosts.contains(&l["host"].as_str())).cloned().collect() };
-            let due = schedule.step(&book, &pick(&acked), &pick(&muted), 10_000, 60_000, now);
+            let due = schedule.step(&book, &pick(&acked), &pick(&muted), &BTreeSet::new(), 10_000, 60_000, now);
             assert_eq!((hosts(&due.moved), hosts(&due.repeated)), (moved, repeated), "at {now} ms");
         }
     }
@@ -574,7 +562,7 @@ mod tests {
         for (now, (alerts, elsewhere, moved, owed)) in rounds.into_iter().enumerate() {
             let book = book(&alerts);
             let now = 20 + now as i64 * 20;
-            let due = schedule.step_after_takeover(&book, &BTreeSet::new(), &BTreeSet::new(), &ids(&elsewhere), 0, 3_600_000, now);
+            let due = schedule.step(&book, &BTreeSet::new(), &BTreeSet::new(), &ids(&elsewhere), 0, 3_600_000, now);
             assert_eq!((hosts(&due.moved), hosts(&due.owed)), (moved, owed), "at {now} ms");
         }
         assert_eq!(schedule.told().count(), 1, "lb1 still fires, told");

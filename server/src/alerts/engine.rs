@@ -66,8 +66,12 @@ impl AlertBoard {
         if !self.get().direct.iter().any(|d| d.name == receiver) {
             return false;
         }
+        // One waiting test per receiver: asking again before the round adds nothing, so the
+        // queue and the outbox stay bounded however often the button is pressed.
         if let Ok(mut tests) = self.tests.lock() {
-            tests.push((receiver.to_string(), by.to_string()));
+            if !tests.iter().any(|(r, _)| r == receiver) {
+                tests.push((receiver.to_string(), by.to_string()));
+            }
         }
         true
     }
@@ -257,9 +261,9 @@ async fn run(
         let acked = silence::acknowledged(&book, &fingerprint, &decided.acks);
         let sends = super::direct::sends(&instance, &peers);
         if let Some(sending) = sending.as_mut() {
-            let round = Round { book: &book, rules: &rules, sender: &sender, instance: &instance, peers: &peers, now_ms: now };
+            let round = Round { book: &book, rules: &rules, sender: &sender, peers: &peers, now_ms: now };
             let found_elsewhere: Vec<&(String, evaluate::Labels)> = others.keys().collect();
-            sending.round(&round, &told_elsewhere, &found_elsewhere, (&acked, &muted), &decided.sites, &local, &board).await;
+            sending.round(&round, sends, &told_elsewhere, &found_elsewhere, (&acked, &muted), &decided.sites, &local, &board).await;
         }
         if changed {
             for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {

@@ -12,7 +12,7 @@ use super::receivers::Direct;
 use super::rules::Rules;
 use crate::config::{AlertingConfig, RuleKey};
 use crate::store::{AckRecord, LocalStore, SiteRecord};
-use app::model::{AlertSeen, Instance};
+use app::model::AlertSeen;
 use app::vantage::PeerStatus;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,8 +33,6 @@ pub struct Round<'a> {
     pub rules: &'a Rules,
     /// Who sends, in notices' words.
     pub sender: &'a Sender<'a>,
-    /// This instance, with its mode.
-    pub instance: &'a Instance,
     /// Every peer as this instance sees it.
     pub peers: &'a [PeerStatus],
     /// When.
@@ -75,12 +73,13 @@ impl Sending {
         }
     }
 
-    /// One round: takes over or hands over sending as `direct::sends` says, keeps the notices
+    /// One round: takes over or hands over sending as `sends` (`direct::sends`) says, keeps the notices
     /// due in `local`'s outbox when sending, queues the asked-for tests, and reports what it told.
     #[allow(clippy::too_many_arguments)]
     pub async fn round(
         &mut self,
         r: &Round<'_>,
+        sends: bool,
         told_elsewhere: &[(String, Vec<AlertSeen>, bool)],
         found_elsewhere: &[&(String, Labels)],
         (acked, muted): (&BTreeMap<Id, &AckRecord>, &BTreeMap<Id, String>),
@@ -106,7 +105,6 @@ impl Sending {
         if !told.is_empty() || r.peers.iter().any(|p| p.reachable && p.mode.as_deref() == Some("writable")) {
             self.inherited = told;
         }
-        let sends = direct::sends(r.instance, r.peers);
         // Take over once every peer has been asked at least once (a restarted primary learns
         // what the survivor told before it sends anything) and no reachable peer still sends
         // (it stops once it sees this one writable), or after TAKEOVER_WAIT_MS.
@@ -133,7 +131,7 @@ impl Sending {
                 .iter()
                 .filter_map(|(name, labels)| id_of(name, &labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()))
                 .collect();
-            let due = self.schedule.step_after_takeover(r.book, &acked, &muted, &elsewhere, self.group_wait_ms, self.repeat_ms, now);
+            let due = self.schedule.step(r.book, &acked, &muted, &elsewhere, self.group_wait_ms, self.repeat_ms, now);
             let mut notices: Vec<Notice> = direct::notice_for(r.book, &due, r.rules, r.sender, now).into_iter().collect();
             if !changes.is_empty() {
                 notices.push(notice::maintenance(changes, r.sender, now));
