@@ -48,6 +48,9 @@ pub struct Schedule {
     notified: BTreeMap<Id, i64>,
     /// Told as firing by the previous sender, not firing in this book: rounds seen by no region.
     owed: BTreeMap<Id, u32>,
+    /// Resolved by this sender (its own or owed): a handover list still naming one, read a
+    /// round late, does not make it owed again (a second "resolved"). Kept [`CLOSED_MS`].
+    closed: BTreeMap<Id, i64>,
 }
 
 /// What a round sends: alerts that moved (fired or resolved), alerts repeated, and alerts a
@@ -61,6 +64,10 @@ pub struct Due {
     /// Told as firing by the previous sender, now found by no region: resolved.
     pub owed: Vec<Id>,
 }
+
+/// How long a sender remembers what it resolved: longer than a handover list is reported
+/// (`sending::HANDOVER_MS`), so no stale list can make it owed again.
+pub const CLOSED_MS: i64 = 180_000;
 
 /// Rounds an alert the previous sender told must go unseen by every region before the new
 /// sender resolves it (a vantage's own `for` may keep it pending a while after a takeover).
@@ -83,10 +90,11 @@ impl Schedule {
     }
 
     /// Takes on what a sender that stopped handed over (`handed`), except what this one knows of
-    /// already: it is owed a resolve, or counts as told if it fires here.
+    /// already or has resolved: it is owed a resolve, or counts as told if it fires here.
     pub fn adopt(&mut self, handed: &BTreeSet<Id>) {
         for id in handed {
-            if !self.notified.contains_key(id) && !self.held.contains(id) && !self.owed.contains_key(id) {
+            let known = self.notified.contains_key(id) || self.held.contains(id) || self.owed.contains_key(id);
+            if !known && !self.closed.contains_key(id) {
                 self.owed.insert(id.clone(), 0);
             }
         }
@@ -98,8 +106,9 @@ impl Schedule {
     }
 
     /// Settles what a previous sender told: firing here, it is told; pending here or found by
-    /// a region in `elsewhere`, it waits; gone everywhere for [`OWED_ROUNDS`], it is resolved.
-    fn settle_owed(&mut self, book: &Book, elsewhere: &BTreeSet<Id>, now_ms: i64) -> Vec<Id> {
+    /// a region in `elsewhere`, it waits; gone everywhere for [`OWED_ROUNDS`] once this
+    /// instance is `warm` (has judged long enough to find it), it is resolved.
+    fn settle_owed(&mut self, book: &Book, elsewhere: &BTreeSet<Id>, warm: bool, now_ms: i64) -> Vec<Id> {
         let mut resolved = Vec::new();
         for (id, unseen) in std::mem::take(&mut self.owed) {
             match book.get(&id).map(|a| a.state) {
@@ -109,7 +118,7 @@ impl Schedule {
                 Some(AlertState::Pending) => {
                     self.owed.insert(id, 0);
                 }
-                _ if elsewhere.contains(&id) => {
+                _ if elsewhere.contains(&id) || !warm => {
                     self.owed.insert(id, 0);
                 }
                 _ if unseen + 1 >= OWED_ROUNDS => resolved.push(id),
@@ -128,20 +137,26 @@ impl Schedule {
     /// alert (silenced, or its site in maintenance) stays held and is not repeated: when the
     /// silence ends while it still fires, it goes out then.
     /// First settles what a previous sender told (`elsewhere`: the alerts reachable peers
-    /// find now).
+    /// find now; `warm`: this instance has judged long enough to find what still fires).
     #[allow(clippy::too_many_arguments)]
     pub fn step(
         &mut self,
         book: &Book,
         acknowledged: &BTreeSet<Id>,
         muted: &BTreeSet<Id>,
-        elsewhere: &BTreeSet<Id>,
+        (elsewhere, warm): (&BTreeSet<Id>, bool),
         group_wait_ms: i64,
         repeat_ms: i64,
         now_ms: i64,
     ) -> Due {
-        let mut due = Due { owed: self.settle_owed(book, elsewhere, now_ms), ..Due::default() };
+        let mut due = Due { owed: self.settle_owed(book, elsewhere, warm, now_ms), ..Due::default() };
+        self.closed.retain(|_, at| now_ms - *at < CLOSED_MS);
+        self.closed.extend(due.owed.iter().map(|id| (id.clone(), now_ms)));
         for (id, alert) in book {
+            if alert.state != AlertState::Resolved {
+                // A new episode: its resolve, when it comes, is news again.
+                self.closed.remove(id);
+            }
             match alert.state {
                 AlertState::Firing if !self.notified.contains_key(id) && !self.held.contains(id) => {
                     self.held.insert(id.clone());
@@ -150,6 +165,7 @@ impl Schedule {
                 AlertState::Resolved if alert.resolved_ms == Some(now_ms) => {
                     if self.notified.remove(id).is_some() {
                         due.moved.push(id.clone());
+                        self.closed.insert(id.clone(), now_ms);
                     }
                     self.held.remove(id);
                 }
@@ -534,7 +550,7 @@ mod tests {
             let book = book(&alerts);
             let pick =
                 |hosts: &[&str]| -> BTreeSet<Id> { book.keys().filter(|(_, l)| hosts.contains(&l["host"].as_str())).cloned().collect() };
-            let due = schedule.step(&book, &pick(&acked), &pick(&muted), &BTreeSet::new(), 10_000, 60_000, now);
+            let due = schedule.step(&book, &pick(&acked), &pick(&muted), (&BTreeSet::new(), true), 10_000, 60_000, now);
             assert_eq!((hosts(&due.moved), hosts(&due.repeated)), (moved, repeated), "at {now} ms");
         }
     }
@@ -562,9 +578,47 @@ mod tests {
         for (now, (alerts, elsewhere, moved, owed)) in rounds.into_iter().enumerate() {
             let book = book(&alerts);
             let now = 20 + now as i64 * 20;
-            let due = schedule.step(&book, &BTreeSet::new(), &BTreeSet::new(), &ids(&elsewhere), 0, 3_600_000, now);
+            let due = schedule.step(&book, &BTreeSet::new(), &BTreeSet::new(), (&ids(&elsewhere), true), 0, 3_600_000, now);
             assert_eq!((hosts(&due.moved), hosts(&due.owed)), (moved, owed), "at {now} ms");
         }
         assert_eq!(schedule.told().count(), 1, "lb1 still fires, told");
+        // The old sender's handover list, read a round late, still names what was resolved:
+        // nothing is owed again, and no second "resolved" goes out.
+        schedule.adopt(&ids(&["lb2", "lb3", "lb4"]));
+        for now in [120, 140, 160] {
+            let due = schedule.step(
+                &book(&[("lb1", Firing, Some(0), None)]),
+                &BTreeSet::new(),
+                &BTreeSet::new(),
+                (&BTreeSet::new(), true),
+                0,
+                3_600_000,
+                now,
+            );
+            assert_eq!(due, Due::default(), "at {now} ms");
+        }
+    }
+
+    /// A restarted sender owes the resolves of what it told before, but only once it has
+    /// judged long enough (`warm`) to find again what still fires.
+    #[test]
+    fn a_restarted_sender_resolves_only_once_warm() {
+        use AlertState::{Firing, Pending};
+        let lb = |h: &str| -> Id { (RuleKey::HostDown, [("host".to_string(), h.to_string())].into()) };
+        let mut schedule = Schedule::take_over(&Book::new(), &[lb("lb1"), lb("lb2")].into(), 0);
+        // (now, warm, book, moved, owed resolves)
+        #[rustfmt::skip]
+        let rounds: Vec<(i64, bool, Vec<(&str, AlertState, Option<i64>, Option<i64>)>, Vec<&str>, Vec<&str>)> = vec![
+            (1_000, false, vec![], vec![], vec![]),
+            (2_000, false, vec![("lb1", Pending, None, None)], vec![], vec![]),
+            (3_000, false, vec![("lb1", Firing, Some(3_000), None)], vec![], vec![]),
+            // Warm: lb2 was found by nobody for two rounds; lb1 fires, told before, not paged again.
+            (4_000, true, vec![("lb1", Firing, Some(3_000), None)], vec![], vec![]),
+            (5_000, true, vec![("lb1", Firing, Some(3_000), None)], vec![], vec!["lb2"]),
+        ];
+        for (now, warm, alerts, moved, owed) in rounds {
+            let due = schedule.step(&book(&alerts), &BTreeSet::new(), &BTreeSet::new(), (&BTreeSet::new(), warm), 0, 3_600_000, now);
+            assert_eq!((hosts(&due.moved), hosts(&due.owed)), (moved, owed), "at {now} ms");
+        }
     }
 }

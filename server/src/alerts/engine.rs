@@ -212,7 +212,19 @@ async fn run(
     let direct = Direct::all(&estate.alerting, ca_pem.as_deref(), timeout);
     let listed: Vec<DirectReceiver> =
         direct.iter().map(|d| DirectReceiver { name: d.name().to_string(), kind: d.kind().to_string(), target: d.target() }).collect();
-    let mut sending = (!direct.is_empty()).then(|| Sending::new(&estate.alerting, direct.clone()));
+    let mut sending = None;
+    if !direct.is_empty() {
+        let kept = local.told_kept().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "alerting: cannot read what was told before; a restart may page again");
+            Vec::new()
+        });
+        // Warm once a failing host has had the rounds its damping needs to show, two more for
+        // the engines' and peers' first answers, and a probe's timeout.
+        let interval_ms = estate.probes.interval_seconds.max(1) as i64 * 1000;
+        let rounds = crate::engines::damping::Damping::of_config(&estate.probes).agree as i64 + 2;
+        let warm_from = now_ms() + rounds * interval_ms + timeout.as_millis() as i64;
+        sending = Some(Sending::new(&estate.alerting, direct.clone(), kept, warm_from));
+    }
     let scope = MaintenanceScope::of(&estate);
     let mut decided = Decided::default();
     // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
@@ -271,7 +283,10 @@ async fn run(
                 tracing::info!(alert = rules.get(*key).name, ?labels, state, summary = %alert.finding.summary, "alert {state}");
             }
         }
-        posting.round(&client, &book, &rules, &sender, changed, sends && decided.fresh, &decided.silences, now).await;
+        // An Alertmanager hears of maintenance as silences of its own (it knows no sites).
+        let mut for_alertmanager = decided.silences.clone();
+        for_alertmanager.extend(scope.as_silences(&decided.sites, now));
+        posting.round(&client, &book, &rules, &sender, changed, sends && decided.fresh, &for_alertmanager, now).await;
         let mut shown = super::view::alerts(&book, &rules, &sender, &posting.receivers, now);
         super::view::decorate(&mut shown, &book, &rules, &muted, &acked, &decided.silences, now);
         shown.direct = listed.clone();

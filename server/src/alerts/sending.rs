@@ -47,8 +47,17 @@ pub struct Sending {
     /// Only the instance that sends keeps a schedule; it starts from what the last sender told.
     schedule: Schedule,
     sending: bool,
-    /// What the sender last told, kept while it cannot be reached.
-    inherited: BTreeSet<Id>,
+    /// What each peer last reported it told (sending, or handed over after it stopped), kept
+    /// while that peer cannot be reached: a takeover starts from each one's latest word.
+    inherited: BTreeMap<String, BTreeSet<Id>>,
+    /// What this instance told before it restarted, from the local store; used by a takeover
+    /// in its first round that has heard every peer, then forgotten.
+    kept: Option<Vec<AlertSeen>>,
+    /// What was last written to the local store as told.
+    written: Vec<AlertSeen>,
+    /// From when this instance has judged long enough to find what still fires: before then
+    /// nothing told is resolved for not being found.
+    warm_from_ms: i64,
     /// What this instance told before it stopped sending, reported until then.
     handover: Option<(Vec<AlertSeen>, i64)>,
     /// Since when this instance should send but waits for another to stop.
@@ -58,15 +67,19 @@ pub struct Sending {
 }
 
 impl Sending {
-    /// Sending to `direct`, with `[alerting]`'s group wait and repeat.
-    pub fn new(config: &AlertingConfig, direct: Vec<Direct>) -> Sending {
+    /// Sending to `direct`, with `[alerting]`'s group wait and repeat; `kept` is what this
+    /// instance told before a restart; it is warm from `warm_from_ms`.
+    pub fn new(config: &AlertingConfig, direct: Vec<Direct>, kept: Vec<AlertSeen>, warm_from_ms: i64) -> Sending {
         Sending {
             direct,
             group_wait_ms: config.group_wait_seconds as i64 * 1000,
             repeat_ms: config.repeat_seconds as i64 * 1000,
             schedule: Schedule::default(),
             sending: false,
-            inherited: BTreeSet::new(),
+            inherited: BTreeMap::new(),
+            written: kept.clone(),
+            kept: Some(kept),
+            warm_from_ms,
             handover: None,
             wanted_since: None,
             maintenance_seen: None,
@@ -91,19 +104,17 @@ impl Sending {
         let id_of = |name: &str, labels: &[(String, String)]| {
             r.rules.all().iter().find(|rule| rule.name == name).map(|rule| (rule.key, labels.iter().cloned().collect::<Labels>()))
         };
-        // What the sender told, from its report, kept while it cannot be reached; and what a
-        // peer that stopped sending handed over.
-        let told_by = |sending: bool| -> BTreeSet<Id> {
-            told_elsewhere
-                .iter()
-                .filter(|(_, _, sends)| *sends == sending)
-                .flat_map(|(_, seen, _)| seen)
-                .filter_map(|s| id_of(&s.name, &s.labels))
-                .collect()
-        };
-        let (told, handed_over) = (told_by(true), told_by(false));
-        if !told.is_empty() || r.peers.iter().any(|p| p.reachable && p.mode.as_deref() == Some("writable")) {
-            self.inherited = told;
+        // Each reachable peer's latest word replaces what it said before; an unreachable one's
+        // last word is kept (a killed sender told what it told). What a peer that stopped
+        // sending reports is its handover.
+        let ids = |seen: &[AlertSeen]| -> BTreeSet<Id> { seen.iter().filter_map(|s| id_of(&s.name, &s.labels)).collect() };
+        let mut handed_over = BTreeSet::new();
+        for (peer, seen, sends) in told_elsewhere {
+            let told = ids(seen);
+            if !sends {
+                handed_over.extend(told.iter().cloned());
+            }
+            self.inherited.insert(peer.clone(), told);
         }
         // Take over once every peer has been asked at least once (a restarted primary learns
         // what the survivor told before it sends anything) and no reachable peer still sends
@@ -114,9 +125,14 @@ impl Sending {
         if !sends || self.sending {
             self.wanted_since = None;
         }
+        // What this instance told before a restart counts only if it takes over at once:
+        // otherwise another sender took over from its last report.
+        let kept = if asked_all { self.kept.take().map(|k| ids(&k)) } else { None };
         if sends && !self.sending && asked_all && (!other_sends || waited) {
             self.wanted_since = None;
-            self.schedule = Schedule::take_over(r.book, &self.inherited.union(&handed_over).cloned().collect(), now);
+            let mut told: BTreeSet<Id> = self.inherited.values().flatten().cloned().collect();
+            told.extend(kept.into_iter().flatten());
+            self.schedule = Schedule::take_over(r.book, &told, now);
             self.sending = true;
         } else if !sends && self.sending {
             // Hand over: what was told stays in the report a while, for the next sender.
@@ -131,7 +147,8 @@ impl Sending {
                 .iter()
                 .filter_map(|(name, labels)| id_of(name, &labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>()))
                 .collect();
-            let due = self.schedule.step(r.book, &acked, &muted, &elsewhere, self.group_wait_ms, self.repeat_ms, now);
+            let warm = now >= self.warm_from_ms;
+            let due = self.schedule.step(r.book, &acked, &muted, (&elsewhere, warm), self.group_wait_ms, self.repeat_ms, now);
             let mut notices: Vec<Notice> = direct::notice_for(r.book, &due, r.rules, r.sender, now).into_iter().collect();
             if !changes.is_empty() {
                 notices.push(notice::maintenance(changes, r.sender, now));
@@ -139,15 +156,34 @@ impl Sending {
             for n in &notices {
                 direct::enqueue(local, &self.direct, n, now).await;
             }
-            board.set_told(told_list(&self.schedule, r.rules), true);
+            let told = told_list(&self.schedule, r.rules);
+            self.keep(local, &told, now).await;
+            board.set_told(told, true);
         } else {
             self.handover = self.handover.take().filter(|(_, until)| now < *until);
+            // Handed over, it is no longer this instance's to resolve after a restart.
+            self.keep(local, &[], now).await;
             board.set_told(self.handover.as_ref().map(|(list, _)| list.clone()).unwrap_or_default(), false);
         }
         // A test goes from this instance, sender or not: it checks this region's way out.
         for (receiver, by) in board.take_tests() {
             let to: Vec<Direct> = self.direct.iter().filter(|d| d.name() == receiver).cloned().collect();
             direct::enqueue(local, &to, &notice::test(&by, r.sender, now), now).await;
+        }
+    }
+}
+
+impl Sending {
+    /// Writes what was told to the local store when it changed. Written after the notices
+    /// are kept: a crash between the two may page again after the restart, never miss.
+    async fn keep(&mut self, local: &LocalStore, told: &[AlertSeen], now: i64) {
+        if self.written == told || self.kept.is_some() {
+            // Before the first takeover decision the kept list is still to be read.
+            return;
+        }
+        match local.told_keep(told, now).await {
+            Ok(()) => self.written = told.to_vec(),
+            Err(e) => tracing::warn!(error = %e, "alerting: cannot keep what was told; a restart may page again"),
         }
     }
 }

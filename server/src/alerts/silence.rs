@@ -183,6 +183,42 @@ impl MaintenanceScope {
     }
 }
 
+/// How long an Alertmanager copy of a maintenance silence lasts: it is deleted when the
+/// maintenance ends, so this only bounds one left behind by an instance that died.
+const MAINTENANCE_SILENCE_MS: i64 = 7 * 86_400_000;
+
+impl MaintenanceScope {
+    /// The sites in maintenance as silences for an Alertmanager (which knows nothing of our
+    /// sites): one per hostname and per balancer a site covers, since its matchers are exact.
+    /// Each has a negative number derived from what it matches, so the same site in the same
+    /// config is the same silence in every round and every region.
+    pub fn as_silences(&self, sites: &[SiteRecord], now_ms: i64) -> Vec<Silence> {
+        use sha2::{Digest, Sha256};
+        let mut out = Vec::new();
+        for site in sites.iter().filter(|s| s.state.on) {
+            let Some((hostnames, hosts)) = self.0.get(&site.name) else { continue };
+            let starts_ms = site.changed_at_ms.unwrap_or(now_ms).min(now_ms);
+            let matchers = hostnames.iter().map(|h| ("hostname", h)).chain(hosts.iter().map(|h| ("host", h)));
+            for (label, value) in matchers {
+                let digest = Sha256::digest(format!("{}\u{1f}{label}\u{1f}{value}", site.name).as_bytes());
+                let id = -(i64::from_be_bytes(digest[..8].try_into().unwrap_or_default()) & 0x0000_ffff_ffff_ffff) - 1;
+                out.push(Silence {
+                    id,
+                    matchers: vec![(label.to_string(), value.clone())],
+                    starts_ms,
+                    // Renewed (posted again) once it runs out while the maintenance goes on.
+                    ends_ms: starts_ms + ((now_ms - starts_ms) / MAINTENANCE_SILENCE_MS + 1) * MAINTENANCE_SILENCE_MS,
+                    created_by: site.changed_by.clone().unwrap_or_else(|| "crowsnest".into()),
+                    comment: format!("maintenance on {} (Crowsnest mutes its alerts while it lasts)", site.name),
+                    expired_by: None,
+                    silencing: 0,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// Why each alert is muted, if it is: the first silence in force that matches it, else the
 /// maintenance of a site it is about.
 pub fn muted(
@@ -346,6 +382,37 @@ mod tests {
             let errors = ack_from(&f, a, "bob", 5).unwrap_err();
             assert_eq!(errors.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), want, "{f:?}");
         }
+    }
+
+    /// A site in maintenance is one exact silence per hostname and balancer it covers, the
+    /// same in every round; a site out of maintenance is none.
+    #[test]
+    fn maintenance_becomes_exact_silences_for_an_alertmanager() {
+        use app::action::MaintenanceState;
+        let set = |items: &[&str]| items.iter().map(|i| i.to_string()).collect::<BTreeSet<String>>();
+        let scope = MaintenanceScope(
+            [
+                ("web".to_string(), (set(&["www.example.test"]), set(&["lb2", "lb4"]))),
+                ("api".to_string(), (set(&["api.example.test"]), set(&["lb1"]))),
+            ]
+            .into(),
+        );
+        let site = |name: &str, on: bool| SiteRecord {
+            name: name.into(),
+            state: MaintenanceState { on, ..MaintenanceState::default() },
+            changed_by: Some("alice".into()),
+            changed_at_ms: Some(1_000),
+        };
+        let sites = [site("web", true), site("api", false)];
+        let silences = scope.as_silences(&sites, 5_000);
+        let matched: Vec<(String, String)> = silences.iter().flat_map(|s| s.matchers.clone()).collect();
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(matched, vec![pair("hostname", "www.example.test"), pair("host", "lb2"), pair("host", "lb4")]);
+        assert!(silences.iter().all(|s| s.id < 0 && s.starts_ms == 1_000 && s.ends_ms > 5_000 && s.created_by == "alice"), "{silences:?}");
+        let ids: BTreeSet<i64> = silences.iter().map(|s| s.id).collect();
+        assert_eq!(ids.len(), 3, "each its own number");
+        assert_eq!(scope.as_silences(&sites, 9_000), silences, "the same in the next round");
+        assert_eq!(scope.as_silences(&[site("web", false)], 9_000), vec![], "maintenance over: none");
     }
 
     #[test]

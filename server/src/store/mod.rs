@@ -10,7 +10,7 @@ pub use control::{
     UserRecord,
 };
 pub use local::{BacklogRow, BreakGlass, DnsRow, HealthRow, LocalStore};
-pub use outbox::OutboxRow;
+pub use outbox::{OutboxRow, PENDING_PER_RECEIVER};
 
 /// A store failure, naming which store and what it was doing.
 #[derive(Debug, thiserror::Error)]

@@ -41,10 +41,16 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> OutboxRow {
     }
 }
 
+/// The most undelivered notices one receiver keeps.
+pub const PENDING_PER_RECEIVER: i64 = 1000;
+
 const COLUMNS: &str = "key, receiver, body, attempts, delivered_ms, last_error, created_ms, next_ms";
 
 impl LocalStore {
-    /// Keeps a notice for delivery; one already kept under `key` stays as it is (false).
+    /// Keeps a notice for delivery; one already kept under `key` stays as it is (false). A
+    /// receiver never holds more than [`PENDING_PER_RECEIVER`] undelivered notices: beyond that
+    /// the oldest are given up as superseded (each notice counts what fires when it was written,
+    /// so the newest say what the oldest did), and a receiver down for days costs bounded rows.
     pub async fn outbox_add(&self, key: &str, receiver: &str, body: &str, now_ms: i64) -> Result<bool, StoreError> {
         let done = sqlx::query("INSERT OR IGNORE INTO alert_outbox (key, receiver, body, created_ms, next_ms) VALUES ($1, $2, $3, $4, $4)")
             .bind(key)
@@ -54,6 +60,17 @@ impl LocalStore {
             .execute(&self.pool())
             .await
             .map_err(failed("keeping an alert notice"))?;
+        sqlx::query(
+            "UPDATE alert_outbox SET next_ms = $3, last_error = $4 WHERE key IN (SELECT key FROM alert_outbox \
+             WHERE receiver = $1 AND delivered_ms IS NULL AND next_ms < $3 ORDER BY created_ms DESC, key DESC LIMIT -1 OFFSET $2)",
+        )
+        .bind(receiver)
+        .bind(PENDING_PER_RECEIVER)
+        .bind(i64::MAX)
+        .bind(format!("superseded: more than {PENDING_PER_RECEIVER} notices for this receiver were undelivered"))
+        .execute(&self.pool())
+        .await
+        .map_err(failed("bounding a receiver's undelivered notices"))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -113,5 +130,29 @@ impl LocalStore {
             .await
             .map_err(failed("reading recent alert notices"))?;
         Ok(rows.iter().map(row).collect())
+    }
+
+    /// Keeps what this instance has told its direct receivers as firing, replacing the last.
+    pub async fn told_keep(&self, told: &[app::model::AlertSeen], now_ms: i64) -> Result<(), StoreError> {
+        let json = serde_json::to_string(told).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO alert_told (id, told, written_ms) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET told = $1, written_ms = $2",
+        )
+        .bind(json)
+        .bind(now_ms)
+        .execute(&self.pool())
+        .await
+        .map_err(failed("keeping what was told"))?;
+        Ok(())
+    }
+
+    /// What this instance last kept as told (empty when nothing was, or it cannot be read: a
+    /// restart then pages again rather than staying silent).
+    pub async fn told_kept(&self) -> Result<Vec<app::model::AlertSeen>, StoreError> {
+        let json: Option<String> = sqlx::query_scalar("SELECT told FROM alert_told WHERE id = 1")
+            .fetch_optional(&self.pool())
+            .await
+            .map_err(failed("reading what was told"))?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
     }
 }

@@ -184,7 +184,10 @@ impl Pager {
                         t.firing += 1;
                         t.first_fired.get_or_insert(*at);
                     }
-                    (Some("resolved"), _) => t.resolved += 1,
+                    (Some("resolved"), _) => {
+                        t.resolved += 1;
+                        t.resolved_by.push(notice["sent_from"].as_str().unwrap_or("?").split(' ').next().unwrap_or("?").to_string());
+                    }
                     _ => {}
                 }
                 t.senders.insert(notice["sent_from"].as_str().unwrap_or("?").split(' ').next().unwrap_or("?").to_string());
@@ -200,6 +203,8 @@ struct Tally {
     firing: usize,
     resolved: usize,
     senders: std::collections::BTreeSet<String>,
+    /// Who sent each resolved notice, in order (two names tell a hand-back's duplicate).
+    resolved_by: Vec<String>,
     first_fired: Option<Instant>,
 }
 
@@ -378,8 +383,7 @@ struct RunReport {
     pages_lost: usize,
     /// Pages for the cut's alerts beyond the first.
     pages_duplicated: usize,
-    /// Resolved notices for the cut's alerts beyond the first (measured, not yet held to 0:
-    /// while the primary's console hands sending back, both may say "resolved").
+    /// Resolved notices for the cut's alerts beyond the first.
     resolves_duplicated: usize,
     failures: Vec<String>,
 }
@@ -849,9 +853,18 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         }
     }
     report.paged_from = senders.into_iter().collect::<Vec<_>>().join("+");
-    if report.pages_lost > 0 || report.pages_duplicated > 0 {
-        let heard: Vec<String> = tally.iter().map(|(a, t)| format!("{a}: {}f/{}r from {:?}", t.firing, t.resolved, t.senders)).collect();
-        report.fail(format!("the pager heard {} lost, {} paged twice: {}", report.pages_lost, report.pages_duplicated, heard.join("; ")));
+    if report.pages_lost > 0 || report.pages_duplicated > 0 || report.resolves_duplicated > 0 {
+        let heard: Vec<String> = tally
+            .iter()
+            .map(|(a, t)| format!("{a}: {}f/{}r from {:?}, resolved by {:?}", t.firing, t.resolved, t.senders, t.resolved_by))
+            .collect();
+        report.fail(format!(
+            "the pager heard {} lost, {} paged twice, {} resolved twice: {}",
+            report.pages_lost,
+            report.pages_duplicated,
+            report.resolves_duplicated,
+            heard.join("; ")
+        ));
     }
     store.close().await;
     replica.close().await;

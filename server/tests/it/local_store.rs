@@ -67,3 +67,43 @@ async fn the_outbox_keeps_each_key_once_and_prunes_only_what_was_delivered() {
     assert_eq!(left.iter().map(|r| (r.key.as_str(), r.attempts)).collect::<Vec<_>>(), vec![("k3", 1), ("k2", 1)]);
     store.close().await;
 }
+
+/// A receiver down for long keeps at most PENDING_PER_RECEIVER undelivered notices: the oldest
+/// are given up as superseded, another receiver's are untouched.
+#[tokio::test]
+async fn a_receiver_keeps_a_bounded_number_of_undelivered_notices() {
+    use crowsnest::store::PENDING_PER_RECEIVER;
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
+    assert!(store.outbox_add("other", "mail", "{}", 0).await.unwrap());
+    for i in 0..PENDING_PER_RECEIVER + 5 {
+        assert!(store.outbox_add(&format!("k{i:05}"), "ops", "{}", 1_000 + i).await.unwrap());
+    }
+    let pending = store.outbox_pending(10 * PENDING_PER_RECEIVER).await.unwrap();
+    let ops: Vec<&str> = pending.iter().filter(|r| r.receiver == "ops").map(|r| r.key.as_str()).collect();
+    assert_eq!(ops.len() as i64, PENDING_PER_RECEIVER);
+    assert_eq!(ops.first().copied(), Some("k00005"), "the five oldest went");
+    assert!(pending.iter().any(|r| r.key == "other"), "another receiver keeps its notice");
+    let recent = store.outbox_recent(2 * PENDING_PER_RECEIVER).await.unwrap();
+    let given_up = recent.iter().find(|r| r.key == "k00000").unwrap();
+    assert_eq!(given_up.next_ms, i64::MAX);
+    assert!(given_up.last_error.as_deref().unwrap_or_default().starts_with("superseded"), "{given_up:?}");
+    store.close().await;
+}
+
+/// What a sender told is kept across a restart, replaced as a whole.
+#[tokio::test]
+async fn what_was_told_is_kept_across_a_reopen() {
+    use app::model::AlertSeen;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("local.db");
+    let store = LocalStore::open(&path).await.unwrap();
+    assert_eq!(store.told_kept().await.unwrap(), vec![], "nothing told yet");
+    let seen = |host: &str| AlertSeen { name: "HostDown".into(), labels: vec![("host".into(), host.into())] };
+    store.told_keep(&[seen("lb1"), seen("lb2")], 1_000).await.unwrap();
+    store.told_keep(&[seen("lb2")], 2_000).await.unwrap();
+    store.close().await;
+    let store = LocalStore::open(&path).await.unwrap();
+    assert_eq!(store.told_kept().await.unwrap(), vec![seen("lb2")]);
+    store.close().await;
+}

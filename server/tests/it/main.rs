@@ -5,6 +5,7 @@
 
 mod common;
 
+mod alert_restart;
 mod backlog_scrape;
 mod console;
 mod control_store;

@@ -174,7 +174,33 @@ async fn silences_acknowledgements_and_maintenance_mute_what_on_call_already_kno
     })
     .await;
     assert!(lb2["acknowledged"].is_string(), "still acknowledged as well: {lb2}");
+    // Each Alertmanager holds the maintenance as silences of its own (lb2 among them), which
+    // end with it.
+    let maintained = |listed: &[(String, String)], state: &str| listed.iter().any(|(c, s)| c.contains("maintenance on web") && s == state);
+    for am in &urls {
+        eventually(Duration::from_secs(30), "the maintenance silenced in each Alertmanager", || async {
+            let listed: Value = client().get(format!("{am}/api/v2/silences")).send().await.ok()?.json().await.ok()?;
+            listed
+                .as_array()?
+                .iter()
+                .any(|s| {
+                    s["comment"].as_str().is_some_and(|c| c.contains("maintenance on web"))
+                        && s["status"]["state"] == "active"
+                        && s["matchers"][0]["name"] == "host"
+                        && s["matchers"][0]["value"] == "lb2"
+                })
+                .then_some(())
+        })
+        .await;
+    }
     assert!(maintenance("maintenance_off", "silences-off").await.unwrap().status().is_success());
+    for am in &urls {
+        eventually(Duration::from_secs(30), "the maintenance's silences ended in each Alertmanager", || async {
+            let listed = am_silences(am).await;
+            (maintained(&listed, "expired") && !maintained(&listed, "active")).then_some(())
+        })
+        .await;
+    }
     eventually(Duration::from_secs(30), "maintenance ended", || async {
         texts(&sink).iter().any(|t| t.starts_with("*MAINTENANCE ENDED: web*")).then_some(())
     })
