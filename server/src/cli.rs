@@ -209,3 +209,29 @@ pub async fn audit_export(estate: &Estate) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// The status page's files, relative to the edge directory's `status/`.
+pub const STATUS_FILES: [&str; 5] = ["index.html", "badge.svg", "api/v2/summary.json", "api/v2/status.json", "api/v2/components.json"];
+
+/// Runs `crowsnest status export DIR`: copies the status page this region last published into
+/// `DIR`, to be hosted anywhere else (object storage, another provider's web server).
+pub fn status_export(estate: &Estate, to: &std::path::Path) -> ExitCode {
+    let from = estate.edge_dir().join("status");
+    if !from.join("index.html").is_file() {
+        eprintln!(
+            "crowsnest status export: nothing published yet in {}: configure [status_page] components and run the console",
+            from.display()
+        );
+        return ExitCode::from(2);
+    }
+    for file in STATUS_FILES {
+        let (src, dst) = (from.join(file), to.join(file));
+        let copied = dst.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::copy(&src, &dst));
+        if let Err(e) = copied {
+            eprintln!("crowsnest status export: {} -> {}: {e}", src.display(), dst.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    println!("crowsnest status export: {} files from {} to {}", STATUS_FILES.len(), from.display(), to.display());
+    ExitCode::SUCCESS
+}

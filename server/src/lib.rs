@@ -22,6 +22,7 @@ pub mod overview;
 pub mod peers;
 pub mod replication;
 pub mod run;
+pub mod status_page;
 pub mod store;
 pub mod tls;
 pub mod web;

@@ -46,6 +46,9 @@ enum Command {
     /// Check or export the hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The public status page this region publishes.
+    #[command(subcommand)]
+    Status(StatusCommand),
     /// Convert an RFC 1035 zone file into `[zone]` records for the config (printed to stdout).
     ImportZone {
         /// The zone file.
@@ -63,6 +66,15 @@ enum Command {
 enum ExampleConfig {
     /// The two-region lab of `scripts/regions.sh`: writes DIR/sjc-1.toml and DIR/sin-1.toml.
     Regions(config::example::TwoRegions),
+}
+
+#[derive(Subcommand)]
+enum StatusCommand {
+    /// Copy the last published page (HTML, Statuspage JSON, badge) into DIR, to host elsewhere.
+    Export {
+        /// Where to write it; created if missing.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +161,10 @@ async fn serve_or_run() -> ExitCode {
                 AuditCommand::Verify => crowsnest::cli::audit_verify(&estate).await,
                 AuditCommand::Export => crowsnest::cli::audit_export(&estate).await,
             },
+            Err(code) => code,
+        },
+        Command::Status(StatusCommand::Export { dir }) => match load(config) {
+            Ok(estate) => crowsnest::cli::status_export(&estate, &dir),
             Err(code) => code,
         },
         Command::Migrate { control_db } => match load(config) {

@@ -46,7 +46,8 @@ pub fn render_page(site: &str, m: &MaintenanceState) -> String {
         .replace("{{message}}", &crate::html::escape(m.message.as_deref().unwrap_or_default()))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` so a reader sees the old file or the new one, never a part.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("edge")));
     {

@@ -10,12 +10,14 @@ mod alerting;
 pub mod example;
 mod locate;
 mod model;
+mod status_page;
 mod validate;
 
 pub use alerting::{
     AlertingConfig, EmailConfig, PagerDutyConfig, RuleKey, RuleOverride, Severity, SlackConfig, SmtpSecurity, WebhookConfig,
 };
 pub use model::*;
+pub use status_page::{ComponentConfig, StatusPageConfig};
 pub use validate::record_value as validate_value;
 
 use std::fmt;

@@ -68,6 +68,9 @@ pub struct Estate {
     /// Where alerts are sent and how each rule behaves.
     #[serde(default)]
     pub alerting: super::AlertingConfig,
+    /// The public status page: its components and what feeds each.
+    #[serde(default)]
+    pub status_page: super::StatusPageConfig,
 }
 
 /// One node of the control store.

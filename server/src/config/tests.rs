@@ -339,12 +339,13 @@ fn two_mistakes_in_one_table_and_a_cross_reference_are_all_reported() {
 #[test]
 fn a_missing_key_is_one_mistake_and_drops_only_cross_checks() {
     // The table without its name cannot be built: one mistake for it, none made up elsewhere.
-    let broken = replace_once(DEMO, "name = \"lb1\"\n", "");
+    // (web1: a host nothing else names; a name elsewhere would be a cross check of its own.)
+    let broken = replace_once(DEMO, "name = \"web1\"\n", "");
     let broken = replace_once(&broken, "timeout_ms = 2000", "timeout_msec = 2000");
     let errors = parse(Path::new("x.toml"), &broken).unwrap_err();
     let shown = report(&errors);
     let keys: Vec<String> = errors.iter().map(|e| e.key.to_string()).collect();
-    assert_eq!(keys, ["probes.timeout_msec", "hosts[0]"], "{shown}");
+    assert_eq!(keys, ["probes.timeout_msec", "hosts[2]"], "{shown}");
     assert!(errors[1].message.contains("missing field `name`"), "{shown}");
 }
 
@@ -442,6 +443,12 @@ fn every_validation_message_names_its_key() {
         ("[probes]", "[[alerting.email]]\nname = \"mail\"\nsmtp = \"smtp.example.com:587\"\nfrom = \"crowsnest@example.com\"\nto = [\"oncall@example.com\"]\nusername = \"crowsnest\"\n\n[probes]", "alerting.email[0].password", "set both username and password, or neither"),
         ("[probes]", "[alerting]\ngroup_wait_seconds = 3600\n\n[probes]", "alerting.group_wait_seconds", "is too long a wait before paging; write 0 to 600"),
         ("[probes]", "[alerting]\nrepeat_seconds = 5\n\n[probes]", "alerting.repeat_seconds", "5 is out of range; write 10 to 604800 (Alertmanager uses 14400)"),
+        ("title = \"Example status\"", "title = \"\"", "status_page.title", "write the page's title, 1 to 100 characters"),
+        ("stale_after_intervals = 3          # older", "stale_after_intervals = 0          # older", "status_page.stale_after_intervals", "0 is out of range; write 1 to 100"),
+        ("name = \"Website\"", "name = \" \"", "status_page.components[0].name", "a component needs a public name, 1 to 100 characters"),
+        ("name = \"API\"\ngroup", "name = \"Website\"\ngroup", "status_page.components[1].name", "a second component named \"Website\"; give each its own name"),
+        ("databases = [\"main\"]\nloaders = [\"loader-sjc\", \"loader-sin\", \"loader-ams\"]", "", "status_page.components[2]", "name what feeds it: hosts, hostnames, sites, databases or loaders"),
+        ("hosts = [\"lb1\"]\nhostnames = [\"api.example.test\"]", "hosts = [\"lb9\"]\nhostnames = [\"api.example.test\"]", "status_page.components[1].hosts[0]", "no host named \"lb9\" in this config"),
         ("dns_concurrency = 64", "dns_concurrency = 0", "probes.dns_concurrency", "dns_concurrency must be at least 1"),
         ("retention_hours = 24", "retention_hours = 0", "probes.retention_hours", "retention_hours must be at least 1"),
         ("settle_rounds = 2", "settle_rounds = 4", "probes.settle_rounds", "must be at least 1 and at most settle_window (3)"),

@@ -37,7 +37,42 @@ pub(super) fn validate(estate: &Estate) -> Vec<Mistake> {
     control_nodes(estate, &root, &mut out);
     peers(estate, &root, &mut out);
     alerting(&estate.alerting, &root.key("alerting"), &mut out);
+    status_page(estate, &root.key("status_page"), &mut out);
     out
+}
+
+fn status_page(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
+    let page = &estate.status_page;
+    if page.title.trim().is_empty() || page.title.chars().count() > 100 {
+        push(out, key.key("title"), "write the page's title, 1 to 100 characters");
+    }
+    if !(1..=100).contains(&page.stale_after_intervals) {
+        push(out, key.key("stale_after_intervals"), format!("{} is out of range; write 1 to 100", page.stale_after_intervals));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, c) in page.components.iter().enumerate() {
+        let key = key.key("components").index(i);
+        if c.name.trim().is_empty() || c.name.chars().count() > 100 {
+            push(out, key.key("name"), "a component needs a public name, 1 to 100 characters");
+        } else if !names.insert(c.name.as_str()) {
+            push(out, key.key("name"), format!("a second component named {:?}; give each its own name", c.name));
+        }
+        if !c.is_fed() {
+            push(out, key.clone(), "name what feeds it: hosts, hostnames, sites, databases or loaders");
+        }
+        let known = |field: &str, items: &[String], exists: &dyn Fn(&str) -> bool, out: &mut Vec<Mistake>| {
+            for (j, item) in items.iter().enumerate() {
+                if !exists(item) {
+                    push(out, key.key(field).index(j), format!("no {} named {item:?} in this config", field.trim_end_matches('s')));
+                }
+            }
+        };
+        known("hosts", &c.hosts, &|n| estate.hosts.iter().any(|h| h.name == n), out);
+        known("hostnames", &c.hostnames, &|n| estate.hostnames.iter().any(|h| h.name == n), out);
+        known("sites", &c.sites, &|n| estate.sites.iter().any(|s| s.name == n), out);
+        known("databases", &c.databases, &|n| estate.databases.iter().any(|d| d.name == n), out);
+        known("loaders", &c.loaders, &|n| estate.loaders.iter().any(|l| l.name == n), out);
+    }
 }
 
 fn alerting(a: &super::AlertingConfig, key: &KeyPath, out: &mut Vec<Mistake>) {

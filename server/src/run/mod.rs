@@ -198,6 +198,10 @@ impl Server {
         let console =
             Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
         tasks.push(crate::alerts::engine::start(console.clone(), estate.clone(), alerts, clocks.clone(), (control.clone(), local.clone())));
+        if !estate.status_page.components.is_empty() {
+            let dir = edge_dir.join("status");
+            tasks.push(crate::status_page::engine::start(console.clone(), estate.clone(), clocks.clone(), control.clone(), dir));
+        }
         let (shutdown, stopping) = watch::channel(false);
         let router = web::build(web::WebInputs {
             estate: estate.clone(),

@@ -157,3 +157,80 @@ async fn maintenance_is_served_by_nginx_for_every_method_without_a_reload() {
     drop(nginx);
     server.stop().await;
 }
+
+/// The public status page through the shipped nginx config: written by the console into the
+/// edge directory, then served by nginx alone once the console is stopped: the page, the
+/// Statuspage-shaped JSON and the badge, each saying as of when and from where.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_is_served_by_nginx_with_the_console_stopped() {
+    use toml_edit::Value;
+    assert!(Path::new("/usr/sbin/nginx").exists(), "nginx is needed for this test: scripts/setup.sh installs Debian's nginx");
+    let dir = tempfile::tempdir().unwrap();
+    let edge = dir.path().join("edge");
+    // lb2 answers (a listener the test holds); lb4's port is closed.
+    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = crowsnest::lab::free_port();
+    let list = |items: &[&str]| Value::from_iter(items.iter().copied());
+    let estate = common::load(
+        &common::estate("sjc-1", "sjc", &dir.path().join("data"))
+            .probes(1, 500)
+            .set("edge", "dir", edge.display().to_string())
+            .regions(&["sjc"])
+            .host("lb2", "sjc", Tier::WebLb, "127.0.0.1".parse().unwrap(), common::Check::Tcp(up.local_addr().unwrap().port()))
+            .host("lb4", "sjc", Tier::WebLb, "127.0.0.2".parse().unwrap(), common::Check::Tcp(closed))
+            .site("web", false)
+            .hostname("www.example.test", Tier::WebLb, Some("web"))
+            .set("status_page", "title", "Example status")
+            .push_in(
+                "status_page",
+                "components",
+                &[("name", "Website".into()), ("group", "Public".into()), ("hosts", list(&["lb2"])), ("sites", list(&["web"]))],
+            )
+            .push_in("status_page", "components", &[("name", "Checkout".into()), ("group", "Public".into()), ("hosts", list(&["lb4"]))])
+            .push_in("status_page", "components", &[("name", "Both balancers".into()), ("hosts", list(&["lb2", "lb4"]))]),
+    );
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let estate = Arc::new(estate);
+    let elsewhere = dir.path().join("export");
+    assert_ne!(crowsnest::cli::status_export(&estate, &elsewhere), std::process::ExitCode::SUCCESS, "nothing published yet");
+    let server = Server::start(estate.clone(), Site { root: site }, false).await.unwrap();
+    let port = crowsnest::lab::free_port();
+    let _nginx = start_nginx(format!("127.0.0.1:{port}"), "127.0.0.1:9", &edge, &dir.path().join("nginx"));
+    let plain = common::client();
+    let get = |path: &str| plain.get(format!("http://127.0.0.1:{port}{path}")).header("host", "status.example.test").send();
+    let summary = eventually(Duration::from_secs(20), "the judged statuses published", || async {
+        let r = get("/api/v2/summary.json").await.ok()?;
+        let v: serde_json::Value = serde_json::from_str(&r.text().await.ok()?).ok()?;
+        let status = |name: &str| v["components"].as_array()?.iter().find(|c| c["name"] == name).map(|c| c["crowsnest_status"].clone());
+        (status("Website")? == "operational" && status("Checkout")? == "major_outage" && status("Both balancers")? == "partial_outage")
+            .then_some(v)
+    })
+    .await;
+    assert_eq!(summary["status"]["indicator"], "critical");
+    assert_eq!(summary["page"]["name"], "Example status");
+    server.stop().await;
+    drop(up);
+
+    // The console is gone: nginx still serves its last page, JSON and badge.
+    let r = get("/").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<h1>Example status</h1>") && html.contains("(sjc-1)"), "{html}");
+    assert!(html.contains("<li data-status=\"major_outage\"><span class=\"name\">Checkout</span>"), "{html}");
+    let r = get("/api/v2/status.json").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/json");
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let status: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status["status"], serde_json::json!({"indicator": "critical", "description": "Major System Outage"}));
+    let r = get("/badge.svg").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().contains("Major System Outage"));
+    assert_eq!(get("/../data/local.db").await.unwrap().status(), StatusCode::NOT_FOUND, "only the page's files");
+    // `crowsnest status export DIR`: the same files, to host anywhere else.
+    assert_eq!(crowsnest::cli::status_export(&estate, &elsewhere), std::process::ExitCode::SUCCESS);
+    for file in crowsnest::cli::STATUS_FILES {
+        assert_eq!(std::fs::read(elsewhere.join(file)).unwrap(), std::fs::read(edge.join("status").join(file)).unwrap(), "{file}");
+    }
+}

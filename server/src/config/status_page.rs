@@ -1,0 +1,63 @@
+//! `[status_page]`: the public status page every region's edge publisher writes for its nginx
+//! to serve. Without components nothing is published.
+
+use serde::Deserialize;
+
+/// The public status page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusPageConfig {
+    /// The page's title, e.g. "Example status".
+    pub title: String,
+    /// A component whose data is older than this many probe intervals shows `unknown` (on the
+    /// published page too: its script compares the page's time with the reader's clock).
+    pub stale_after_intervals: u64,
+    /// What the public sees, listed in this order under their groups.
+    pub components: Vec<ComponentConfig>,
+}
+
+impl Default for StatusPageConfig {
+    fn default() -> Self {
+        StatusPageConfig { title: "Status".into(), stale_after_intervals: 3, components: Vec::new() }
+    }
+}
+
+/// One thing the public cares about ("Website", "API"), fed by what the console judges.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentConfig {
+    /// Its public name, unique.
+    pub name: String,
+    /// The group it is listed under, e.g. "Europe" (none: on its own).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// One line for the public.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Hosts (by name) whose health feeds it.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Public hostnames whose DNS answers feed it.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// Sites whose maintenance turns it "under maintenance".
+    #[serde(default)]
+    pub sites: Vec<String>,
+    /// Databases whose replication feeds it.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// Loaders whose backlog feeds it.
+    #[serde(default)]
+    pub loaders: Vec<String>,
+}
+
+impl ComponentConfig {
+    /// Whether anything feeds it.
+    pub fn is_fed(&self) -> bool {
+        !(self.hosts.is_empty()
+            && self.hostnames.is_empty()
+            && self.sites.is_empty()
+            && self.databases.is_empty()
+            && self.loaders.is_empty())
+    }
+}

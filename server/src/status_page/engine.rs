@@ -1,0 +1,115 @@
+//! Every probe interval: reads the console's judged snapshot and the sites' maintenance, works
+//! out each component (`evaluate`), and writes the page into the edge directory (`publish`).
+
+use super::evaluate::{self, ComponentStatus, Members};
+use super::publish::{Page, Shown};
+use crate::alerts::engine::{Snapshot, Snapshots};
+use crate::config::{ComponentConfig, Estate};
+use crate::engines::EngineSnapshot;
+use crate::store::SiteRecord;
+use app::model::{Status, Worded};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Starts writing the page into `dir` (the edge directory's `status/`); runs until aborted.
+/// `engines` are the probe engines' clocks: a component fed by a stale one shows unknown.
+pub fn start(
+    source: Arc<dyn Snapshots>,
+    estate: Arc<Estate>,
+    engines: Vec<Arc<crate::engines::Engine>>,
+    control: crate::store::ControlStore,
+    dir: PathBuf,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds.max(1)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sites: Vec<SiteRecord> = Vec::new();
+        let mut since: BTreeMap<String, (ComponentStatus, i64)> = BTreeMap::new();
+        loop {
+            ticker.tick().await;
+            let now = crate::clock::now_ms();
+            match control.sites().await {
+                Ok(read) => sites = read,
+                // The last read stays: a replica's hiccup is not the end of a maintenance.
+                Err(e) => tracing::warn!(error = %e, "status page: cannot read the sites' maintenance; keeping the last read"),
+            }
+            let clocks: Vec<EngineSnapshot> = engines.iter().map(|e| e.snapshot()).collect();
+            let page = page(&estate, &source.snapshot(now), &sites, &clocks, &mut since, now);
+            // A handful of small files, written atomically: quick enough for the runtime.
+            if let Err(e) = page.write(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "status page: cannot write it; nginx serves the last one written");
+            }
+        }
+    })
+}
+
+/// What each member of `c` is now, and whether a site it names is in maintenance.
+pub fn members(c: &ComponentConfig, snap: &Snapshot, sites: &[SiteRecord]) -> Members {
+    let mut statuses = Vec::new();
+    for name in &c.hosts {
+        statuses.push(snap.topology.hosts().find(|h| &h.name == name).map_or(Status::Unknown, |h| h.health.status));
+    }
+    for name in &c.hostnames {
+        let dns = snap.topology.hostnames.iter().find(|h| &h.name == name).and_then(|h| h.dns_status);
+        statuses.push(dns.map_or(Status::Unknown, |s| s.meaning()));
+    }
+    for name in &c.databases {
+        match snap.replication.clusters.iter().find(|d| &d.name == name) {
+            Some(cluster) => statuses.extend(cluster.nodes.iter().map(|n| n.status.meaning())),
+            None => statuses.push(Status::Unknown),
+        }
+    }
+    for name in &c.loaders {
+        statuses.push(snap.backlog.loaders.iter().find(|l| &l.name == name).map_or(Status::Unknown, |l| l.status.meaning()));
+    }
+    let maintenance = sites.iter().any(|s| s.state.on && c.sites.contains(&s.name));
+    Members { statuses, maintenance }
+}
+
+/// Whether an engine that feeds `c` is stale now.
+fn stale(c: &ComponentConfig, clocks: &[EngineSnapshot], now_ms: i64) -> bool {
+    let feeds = |engine: &str| match engine {
+        "health" => !c.hosts.is_empty(),
+        "dns" => !c.hostnames.is_empty(),
+        "replication" => !c.databases.is_empty(),
+        "backlog" => !c.loaders.is_empty(),
+        _ => false,
+    };
+    clocks.iter().any(|e| feeds(e.name) && e.stale_for_ms(now_ms).is_some())
+}
+
+/// The page as of `now_ms`; `since` keeps when each component's status last changed.
+pub fn page(
+    estate: &Estate,
+    snap: &Snapshot,
+    sites: &[SiteRecord],
+    clocks: &[EngineSnapshot],
+    since: &mut BTreeMap<String, (ComponentStatus, i64)>,
+    now_ms: i64,
+) -> Page {
+    let config = &estate.status_page;
+    let components = config
+        .components
+        .iter()
+        .map(|c| {
+            let status = evaluate::component(&members(c, snap, sites), stale(c, clocks, now_ms));
+            let entry = since.entry(c.name.clone()).or_insert((status, now_ms));
+            if entry.0 != status {
+                *entry = (status, now_ms);
+            }
+            Shown { name: c.name.clone(), group: c.group.clone(), description: c.description.clone(), status, since_ms: entry.1 }
+        })
+        .collect();
+    Page {
+        title: config.title.clone(),
+        url: estate.auth.public_url.clone().unwrap_or_default(),
+        instance: estate.instance.name.clone(),
+        region: estate.own_region().display.clone(),
+        as_of_ms: now_ms,
+        stale_after_ms: (config.stale_after_intervals * estate.probes.interval_seconds.max(1) * 1000) as i64,
+        components,
+    }
+}

@@ -1,0 +1,164 @@
+//! What the public is told: each component's status from the statuses of what feeds it, and
+//! the page's overall indicator. Pure, table-tested.
+//!
+//! The rule, in order (the first that holds wins):
+//! 1. a site it names is in maintenance: `under_maintenance`;
+//! 2. the console's data is older than `stale_after_intervals` probe intervals: `unknown`;
+//! 3. every member is critical: `major_outage`;
+//! 4. some member is critical: `partial_outage`;
+//! 5. some member needs attention (warn): `degraded_performance`;
+//! 6. some member is unknown (no fresh data): `unknown`, never a green light from old data;
+//! 7. otherwise `operational`.
+
+use app::model::Status;
+use serde::Serialize;
+
+/// A component's status: Statuspage's five words and `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ComponentStatus {
+    /// Everything that feeds it is ok.
+    Operational,
+    /// On-call is working on it on purpose.
+    UnderMaintenance,
+    /// Its data is stale or missing.
+    Unknown,
+    /// Up, with something that needs attention.
+    DegradedPerformance,
+    /// Part of it is down.
+    PartialOutage,
+    /// All of it is down.
+    MajorOutage,
+}
+
+impl ComponentStatus {
+    /// The word, as in JSON and CSS.
+    pub fn word(self) -> &'static str {
+        self.into()
+    }
+
+    /// In words for the public.
+    pub fn words(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "Operational",
+            ComponentStatus::UnderMaintenance => "Under maintenance",
+            ComponentStatus::Unknown => "Status unknown",
+            ComponentStatus::DegradedPerformance => "Degraded performance",
+            ComponentStatus::PartialOutage => "Partial outage",
+            ComponentStatus::MajorOutage => "Major outage",
+        }
+    }
+
+    /// Statuspage's word for it: Statuspage has no `unknown`, so a client that knows only its
+    /// five words reads stale data as `degraded_performance` (never `operational`); the exact
+    /// word is in `crowsnest_status`.
+    pub fn statuspage_word(self) -> &'static str {
+        match self {
+            ComponentStatus::Unknown => "degraded_performance",
+            other => other.word(),
+        }
+    }
+}
+
+/// What feeds one component now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// Each member's status (hosts, hostnames' DNS, replicas, loaders).
+    pub statuses: Vec<Status>,
+    /// Whether a site it names is in maintenance.
+    pub maintenance: bool,
+}
+
+/// The component's status; `stale` when the console's own data is too old to speak for.
+pub fn component(members: &Members, stale: bool) -> ComponentStatus {
+    let s = &members.statuses;
+    let any = |want: Status| s.contains(&want);
+    if members.maintenance {
+        ComponentStatus::UnderMaintenance
+    } else if stale || s.is_empty() {
+        ComponentStatus::Unknown
+    } else if s.iter().all(|m| *m == Status::Critical) {
+        ComponentStatus::MajorOutage
+    } else if any(Status::Critical) {
+        ComponentStatus::PartialOutage
+    } else if any(Status::Warn) {
+        ComponentStatus::DegradedPerformance
+    } else if any(Status::Unknown) {
+        ComponentStatus::Unknown
+    } else {
+        ComponentStatus::Operational
+    }
+}
+
+/// The page's overall indicator (Statuspage's `none`, `minor`, `major`, `critical`, and
+/// `maintenance`) and its description, from every component's status.
+pub fn indicator(components: &[ComponentStatus]) -> (&'static str, &'static str) {
+    match components.iter().max() {
+        None | Some(ComponentStatus::Operational) => ("none", "All Systems Operational"),
+        Some(ComponentStatus::UnderMaintenance) => ("maintenance", "Service Under Maintenance"),
+        Some(ComponentStatus::Unknown) => ("minor", "Status Unknown for Some Systems"),
+        Some(ComponentStatus::DegradedPerformance) => ("minor", "Minor Service Outage"),
+        Some(ComponentStatus::PartialOutage) => ("major", "Partial System Outage"),
+        Some(ComponentStatus::MajorOutage) => ("critical", "Major System Outage"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComponentStatus::*;
+    use Status::{Critical, Ok as Up, Unknown as NoData, Warn};
+
+    /// (member statuses, maintenance, stale) → status
+    #[test]
+    fn a_component_is_as_bad_as_its_members_and_never_green_from_old_data() {
+        #[rustfmt::skip]
+        let table: Vec<(Vec<Status>, bool, bool, ComponentStatus)> = vec![
+            (vec![Up, Up], false, false, Operational),
+            (vec![Up, Warn], false, false, DegradedPerformance),
+            (vec![Up, Critical], false, false, PartialOutage),
+            (vec![Critical, Critical], false, false, MajorOutage),
+            (vec![Critical, Warn], false, false, PartialOutage),
+            // No fresh data for one member, the rest fine: not green.
+            (vec![Up, NoData], false, false, Unknown),
+            (vec![NoData, Critical], false, false, PartialOutage),
+            (vec![], false, false, Unknown),
+            // The console's own data is stale: unknown, whatever it last said.
+            (vec![Up, Up], false, true, Unknown),
+            (vec![Critical], false, true, Unknown),
+            // Maintenance explains the rest.
+            (vec![Critical], true, false, UnderMaintenance),
+            (vec![Up], true, true, UnderMaintenance),
+        ];
+        for (statuses, maintenance, stale, want) in table {
+            let members = Members { statuses: statuses.clone(), maintenance };
+            assert_eq!(component(&members, stale), want, "{statuses:?} maintenance={maintenance} stale={stale}");
+        }
+    }
+
+    /// (components) → (indicator, description)
+    #[test]
+    fn the_page_says_the_worst_of_its_components() {
+        #[rustfmt::skip]
+        let table: Vec<(Vec<ComponentStatus>, (&str, &str))> = vec![
+            (vec![], ("none", "All Systems Operational")),
+            (vec![Operational, Operational], ("none", "All Systems Operational")),
+            (vec![Operational, UnderMaintenance], ("maintenance", "Service Under Maintenance")),
+            (vec![UnderMaintenance, Unknown], ("minor", "Status Unknown for Some Systems")),
+            (vec![Operational, DegradedPerformance, Unknown], ("minor", "Minor Service Outage")),
+            (vec![PartialOutage, DegradedPerformance], ("major", "Partial System Outage")),
+            (vec![MajorOutage, PartialOutage], ("critical", "Major System Outage")),
+        ];
+        for (components, want) in table {
+            assert_eq!(indicator(&components), want, "{components:?}");
+        }
+    }
+
+    #[test]
+    fn statuspage_clients_never_read_unknown_as_operational() {
+        assert_eq!(Unknown.statuspage_word(), "degraded_performance");
+        assert_eq!(MajorOutage.statuspage_word(), "major_outage");
+        assert_eq!(UnderMaintenance.statuspage_word(), "under_maintenance");
+    }
+}

@@ -1,0 +1,361 @@
+//! The status page as static files, rendered from one [`Page`] (pure) and written into the
+//! edge directory's `status/` (atomically, JSON before HTML) for this region's nginx to serve
+//! with every Crowsnest process stopped:
+//! - `index.html`: the page, readable without JavaScript; a few lines of inline script mark
+//!   every component unknown once the page is older than its stale limit by the reader's clock;
+//! - `api/v2/summary.json`, `api/v2/status.json`, `api/v2/components.json`: Statuspage's shape;
+//! - `badge.svg`: the overall status as a badge.
+
+use super::evaluate::{indicator, ComponentStatus};
+use crate::html::escape;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// One component as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// Its public name.
+    pub name: String,
+    /// Its group, if any.
+    pub group: Option<String>,
+    /// Its one line for the public.
+    pub description: Option<String>,
+    /// Its status now.
+    pub status: ComponentStatus,
+    /// Since when (unix milliseconds) it has had that status, as far as this instance knows.
+    pub since_ms: i64,
+}
+
+/// Everything one publication says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The page's title.
+    pub title: String,
+    /// Where the console is, for the page's link (empty: none).
+    pub url: String,
+    /// The instance that wrote it, e.g. `sin-1`.
+    pub instance: String,
+    /// Its region's display name, e.g. `Singapore`.
+    pub region: String,
+    /// As of when (unix milliseconds).
+    pub as_of_ms: i64,
+    /// After how long (milliseconds) a reader should treat it as stale.
+    pub stale_after_ms: i64,
+    /// The components, in config order.
+    pub components: Vec<Shown>,
+}
+
+/// RFC 3339 in UTC, as Statuspage writes times.
+fn time(ms: i64) -> String {
+    crate::alerts::alertmanager::rfc3339(ms)
+}
+
+/// A stable id for a name (Statuspage's ids are opaque strings; ours survive a restart).
+fn id(kind: &str, name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{kind}\u{1f}{name}").as_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Page {
+    fn indicator(&self) -> (&'static str, &'static str) {
+        indicator(&self.components.iter().map(|c| c.status).collect::<Vec<_>>())
+    }
+
+    fn page_json(&self) -> Value {
+        json!({
+            "id": id("page", &self.title),
+            "name": self.title,
+            "url": self.url,
+            "time_zone": "Etc/UTC",
+            "updated_at": time(self.as_of_ms),
+            "crowsnest_region": self.region,
+            "crowsnest_instance": self.instance,
+        })
+    }
+
+    /// `components.json`'s list: each group first as a component holding its members' ids,
+    /// as Statuspage lists groups.
+    fn components_json(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut groups: Vec<&str> = Vec::new();
+        for c in &self.components {
+            if let Some(g) = c.group.as_deref() {
+                if !groups.contains(&g) {
+                    groups.push(g);
+                }
+            }
+        }
+        let page_id = id("page", &self.title);
+        for (position, g) in groups.iter().enumerate() {
+            let members: Vec<&Shown> = self.components.iter().filter(|c| c.group.as_deref() == Some(*g)).collect();
+            let worst = members.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Unknown);
+            out.push(json!({
+                "id": id("group", g), "name": g, "status": worst.statuspage_word(), "crowsnest_status": worst.word(),
+                "created_at": time(0), "updated_at": time(self.as_of_ms), "position": position + 1, "description": null,
+                "showcase": false, "start_date": null, "group_id": null, "page_id": page_id, "group": true,
+                "only_show_if_degraded": false, "components": members.iter().map(|c| id("component", &c.name)).collect::<Vec<_>>(),
+            }));
+        }
+        for (position, c) in self.components.iter().enumerate() {
+            out.push(json!({
+                "id": id("component", &c.name), "name": c.name, "status": c.status.statuspage_word(), "crowsnest_status": c.status.word(),
+                "created_at": time(0), "updated_at": time(c.since_ms), "position": position + 1, "description": c.description,
+                "showcase": true, "start_date": null, "group_id": c.group.as_deref().map(|g| id("group", g)), "page_id": page_id,
+                "group": false, "only_show_if_degraded": false,
+            }));
+        }
+        out
+    }
+
+    fn status_json(&self) -> Value {
+        let (indicator, description) = self.indicator();
+        json!({ "indicator": indicator, "description": description })
+    }
+
+    /// `api/v2/summary.json`.
+    pub fn summary(&self) -> Value {
+        json!({
+            "page": self.page_json(),
+            "components": self.components_json(),
+            "incidents": [],
+            "scheduled_maintenances": [],
+            "status": self.status_json(),
+        })
+    }
+
+    /// `api/v2/status.json`.
+    pub fn status(&self) -> Value {
+        json!({ "page": self.page_json(), "status": self.status_json() })
+    }
+
+    /// `api/v2/components.json`.
+    pub fn components(&self) -> Value {
+        json!({ "page": self.page_json(), "components": self.components_json() })
+    }
+
+    /// `badge.svg`: "status | <description>" in the indicator's colour.
+    pub fn badge(&self) -> String {
+        let (indicator, description) = self.indicator();
+        let colour = match indicator {
+            "none" => "#2e7d32",
+            "maintenance" => "#1565c0",
+            "minor" => "#b26a00",
+            _ => "#c62828",
+        };
+        // About 7 px a character in 11 px Verdana, as badges usually reckon.
+        let right = 10 + 7 * description.chars().count();
+        let width = 50 + right;
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"20\" role=\"img\" aria-label=\"status: {d}\">\
+             <title>status: {d}</title><rect width=\"50\" height=\"20\" fill=\"#555\"/>\
+             <rect x=\"50\" width=\"{right}\" height=\"20\" fill=\"{colour}\"/>\
+             <g fill=\"#fff\" font-family=\"Verdana,DejaVu Sans,sans-serif\" font-size=\"11\">\
+             <text x=\"6\" y=\"14\">status</text><text x=\"56\" y=\"14\">{d}</text></g></svg>\n",
+            d = escape(description)
+        )
+    }
+
+    /// `index.html`.
+    pub fn html(&self) -> String {
+        let (indicator, description) = self.indicator();
+        let mut rows = String::new();
+        let mut group: Option<&str> = None;
+        for c in &self.components {
+            if c.group.as_deref() != group {
+                if group.is_some() {
+                    rows.push_str("</ul></section>");
+                }
+                group = c.group.as_deref();
+                rows.push_str(&format!("<section><h2>{}</h2><ul>", escape(group.unwrap_or("Other"))));
+            } else if rows.is_empty() {
+                rows.push_str("<section><ul>");
+            }
+            rows.push_str(&format!(
+                "<li data-status=\"{s}\"><span class=\"name\">{n}</span><span class=\"word\">{w}</span>{d}</li>",
+                s = c.status.word(),
+                n = escape(&c.name),
+                w = c.status.words(),
+                d = c.description.as_deref().map(|d| format!("<small>{}</small>", escape(d))).unwrap_or_default(),
+            ));
+        }
+        if !rows.is_empty() {
+            rows.push_str("</ul></section>");
+        }
+        let link = if self.url.is_empty() { String::new() } else { format!(" · <a href=\"{}\">on-call console</a>", escape(&self.url)) };
+        let script = STALE_SCRIPT;
+        let hash = {
+            use base64::Engine;
+            use sha2::{Digest, Sha256};
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()))
+        };
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'sha256-{hash}'\">\
+             <title>{title}</title><link rel=\"alternate\" type=\"application/json\" href=\"api/v2/summary.json\">\
+             <style>{STYLE}</style></head>\
+             <body data-as-of=\"{as_of}\" data-stale-after-ms=\"{stale}\"><main>\
+             <h1>{title}</h1>\
+             <p class=\"overall\" data-indicator=\"{indicator}\" role=\"status\">{description}</p>\
+             <p id=\"stale\" class=\"stale\" hidden>This page has not been updated for a while: the statuses below are unknown.</p>\
+             {rows}\
+             <footer><p>As of <time datetime=\"{as_of}\">{as_of_words}</time>, from {region} ({instance}){link}.</p>\
+             <p>Machine-readable: <a href=\"api/v2/summary.json\">summary.json</a> · <a href=\"api/v2/status.json\">status.json</a> · <a href=\"badge.svg\">badge</a></p></footer>\
+             </main><script>{script}</script></body></html>\n",
+            title = escape(&self.title),
+            as_of = time(self.as_of_ms),
+            stale = self.stale_after_ms,
+            as_of_words = app::format::utc(self.as_of_ms),
+            region = escape(&self.region),
+            instance = escape(&self.instance),
+        )
+    }
+
+    /// Writes every file into `dir` (the edge directory's `status/`): the JSON first, the page
+    /// last, each atomically, so nginx never serves a page newer than its data.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let api = dir.join("api").join("v2");
+        std::fs::create_dir_all(&api)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for d in [dir.to_path_buf(), dir.join("api"), api.clone()] {
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755))?;
+            }
+        }
+        let pretty = |v: Value| serde_json::to_vec_pretty(&v).unwrap_or_default();
+        crate::actions::edge::write_atomically(&api.join("summary.json"), &pretty(self.summary()))?;
+        crate::actions::edge::write_atomically(&api.join("status.json"), &pretty(self.status()))?;
+        crate::actions::edge::write_atomically(&api.join("components.json"), &pretty(self.components()))?;
+        crate::actions::edge::write_atomically(&dir.join("badge.svg"), self.badge().as_bytes())?;
+        crate::actions::edge::write_atomically(&dir.join("index.html"), self.html().as_bytes())
+    }
+}
+
+/// Marks every component unknown when the page is older than its limit by the reader's clock:
+/// nginx serves the last page written, however old, once every console is gone.
+const STALE_SCRIPT: &str = "(function(){var b=document.body,t=Date.parse(b.dataset.asOf),l=+b.dataset.staleAfterMs;\
+if(!(Date.now()-t>l))return;document.getElementById('stale').hidden=false;\
+document.querySelectorAll('li[data-status]').forEach(function(e){e.dataset.status='unknown';e.querySelector('.word').textContent='Status unknown';});})();";
+
+/// The page's look: system fonts, light and dark, one column down to 320 px.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#fafafa;color:#1b1b1b}\
+main{max-width:46rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}\
+ul{list-style:none;padding:0;margin:0;border:1px solid #ccc;border-radius:6px}\
+li{display:flex;flex-wrap:wrap;gap:.25rem 1rem;justify-content:space-between;padding:.75rem 1rem;border-top:1px solid #ddd}\
+li:first-child{border-top:0}li small{flex-basis:100%;color:#555}\
+.overall{padding:1rem;border-radius:6px;font-weight:600;color:#fff;background:#2e7d32}\
+.overall[data-indicator=minor]{background:#8a5300}.overall[data-indicator=major],.overall[data-indicator=critical]{background:#b71c1c}\
+.overall[data-indicator=maintenance]{background:#0d47a1}.stale{padding:1rem;border:2px solid #8a5300;border-radius:6px}\
+li[data-status=operational] .word{color:#1b5e20}li[data-status=degraded_performance] .word,li[data-status=unknown] .word{color:#7a4a00}\
+li[data-status=partial_outage] .word,li[data-status=major_outage] .word{color:#b71c1c}li[data-status=under_maintenance] .word{color:#0d47a1}\
+.word{font-weight:600}footer{margin-top:2rem;color:#555;font-size:.9rem}a{color:#0b57d0}\
+@media (prefers-color-scheme:dark){body{background:#121212;color:#e8e8e8}ul{border-color:#444}li{border-color:#333}\
+li small,footer{color:#bbb}a{color:#8ab4f8}li[data-status=operational] .word{color:#81c784}\
+li[data-status=degraded_performance] .word,li[data-status=unknown] .word{color:#ffb74d}\
+li[data-status=partial_outage] .word,li[data-status=major_outage] .word{color:#ef9a9a}li[data-status=under_maintenance] .word{color:#90caf9}}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(statuses: &[(&str, Option<&str>, ComponentStatus)]) -> Page {
+        Page {
+            title: "Example <status>".into(),
+            url: "https://crowsnest.example".into(),
+            instance: "sin-1".into(),
+            region: "Singapore".into(),
+            as_of_ms: 1_800_000_000_000,
+            stale_after_ms: 15_000,
+            components: statuses
+                .iter()
+                .map(|(name, group, status)| Shown {
+                    name: name.to_string(),
+                    group: group.map(str::to_string),
+                    description: Some(format!("{name} & co")),
+                    status: *status,
+                    since_ms: 1_799_999_000_000,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn summary_json_has_statuspages_shape_with_groups_and_never_an_unknown_word() {
+        use ComponentStatus::*;
+        let p = page(&[("Website", Some("Public"), Operational), ("API", Some("Public"), Unknown), ("Loader", None, PartialOutage)]);
+        let s = p.summary();
+        assert_eq!(s["status"], json!({"indicator": "major", "description": "Partial System Outage"}));
+        assert_eq!(s["page"]["updated_at"], "2027-01-15T08:00:00Z");
+        assert_eq!(s["page"]["crowsnest_region"], "Singapore");
+        let components = s["components"].as_array().unwrap();
+        let names: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["Public", "Website", "API", "Loader"]);
+        let group = &components[0];
+        assert_eq!(group["group"], true);
+        assert_eq!(group["components"], json!([components[1]["id"], components[2]["id"]]));
+        assert_eq!(
+            (components[2]["status"].as_str(), components[2]["crowsnest_status"].as_str()),
+            (Some("degraded_performance"), Some("unknown"))
+        );
+        assert_eq!(components[1]["group_id"], group["id"]);
+        for c in components {
+            for key in [
+                "id",
+                "name",
+                "status",
+                "created_at",
+                "updated_at",
+                "position",
+                "description",
+                "showcase",
+                "group_id",
+                "page_id",
+                "group",
+                "only_show_if_degraded",
+            ] {
+                assert!(c.get(key).is_some(), "{key} missing from {c}");
+            }
+            let word = c["status"].as_str().unwrap();
+            assert!(
+                ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"].contains(&word),
+                "{word}"
+            );
+        }
+        assert_eq!(p.summary(), s, "the same page, the same ids");
+    }
+
+    #[test]
+    fn the_page_escapes_what_it_shows_and_its_script_is_allowed_by_hash() {
+        let p = page(&[("Web <site>", None, ComponentStatus::MajorOutage)]);
+        let html = p.html();
+        assert!(html.contains("<title>Example &lt;status&gt;</title>"), "{html}");
+        assert!(html.contains("<li data-status=\"major_outage\"><span class=\"name\">Web &lt;site&gt;</span><span class=\"word\">Major outage</span><small>Web &lt;site&gt; &amp; co</small></li>"), "{html}");
+        assert!(html.contains("from Singapore (sin-1)"));
+        assert!(html.contains("data-stale-after-ms=\"15000\""));
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STALE_SCRIPT.as_bytes()));
+        assert!(html.contains(&format!("script-src 'sha256-{hash}'")));
+        assert!(html.contains(&format!("<script>{STALE_SCRIPT}</script>")));
+    }
+
+    #[test]
+    fn the_badge_says_the_overall_status() {
+        let svg = page(&[("Website", None, ComponentStatus::Operational)]).badge();
+        assert!(svg.contains("aria-label=\"status: All Systems Operational\""), "{svg}");
+        assert!(svg.contains("#2e7d32"));
+    }
+
+    #[test]
+    fn writing_puts_every_file_where_nginx_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        page(&[("Website", None, ComponentStatus::Operational)]).write(&dir.path().join("status")).unwrap();
+        for file in ["index.html", "badge.svg", "api/v2/summary.json", "api/v2/status.json", "api/v2/components.json"] {
+            assert!(dir.path().join("status").join(file).is_file(), "{file}");
+        }
+        let status: Value = serde_json::from_slice(&std::fs::read(dir.path().join("status/api/v2/status.json")).unwrap()).unwrap();
+        assert_eq!(status["status"]["indicator"], "none");
+    }
+}
