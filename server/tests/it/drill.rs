@@ -676,6 +676,14 @@ async fn one_run(run: usize, recovery: Recovery, isolate: bool, rng: &mut Rng, r
         report.fail("Singapore's nginx never served the maintenance page");
     }
 
+    // The outage lasts until the pager heard the cut's alerts (an interval, the rules' `for`
+    // and a delivery), at most 10 s: a page missing by then is counted lost below. Without
+    // this wait a quick return could end an outage before its slowest alert was due.
+    within(Duration::from_secs(10), || async {
+        let t = pager.tally();
+        CUT_ALERTS.iter().all(|a| t.get(*a).is_some_and(|t| t.firing > 0)).then_some(())
+    })
+    .await;
     // The way back, after a random wait.
     tokio::time::sleep(Duration::from_millis(rng.below(2 * INTERVAL_MS))).await;
     let back = Instant::now();
