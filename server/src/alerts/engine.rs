@@ -283,9 +283,13 @@ async fn run(
                 tracing::info!(alert = rules.get(*key).name, ?labels, state, summary = %alert.finding.summary, "alert {state}");
             }
         }
-        // An Alertmanager hears of maintenance as silences of its own (it knows no sites).
-        let mut for_alertmanager = decided.silences.clone();
-        for_alertmanager.extend(scope.as_silences(&decided.sites, now));
+        // An Alertmanager hears of maintenance as silences of its own (it knows no sites);
+        // without one there is nothing to build.
+        let mut for_alertmanager = Vec::new();
+        if !posting.receivers.is_empty() {
+            for_alertmanager.extend(decided.silences.iter().cloned());
+            for_alertmanager.extend(scope.as_silences(&decided.sites, now));
+        }
         posting.round(&client, &book, &rules, &sender, changed, sends && decided.fresh, &for_alertmanager, now).await;
         let mut shown = super::view::alerts(&book, &rules, &sender, &posting.receivers, now);
         super::view::decorate(&mut shown, &book, &rules, &muted, &acked, &decided.silences, now);
