@@ -11,7 +11,8 @@ say() { printf 'setup: %s\n' "$*"; }
 # nginx for the maintenance-mode test (the tests start it themselves, unprivileged), unbound as
 # the lab's caching resolver (the lab starts its own on loopback), Prometheus for the test that
 # scrapes /metrics with the real thing, Alertmanager for the alerting tests (two clustered on
-# loopback), aiosmtpd as the mail server the email receiver's test talks to, curl for scripts.
+# loopback), aiosmtpd as the mail server the email receiver's test talks to, feedparser as the
+# real feed parser the status page's Atom feed is read with, curl for scripts.
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/sbin/knotd ] || missing+=(knot)
@@ -20,6 +21,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
+/usr/bin/python3 -c 'import feedparser' 2>/dev/null || missing+=(python3-feedparser)
 command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"

@@ -5,7 +5,7 @@
 
 use crate::action::{ActionsBoard, AuditFilter, AuditPage};
 use crate::error::ConsoleError;
-use crate::model::{Alerts, Backlog, Dns, DnsRecordDetail, Instance, Overview, Replication, Topology};
+use crate::model::{Alerts, Backlog, Dns, DnsRecordDetail, Instance, Overview, Replication, Timeline, Topology};
 use leptos::prelude::*;
 
 /// The seam between the app and the server's engines and stores.
@@ -34,6 +34,10 @@ pub trait Console: Send + Sync + 'static {
     fn actions(&self) -> futures::future::BoxFuture<'_, Result<ActionsBoard, ConsoleError>>;
     /// One page of the audit log.
     fn audit(&self, filter: AuditFilter) -> futures::future::BoxFuture<'_, Result<AuditPage, ConsoleError>>;
+    /// Every event of a window from every vantage, in order.
+    fn timeline(&self, from_ms: i64, to_ms: i64) -> futures::future::BoxFuture<'_, Timeline>;
+    /// The public status page as published here, and the incidents told on it.
+    fn incidents(&self) -> crate::model::IncidentsBoard;
     /// Every user, for the admin page.
     fn users(&self) -> futures::future::BoxFuture<'_, Result<Vec<crate::auth::UserView>, ConsoleError>>;
 }
@@ -121,6 +125,22 @@ pub async fn get_actions() -> Result<ActionsBoard, ConsoleError> {
 #[server(endpoint = "audit")]
 pub async fn get_audit(filter: AuditFilter) -> Result<AuditPage, ConsoleError> {
     console()?.audit(filter).await
+}
+
+/// The timeline of a window (UTC `YYYY-MM-DD HH:MM`; the last 3 hours when both are empty).
+// The macro makes a struct of the arguments, whose fields a doc comment cannot reach.
+#[allow(missing_docs)]
+#[server(endpoint = "timeline")]
+pub async fn get_timeline(from: String, to: String) -> Result<Timeline, ConsoleError> {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let (from_ms, to_ms) = crate::format::window(&from, &to, now_ms).map_err(ConsoleError::Invalid)?;
+    Ok(console()?.timeline(from_ms, to_ms).await)
+}
+
+/// The status page's components as published here, and the incidents.
+#[server(endpoint = "incidents")]
+pub async fn get_incidents() -> Result<crate::model::IncidentsBoard, ConsoleError> {
+    Ok(console()?.incidents())
 }
 
 /// Every user (names, roles, standing; never hashes).

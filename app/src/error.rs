@@ -23,6 +23,10 @@ pub enum ConsoleError {
         /// The store's own error, in words.
         message: String,
     },
+    /// The request asked for something that makes no sense (e.g. a window that ends before it
+    /// starts), in words.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl FromServerFnError for ConsoleError {

@@ -103,6 +103,48 @@ pub fn count(n: Option<f64>) -> String {
     }
 }
 
+/// A duration typed in a form, in milliseconds: `30m`, `2h`, `1d` (a bare number is minutes).
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, "m"), |at| text.split_at(at));
+    let n: i64 = number.parse().map_err(|_| format!("{text:?} is not a duration; write e.g. 30m, 2h or 1d"))?;
+    let per = match unit.trim() {
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{text:?}: the unit is m, h or d")),
+    };
+    n.checked_mul(per).ok_or_else(|| format!("{text:?} is far too long"))
+}
+
+/// The window a form asks for, `from` and `to` as [`parse_utc`] reads them: the last 3 hours
+/// to `now_ms` when both are empty, 3 hours from `from` when only `to` is; at most 7 days.
+pub fn window(from: &str, to: &str, now_ms: i64) -> Result<(i64, i64), String> {
+    const HOURS_3: i64 = 3 * 3_600_000;
+    let read =
+        |name: &str, text: &str| parse_utc(text).ok_or_else(|| format!("{name}: {text:?} is not a UTC time; write e.g. 2026-12-07 02:00"));
+    let (from, to) = (from.trim(), to.trim());
+    let (from_ms, to_ms) = match (from.is_empty(), to.is_empty()) {
+        (true, true) => (now_ms - HOURS_3, now_ms),
+        (false, true) => {
+            let f = read("from", from)?;
+            (f, (f + HOURS_3).min(now_ms.max(f + 60_000)))
+        }
+        (true, false) => {
+            let t = read("to", to)?;
+            (t - HOURS_3, t)
+        }
+        (false, false) => (read("from", from)?, read("to", to)?),
+    };
+    if to_ms <= from_ms {
+        return Err("the window's end must come after its start".into());
+    }
+    if to_ms - from_ms > 7 * 86_400_000 {
+        return Err("a window is at most 7 days; narrow it".into());
+    }
+    Ok((from_ms, to_ms))
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 /// Parses a UTC time as a `datetime-local` field sends it (`YYYY-MM-DDTHH:MM`, optionally
 /// `:SS`; a space instead of `T` too) into unix milliseconds; None when it is not one.
@@ -161,6 +203,27 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (from, to) → the window, or an error
+    #[test]
+    fn a_window_defaults_to_the_last_three_hours_and_is_checked() {
+        let now = 1_800_000_000_000; // 2027-01-15 08:00 UTC
+        let h = 3_600_000;
+        #[rustfmt::skip]
+        let table: Vec<(&str, &str, Result<(i64, i64), &str>)> = vec![
+            ("", "", Ok((now - 3 * h, now))),
+            ("2027-01-15T06:00", "", Ok((now - 2 * h, now))),
+            ("2027-01-15 01:00", "", Ok((now - 7 * h, now - 4 * h))),
+            ("", "2027-01-15T07:00", Ok((now - 4 * h, now - h))),
+            ("2027-01-15T06:00", "2027-01-15T07:30", Ok((now - 2 * h, now - h / 2))),
+            ("2027-01-15T07:00", "2027-01-15T06:00", Err("the window's end must come after its start")),
+            ("2027-01-01T07:00", "2027-01-15T06:00", Err("a window is at most 7 days; narrow it")),
+            ("yesterday", "", Err("from: \"yesterday\" is not a UTC time; write e.g. 2026-12-07 02:00")),
+        ];
+        for (from, to, want) in table {
+            assert_eq!(window(from, to, now), want.map_err(str::to_string), "{from:?} {to:?}");
+        }
+    }
 
     #[test]
     fn parses_what_a_datetime_local_field_sends() {

@@ -67,7 +67,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/alerts") view=pages::alerts::AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/silences") view=pages::silences::SilencesPage ssr=SsrMode::Async/>
                     <Route path=path!("/actions") view=pages::actions::ActionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/incidents") view=pages::incidents::IncidentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/timeline") view=pages::timeline::TimelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
                 </Routes>

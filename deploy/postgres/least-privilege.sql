@@ -17,5 +17,7 @@ GRANT USAGE ON SCHEMA public TO crowsnest;
 GRANT SELECT ON _sqlx_migrations TO crowsnest;
 GRANT SELECT, INSERT ON audit_entries TO crowsnest;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users, sites, desired_records, action_requests, alert_silences, alert_acks TO crowsnest;
+-- Incident updates are told to the public: like audit entries, never edited.
+GRANT SELECT, INSERT ON incident_updates TO crowsnest;
 GRANT SELECT, INSERT ON replayed_actions TO crowsnest;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO crowsnest;

@@ -145,6 +145,22 @@ pub enum AuditAction {
     SilenceExpired,
     /// A test notification was sent to a direct receiver.
     ReceiverTested,
+    /// A step of an incident update told to the public, e.g. `incident.posted`.
+    Incident(IncidentStep),
+}
+
+/// Where an incident update went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum IncidentStep {
+    /// Posted on the primary.
+    Posted,
+    /// Posted on a secondary while the primary was lost: on this region's page, pending replay.
+    BreakGlass,
+    /// A break-glass update replayed into the primary.
+    Replayed,
+    /// Not posted or not replayed (with the reason in the detail).
+    Refused,
 }
 
 /// Where a maintenance action went.
@@ -205,6 +221,7 @@ impl std::fmt::Display for AuditAction {
             AuditAction::ReceiverTested => "receiver_tested",
             AuditAction::Maintenance(kind, step) => return write!(f, "{}.{}", kind.as_str(), <&str>::from(step)),
             AuditAction::Refused(attempt) => return write!(f, "{}.refused", <&str>::from(attempt)),
+            AuditAction::Incident(step) => return write!(f, "incident.{}", <&str>::from(step)),
         };
         f.write_str(word)
     }

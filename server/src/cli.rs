@@ -211,7 +211,19 @@ pub async fn audit_export(estate: &Estate) -> ExitCode {
 }
 
 /// The status page's files, relative to the edge directory's `status/`.
-pub const STATUS_FILES: [&str; 5] = ["index.html", "badge.svg", "api/v2/summary.json", "api/v2/status.json", "api/v2/components.json"];
+pub const STATUS_FILES: [&str; 11] = [
+    "index.html",
+    "badge.svg",
+    "history.atom",
+    "api/v2/summary.json",
+    "api/v2/status.json",
+    "api/v2/components.json",
+    "api/v2/incidents.json",
+    "api/v2/incidents/unresolved.json",
+    "api/v2/scheduled-maintenances.json",
+    "api/v2/scheduled-maintenances/upcoming.json",
+    "api/v2/scheduled-maintenances/active.json",
+];
 
 /// Runs `crowsnest status export DIR`: copies the status page this region last published into
 /// `DIR`, to be hosted anywhere else (object storage, another provider's web server).

@@ -55,6 +55,8 @@ pub struct ConsoleState {
     peers: crate::peers::PeerBook,
     drift: crate::mode::drift::Drift,
     alerts: crate::alerts::AlertBoard,
+    /// Incidents told to the public (set by [`ConsoleState::with_incidents`]).
+    incidents: Option<crate::incidents::IncidentService>,
     /// The DNS snapshot of the board's latest round, built once per round: a 10,000-record zone
     /// is evaluated once, not once per page view, scrape, record page and event.
     dns_snapshot: std::sync::Mutex<Option<(u64, Arc<Dns>)>>,
@@ -97,9 +99,27 @@ impl ConsoleState {
             peers,
             drift,
             alerts,
+            incidents: None,
             dns_snapshot: Default::default(),
             topology_memo: Default::default(),
         }
+    }
+
+    /// Reads and posts incidents through `incidents`.
+    pub fn with_incidents(mut self, incidents: crate::incidents::IncidentService) -> Self {
+        self.incidents = Some(incidents);
+        self
+    }
+
+    /// What this instance itself saw in a window, for a peer's timeline.
+    pub async fn own_timeline(&self, from_ms: i64, to_ms: i64) -> Result<Vec<model::TimelineEvent>, crate::store::StoreError> {
+        let alerts = self.alerts.get();
+        crate::timeline::own_events(&self.estate, &self.local, &alerts.alerts, from_ms, to_ms).await
+    }
+
+    /// The incident service, once wired.
+    pub fn incident_service(&self) -> Option<&crate::incidents::IncidentService> {
+        self.incidents.as_ref()
     }
 
     /// Moves after every audit entry this instance appends (logins, users, actions).
@@ -387,6 +407,17 @@ impl Console for ConsoleState {
                 .map(|u| app::auth::UserView { name: u.name, role: u.role, managed: u.managed, disabled: u.disabled })
                 .collect())
         })
+    }
+
+    fn timeline(&self, from_ms: i64, to_ms: i64) -> BoxFuture<'_, model::Timeline> {
+        Box::pin(async move {
+            let alerts = self.alerts.get();
+            crate::timeline::timeline(&self.estate, &self.local, &self.control, &alerts.alerts, (from_ms, to_ms)).await
+        })
+    }
+
+    fn incidents(&self) -> model::IncidentsBoard {
+        self.incidents.as_ref().map(|i| i.board(now_ms())).unwrap_or_default()
     }
 
     fn overview(&self) -> BoxFuture<'_, Result<Overview, ConsoleError>> {

@@ -103,7 +103,9 @@ pub fn Nav() -> impl IntoView {
             <A href="/backlog">"Backlog"</A>
             <A href="/alerts">"Alerts"</A>
             <A href="/actions">"Actions"</A>
+            <A href="/incidents">"Incidents"</A>
             <A href="/audit">"Audit"</A>
+            <A href="/timeline">"Timeline"</A>
             <A href="/admin/users">"Users"</A>
         </nav>
     }

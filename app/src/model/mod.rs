@@ -7,17 +7,21 @@
 mod alerts;
 mod backlog;
 mod dns;
+mod incident;
 mod instance;
 mod overview;
 mod replication;
 mod status;
+mod timeline;
 mod topology;
 
 pub use alerts::*;
 pub use backlog::*;
 pub use dns::*;
+pub use incident::*;
 pub use instance::*;
 pub use overview::*;
 pub use replication::*;
 pub use status::*;
+pub use timeline::*;
 pub use topology::*;

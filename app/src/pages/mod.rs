@@ -6,10 +6,12 @@ pub mod alerts;
 pub mod audit;
 pub mod backlog;
 pub mod dns;
+pub mod incidents;
 pub mod login;
 pub mod overview;
 pub mod replication;
 pub mod silences;
+pub mod timeline;
 pub mod topology;
 
 use leptos::prelude::*;

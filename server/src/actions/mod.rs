@@ -96,6 +96,12 @@ impl ActionService {
         seconds as i64 * 1000
     }
 
+    /// Whether `role` may take a one-person break-glass step here now (incident updates: the
+    /// public is told, nothing is switched, so no second on-call is asked).
+    pub fn may_break_glass(&self, role: app::auth::Role) -> Result<(), Refusal> {
+        decide::decide_break_glass(role, &self.primary_watch(), false, self.break_glass_after_ms(), now_ms()).map(|_| ())
+    }
+
     /// Why break-glass is closed here now for anyone allowed to operate sites, if it is (the
     /// Actions page shows it; a viewer's own refusal is shown beside it).
     fn break_glass_closed(&self) -> Option<String> {

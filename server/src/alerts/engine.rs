@@ -152,8 +152,9 @@ pub fn start(
     board: AlertBoard,
     engines: Vec<Arc<crate::engines::Engine>>,
     stores: (crate::store::ControlStore, crate::store::LocalStore),
+    incidents: crate::incidents::IncidentService,
 ) -> JoinHandle<()> {
-    tokio::spawn(run(source, estate, board, engines, stores))
+    tokio::spawn(run(source, estate, board, engines, stores, incidents))
 }
 
 /// What on-call decided about alerts, as last read from the control store.
@@ -193,6 +194,7 @@ async fn run(
     board: AlertBoard,
     engines: Vec<Arc<crate::engines::Engine>>,
     (control, local): (crate::store::ControlStore, crate::store::LocalStore),
+    incidents: crate::incidents::IncidentService,
 ) {
     let rules = Rules::of_config(&estate.alerting);
     let resend_ms = estate.alerting.resend_seconds as i64 * 1000;
@@ -242,6 +244,9 @@ async fn run(
         let now = now_ms();
         let Snapshot { topology, dns, replication, backlog, elsewhere, told_elsewhere, instance, peers, observed } = source.snapshot(now);
         decided.read(&control, now).await;
+        // A scheduled maintenance under way mutes its components' alerts like a silence.
+        let mut silences = decided.silences.clone();
+        silences.extend(crate::incidents::evaluate::maintenance_silences(&incidents.incidents(), &estate.status_page.components, now));
         let stale: Vec<(&'static str, i64)> =
             engines.iter().map(|e| e.snapshot()).filter_map(|e| e.stale_for_ms(now).map(|age| (e.name, age))).collect();
         let judged = Judged {
@@ -269,7 +274,7 @@ async fn run(
         let changed = evaluate::step(&mut book, found, &others, &rules, now);
         let names = |key| rules.get(key).name;
         let fingerprint = |key, labels: &evaluate::Labels| notice::fingerprint(rules.get(key).name, labels);
-        let muted = silence::muted(&book, &names, &decided.silences, &scope, &decided.sites, now);
+        let muted = silence::muted(&book, &names, &silences, &scope, &decided.sites, now);
         let acked = silence::acknowledged(&book, &fingerprint, &decided.acks);
         let sends = super::direct::sends(&instance, &peers);
         if let Some(sending) = sending.as_mut() {
@@ -287,12 +292,12 @@ async fn run(
         // without one there is nothing to build.
         let mut for_alertmanager = Vec::new();
         if !posting.receivers.is_empty() {
-            for_alertmanager.extend(decided.silences.iter().cloned());
+            for_alertmanager.extend(silences.iter().cloned());
             for_alertmanager.extend(scope.as_silences(&decided.sites, now));
         }
         posting.round(&client, &book, &rules, &sender, changed, sends && decided.fresh, &for_alertmanager, now).await;
         let mut shown = super::view::alerts(&book, &rules, &sender, &posting.receivers, now);
-        super::view::decorate(&mut shown, &book, &rules, &muted, &acked, &decided.silences, now);
+        super::view::decorate(&mut shown, &book, &rules, &muted, &acked, &silences, now);
         shown.direct = listed.clone();
         if sending.is_some() {
             match local.outbox_recent(20).await {

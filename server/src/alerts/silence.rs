@@ -42,17 +42,9 @@ pub fn parse_matchers(text: &str) -> Result<Vec<(String, String)>, String> {
 
 /// A duration from a form: `30m`, `2h`, `1d` (a bare number is minutes), at most 30 days.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, "m"), |at| text.split_at(at));
-    let n: i64 = number.parse().map_err(|_| format!("{text:?} is not a duration; write e.g. 30m, 2h or 1d"))?;
-    let ms = match unit.trim() {
-        "m" | "min" => n * 60_000,
-        "h" => n * 3_600_000,
-        "d" => n * 86_400_000,
-        _ => return Err(format!("{text:?}: the unit is m, h or d")),
-    };
+    let ms = app::format::parse_duration(text)?;
     if !(60_000..=MAX_SILENCE_MS).contains(&ms) {
-        return Err(format!("{text:?} is out of range; a silence lasts 1m to 30d"));
+        return Err(format!("{:?} is out of range; a silence lasts 1m to 30d", text.trim()));
     }
     Ok(ms)
 }

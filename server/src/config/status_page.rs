@@ -12,13 +12,16 @@ pub struct StatusPageConfig {
     /// A component whose data is older than this many probe intervals shows `unknown` (on the
     /// published page too: its script compares the page's time with the reader's clock).
     pub stale_after_intervals: u64,
+    /// Where the public reads the page, e.g. "https://status.example.com/" (the feed's links
+    /// and the console's Status page name it; none: relative links).
+    pub public_url: Option<String>,
     /// What the public sees, listed in this order under their groups.
     pub components: Vec<ComponentConfig>,
 }
 
 impl Default for StatusPageConfig {
     fn default() -> Self {
-        StatusPageConfig { title: "Status".into(), stale_after_intervals: 3, components: Vec::new() }
+        StatusPageConfig { title: "Status".into(), stale_after_intervals: 3, public_url: None, components: Vec::new() }
     }
 }
 
@@ -49,6 +52,10 @@ pub struct ComponentConfig {
     /// Loaders whose backlog feeds it.
     #[serde(default)]
     pub loaders: Vec<String>,
+    /// Nothing the console probes feeds it: it is operational unless an open incident
+    /// declares otherwise (the manual override for what cannot be probed).
+    #[serde(default)]
+    pub manual: bool,
 }
 
 impl ComponentConfig {

@@ -49,6 +49,11 @@ fn status_page(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
     if !(1..=100).contains(&page.stale_after_intervals) {
         push(out, key.key("stale_after_intervals"), format!("{} is out of range; write 1 to 100", page.stale_after_intervals));
     }
+    if let Some(url) = &page.public_url {
+        if !matches!(reqwest::Url::parse(url), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+            push(out, key.key("public_url"), format!("{url:?} is not a web address; write e.g. \"https://status.example.com/\""));
+        }
+    }
     let mut names = std::collections::BTreeSet::new();
     for (i, c) in page.components.iter().enumerate() {
         let key = key.key("components").index(i);
@@ -57,8 +62,12 @@ fn status_page(estate: &Estate, key: &KeyPath, out: &mut Vec<Mistake>) {
         } else if !names.insert(c.name.as_str()) {
             push(out, key.key("name"), format!("a second component named {:?}; give each its own name", c.name));
         }
-        if !c.is_fed() {
-            push(out, key.clone(), "name what feeds it: hosts, hostnames, sites, databases or loaders");
+        match (c.manual, c.is_fed()) {
+            (false, false) => {
+                push(out, key.clone(), "name what feeds it (hosts, hostnames, sites, databases or loaders), or say manual = true")
+            }
+            (true, true) => push(out, key.key("manual"), "a manual component has no feeds; drop manual or the feeds"),
+            _ => {}
         }
         let known = |field: &str, items: &[String], exists: &dyn Fn(&str) -> bool, out: &mut Vec<Mistake>| {
             for (j, item) in items.iter().enumerate() {

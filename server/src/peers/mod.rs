@@ -165,7 +165,18 @@ impl PeerTokens {
 
 /// Fetches one peer's report, bounded by `timeout` and [`MAX_REPORT_BYTES`].
 pub async fn fetch(client: &reqwest::Client, peer: &PeerConfig, timeout: Duration) -> Result<VantageReport, FetchError> {
-    let url = format!("{}{REPORT_PATH}", peer.url.trim_end_matches('/'));
+    fetch_json(client, peer, REPORT_PATH, timeout).await
+}
+
+/// Fetches `path_and_query` from a peer as JSON with this instance's token for it, bounded by
+/// `timeout` and [`MAX_REPORT_BYTES`].
+pub async fn fetch_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    peer: &PeerConfig,
+    path_and_query: &str,
+    timeout: Duration,
+) -> Result<T, FetchError> {
+    let url = format!("{}{path_and_query}", peer.url.trim_end_matches('/'));
     let ms = timeout.as_millis() as u64;
     let get = async {
         let mut response = client

@@ -31,6 +31,8 @@ pub(super) struct ChoreInputs {
     pub(super) mode: ModeWatch,
     /// Guarded actions.
     pub(super) actions: ActionService,
+    /// Incident updates (their break-glass journal is replayed with the actions').
+    pub(super) incidents: crate::incidents::IncidentService,
     /// Users by name.
     pub(super) directory: Directory,
     /// What the sites' balancers were seen serving.
@@ -46,9 +48,9 @@ pub(super) fn start(c: ChoreInputs) -> Vec<JoinHandle<()>> {
     let interval = Duration::from_secs(c.estate.probes.interval_seconds);
     let look_limit = Duration::from_millis(c.estate.probes.timeout_ms);
     let on_primary = {
-        let (control, estate, actions) = (c.control.clone(), c.estate.clone(), c.actions.clone());
+        let (control, estate, actions, incidents) = (c.control.clone(), c.estate.clone(), c.actions.clone(), c.incidents.clone());
         move || {
-            let (control, estate, actions) = (control.clone(), estate.clone(), actions.clone());
+            let (control, estate, actions, incidents) = (control.clone(), estate.clone(), actions.clone(), incidents.clone());
             async move {
                 if let Err(e) = adopt_config(&control, &estate).await {
                     tracing::error!(error = %e, "promoted to primary but cannot adopt this config");
@@ -56,16 +58,22 @@ pub(super) fn start(c: ChoreInputs) -> Vec<JoinHandle<()>> {
                 if let Err(e) = actions.replay_pending().await {
                     tracing::error!(error = %e, "promoted to primary but cannot replay break-glass changes yet");
                 }
+                if let Err(e) = incidents.replay_pending().await {
+                    tracing::error!(error = %e, "promoted to primary but cannot replay break-glass incident updates yet");
+                }
             }
         }
     };
     let on_primary_elsewhere = {
-        let actions = c.actions.clone();
+        let (actions, incidents) = (c.actions.clone(), c.incidents.clone());
         move |primary: ControlStore| {
-            let actions = actions.clone();
+            let (actions, incidents) = (actions.clone(), incidents.clone());
             async move {
                 if let Err(e) = actions.replay_pending_into(&primary).await {
                     tracing::warn!(error = %e, "the primary answers but the break-glass journal cannot be replayed into it yet");
+                }
+                if let Err(e) = incidents.replay_pending_into(&primary).await {
+                    tracing::warn!(error = %e, "the primary answers but the incident journal cannot be replayed into it yet");
                 }
             }
         }
@@ -76,6 +84,7 @@ pub(super) fn start(c: ChoreInputs) -> Vec<JoinHandle<()>> {
         tokio::spawn(c.directory.run(c.control.clone())),
         tokio::spawn(c.actions.clone().run_expiry()),
         tokio::spawn(c.actions.run_edge_sync(interval)),
+        tokio::spawn(c.incidents.run(interval)),
         tokio::spawn(crate::actions::observe::run(c.estate.clone(), c.observations)),
         tokio::spawn(async move {
             let _ = sessions.continuously_delete_expired(Duration::from_secs(60)).await;

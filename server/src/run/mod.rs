@@ -176,6 +176,8 @@ impl Server {
         let observations = Observations::default();
         let actions = ActionService::new(control.clone(), local.clone(), edge, estate.clone(), observations.clone(), mode.clone());
         actions.publish_all().await;
+        let incidents = crate::incidents::IncidentService::new(control.clone(), local.clone(), estate.clone(), actions.clone());
+        incidents.refresh().await;
         let peers = crate::peers::PeerBook::new(&estate);
         let drift = crate::mode::drift::Drift::default();
 
@@ -186,6 +188,7 @@ impl Server {
             others,
             mode: mode.clone(),
             actions: actions.clone(),
+            incidents: incidents.clone(),
             directory: directory.clone(),
             observations,
             peers: peers.clone(),
@@ -195,12 +198,28 @@ impl Server {
         let engines::EngineBoards { health, dns, replication, backlog } = boards;
         let alerts = crate::alerts::AlertBoard::default();
         let boards = Boards { health, dns, replication, backlog, peers, drift, alerts: alerts.clone() };
-        let console =
-            Arc::new(ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone()));
-        tasks.push(crate::alerts::engine::start(console.clone(), estate.clone(), alerts, clocks.clone(), (control.clone(), local.clone())));
+        let console = Arc::new(
+            ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone())
+                .with_incidents(incidents.clone()),
+        );
+        tasks.push(crate::alerts::engine::start(
+            console.clone(),
+            estate.clone(),
+            alerts,
+            clocks.clone(),
+            (control.clone(), local.clone()),
+            incidents.clone(),
+        ));
         if !estate.status_page.components.is_empty() {
             let dir = edge_dir.join("status");
-            tasks.push(crate::status_page::engine::start(console.clone(), estate.clone(), clocks.clone(), control.clone(), dir));
+            tasks.push(crate::status_page::engine::start(
+                console.clone(),
+                estate.clone(),
+                clocks.clone(),
+                control.clone(),
+                incidents.clone(),
+                dir,
+            ));
         }
         let (shutdown, stopping) = watch::channel(false);
         let router = web::build(web::WebInputs {

@@ -6,7 +6,9 @@ use super::publish::{Page, Shown};
 use crate::alerts::engine::{Snapshot, Snapshots};
 use crate::config::{ComponentConfig, Estate};
 use crate::engines::EngineSnapshot;
+use crate::incidents::evaluate as incidents;
 use crate::store::SiteRecord;
+use app::model::Incident;
 use app::model::{Status, Worded};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,12 +17,14 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// Starts writing the page into `dir` (the edge directory's `status/`); runs until aborted.
-/// `engines` are the probe engines' clocks: a component fed by a stale one shows unknown.
+/// `engines` are the probe engines' clocks: a component fed by a stale one shows unknown;
+/// `incidents` what on-call told the public.
 pub fn start(
     source: Arc<dyn Snapshots>,
     estate: Arc<Estate>,
     engines: Vec<Arc<crate::engines::Engine>>,
     control: crate::store::ControlStore,
+    incidents: crate::incidents::IncidentService,
     dir: PathBuf,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -37,7 +41,9 @@ pub fn start(
                 Err(e) => tracing::warn!(error = %e, "status page: cannot read the sites' maintenance; keeping the last read"),
             }
             let clocks: Vec<EngineSnapshot> = engines.iter().map(|e| e.snapshot()).collect();
-            let page = page(&estate, &source.snapshot(now), &sites, &clocks, &mut since, now);
+            let told = incidents.incidents();
+            let page = page(&estate, &source.snapshot(now), &sites, &clocks, &told, &mut since, now);
+            incidents.published(now, page.components.iter().map(Shown::public).collect());
             // A handful of small files, written atomically: quick enough for the runtime.
             if let Err(e) = page.write(&dir) {
                 tracing::warn!(dir = %dir.display(), error = %e, "status page: cannot write it; nginx serves the last one written");
@@ -46,8 +52,9 @@ pub fn start(
     })
 }
 
-/// What each member of `c` is now, and whether a site it names is in maintenance.
-pub fn members(c: &ComponentConfig, snap: &Snapshot, sites: &[SiteRecord]) -> Members {
+/// What each member of `c` is now, whether a site it names (or a scheduled maintenance) has it
+/// in maintenance, and what open incidents declare for it.
+pub fn members(c: &ComponentConfig, snap: &Snapshot, sites: &[SiteRecord], told: &Told) -> Members {
     let mut statuses = Vec::new();
     for name in &c.hosts {
         statuses.push(snap.topology.hosts().find(|h| &h.name == name).map_or(Status::Unknown, |h| h.health.status));
@@ -65,8 +72,25 @@ pub fn members(c: &ComponentConfig, snap: &Snapshot, sites: &[SiteRecord]) -> Me
     for name in &c.loaders {
         statuses.push(snap.backlog.loaders.iter().find(|l| &l.name == name).map_or(Status::Unknown, |l| l.status.meaning()));
     }
-    let maintenance = sites.iter().any(|s| s.state.on && c.sites.contains(&s.name));
-    Members { statuses, maintenance }
+    let maintenance = sites.iter().any(|s| s.state.on && c.sites.contains(&s.name)) || told.maintenance.contains(&c.name);
+    let declared = told.declared.get(&c.name).copied().unwrap_or_default();
+    Members { statuses, maintenance, manual: c.manual, declared }
+}
+
+/// What the incidents say about components now.
+#[derive(Debug, Default)]
+pub struct Told {
+    /// Components a scheduled maintenance under way covers.
+    pub maintenance: std::collections::BTreeSet<String>,
+    /// The worst impact open incidents declare, by component.
+    pub declared: BTreeMap<String, app::model::Impact>,
+}
+
+impl Told {
+    /// From the incidents, at `now_ms`.
+    pub fn of(incidents: &[Incident], now_ms: i64) -> Told {
+        Told { maintenance: incidents::in_maintenance(incidents, now_ms), declared: incidents::declared(incidents, now_ms) }
+    }
 }
 
 /// Whether an engine that feeds `c` is stale now.
@@ -87,15 +111,17 @@ pub fn page(
     snap: &Snapshot,
     sites: &[SiteRecord],
     clocks: &[EngineSnapshot],
+    incidents: &[Incident],
     since: &mut BTreeMap<String, (ComponentStatus, i64)>,
     now_ms: i64,
 ) -> Page {
     let config = &estate.status_page;
+    let told = Told::of(incidents, now_ms);
     let components = config
         .components
         .iter()
         .map(|c| {
-            let status = evaluate::component(&members(c, snap, sites), stale(c, clocks, now_ms));
+            let status = evaluate::component(&members(c, snap, sites, &told), stale(c, clocks, now_ms));
             let entry = since.entry(c.name.clone()).or_insert((status, now_ms));
             if entry.0 != status {
                 *entry = (status, now_ms);
@@ -111,5 +137,7 @@ pub fn page(
         as_of_ms: now_ms,
         stale_after_ms: (config.stale_after_intervals * estate.probes.interval_seconds.max(1) * 1000) as i64,
         components,
+        incidents: incidents.iter().cloned().map(|i| incidents::as_of(i, now_ms)).collect(),
+        public_url: config.public_url.clone().unwrap_or_default(),
     }
 }

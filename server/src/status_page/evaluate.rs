@@ -1,8 +1,10 @@
 //! What the public is told: each component's status from the statuses of what feeds it, and
 //! the page's overall indicator. Pure, table-tested.
 //!
-//! The rule, in order (the first that holds wins):
-//! 1. a site it names is in maintenance: `under_maintenance`;
+//! The rule: a site it names is in maintenance, or a scheduled maintenance covering it is under
+//! way: `under_maintenance`. Otherwise the worse of what is measured and what an open incident
+//! declares for it (the manual override), where measured is, the first that holds:
+//! 1. a manual component (nothing probed feeds it): `operational`;
 //! 2. the console's data is older than `stale_after_intervals` probe intervals: `unknown`;
 //! 3. every member is critical: `major_outage`;
 //! 4. some member is critical: `partial_outage`;
@@ -10,7 +12,7 @@
 //! 6. some member is unknown (no fresh data): `unknown`, never a green light from old data;
 //! 7. otherwise `operational`.
 
-use app::model::Status;
+use app::model::{Impact, Status};
 use serde::Serialize;
 
 /// A component's status: Statuspage's five words and `unknown`.
@@ -66,16 +68,31 @@ impl ComponentStatus {
 pub struct Members {
     /// Each member's status (hosts, hostnames' DNS, replicas, loaders).
     pub statuses: Vec<Status>,
-    /// Whether a site it names is in maintenance.
+    /// Whether a site it names is in maintenance, or a scheduled maintenance covers it now.
     pub maintenance: bool,
+    /// Nothing probed feeds it (`manual = true`).
+    pub manual: bool,
+    /// The worst impact an open incident declares for it.
+    pub declared: Impact,
+}
+
+impl From<Impact> for ComponentStatus {
+    fn from(impact: Impact) -> Self {
+        match impact {
+            Impact::None => ComponentStatus::Operational,
+            Impact::DegradedPerformance => ComponentStatus::DegradedPerformance,
+            Impact::PartialOutage => ComponentStatus::PartialOutage,
+            Impact::MajorOutage => ComponentStatus::MajorOutage,
+        }
+    }
 }
 
 /// The component's status; `stale` when the console's own data is too old to speak for.
 pub fn component(members: &Members, stale: bool) -> ComponentStatus {
     let s = &members.statuses;
     let any = |want: Status| s.contains(&want);
-    if members.maintenance {
-        ComponentStatus::UnderMaintenance
+    let measured = if members.manual {
+        ComponentStatus::Operational
     } else if stale || s.is_empty() {
         ComponentStatus::Unknown
     } else if s.iter().all(|m| *m == Status::Critical) {
@@ -88,6 +105,11 @@ pub fn component(members: &Members, stale: bool) -> ComponentStatus {
         ComponentStatus::Unknown
     } else {
         ComponentStatus::Operational
+    };
+    if members.maintenance {
+        ComponentStatus::UnderMaintenance
+    } else {
+        measured.max(members.declared.into())
     }
 }
 
@@ -132,9 +154,32 @@ mod tests {
             (vec![Up], true, true, UnderMaintenance),
         ];
         for (statuses, maintenance, stale, want) in table {
-            let members = Members { statuses: statuses.clone(), maintenance };
+            let members = Members { statuses: statuses.clone(), maintenance, ..Default::default() };
             assert_eq!(component(&members, stale), want, "{statuses:?} maintenance={maintenance} stale={stale}");
         }
+    }
+
+    /// (member statuses, manual, declared, stale) → status
+    #[test]
+    fn an_incident_declares_at_least_its_impact_and_a_manual_component_is_what_incidents_say() {
+        #[rustfmt::skip]
+        let table: Vec<(Vec<Status>, bool, Impact, bool, ComponentStatus)> = vec![
+            (vec![Up], false, Impact::MajorOutage, false, MajorOutage),
+            (vec![Critical], false, Impact::DegradedPerformance, false, MajorOutage),
+            (vec![Up, Critical], false, Impact::DegradedPerformance, false, PartialOutage),
+            (vec![Up], false, Impact::None, true, Unknown),
+            // What on-call says beats old data; it never turns it green.
+            (vec![Up], false, Impact::PartialOutage, true, PartialOutage),
+            (vec![], true, Impact::None, false, Operational),
+            (vec![], true, Impact::None, true, Operational),
+            (vec![], true, Impact::PartialOutage, false, PartialOutage),
+        ];
+        for (statuses, manual, declared, stale, want) in table {
+            let members = Members { statuses: statuses.clone(), maintenance: false, manual, declared };
+            assert_eq!(component(&members, stale), want, "{statuses:?} manual={manual} declared={declared:?} stale={stale}");
+        }
+        let under_way = Members { statuses: vec![Critical], maintenance: true, manual: false, declared: Impact::MajorOutage };
+        assert_eq!(component(&under_way, false), UnderMaintenance);
     }
 
     /// (components) → (indicator, description)

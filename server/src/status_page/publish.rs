@@ -4,10 +4,15 @@
 //! - `index.html`: the page, readable without JavaScript; a few lines of inline script mark
 //!   every component unknown once the page is older than its stale limit by the reader's clock;
 //! - `api/v2/summary.json`, `api/v2/status.json`, `api/v2/components.json`: Statuspage's shape;
+//! - `api/v2/incidents.json`, `incidents/unresolved.json`, `scheduled-maintenances.json`,
+//!   `scheduled-maintenances/upcoming.json` and `/active.json`: incidents in Statuspage's shape;
+//! - `history.atom`: incidents and maintenance as an Atom feed, one entry per incident with an
+//!   id that never changes (from its key, the same in every region);
 //! - `badge.svg`: the overall status as a badge.
 
 use super::evaluate::{indicator, ComponentStatus};
 use crate::html::escape;
+use app::model::{Impact, Incident, IncidentKind, IncidentState};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -24,6 +29,19 @@ pub struct Shown {
     pub status: ComponentStatus,
     /// Since when (unix milliseconds) it has had that status, as far as this instance knows.
     pub since_ms: i64,
+}
+
+impl Shown {
+    /// As the console's Status page shows it.
+    pub fn public(&self) -> app::model::PublicComponent {
+        app::model::PublicComponent {
+            name: self.name.clone(),
+            group: self.group.clone(),
+            status: self.status.word().to_string(),
+            words: self.status.words().to_string(),
+            since_ms: self.since_ms,
+        }
+    }
 }
 
 /// Everything one publication says.
@@ -43,6 +61,30 @@ pub struct Page {
     pub stale_after_ms: i64,
     /// The components, in config order.
     pub components: Vec<Shown>,
+    /// Incidents and maintenance of the last 90 days as of `as_of_ms`, newest first.
+    pub incidents: Vec<Incident>,
+    /// Where the public reads the page (empty: links are relative).
+    pub public_url: String,
+}
+
+/// Statuspage's impact word for an incident.
+fn impact_word(i: &Incident) -> &'static str {
+    match (i.kind, i.impact) {
+        (IncidentKind::Maintenance, _) => "maintenance",
+        (_, Impact::None) => "none",
+        (_, Impact::DegradedPerformance) => "minor",
+        (_, Impact::PartialOutage) => "major",
+        (_, Impact::MajorOutage) => "critical",
+    }
+}
+
+/// An id in UUID form from a key: Atom wants an IRI that never changes, and a key is the same
+/// in every region.
+pub fn uuid_of(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("crowsnest incident\u{1f}{key}").as_bytes());
+    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("urn:uuid:{}-{}-5{}-8{}-{}", &hex[..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
 /// RFC 3339 in UTC, as Statuspage writes times.
@@ -113,15 +155,142 @@ impl Page {
         json!({ "indicator": indicator, "description": description })
     }
 
-    /// `api/v2/summary.json`.
+    /// One incident in Statuspage's shape (a maintenance has its window too).
+    fn incident_json(&self, i: &Incident) -> Value {
+        let page_id = id("page", &self.title);
+        let at = |state: IncidentState| i.updates.iter().filter(|u| u.state == state).map(|u| u.at_ms).min().map(time);
+        let components: Vec<Value> = self
+            .components
+            .iter()
+            .filter(|c| i.components.contains(&c.name))
+            .map(|c| json!({"id": id("component", &c.name), "name": c.name, "status": c.status.statuspage_word(), "crowsnest_status": c.status.word()}))
+            .collect();
+        let updates: Vec<Value> = i
+            .updates
+            .iter()
+            .map(|u| {
+                let affected: Vec<Value> = i
+                    .components
+                    .iter()
+                    .map(|name| {
+                        let status = self.components.iter().find(|c| &c.name == name).map_or("operational", |c| c.status.statuspage_word());
+                        json!({"code": id("component", name), "name": name, "old_status": status, "new_status": status})
+                    })
+                    .collect();
+                json!({
+                    "id": id("update", &u.key), "status": u.state.word(), "body": u.body, "incident_id": id("incident", &i.key),
+                    "created_at": time(u.at_ms), "updated_at": time(u.at_ms), "display_at": time(u.at_ms),
+                    "affected_components": affected, "deliver_notifications": true, "custom_tweet": null, "tweet_id": null,
+                    "crowsnest_written_on": u.written_on,
+                })
+            })
+            .collect();
+        let mut v = json!({
+            "id": id("incident", &i.key), "name": i.title, "status": i.state.word(),
+            "created_at": time(i.created_ms), "updated_at": time(i.updated_ms),
+            "monitoring_at": at(IncidentState::Monitoring), "resolved_at": i.resolved_ms.map(time),
+            "impact": impact_word(i), "shortlink": format!("{}#incident-{}", self.public_url, i.key),
+            "started_at": time(i.starts_ms.unwrap_or(i.created_ms)), "page_id": page_id,
+            "incident_updates": updates, "components": components, "crowsnest_key": i.key,
+        });
+        if i.kind == IncidentKind::Maintenance {
+            v["scheduled_for"] = json!(i.starts_ms.map(time));
+            v["scheduled_until"] = json!(i.ends_ms.map(time));
+        }
+        v
+    }
+
+    /// The incidents (not maintenance), newest first; only the open ones when `open`.
+    fn incidents_json(&self, open: bool) -> Vec<Value> {
+        self.incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::Incident && !(open && i.state.is_over()))
+            .map(|i| self.incident_json(i))
+            .collect()
+    }
+
+    /// The maintenance in `states` (every one when empty), newest first.
+    fn maintenance_json(&self, states: &[IncidentState]) -> Vec<Value> {
+        self.incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::Maintenance && (states.is_empty() || states.contains(&i.state)))
+            .map(|i| self.incident_json(i))
+            .collect()
+    }
+
+    /// `api/v2/summary.json`: open incidents and maintenance not over, as Statuspage lists them.
     pub fn summary(&self) -> Value {
+        use IncidentState::*;
         json!({
             "page": self.page_json(),
             "components": self.components_json(),
-            "incidents": [],
-            "scheduled_maintenances": [],
+            "incidents": self.incidents_json(true),
+            "scheduled_maintenances": self.maintenance_json(&[Scheduled, InProgress, Verifying]),
             "status": self.status_json(),
         })
+    }
+
+    /// The incident and maintenance lists: (path under `api/v2/`, body).
+    pub fn lists(&self) -> Vec<(&'static str, Value)> {
+        use IncidentState::*;
+        let page = self.page_json();
+        vec![
+            ("incidents.json", json!({"page": page, "incidents": self.incidents_json(false)})),
+            ("incidents/unresolved.json", json!({"page": page, "incidents": self.incidents_json(true)})),
+            ("scheduled-maintenances.json", json!({"page": page, "scheduled_maintenances": self.maintenance_json(&[])})),
+            ("scheduled-maintenances/upcoming.json", json!({"page": page, "scheduled_maintenances": self.maintenance_json(&[Scheduled])})),
+            (
+                "scheduled-maintenances/active.json",
+                json!({"page": page, "scheduled_maintenances": self.maintenance_json(&[InProgress, Verifying])}),
+            ),
+        ]
+    }
+
+    /// `history.atom`: one entry per incident and maintenance, newest first, at most 50.
+    pub fn feed(&self) -> String {
+        let base = &self.public_url;
+        let updated = self.incidents.iter().map(|i| i.updated_ms).max().unwrap_or(self.as_of_ms);
+        let mut entries = String::new();
+        for i in self.incidents.iter().take(50) {
+            let mut content = String::new();
+            for u in &i.updates {
+                content.push_str(&format!(
+                    "<p><small>{}</small><br><strong>{}</strong> - {}</p>",
+                    app::format::utc(u.at_ms),
+                    u.state.words(),
+                    escape(&u.body)
+                ));
+            }
+            if !i.components.is_empty() {
+                content.push_str(&format!("<p>This affects: {}.</p>", escape(&i.components.join(", "))));
+            }
+            let title = if i.kind == IncidentKind::Maintenance {
+                format!("[{}] Maintenance: {}", i.state.words(), i.title)
+            } else {
+                format!("[{}] {}", i.state.words(), i.title)
+            };
+            entries.push_str(&format!(
+                "<entry><id>{id}</id><title>{title}</title><published>{published}</published><updated>{updated}</updated>\
+                 <link rel=\"alternate\" type=\"text/html\" href=\"{base}#incident-{key}\"/><content type=\"html\">{content}</content></entry>\n",
+                id = uuid_of(&i.key),
+                title = escape(&title),
+                published = time(i.created_ms),
+                updated = time(i.updated_ms),
+                base = escape(base),
+                key = escape(&i.key),
+                content = escape(&content),
+            ));
+        }
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\">\
+             <id>{id}</id><title>{title} - incident history</title><updated>{updated}</updated>\
+             <link rel=\"self\" type=\"application/atom+xml\" href=\"{base}history.atom\"/><link rel=\"alternate\" type=\"text/html\" href=\"{base}\"/>\
+             <author><name>{title}</name></author>\n{entries}</feed>\n",
+            id = uuid_of(&format!("page\u{1f}{}", self.title)),
+            title = escape(&self.title),
+            updated = time(updated),
+            base = escape(base),
+        )
     }
 
     /// `api/v2/status.json`.
@@ -182,6 +351,28 @@ impl Page {
         if !rows.is_empty() {
             rows.push_str("</ul></section>");
         }
+        let over = |i: &&Incident| i.state.is_over();
+        let active: Vec<&Incident> = self.incidents.iter().filter(|i| i.kind == IncidentKind::Incident && !over(i)).collect();
+        let planned: Vec<&Incident> = self.incidents.iter().filter(|i| i.kind == IncidentKind::Maintenance && !over(i)).collect();
+        let past: Vec<&Incident> = self
+            .incidents
+            .iter()
+            .filter(|i| over(i) && i.resolved_ms.is_some_and(|at| self.as_of_ms - at <= crate::incidents::evaluate::SHOWN_AFTER_MS))
+            .collect();
+        let section = |heading: &str, id: &str, list: &[&Incident]| {
+            if list.is_empty() {
+                return String::new();
+            }
+            let articles: String = list.iter().map(|i| incident_html(i)).collect();
+            format!("<section id=\"{id}\"><h2>{heading}</h2>{articles}</section>")
+        };
+        let now_sections =
+            format!("{}{}", section("Active incidents", "active", &active), section("Scheduled maintenance", "maintenance", &planned));
+        let past_section = if past.is_empty() {
+            "<section id=\"past\"><h2>Past incidents</h2><p>No incidents in the last 7 days.</p></section>".to_string()
+        } else {
+            section("Past incidents (7 days)", "past", &past)
+        };
         let link = if self.url.is_empty() { String::new() } else { format!(" · <a href=\"{}\">on-call console</a>", escape(&self.url)) };
         let script = STALE_SCRIPT;
         let hash = {
@@ -194,14 +385,15 @@ impl Page {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'sha256-{hash}'\">\
              <title>{title}</title><link rel=\"alternate\" type=\"application/json\" href=\"api/v2/summary.json\">\
+             <link rel=\"alternate\" type=\"application/atom+xml\" title=\"Incident history\" href=\"history.atom\">\
              <style>{STYLE}</style></head>\
              <body data-as-of=\"{as_of}\" data-stale-after-ms=\"{stale}\"><main>\
              <h1>{title}</h1>\
              <p class=\"overall\" data-indicator=\"{indicator}\" role=\"status\">{description}</p>\
              <p id=\"stale\" class=\"stale\" hidden>This page has not been updated for a while: the statuses below are unknown.</p>\
-             {rows}\
+             {now_sections}{rows}{past_section}\
              <footer><p>As of <time datetime=\"{as_of}\">{as_of_words}</time>, from {region} ({instance}){link}.</p>\
-             <p>Machine-readable: <a href=\"api/v2/summary.json\">summary.json</a> · <a href=\"api/v2/status.json\">status.json</a> · <a href=\"badge.svg\">badge</a></p></footer>\
+             <p>Machine-readable: <a href=\"api/v2/summary.json\">summary.json</a> · <a href=\"api/v2/status.json\">status.json</a> · <a href=\"history.atom\">Atom feed</a> · <a href=\"badge.svg\">badge</a></p></footer>\
              </main><script>{script}</script></body></html>\n",
             title = escape(&self.title),
             as_of = time(self.as_of_ms),
@@ -228,9 +420,51 @@ impl Page {
         crate::actions::edge::write_atomically(&api.join("summary.json"), &pretty(self.summary()))?;
         crate::actions::edge::write_atomically(&api.join("status.json"), &pretty(self.status()))?;
         crate::actions::edge::write_atomically(&api.join("components.json"), &pretty(self.components()))?;
+        for sub in ["incidents", "scheduled-maintenances"] {
+            std::fs::create_dir_all(api.join(sub))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(api.join(sub), std::fs::Permissions::from_mode(0o755))?;
+            }
+        }
+        for (path, body) in self.lists() {
+            crate::actions::edge::write_atomically(&api.join(path), &pretty(body))?;
+        }
+        crate::actions::edge::write_atomically(&dir.join("history.atom"), self.feed().as_bytes())?;
         crate::actions::edge::write_atomically(&dir.join("badge.svg"), self.badge().as_bytes())?;
         crate::actions::edge::write_atomically(&dir.join("index.html"), self.html().as_bytes())
     }
+}
+
+/// One incident on the page: title, state, window, components, updates newest first.
+fn incident_html(i: &Incident) -> String {
+    let window = match (i.starts_ms, i.ends_ms) {
+        (Some(s), Some(e)) => format!("<p class=\"window\">Scheduled for {} to {}</p>", app::format::utc(s), app::format::utc(e)),
+        _ => String::new(),
+    };
+    let updates: String = i
+        .updates
+        .iter()
+        .map(|u| {
+            format!(
+                "<li><strong>{}</strong> - {} <small><time datetime=\"{}\">{}</time></small></li>",
+                u.state.words(),
+                escape(&u.body),
+                time(u.at_ms),
+                app::format::utc(u.at_ms)
+            )
+        })
+        .collect();
+    format!(
+        "<article class=\"incident\" id=\"incident-{key}\" data-state=\"{state}\"><h3>{title}</h3>\
+         <p class=\"affects\"><span class=\"state\">{words}</span> · {components}</p>{window}<ol class=\"updates\">{updates}</ol></article>",
+        key = escape(&i.key),
+        state = i.state.word(),
+        title = escape(&i.title),
+        words = i.state.words(),
+        components = escape(&i.components.join(", ")),
+    )
 }
 
 /// Marks every component unknown when the page is older than its limit by the reader's clock:
@@ -250,7 +484,11 @@ li:first-child{border-top:0}li small{flex-basis:100%;color:#555}\
 .overall[data-indicator=maintenance]{background:#0d47a1}.stale{padding:1rem;border:2px solid #8a5300;border-radius:6px}\
 li[data-status=operational] .word{color:#1b5e20}li[data-status=degraded_performance] .word,li[data-status=unknown] .word{color:#7a4a00}\
 li[data-status=partial_outage] .word,li[data-status=major_outage] .word{color:#b71c1c}li[data-status=under_maintenance] .word{color:#0d47a1}\
-.word{font-weight:600}footer{margin-top:2rem;color:#555;font-size:.9rem}a{color:#0b57d0}\
+.word{font-weight:600}.incident{border:1px solid #ccc;border-left:6px solid #b71c1c;border-radius:6px;padding:0 1rem;margin:.75rem 0}\
+.incident[data-state=resolved],.incident[data-state=completed]{border-left-color:#2e7d32}\
+.incident[data-state=scheduled],.incident[data-state=in_progress],.incident[data-state=verifying]{border-left-color:#0d47a1}\
+.incident h3{font-size:1rem;margin:.75rem 0 .25rem}.incident ol{padding-left:1.25rem}.incident li{display:list-item;border:0;padding:.25rem 0}\
+.state{font-weight:600}footer{margin-top:2rem;color:#555;font-size:.9rem}a{color:#0b57d0}\
 @media (prefers-color-scheme:dark){body{background:#121212;color:#e8e8e8}ul{border-color:#444}li{border-color:#333}\
 li small,footer{color:#bbb}a{color:#8ab4f8}li[data-status=operational] .word{color:#81c784}\
 li[data-status=degraded_performance] .word,li[data-status=unknown] .word{color:#ffb74d}\
@@ -278,6 +516,8 @@ mod tests {
                     since_ms: 1_799_999_000_000,
                 })
                 .collect(),
+            incidents: Vec::new(),
+            public_url: "https://status.example.test/".into(),
         }
     }
 
@@ -341,6 +581,88 @@ mod tests {
         assert!(html.contains(&format!("<script>{STALE_SCRIPT}</script>")));
     }
 
+    /// Where `ours` lacks a key `example` has, or has another JSON type (null stands in for
+    /// any type on either side: Statuspage's example has nulls where ours has values).
+    fn shape_mismatches(example: &Value, ours: &Value, at: &str, out: &mut Vec<String>) {
+        match (example, ours) {
+            (Value::Null, _) | (_, Value::Null) => {}
+            (Value::Object(e), Value::Object(o)) => {
+                for (k, v) in e {
+                    match o.get(k) {
+                        Some(mine) => shape_mismatches(v, mine, &format!("{at}.{k}"), out),
+                        None => out.push(format!("{at}.{k} missing")),
+                    }
+                }
+            }
+            (Value::Array(e), Value::Array(o)) => {
+                if let (Some(e), Some(o)) = (e.first(), o.first()) {
+                    shape_mismatches(e, o, &format!("{at}[0]"), out);
+                } else if !e.is_empty() {
+                    out.push(format!("{at} is empty; the example has items"));
+                }
+            }
+            (Value::String(_), Value::String(_)) | (Value::Number(_), Value::Number(_)) | (Value::Bool(_), Value::Bool(_)) => {}
+            (e, o) => out.push(format!("{at}: the example has {e}, ours {o}")),
+        }
+    }
+
+    fn incident(key: &str, kind: IncidentKind, state: IncidentState) -> Incident {
+        let update = app::model::IncidentUpdate {
+            key: key.into(),
+            incident: key.into(),
+            kind,
+            state,
+            title: "DB <upgrade>".into(),
+            body: "Read-only for an hour & then back.".into(),
+            components: vec!["Website".into()],
+            impact: Impact::PartialOutage,
+            starts_ms: Some(1_800_000_000_000),
+            ends_ms: Some(1_800_003_600_000),
+            by: "alice".into(),
+            at_ms: 1_799_999_000_000,
+            written_on: "sjc-1".into(),
+            pending_replay: false,
+        };
+        crate::incidents::evaluate::fold(&[update]).remove(0)
+    }
+
+    #[test]
+    fn summary_json_has_every_key_of_statuspages_own_example() {
+        let example: Value = serde_json::from_str(include_str!("statuspage-summary.example.json")).unwrap();
+        let mut p = page(&[("Website", None, ComponentStatus::PartialOutage)]);
+        p.incidents = vec![
+            incident("inc-1", IncidentKind::Incident, IncidentState::Identified),
+            incident("mnt-1", IncidentKind::Maintenance, IncidentState::Scheduled),
+        ];
+        let mut wrong = Vec::new();
+        shape_mismatches(&example, &p.summary(), "summary", &mut wrong);
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        // The comparison itself finds a missing key.
+        let mut bare = p.summary();
+        bare["incidents"][0].as_object_mut().unwrap().remove("shortlink");
+        let mut found = Vec::new();
+        shape_mismatches(&example, &bare, "summary", &mut found);
+        assert_eq!(found, vec!["summary.incidents[0].shortlink missing".to_string()]);
+    }
+
+    #[test]
+    fn the_feed_has_one_entry_per_incident_with_a_stable_id_and_escaped_text() {
+        let mut p = page(&[("Website", None, ComponentStatus::PartialOutage)]);
+        p.incidents = vec![incident("inc-1", IncidentKind::Incident, IncidentState::Identified)];
+        let feed = p.feed();
+        assert!(feed.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""), "{feed}");
+        assert_eq!(feed.matches("<entry>").count(), 1);
+        assert!(feed.contains(&format!("<id>{}</id>", uuid_of("inc-1"))), "{feed}");
+        assert!(feed.contains("<title>[Identified] DB &lt;upgrade&gt;</title>"), "{feed}");
+        assert!(feed.contains("href=\"https://status.example.test/#incident-inc-1\""), "{feed}");
+        assert!(feed.contains("Read-only for an hour &amp;amp; then back."), "escaped in HTML, then in XML: {feed}");
+        assert_eq!(uuid_of("inc-1"), uuid_of("inc-1"));
+        assert_ne!(uuid_of("inc-1"), uuid_of("inc-2"));
+        let html = p.html();
+        assert!(html.contains("<h2>Active incidents</h2>") && html.contains("id=\"incident-inc-1\""), "{html}");
+        assert!(html.contains("Read-only for an hour &amp; then back."), "{html}");
+    }
+
     #[test]
     fn the_badge_says_the_overall_status() {
         let svg = page(&[("Website", None, ComponentStatus::Operational)]).badge();
@@ -352,7 +674,7 @@ mod tests {
     fn writing_puts_every_file_where_nginx_reads_it() {
         let dir = tempfile::tempdir().unwrap();
         page(&[("Website", None, ComponentStatus::Operational)]).write(&dir.path().join("status")).unwrap();
-        for file in ["index.html", "badge.svg", "api/v2/summary.json", "api/v2/status.json", "api/v2/components.json"] {
+        for file in crate::cli::STATUS_FILES {
             assert!(dir.path().join("status").join(file).is_file(), "{file}");
         }
         let status: Value = serde_json::from_slice(&std::fs::read(dir.path().join("status/api/v2/status.json")).unwrap()).unwrap();

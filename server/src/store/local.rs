@@ -32,6 +32,21 @@ pub struct DnsRow {
     pub answers: Vec<String>,
 }
 
+/// One stored observation of any kind, as the timeline reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// `health`, `dns` or `replication`.
+    pub kind: String,
+    /// The host, record key (`www.example.test A`) or `cluster/host`.
+    pub subject: String,
+    /// When (unix milliseconds).
+    pub at_ms: i64,
+    /// Whether the check passed.
+    pub ok: bool,
+    /// Health: the answer in words; DNS and replication: JSON with `status` and `detail`.
+    pub detail: String,
+}
+
 /// One stored health observation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthRow {
@@ -231,7 +246,7 @@ impl LocalStore {
     /// Runs `change` and, when it makes something, appends the audit entry it returns to this
     /// instance's own chain, all in one transaction. BEGIN IMMEDIATE: the chain's last entry is
     /// read and extended under SQLite's write lock.
-    async fn with_local_entry<T>(
+    pub(super) async fn with_local_entry<T>(
         &self,
         doing: &'static str,
         change: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> Result<Option<(T, crate::audit::NewAuditEntry)>, sqlx::Error>,
@@ -467,6 +482,22 @@ impl LocalStore {
         .await
         .map_err(query_error("reading health history"))?;
         Ok(rows.iter().map(|r| HealthRow { at_ms: r.get(0), ok: r.get(1), latency_ms: r.get(2), detail: r.get(3) }).collect())
+    }
+
+    /// Health, DNS and replication observations in `[from_ms, to_ms)` by subject, oldest first
+    /// (at most `limit`), for the timeline.
+    pub async fn observations_between(&self, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<Observed>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, subject, at_ms, ok, detail FROM observations \
+             WHERE at_ms >= ? AND at_ms < ? AND kind IN ('health', 'dns', 'replication') ORDER BY kind, subject, at_ms, id LIMIT ?",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error("reading observations for the timeline"))?;
+        Ok(rows.iter().map(|r| Observed { kind: r.get(0), subject: r.get(1), at_ms: r.get(2), ok: r.get(3), detail: r.get(4) }).collect())
     }
 
     /// Deletes observations older than `before_ms`; returns how many.

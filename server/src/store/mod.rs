@@ -1,15 +1,16 @@
 //! Storage: control state (shared, replicated in production) and local state (per instance).
 
 mod control;
+mod incident_journal;
 mod local;
 mod outbox;
 
 pub use crate::audit::{AuditEntry, NewAuditEntry};
 pub use control::{
-    AckRecord, ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UserChange,
-    UserRecord,
+    AckRecord, ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UpdateReplay,
+    UserChange, UserRecord,
 };
-pub use local::{BacklogRow, BreakGlass, DnsRow, HealthRow, LocalStore};
+pub use local::{BacklogRow, BreakGlass, DnsRow, HealthRow, LocalStore, Observed};
 pub use outbox::{OutboxRow, PENDING_PER_RECEIVER};
 
 /// A store failure, naming which store and what it was doing.

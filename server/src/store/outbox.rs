@@ -132,6 +132,20 @@ impl LocalStore {
         Ok(rows.iter().map(row).collect())
     }
 
+    /// Notices made in `[from_ms, to_ms)`, oldest first (at most `limit`), for the timeline.
+    pub async fn outbox_between(&self, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM alert_outbox WHERE created_ms >= $1 AND created_ms < $2 ORDER BY created_ms, key LIMIT $3"
+        ))
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(limit)
+        .fetch_all(&self.pool())
+        .await
+        .map_err(failed("reading alert notices for the timeline"))?;
+        Ok(rows.iter().map(row).collect())
+    }
+
     /// Keeps what this instance has told its direct receivers as firing, replacing the last.
     pub async fn told_keep(&self, told: &[app::model::AlertSeen], now_ms: i64) -> Result<(), StoreError> {
         let json = serde_json::to_string(told).unwrap_or_else(|_| "[]".into());

@@ -67,6 +67,66 @@ pub async fn peer_report(State(state): State<AppState>) -> Json<app::vantage::Va
     Json(report)
 }
 
+/// Query of `GET /api/v1/timeline`: the window (UTC `2026-12-07 02:00`, or unix
+/// milliseconds) and `format=markdown` for the post-mortem's text.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimelineQuery {
+    from: String,
+    to: String,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    format: Option<String>,
+}
+
+impl TimelineQuery {
+    fn window(&self) -> Result<(i64, i64), ApiError> {
+        let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+        let (from, to) = match (self.from_ms, self.to_ms) {
+            (Some(f), Some(t)) => (f, t),
+            (None, None) => app::format::window(&self.from, &self.to, crate::clock::now_ms()).map_err(invalid)?,
+            _ => return Err(invalid("give both from_ms and to_ms, or neither".into())),
+        };
+        crate::timeline::check_window(from, to).map_err(invalid)
+    }
+}
+
+/// `GET /api/v1/timeline`: every event of the window from every vantage, as JSON, or with
+/// `format=markdown` as the post-mortem's timeline.
+pub async fn timeline(State(state): State<AppState>, Query(q): Query<TimelineQuery>) -> Response {
+    let window = match q.window() {
+        Ok(w) => w,
+        Err(e) => return e.respond(false),
+    };
+    let t = state.console.timeline(window.0, window.1).await;
+    match q.format.as_deref() {
+        None | Some("json") => Json(t).into_response(),
+        Some("markdown") => {
+            let text = crate::timeline::evaluate::markdown(&t, "Incident timeline");
+            ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], text).into_response()
+        }
+        Some(other) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("format {other:?}: json or markdown")).respond(false)
+        }
+    }
+}
+
+/// `GET /api/v1/peer/timeline?from_ms=&to_ms=`: what this instance itself saw, for a peer
+/// merging its timeline (at most [`crate::timeline::PEER_EVENTS`] events).
+pub async fn peer_timeline(State(state): State<AppState>, Query(q): Query<TimelineQuery>) -> Response {
+    let (from, to) = match q.window() {
+        Ok(w) => w,
+        Err(e) => return e.respond(false),
+    };
+    match state.console.own_timeline(from, to).await {
+        Ok(mut events) => {
+            events.truncate(crate::timeline::PEER_EVENTS);
+            Json(events).into_response()
+        }
+        Err(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string()).retry_after(30).respond(false),
+    }
+}
+
 /// Query of `GET /api/v1/topology`: the Topology page's host filters and page.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,6 +15,7 @@ pub mod front;
 pub mod gate;
 pub mod headers;
 pub mod host;
+pub mod incidents;
 pub mod login;
 pub mod metrics;
 pub mod page_cache;

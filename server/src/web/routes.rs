@@ -6,7 +6,7 @@
 //! A request that no route claims (a file under the site root, a 404) gets [`unrouted`]'s
 //! policy: it needs a session, and writes need the most.
 
-use super::{actions, api, events, login, silences, users, AppState};
+use super::{actions, api, events, incidents, login, silences, users, AppState};
 use app::auth::Permission;
 use axum::extract::Request;
 use axum::http::Method;
@@ -121,6 +121,8 @@ pub fn table() -> Vec<Route> {
         route(M::POST, "/api/v1/actions/{id}/{verb}", Policy::writes(Operate), post(actions::api_decide)),
         route(M::POST, "/api/v1/loaders/{name}/report", Policy::writes_anywhere(Loader), post(api::push_report)),
         route(M::GET, crate::peers::REPORT_PATH, Policy::reads(Peer), get(api::peer_report)),
+        route(M::GET, crate::timeline::PEER_PATH, Policy::reads(Peer), get(api::peer_timeline)),
+        route(M::GET, "/api/v1/timeline", Policy::reads(Read), get(api::timeline)),
         route(M::GET, app::live::EVENTS_PATH, Policy::reads(Read), get(events::events)),
         route(M::POST, "/login", Policy::writes_anywhere(Public), post(login::login)),
         route(M::POST, "/logout", Policy::writes_anywhere(Read), post(login::logout)),
@@ -136,6 +138,10 @@ pub fn table() -> Vec<Route> {
         route(M::POST, "/api/v1/alerts/acknowledge", Policy::writes(Operate), post(silences::acknowledge)),
         route(M::POST, "/alerts/receivers/{name}/test", Policy::writes_anywhere(Operate), post(silences::test_receiver)),
         route(M::POST, "/api/v1/alerts/receivers/{name}/test", Policy::writes_anywhere(Operate), post(silences::test_receiver)),
+        // Incident updates run on a secondary too: there they are break-glass (or refused).
+        route(M::GET, "/api/v1/incidents", Policy::reads(Read), get(incidents::list)),
+        route(M::POST, "/incidents", Policy::writes_anywhere(Operate), post(incidents::post)),
+        route(M::POST, "/api/v1/incidents", Policy::writes_anywhere(Operate), post(incidents::post)),
         route(M::POST, "/admin/users", Policy::writes(Manage), post(users::add)),
         route(M::POST, "/admin/users/{name}/{verb}", Policy::writes(Manage), post(users::standing)),
     ]
@@ -268,6 +274,8 @@ mod tests {
             (Method::POST, "/api/v1/actions/7/approve", Access::Operate, false, false),
             (Method::POST, "/actions/break-glass/k-1/approve", Access::Operate, true, false),
             (Method::POST, "/actions/3/cancel", Access::Operate, false, false),
+            (Method::POST, "/incidents", Access::Operate, true, false),
+            (Method::GET, "/incidents", Access::Read, true, true),
             (Method::POST, "/admin/users/bob/disable", Access::Manage, false, false),
             (Method::GET, "/pkg/crowsnest.js", Access::Public, true, false),
             (Method::POST, "/pkg/crowsnest.js", Access::Manage, false, false),

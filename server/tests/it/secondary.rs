@@ -38,6 +38,7 @@ fn estate(name: &str, region: &str, data: &Path, control_db: &str, hash: &str, n
         &b.site("web", false)
             .site("api", true)
             .hostname("www.example.test", Tier::WebLb, Some("web"))
+            .push_in("status_page", "components", &[("name", "Website".into()), ("manual", true.into())])
             .user("alice", Role::Oncall, hash)
             .user("carol", Role::Oncall, hash),
     )
@@ -146,6 +147,32 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     let page = alice.get(format!("{sin_base}/actions")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Break-glass is closed: the primary db-sjc accepts writes"), "the form says why it is closed");
 
+    // Telling the public from a secondary is break-glass too: refused while the primary answers.
+    let incident = |key: &str, title: &str| {
+        vec![
+            ("csrf", token.clone()),
+            ("key", key.to_string()),
+            ("kind", "incident".to_string()),
+            ("title", title.to_string()),
+            ("components", "Website".to_string()),
+            ("state", "investigating".to_string()),
+            ("impact", "major_outage".to_string()),
+            ("body", "San Jose is unreachable; Singapore and Amsterdam serve.".to_string()),
+        ]
+    };
+    let r = alice.post(format!("{sin_base}/incidents")).form(&incident("inc-sin-1", "Primary region lost")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("the primary db-sjc accepts writes"));
+    // On the primary it is an ordinary post, replicated to every region.
+    let sjc_token = csrf_in(&at_sjc.get(format!("{sjc_base}/incidents")).send().await.unwrap().text().await.unwrap()).unwrap();
+    let mut on_primary = incident("inc-sjc-1", "Slow checkout");
+    on_primary[0].1 = sjc_token;
+    assert_eq!(at_sjc.post(format!("{sjc_base}/incidents")).form(&on_primary).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    eventually(Duration::from_secs(20), "the primary's incident to reach the standby", || async {
+        replica.incident_updates(0).await.ok()?.iter().any(|u| u.key == "inc-sjc-1").then_some(())
+    })
+    .await;
+
     // The primary region is lost: its console and its database stop.
     primary.stop().await;
     let cluster = tokio::task::spawn_blocking(move || {
@@ -169,6 +196,23 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     assert!(html.contains("data-pending-replay=\"true\""), "the page says it waits for replay");
     assert!(html.contains("maintenance on by alice at "), "and what waits");
     assert!(!replica.sites().await.unwrap().iter().any(|s| s.state.on), "nothing reached the control store yet");
+
+    // An incident posted here now is break-glass: journaled, on this region's status page at
+    // once (as a manual component's outage), replayed later; posting it twice is one update.
+    for _ in 0..2 {
+        let r = alice.post(format!("{sin_base}/incidents")).form(&incident("inc-sin-1", "Primary region lost")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let summary_file = dir.path().join("sin/edge/status/api/v2/summary.json");
+    let summary = eventually(Duration::from_secs(20), "the break-glass incident on Singapore's status page", || async {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary_file).ok()?).ok()?;
+        v["incidents"].as_array()?.iter().any(|i| i["name"] == "Primary region lost").then_some(v)
+    })
+    .await;
+    assert_eq!(summary["components"][0]["crowsnest_status"], "major_outage", "{summary}");
+    let html = alice.get(format!("{sin_base}/incidents")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("pending replay"), "the Incidents page says it waits for replay");
+    assert!(!replica.incident_updates(0).await.unwrap().iter().any(|u| u.key == "inc-sin-1"), "not in the control store yet");
 
     // A two-person site still needs a second on-call: alice's change waits, she cannot agree
     // to it herself, carol can; then it reaches the edge.
@@ -237,6 +281,22 @@ async fn a_secondary_reads_the_replica_refuses_writes_and_follows_a_promotion() 
     };
     assert_eq!(promoted.replay(&again, "sin-1", crowsnest::clock::now_ms()).await.unwrap(), crowsnest::store::Replay::AlreadyReplayed);
     assert_eq!(promoted.audit_chain().await.unwrap().len(), replayed.len());
+    // The incident update is replayed exactly once, next to the one the primary kept.
+    let chain = eventually(Duration::from_secs(20), "the incident update to be replayed", || async {
+        let chain = promoted.audit_chain().await.ok()?;
+        chain.iter().any(|e| e.entry.action == "incident.replayed").then_some(chain)
+    })
+    .await;
+    assert_eq!(chain.iter().filter(|e| e.entry.action == "incident.replayed").count(), 1);
+    let updates = promoted.incident_updates(0).await.unwrap();
+    assert_eq!(updates.iter().filter(|u| u.key == "inc-sin-1").count(), 1);
+    assert!(updates.iter().any(|u| u.key == "inc-sjc-1" && u.written_on == "sjc-1"));
+    let sin_update = updates.iter().find(|u| u.key == "inc-sin-1").unwrap().clone();
+    assert_eq!((sin_update.by.as_str(), sin_update.written_on.as_str()), ("alice", "sin-1"));
+    assert_eq!(
+        promoted.replay_incident_update(&sin_update, crowsnest::clock::now_ms()).await.unwrap(),
+        crowsnest::store::UpdateReplay::AlreadyReplayed
+    );
 
     // A journal naming someone the primary does not know (a forged or stale secondary) is
     // recorded and refused, never applied; a clock ahead of the primary's is taken as now.

@@ -4,16 +4,19 @@
 //! backend has its own migrations because DDL differs (autoincrement, trigger syntax).
 //!
 //! One file per concept: the store itself here (opening, migrating, the write guard, the audit
-//! key and head), then [`users`], [`sites`], [`requests`], [`audit`], [`records`] and
-//! [`silences`].
+//! key and head), then [`users`], [`sites`], [`requests`], [`audit`], [`records`],
+//! [`silences`] and [`incidents`].
 
 mod audit;
+pub(super) mod incidents;
 mod records;
 mod requests;
 mod silences;
 mod sites;
 mod users;
 
+pub use incidents::UpdateReplay;
+pub(super) use incidents::{update_from_row, UPDATE_COLUMNS};
 pub use records::DesiredRecord;
 pub use requests::{NewActionRequest, Replay, Transition};
 pub use silences::AckRecord;

@@ -15,6 +15,7 @@ mod alerting;
 mod backlog;
 mod certificates;
 mod dns;
+mod incidents;
 mod live;
 mod metrics;
 mod pages;
