@@ -40,6 +40,17 @@ fn clip(text: &str, n: usize) -> String {
     }
 }
 
+/// A health answer as people say it: `Http(200)` → `HTTP 200`, `TcpConnected` → `TCP connected`.
+fn answer_words(detail: &str) -> String {
+    if let Some(code) = detail.strip_prefix("Http(").and_then(|d| d.strip_suffix(')')) {
+        return format!("HTTP {code}");
+    }
+    match detail {
+        "TcpConnected" => "TCP connected".to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Status changes in `rows` (sorted by kind, subject, time): a host that stops or starts
 /// answering, each stored DNS change (the DNS engine stores changes only), a replica whose status
 /// word moves. A subject failing at the window's first row is reported as already failing.
@@ -71,7 +82,7 @@ pub fn status_changes(rows: &[Observed], labels: &BTreeMap<String, String>, seen
         let text = match (r.kind.as_str(), word.as_str()) {
             ("health", "down") if first => format!("{name} is not answering: {}", clip(&r.detail, 160)),
             ("health", "down") => format!("{name} stops answering: {}", clip(&r.detail, 160)),
-            ("health", _) => format!("{name} answers again ({})", clip(&r.detail, 80)),
+            ("health", _) => format!("{name} answers again ({})", clip(&answer_words(&r.detail), 80)),
             (_, _) => {
                 let detail = serde_json::from_str::<serde_json::Value>(&r.detail)
                     .ok()
@@ -96,13 +107,9 @@ pub fn alert_events(alerts: &[Alert], from_ms: i64, to_ms: i64, seen: &Vantage<'
     for a in alerts {
         let labels = a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
         let subject = format!("{} {labels}", a.name);
+        // The summary is the latest round's words, not the firing moment's: the labels say what.
         if let Some(at) = a.fired_ms.filter(|t| (from_ms..to_ms).contains(t)) {
-            out.push(seen.event(
-                at,
-                EventKind::Alert,
-                &subject,
-                format!("alert {} fires ({}): {}", a.name, a.severity, clip(&a.summary, 200)),
-            ));
+            out.push(seen.event(at, EventKind::Alert, &subject, format!("alert {} fires ({}, {labels})", a.name, a.severity)));
         }
         if let Some(at) = a.resolved_ms.filter(|t| (from_ms..to_ms).contains(t)) {
             out.push(seen.event(at, EventKind::Alert, &subject, format!("alert {} resolves ({labels})", a.name)));
@@ -155,7 +162,8 @@ pub fn audit_events(entries: &[AuditEntry], seen: &Vantage<'_>) -> Vec<TimelineE
         .map(|e| {
             let e = &e.entry;
             let reason = if e.reason.is_empty() { String::new() } else { format!(": \"{}\"", clip(&e.reason, 120)) };
-            seen.event(e.at_ms, EventKind::Action, &e.target, format!("{} {} {}{reason}", e.actor, e.action, e.target))
+            let target = if e.target == e.actor || e.target.is_empty() { String::new() } else { format!(" {}", e.target) };
+            seen.event(e.at_ms, EventKind::Action, &e.target, format!("{} {}{target}{reason}", e.actor, e.action))
         })
         .collect()
 }
@@ -199,7 +207,7 @@ fn clock(ms: i64) -> String {
 /// ("21:30:05 www.example.test A: wrong_tier (…), seen from sin-1 (Singapore)").
 pub fn markdown(t: &Timeline, title: &str) -> String {
     let mut out =
-        format!("# {title}\n\n{} to {} (UTC), {} events.\n\n", app::format::utc(t.from_ms), app::format::utc(t.to_ms), t.events.len());
+        format!("# {title}\n\n{} to {}, {} events.\n\n", app::format::utc(t.from_ms), app::format::utc(t.to_ms), t.events.len());
     let asked: Vec<String> = t
         .vantages
         .iter()
@@ -253,6 +261,8 @@ mod tests {
             (vec![obs("health", "lb2", 1, true, "200"), obs("health", "lb2", 2, false, "connection refused"), obs("health", "lb2", 3, false, "x"), obs("health", "lb2", 4, true, "200 in 3 ms")],
              vec!["lb2 stops answering: connection refused", "lb2 answers again (200 in 3 ms)"]),
             (vec![obs("health", "lb1", 1, false, "timed out")], vec!["lb1 (api_lb, San Jose) is not answering: timed out"]),
+            (vec![obs("health", "db1", 1, false, "refused"), obs("health", "db1", 2, true, "TcpConnected"), obs("health", "web1", 1, false, "x"), obs("health", "web1", 2, true, "Http(200)")],
+             vec!["db1 is not answering: refused", "db1 answers again (TCP connected)", "web1 is not answering: x", "web1 answers again (HTTP 200)"]),
             // Two hosts: the second's first row is its own start.
             (vec![obs("health", "lb1", 1, false, "timed out"), obs("health", "lb2", 2, true, "200")], vec!["lb1 (api_lb, San Jose) is not answering: timed out"]),
             (vec![obs("dns", "www.example.test A", 5, false, &dns("wrong_tier", "www resolves to lb1 (API tier, San Jose)")), obs("dns", "www.example.test A", 9, false, &dns("missing", ""))],
@@ -266,6 +276,53 @@ mod tests {
         }
         let one = status_changes(&[obs("health", "lb1", 7, false, "x")], &labels, &SEEN).remove(0);
         assert_eq!((one.at_ms, one.vantage.as_str(), one.region.as_str(), one.kind), (7, "sin-1", "Singapore", EventKind::Status));
+    }
+
+    #[test]
+    fn alerts_in_the_window_fire_and_resolve_and_actions_say_who() {
+        let alert = Alert {
+            name: "HostDown".into(),
+            severity: "critical".into(),
+            labels: vec![("host".into(), "lb2".into())],
+            summary: "the latest round's words".into(),
+            state: app::model::AlertState::Resolved,
+            link: String::new(),
+            runbook: None,
+            since_ms: 9,
+            fired_ms: Some(10),
+            resolved_ms: Some(30),
+            seen_from: vec![],
+            fingerprint: "f".into(),
+            silenced: None,
+            acknowledged: None,
+        };
+        let texts = |from, to| {
+            alert_events(std::slice::from_ref(&alert), from, to, &SEEN).into_iter().map(|e| (e.at_ms, e.text)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            texts(0, 40),
+            vec![(10, "alert HostDown fires (critical, host=lb2)".to_string()), (30, "alert HostDown resolves (host=lb2)".to_string())]
+        );
+        assert_eq!(texts(11, 30), vec![], "the window is [from, to)");
+        let entry = |actor: &str, action: &str, target: &str, reason: &str| AuditEntry {
+            seq: 1,
+            entry: crate::store::NewAuditEntry {
+                at_ms: 5,
+                actor: actor.into(),
+                action: action.into(),
+                target: target.into(),
+                reason: reason.into(),
+                detail: String::new(),
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let got: Vec<String> =
+            audit_events(&[entry("bob", "login", "bob", ""), entry("alice", "maintenance_on.executed", "web", "www hangs")], &SEEN)
+                .into_iter()
+                .map(|e| e.text)
+                .collect();
+        assert_eq!(got, vec!["bob login".to_string(), "alice maintenance_on.executed web: \"www hangs\"".to_string()]);
     }
 
     #[test]

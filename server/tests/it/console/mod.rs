@@ -21,6 +21,7 @@ mod metrics;
 mod pages;
 mod receivers;
 mod silences;
+mod timeline;
 
 const DEMO: &str = include_str!("../../../../deploy/demo.toml");
 
@@ -57,11 +58,11 @@ pub(super) fn estate_with(block: u8, data_dir: &Path, postgres: bool) -> config:
     estate
 }
 
-/// A loopback block no other test in this run uses: room for 20 tests (n = 0..=19) per
-/// process, always within 127.20–127.239 (the old formula overflowed a u8 for some pids).
+/// A loopback block no other test in this run uses: room for 23 tests (n = 0..=22) per
+/// process, always within 127.20–127.249 (the old formula overflowed a u8 for some pids).
 pub(super) fn block(n: u8) -> u8 {
-    assert!(n < 20, "block {n}: widen the stride in `block` for more tests");
-    20 + (std::process::id() % 11) as u8 * 20 + n
+    assert!(n < 23, "block {n}: widen the stride in `block` for more tests");
+    20 + (std::process::id() % 10) as u8 * 23 + n
 }
 
 pub(super) async fn start(n: u8) -> (Server, tempfile::TempDir) {
