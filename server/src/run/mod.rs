@@ -216,7 +216,7 @@ impl Server {
                 console.clone(),
                 estate.clone(),
                 clocks.clone(),
-                control.clone(),
+                (control.clone(), local.clone()),
                 incidents.clone(),
                 dir,
             ));

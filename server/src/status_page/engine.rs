@@ -23,7 +23,7 @@ pub fn start(
     source: Arc<dyn Snapshots>,
     estate: Arc<Estate>,
     engines: Vec<Arc<crate::engines::Engine>>,
-    control: crate::store::ControlStore,
+    (control, local): (crate::store::ControlStore, crate::store::LocalStore),
     incidents: crate::incidents::IncidentService,
     dir: PathBuf,
 ) -> JoinHandle<()> {
@@ -32,9 +32,15 @@ pub fn start(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sites: Vec<SiteRecord> = Vec::new();
         let mut since: BTreeMap<String, (ComponentStatus, i64)> = BTreeMap::new();
+        let interval_ms = estate.probes.interval_seconds.max(1) as i64 * 1000;
+        let mut last_tick: Option<i64> = None;
         loop {
             ticker.tick().await;
             let now = crate::clock::now_ms();
+            // The time since the last publication, at most three intervals (a stall is not
+            // time the component was seen in any state).
+            let elapsed = last_tick.map_or(interval_ms, |t| (now - t).clamp(0, 3 * interval_ms));
+            last_tick = Some(now);
             match control.sites().await {
                 Ok(read) => sites = read,
                 // The last read stays: a replica's hiccup is not the end of a maintenance.
@@ -42,7 +48,8 @@ pub fn start(
             }
             let clocks: Vec<EngineSnapshot> = engines.iter().map(|e| e.snapshot()).collect();
             let told = incidents.incidents();
-            let page = page(&estate, &source.snapshot(now), &sites, &clocks, &told, &mut since, now);
+            let mut page = page(&estate, &source.snapshot(now), &sites, &clocks, &told, &mut since, now);
+            keep_uptime(&local, &mut page, elapsed, now).await;
             incidents.published(now, page.components.iter().map(Shown::public).collect());
             // A handful of small files, written atomically: quick enough for the runtime.
             if let Err(e) = page.write(&dir) {
@@ -50,6 +57,37 @@ pub fn start(
             }
         }
     })
+}
+
+/// Adds this interval to each component's day in the local store and puts the last 90 days
+/// on the page. A store that fails leaves the page without bars, never without statuses.
+async fn keep_uptime(local: &crate::store::LocalStore, page: &mut Page, elapsed_ms: i64, now_ms: i64) {
+    let today = now_ms.div_euclid(86_400_000);
+    let rows: Vec<(String, i64, i64, i64, &str, i64)> = page
+        .components
+        .iter()
+        .map(|c| {
+            let (measured, up) = match evaluate::counts_up(c.status) {
+                Some(up) => (elapsed_ms, if up { elapsed_ms } else { 0 }),
+                None => (0, 0),
+            };
+            (c.name.clone(), today, measured, up, c.status.word(), c.status as i64)
+        })
+        .collect();
+    if let Err(e) = local.add_component_time(today, &rows).await {
+        tracing::warn!(error = %e, "status page: cannot keep the uptime history");
+        return;
+    }
+    match local.component_days().await {
+        Ok(days) => {
+            for c in &mut page.components {
+                let mine: Vec<(i64, i64, i64, &str)> =
+                    days.iter().filter(|d| d.component == c.name).map(|d| (d.day, d.measured_ms, d.up_ms, d.worst.as_str())).collect();
+                c.uptime = Some(evaluate::uptime(&mine, today));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "status page: cannot read the uptime history"),
+    }
 }
 
 /// What each member of `c` is now, whether a site it names (or a scheduled maintenance) has it
@@ -126,7 +164,14 @@ pub fn page(
             if entry.0 != status {
                 *entry = (status, now_ms);
             }
-            Shown { name: c.name.clone(), group: c.group.clone(), description: c.description.clone(), status, since_ms: entry.1 }
+            Shown {
+                name: c.name.clone(),
+                group: c.group.clone(),
+                description: c.description.clone(),
+                status,
+                since_ms: entry.1,
+                uptime: None,
+            }
         })
         .collect();
     Page {

@@ -16,7 +16,7 @@ use app::model::{Impact, Status};
 use serde::Serialize;
 
 /// A component's status: Statuspage's five words and `unknown`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum ComponentStatus {
@@ -113,6 +113,50 @@ pub fn component(members: &Members, stale: bool) -> ComponentStatus {
     }
 }
 
+/// How many days the uptime bar shows.
+pub const UPTIME_DAYS: i64 = 90;
+
+/// Whether time in `status` counts as up for the uptime figure: operational, degraded
+/// performance and announced maintenance do; partial and major outages do not; unknown time is
+/// not counted at all (no data is neither up nor down).
+pub fn counts_up(status: ComponentStatus) -> Option<bool> {
+    match status {
+        ComponentStatus::Unknown => None,
+        ComponentStatus::Operational | ComponentStatus::DegradedPerformance | ComponentStatus::UnderMaintenance => Some(true),
+        ComponentStatus::PartialOutage | ComponentStatus::MajorOutage => Some(false),
+    }
+}
+
+/// One day's bar: the worst status seen that day, none without data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bar {
+    /// Days since 1970-01-01, UTC.
+    pub day: i64,
+    /// The worst status that day.
+    pub worst: Option<ComponentStatus>,
+}
+
+/// A component's last [`UPTIME_DAYS`] days and the share of the measured time it was up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uptime {
+    /// Oldest first, ending today.
+    pub bars: Vec<Bar>,
+    /// Up time over measured time, in percent; none without data.
+    pub percent: Option<f64>,
+}
+
+/// The uptime of one component from its stored days (`(day, measured ms, up ms, worst word)`),
+/// as of `today` (days since 1970-01-01, UTC).
+pub fn uptime(days: &[(i64, i64, i64, &str)], today: i64) -> Uptime {
+    let first = today - UPTIME_DAYS + 1;
+    let shown: Vec<&(i64, i64, i64, &str)> = days.iter().filter(|d| (first..=today).contains(&d.0)).collect();
+    let bars = (first..=today)
+        .map(|day| Bar { day, worst: shown.iter().find(|d| d.0 == day && d.1 > 0).and_then(|d| std::str::FromStr::from_str(d.3).ok()) })
+        .collect();
+    let (measured, up) = shown.iter().fold((0i64, 0i64), |(m, u), d| (m + d.1, u + d.2));
+    Uptime { bars, percent: (measured > 0).then(|| up as f64 * 100.0 / measured as f64) }
+}
+
 /// The page's overall indicator (Statuspage's `none`, `minor`, `major`, `critical`, and
 /// `maintenance`) and its description, from every component's status.
 pub fn indicator(components: &[ComponentStatus]) -> (&'static str, &'static str) {
@@ -197,6 +241,39 @@ mod tests {
         ];
         for (components, want) in table {
             assert_eq!(indicator(&components), want, "{components:?}");
+        }
+    }
+
+    #[test]
+    fn uptime_counts_measured_time_only_over_ninety_days() {
+        let today = 20_000;
+        #[rustfmt::skip]
+        let days = [
+            (today - 90, 1_000, 0, "major_outage"),          // 91 days ago: not shown
+            (today - 89, 1_000, 1_000, "operational"),        // the first bar
+            (today - 10, 1_000, 500, "partial_outage"),
+            (today - 5, 0, 0, "unknown"),                     // no measured time: no data
+            (today, 2_000, 2_000, "degraded_performance"),
+        ];
+        let u = uptime(&days, today);
+        assert_eq!(u.bars.len(), 90);
+        assert_eq!(u.bars[0], Bar { day: today - 89, worst: Some(Operational) });
+        assert_eq!(u.bars[79].worst, Some(PartialOutage));
+        assert_eq!(u.bars[84].worst, None);
+        assert_eq!(u.bars[89], Bar { day: today, worst: Some(DegradedPerformance) });
+        assert_eq!(u.bars.iter().filter(|b| b.worst.is_none()).count(), 87);
+        assert_eq!(u.percent, Some(3_500.0 * 100.0 / 4_000.0));
+        assert_eq!(uptime(&[], today).percent, None);
+        // (status) → counts as up, down or not at all
+        for (status, want) in [
+            (Operational, Some(true)),
+            (UnderMaintenance, Some(true)),
+            (DegradedPerformance, Some(true)),
+            (PartialOutage, Some(false)),
+            (MajorOutage, Some(false)),
+            (Unknown, None),
+        ] {
+            assert_eq!(counts_up(status), want, "{status:?}");
         }
     }
 

@@ -10,14 +10,14 @@
 //!   id that never changes (from its key, the same in every region);
 //! - `badge.svg`: the overall status as a badge.
 
-use super::evaluate::{indicator, ComponentStatus};
+use super::evaluate::{indicator, ComponentStatus, Uptime};
 use crate::html::escape;
 use app::model::{Impact, Incident, IncidentKind, IncidentState};
 use serde_json::{json, Value};
 use std::path::Path;
 
 /// One component as published.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Shown {
     /// Its public name.
     pub name: String,
@@ -29,6 +29,8 @@ pub struct Shown {
     pub status: ComponentStatus,
     /// Since when (unix milliseconds) it has had that status, as far as this instance knows.
     pub since_ms: i64,
+    /// Its last 90 days, as this instance saw them (none before its history is read).
+    pub uptime: Option<Uptime>,
 }
 
 impl Shown {
@@ -45,7 +47,7 @@ impl Shown {
 }
 
 /// Everything one publication says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// The page's title.
     pub title: String,
@@ -76,6 +78,41 @@ fn impact_word(i: &Incident) -> &'static str {
         (_, Impact::PartialOutage) => "major",
         (_, Impact::MajorOutage) => "critical",
     }
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn date(day: i64) -> String {
+    app::format::utc(day * 86_400_000).chars().take(10).collect()
+}
+
+/// The uptime in JSON: the figure and a bar a day, oldest first.
+fn uptime_json(u: &Uptime) -> Value {
+    let bars: Vec<Value> = u.bars.iter().map(|b| json!({"date": date(b.day), "status": b.worst.map(ComponentStatus::word)})).collect();
+    json!({"days": u.bars.len(), "percent": u.percent.map(|p| (p * 1000.0).round() / 1000.0), "bars": bars})
+}
+
+/// The uptime as the page shows it: a bar a day (its colour the worst status, its title the
+/// day and status) and the figure.
+fn uptime_html(u: &Uptime) -> String {
+    let figure = match u.percent {
+        Some(p) => format!("{} % up over {} days", trim_percent(p), u.bars.len()),
+        None => format!("No data yet for the last {} days", u.bars.len()),
+    };
+    let bars: String = u
+        .bars
+        .iter()
+        .map(|b| {
+            let (word, words) = b.worst.map_or(("none", "no data"), |w| (w.word(), w.words()));
+            format!("<span data-day=\"{word}\" title=\"{}: {words}\"></span>", date(b.day))
+        })
+        .collect();
+    format!("<div class=\"uptime\"><div class=\"bars\" role=\"img\" aria-label=\"{figure}\">{bars}</div><small>{figure}</small></div>")
+}
+
+/// A percentage with as many decimals as it needs (100, 99.95, 99.999).
+fn trim_percent(p: f64) -> String {
+    let s = format!("{p:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// An id in UUID form from a key: Atom wants an IRI that never changes, and a key is the same
@@ -144,7 +181,7 @@ impl Page {
                 "id": id("component", &c.name), "name": c.name, "status": c.status.statuspage_word(), "crowsnest_status": c.status.word(),
                 "created_at": time(0), "updated_at": time(c.since_ms), "position": position + 1, "description": c.description,
                 "showcase": true, "start_date": null, "group_id": c.group.as_deref().map(|g| id("group", g)), "page_id": page_id,
-                "group": false, "only_show_if_degraded": false,
+                "group": false, "only_show_if_degraded": false, "crowsnest_uptime": c.uptime.as_ref().map(uptime_json),
             }));
         }
         out
@@ -347,6 +384,12 @@ impl Page {
                 w = c.status.words(),
                 d = c.description.as_deref().map(|d| format!("<small>{}</small>", escape(d))).unwrap_or_default(),
             ));
+            if let Some(u) = &c.uptime {
+                // Inside the component's item, after its words.
+                rows.truncate(rows.len() - "</li>".len());
+                rows.push_str(&uptime_html(u));
+                rows.push_str("</li>");
+            }
         }
         if !rows.is_empty() {
             rows.push_str("</ul></section>");
@@ -488,7 +531,10 @@ li[data-status=partial_outage] .word,li[data-status=major_outage] .word{color:#b
 .incident[data-state=resolved],.incident[data-state=completed]{border-left-color:#2e7d32}\
 .incident[data-state=scheduled],.incident[data-state=in_progress],.incident[data-state=verifying]{border-left-color:#0d47a1}\
 .incident h3{font-size:1rem;margin:.75rem 0 .25rem}.incident ol{padding-left:1.25rem}.incident li{display:list-item;border:0;padding:.25rem 0}\
-.state{font-weight:600}footer{margin-top:2rem;color:#555;font-size:.9rem}a{color:#0b57d0}\
+.state{font-weight:600}.uptime{flex-basis:100%}.bars{display:flex;gap:1px;height:1.5rem;margin:.25rem 0}\
+.bars span{flex:1;min-width:1px;border-radius:1px;background:#8a8a8a}.bars span[data-day=operational]{background:#2e7d32}\
+.bars span[data-day=degraded_performance],.bars span[data-day=unknown]{background:#b26a00}.bars span[data-day=partial_outage]{background:#e65100}\
+.bars span[data-day=major_outage]{background:#b71c1c}.bars span[data-day=under_maintenance]{background:#1565c0}footer{margin-top:2rem;color:#555;font-size:.9rem}a{color:#0b57d0}\
 @media (prefers-color-scheme:dark){body{background:#121212;color:#e8e8e8}ul{border-color:#444}li{border-color:#333}\
 li small,footer{color:#bbb}a{color:#8ab4f8}li[data-status=operational] .word{color:#81c784}\
 li[data-status=degraded_performance] .word,li[data-status=unknown] .word{color:#ffb74d}\
@@ -514,6 +560,7 @@ mod tests {
                     description: Some(format!("{name} & co")),
                     status: *status,
                     since_ms: 1_799_999_000_000,
+                    uptime: None,
                 })
                 .collect(),
             incidents: Vec::new(),
@@ -661,6 +708,25 @@ mod tests {
         let html = p.html();
         assert!(html.contains("<h2>Active incidents</h2>") && html.contains("id=\"incident-inc-1\""), "{html}");
         assert!(html.contains("Read-only for an hour &amp; then back."), "{html}");
+    }
+
+    #[test]
+    fn each_component_has_its_ninety_day_bar_and_figure() {
+        let mut p = page(&[("Website", None, ComponentStatus::Operational)]);
+        let today = 1_800_000_000_000 / 86_400_000;
+        p.components[0].uptime =
+            Some(super::super::evaluate::uptime(&[(today - 1, 1000, 750, "partial_outage"), (today, 1000, 1000, "operational")], today));
+        let html = p.html();
+        assert!(html.contains("aria-label=\"87.5 % up over 90 days\""), "{html}");
+        assert!(html.contains("<span data-day=\"partial_outage\" title=\"2027-01-14: Partial outage\"></span><span data-day=\"operational\" title=\"2027-01-15: Operational\"></span></div>"), "{html}");
+        assert_eq!(html.matches("<span data-day=").count(), 90);
+        let summary = p.summary();
+        let u = &summary["components"][0]["crowsnest_uptime"];
+        assert_eq!((u["days"].as_u64(), u["percent"].as_f64()), (Some(90), Some(87.5)));
+        assert_eq!(u["bars"][89], json!({"date": "2027-01-15", "status": "operational"}));
+        assert_eq!(u["bars"][0], json!({"date": "2026-10-18", "status": null}));
+        assert_eq!(trim_percent(100.0), "100");
+        assert_eq!(trim_percent(99.95), "99.95");
     }
 
     #[test]

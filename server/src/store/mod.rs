@@ -1,11 +1,13 @@
 //! Storage: control state (shared, replicated in production) and local state (per instance).
 
+mod component_days;
 mod control;
 mod incident_journal;
 mod local;
 mod outbox;
 
 pub use crate::audit::{AuditEntry, NewAuditEntry};
+pub use component_days::{DayRow, DAYS_KEPT};
 pub use control::{
     AckRecord, ControlStore, DesiredRecord, NewActionRequest, Replay, ReplicaLag, SiteChange, SiteRecord, Transition, UpdateReplay,
     UserChange, UserRecord,

@@ -206,8 +206,7 @@ fn clock(ms: i64) -> String {
 /// The timeline as Markdown in the shape of a post-mortem: a heading per day, a line per event
 /// ("21:30:05 www.example.test A: wrong_tier (…), seen from sin-1 (Singapore)").
 pub fn markdown(t: &Timeline, title: &str) -> String {
-    let mut out =
-        format!("# {title}\n\n{} to {}, {} events.\n\n", app::format::utc(t.from_ms), app::format::utc(t.to_ms), t.events.len());
+    let mut out = format!("# {title}\n\n{} to {}, {} events.\n\n", app::format::utc(t.from_ms), app::format::utc(t.to_ms), t.events.len());
     let asked: Vec<String> = t
         .vantages
         .iter()

@@ -107,3 +107,22 @@ async fn what_was_told_is_kept_across_a_reopen() {
     assert_eq!(store.told_kept().await.unwrap(), vec![seen("lb2")]);
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_uptime_history_adds_up_keeps_the_worst_and_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("local.db")).await.unwrap();
+    // Two intervals on one day: the time adds up and the worse status stays.
+    store.add_component_time(10, &[("Website".into(), 10, 5_000, 0, "major_outage", 5)]).await.unwrap();
+    store.add_component_time(10, &[("Website".into(), 10, 5_000, 5_000, "operational", 0)]).await.unwrap();
+    let days = store.component_days().await.unwrap();
+    assert_eq!(days.len(), 1);
+    assert_eq!((days[0].measured_ms, days[0].up_ms, days[0].worst.as_str()), (10_000, 5_000, "major_outage"));
+    // A year of days: only the last DAYS_KEPT stay.
+    for day in 11..=400 {
+        store.add_component_time(day, &[("Website".into(), day, 1_000, 1_000, "operational", 0)]).await.unwrap();
+    }
+    let days = store.component_days().await.unwrap();
+    assert_eq!(days.len() as i64, crowsnest::store::DAYS_KEPT);
+    assert_eq!((days.first().unwrap().day, days.last().unwrap().day), (400 - crowsnest::store::DAYS_KEPT + 1, 400));
+}

@@ -203,8 +203,11 @@ async fn the_status_page_is_served_by_nginx_with_the_console_stopped() {
         let r = get("/api/v2/summary.json").await.ok()?;
         let v: serde_json::Value = serde_json::from_str(&r.text().await.ok()?).ok()?;
         let status = |name: &str| v["components"].as_array()?.iter().find(|c| c["name"] == name).map(|c| c["crowsnest_status"].clone());
-        (status("Website")? == "operational" && status("Checkout")? == "major_outage" && status("Both balancers")? == "partial_outage")
-            .then_some(v)
+        let judged =
+            status("Website")? == "operational" && status("Checkout")? == "major_outage" && status("Both balancers")? == "partial_outage";
+        // The page is written last (never newer than its data): wait for it too.
+        let html = get("/").await.ok()?.text().await.ok()?;
+        (judged && html.contains("<li data-status=\"major_outage\"><span class=\"name\">Checkout</span>")).then_some(v)
     })
     .await;
     assert_eq!(summary["status"]["indicator"], "critical");
@@ -227,6 +230,12 @@ async fn the_status_page_is_served_by_nginx_with_the_console_stopped() {
     let r = get("/badge.svg").await.unwrap();
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
     assert!(r.text().await.unwrap().contains("Major System Outage"));
+    let r = get("/history.atom").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/atom+xml");
+    assert!(r.text().await.unwrap().contains("<feed xmlns=\"http://www.w3.org/2005/Atom\""));
+    let r = get("/api/v2/incidents/unresolved.json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["incidents"], serde_json::json!([]));
     assert_eq!(get("/../data/local.db").await.unwrap().status(), StatusCode::NOT_FOUND, "only the page's files");
     // `crowsnest status export DIR`: the same files, to host anywhere else.
     assert_eq!(crowsnest::cli::status_export(&estate, &elsewhere), std::process::ExitCode::SUCCESS);
