@@ -197,7 +197,7 @@ impl Server {
 
         let engines::EngineBoards { health, dns, replication, backlog } = boards;
         let alerts = crate::alerts::AlertBoard::default();
-        let boards = Boards { health, dns, replication, backlog, peers, drift, alerts: alerts.clone() };
+        let boards = Boards { health, dns, replication, backlog, peers: peers.clone(), drift, alerts: alerts.clone() };
         let console = Arc::new(
             ConsoleState::new(estate.clone(), boards, control.clone(), checks, local.clone(), actions.clone(), mode.clone())
                 .with_incidents(incidents.clone()),
@@ -218,6 +218,7 @@ impl Server {
                 clocks.clone(),
                 (control.clone(), local.clone()),
                 incidents.clone(),
+                peers.clone(),
                 dir,
             ));
         }

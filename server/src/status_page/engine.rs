@@ -25,6 +25,7 @@ pub fn start(
     engines: Vec<Arc<crate::engines::Engine>>,
     (control, local): (crate::store::ControlStore, crate::store::LocalStore),
     incidents: crate::incidents::IncidentService,
+    peers: crate::peers::PeerBook,
     dir: PathBuf,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -48,7 +49,10 @@ pub fn start(
             }
             let clocks: Vec<EngineSnapshot> = engines.iter().map(|e| e.snapshot()).collect();
             let told = incidents.incidents();
-            let mut page = page(&estate, &source.snapshot(now), &sites, &clocks, &told, &mut since, now);
+            let reports = regions_seen(&estate, &peers);
+            let snap = source.snapshot(now);
+            let seen = Seen { snap: &snap, sites: &sites, clocks: &clocks, incidents: &told, peers: &reports };
+            let mut page = page(&estate, &seen, &mut since, now);
             keep_uptime(&local, &mut page, elapsed, now).await;
             incidents.published(now, page.components.iter().map(Shown::public).collect());
             // A handful of small files, written atomically: quick enough for the runtime.
@@ -57,6 +61,18 @@ pub fn start(
             }
         }
     })
+}
+
+/// Each peer's region (display name) and latest topology while it answers.
+fn regions_seen(estate: &Estate, peers: &crate::peers::PeerBook) -> Vec<(String, Option<(app::model::Topology, i64)>)> {
+    peers
+        .snapshot()
+        .into_iter()
+        .map(|(status, report)| {
+            let region = estate.regions.iter().find(|r| r.name == status.region).map_or(status.region.clone(), |r| r.display.clone());
+            (region, report.filter(|_| status.reachable).map(|r| (r.topology, r.at_ms)))
+        })
+        .collect()
 }
 
 /// Adds this interval to each component's day in the local store and puts the last 90 days
@@ -93,14 +109,7 @@ async fn keep_uptime(local: &crate::store::LocalStore, page: &mut Page, elapsed_
 /// What each member of `c` is now, whether a site it names (or a scheduled maintenance) has it
 /// in maintenance, and what open incidents declare for it.
 pub fn members(c: &ComponentConfig, snap: &Snapshot, sites: &[SiteRecord], told: &Told) -> Members {
-    let mut statuses = Vec::new();
-    for name in &c.hosts {
-        statuses.push(snap.topology.hosts().find(|h| &h.name == name).map_or(Status::Unknown, |h| h.health.status));
-    }
-    for name in &c.hostnames {
-        let dns = snap.topology.hostnames.iter().find(|h| &h.name == name).and_then(|h| h.dns_status);
-        statuses.push(dns.map_or(Status::Unknown, |s| s.meaning()));
-    }
+    let mut statuses = seen_in(c, &snap.topology);
     for name in &c.databases {
         match snap.replication.clusters.iter().find(|d| &d.name == name) {
             Some(cluster) => statuses.extend(cluster.nodes.iter().map(|n| n.status.meaning())),
@@ -113,6 +122,51 @@ pub fn members(c: &ComponentConfig, snap: &Snapshot, sites: &[SiteRecord], told:
     let maintenance = sites.iter().any(|s| s.state.on && c.sites.contains(&s.name)) || told.maintenance.contains(&c.name);
     let declared = told.declared.get(&c.name).copied().unwrap_or_default();
     Members { statuses, maintenance, manual: c.manual, declared }
+}
+
+/// What `c`'s hosts and hostnames are in `topology` (a peer's report: its replication and
+/// backlog are not in it).
+pub fn seen_in(c: &ComponentConfig, topology: &app::model::Topology) -> Vec<Status> {
+    let mut statuses = Vec::new();
+    for name in &c.hosts {
+        statuses.push(topology.hosts().find(|h| &h.name == name).map_or(Status::Unknown, |h| h.health.status));
+    }
+    for name in &c.hostnames {
+        let dns = topology.hostnames.iter().find(|h| &h.name == name).and_then(|h| h.dns_status);
+        statuses.push(dns.map_or(Status::Unknown, |s| s.meaning()));
+    }
+    statuses
+}
+
+/// Each region's view of `c`: this instance's (`own`) first, then each peer's from its latest
+/// report (unknown when the report is older than `stale_after_ms` or the peer unanswering). A
+/// component with no hosts or hostnames (or no peers) has no regional view.
+pub fn by_region(
+    c: &ComponentConfig,
+    own: (&str, ComponentStatus),
+    peers: &[(String, Option<(app::model::Topology, i64)>)],
+    told: &Told,
+    stale_after_ms: i64,
+    now_ms: i64,
+) -> Vec<(String, ComponentStatus)> {
+    if peers.is_empty() || (c.hosts.is_empty() && c.hostnames.is_empty()) {
+        return Vec::new();
+    }
+    let mut out = vec![(own.0.to_string(), own.1)];
+    for (region, report) in peers {
+        let members = |statuses: Vec<Status>| Members {
+            statuses,
+            maintenance: told.maintenance.contains(&c.name),
+            manual: false,
+            declared: told.declared.get(&c.name).copied().unwrap_or_default(),
+        };
+        let status = match report {
+            Some((topology, at_ms)) => evaluate::component(&members(seen_in(c, topology)), now_ms - at_ms > stale_after_ms),
+            None => evaluate::component(&members(Vec::new()), true),
+        };
+        out.push((region.clone(), status));
+    }
+    out
 }
 
 /// What the incidents say about components now.
@@ -143,18 +197,28 @@ fn stale(c: &ComponentConfig, clocks: &[EngineSnapshot], now_ms: i64) -> bool {
     clocks.iter().any(|e| feeds(e.name) && e.stale_for_ms(now_ms).is_some())
 }
 
+/// What one publication is made from.
+#[derive(Clone, Copy)]
+pub struct Seen<'a> {
+    /// The console's judged snapshot.
+    pub snap: &'a Snapshot,
+    /// The sites' maintenance.
+    pub sites: &'a [SiteRecord],
+    /// The probe engines' clocks.
+    pub clocks: &'a [EngineSnapshot],
+    /// The incidents.
+    pub incidents: &'a [Incident],
+    /// Each peer's region and latest topology with its time (none: not answering).
+    pub peers: &'a [(String, Option<(app::model::Topology, i64)>)],
+}
+
 /// The page as of `now_ms`; `since` keeps when each component's status last changed.
-pub fn page(
-    estate: &Estate,
-    snap: &Snapshot,
-    sites: &[SiteRecord],
-    clocks: &[EngineSnapshot],
-    incidents: &[Incident],
-    since: &mut BTreeMap<String, (ComponentStatus, i64)>,
-    now_ms: i64,
-) -> Page {
+pub fn page(estate: &Estate, seen: &Seen<'_>, since: &mut BTreeMap<String, (ComponentStatus, i64)>, now_ms: i64) -> Page {
+    let Seen { snap, sites, clocks, incidents, peers } = *seen;
     let config = &estate.status_page;
     let told = Told::of(incidents, now_ms);
+    let region = estate.own_region().display.clone();
+    let stale_after_ms = (config.stale_after_intervals * estate.probes.interval_seconds.max(1) * 1000) as i64;
     let components = config
         .components
         .iter()
@@ -171,6 +235,7 @@ pub fn page(
                 status,
                 since_ms: entry.1,
                 uptime: None,
+                regions: by_region(c, (&region, status), peers, &told, stale_after_ms, now_ms),
             }
         })
         .collect();
@@ -178,11 +243,65 @@ pub fn page(
         title: config.title.clone(),
         url: estate.auth.public_url.clone().unwrap_or_default(),
         instance: estate.instance.name.clone(),
-        region: estate.own_region().display.clone(),
+        region,
         as_of_ms: now_ms,
-        stale_after_ms: (config.stale_after_intervals * estate.probes.interval_seconds.max(1) * 1000) as i64,
+        stale_after_ms,
         components,
         incidents: incidents.iter().cloned().map(|i| incidents::as_of(i, now_ms)).collect(),
         public_url: config.public_url.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComponentStatus::*;
+
+    /// A peer's topology in which `lb2` has `health` and www's DNS is `dns`.
+    fn topology(health: &str, dns: &str) -> app::model::Topology {
+        serde_json::from_value(serde_json::json!({
+            "regions": [{"name": "sin", "display": "Singapore", "primary": false, "status": health, "hosts": [{
+                "name": "lb2", "region": "sjc", "tier": "web_lb", "address": "127.0.1.2", "check": "tcp 443",
+                "health": {"status": health, "latency_ms": null, "checked_at_ms": 0, "detail": ""}, "certificate": null
+            }]}],
+            "hostnames": [{"name": "www.example.test", "tier": "web_lb", "site": null, "lands_on": [], "dns_status": dns}],
+            "probe_interval_seconds": 5,
+            "evaluated_at_ms": 0
+        }))
+        .unwrap()
+    }
+
+    /// (each peer's report, its age) → what each region is shown
+    #[test]
+    fn each_region_is_judged_from_its_own_report_and_an_old_or_missing_one_is_unknown() {
+        let website = ComponentConfig {
+            name: "Website".into(),
+            hosts: vec!["lb2".into()],
+            hostnames: vec!["www.example.test".into()],
+            ..Default::default()
+        };
+        let now = 1_000_000;
+        let peers = vec![
+            ("Singapore".to_string(), Some((topology("ok", "ok"), now - 1_000))),
+            ("Amsterdam".to_string(), Some((topology("critical", "ok"), now - 1_000))),
+            ("Tokyo".to_string(), Some((topology("ok", "ok"), now - 60_000))),
+            ("Sydney".to_string(), None),
+        ];
+        let got = by_region(&website, ("San Jose", MajorOutage), &peers, &Told::default(), 15_000, now);
+        let want: Vec<(String, ComponentStatus)> =
+            [("San Jose", MajorOutage), ("Singapore", Operational), ("Amsterdam", PartialOutage), ("Tokyo", Unknown), ("Sydney", Unknown)]
+                .into_iter()
+                .map(|(r, s)| (r.to_string(), s))
+                .collect();
+        assert_eq!(got, want);
+        // Nothing peers report on, or no peers: no regional view.
+        let data = ComponentConfig { name: "Data".into(), databases: vec!["main".into()], ..Default::default() };
+        assert!(by_region(&data, ("San Jose", Operational), &peers, &Told::default(), 15_000, now).is_empty());
+        assert!(by_region(&website, ("San Jose", Operational), &[], &Told::default(), 15_000, now).is_empty());
+        // A maintenance under way covers every region's view.
+        let told = Told { maintenance: ["Website".to_string()].into(), ..Default::default() };
+        assert!(by_region(&website, ("San Jose", UnderMaintenance), &peers, &told, 15_000, now)
+            .iter()
+            .all(|(_, s)| *s == UnderMaintenance));
     }
 }

@@ -31,6 +31,9 @@ pub struct Shown {
     pub since_ms: i64,
     /// Its last 90 days, as this instance saw them (none before its history is read).
     pub uptime: Option<Uptime>,
+    /// What each region sees of it, this one first (empty without peers, or for what peers do
+    /// not report: databases, loaders, manual components).
+    pub regions: Vec<(String, ComponentStatus)>,
 }
 
 impl Shown {
@@ -109,6 +112,29 @@ fn uptime_html(u: &Uptime) -> String {
     format!("<div class=\"uptime\"><div class=\"bars\" role=\"img\" aria-label=\"{figure}\">{bars}</div><small>{figure}</small></div>")
 }
 
+/// What each region sees: "Up from Singapore and Amsterdam; major outage from San Jose".
+fn regions_html(regions: &[(String, ComponentStatus)]) -> String {
+    let mut by_status: Vec<(ComponentStatus, Vec<&str>)> = Vec::new();
+    for (region, status) in regions {
+        match by_status.iter_mut().find(|(s, _)| s == status) {
+            Some((_, names)) => names.push(region),
+            None => by_status.push((*status, vec![region])),
+        }
+    }
+    let said: Vec<String> = by_status
+        .iter()
+        .map(|(status, names)| {
+            let names = match names.as_slice() {
+                [one] => one.to_string(),
+                [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+                [] => String::new(),
+            };
+            format!("<span data-region-status=\"{}\">{} from {}</span>", status.word(), status.words(), escape(&names))
+        })
+        .collect();
+    format!("<small class=\"regions\">{}</small>", said.join("; "))
+}
+
 /// A percentage with as many decimals as it needs (100, 99.95, 99.999).
 fn trim_percent(p: f64) -> String {
     let s = format!("{p:.3}");
@@ -182,6 +208,7 @@ impl Page {
                 "created_at": time(0), "updated_at": time(c.since_ms), "position": position + 1, "description": c.description,
                 "showcase": true, "start_date": null, "group_id": c.group.as_deref().map(|g| id("group", g)), "page_id": page_id,
                 "group": false, "only_show_if_degraded": false, "crowsnest_uptime": c.uptime.as_ref().map(uptime_json),
+                "crowsnest_regions": c.regions.iter().map(|(r, s)| json!({"region": r, "status": s.word()})).collect::<Vec<_>>(),
             }));
         }
         out
@@ -384,12 +411,15 @@ impl Page {
                 w = c.status.words(),
                 d = c.description.as_deref().map(|d| format!("<small>{}</small>", escape(d))).unwrap_or_default(),
             ));
-            if let Some(u) = &c.uptime {
-                // Inside the component's item, after its words.
-                rows.truncate(rows.len() - "</li>".len());
-                rows.push_str(&uptime_html(u));
-                rows.push_str("</li>");
+            // Inside the component's item, after its words: each region's view, the uptime.
+            rows.truncate(rows.len() - "</li>".len());
+            if !c.regions.is_empty() {
+                rows.push_str(&regions_html(&c.regions));
             }
+            if let Some(u) = &c.uptime {
+                rows.push_str(&uptime_html(u));
+            }
+            rows.push_str("</li>");
         }
         if !rows.is_empty() {
             rows.push_str("</ul></section>");
@@ -561,6 +591,7 @@ mod tests {
                     status: *status,
                     since_ms: 1_799_999_000_000,
                     uptime: None,
+                    regions: Vec::new(),
                 })
                 .collect(),
             incidents: Vec::new(),
@@ -727,6 +758,21 @@ mod tests {
         assert_eq!(u["bars"][0], json!({"date": "2026-10-18", "status": null}));
         assert_eq!(trim_percent(100.0), "100");
         assert_eq!(trim_percent(99.95), "99.95");
+    }
+
+    #[test]
+    fn the_page_says_what_each_region_sees() {
+        use ComponentStatus::*;
+        let mut p = page(&[("Website", None, MajorOutage)]);
+        p.components[0].regions =
+            vec![("San Jose".into(), MajorOutage), ("Singapore".into(), Operational), ("Amsterdam".into(), Operational)];
+        let html = p.html();
+        assert!(
+            html.contains("<small class=\"regions\"><span data-region-status=\"major_outage\">Major outage from San Jose</span>; <span data-region-status=\"operational\">Operational from Singapore and Amsterdam</span></small>"),
+            "{html}"
+        );
+        let regions = &p.summary()["components"][0]["crowsnest_regions"];
+        assert_eq!(regions[1], json!({"region": "Singapore", "status": "operational"}));
     }
 
     #[test]
