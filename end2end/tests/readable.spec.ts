@@ -4,7 +4,7 @@ import * as path from "path";
 // Readable at 3 a.m. on a phone: every page passes axe-core's WCAG 2 A/AA rules with no
 // violations in light and dark mode, and at 390 px nothing pushes the page sideways.
 const AXE = path.join(__dirname, "..", "node_modules", "axe-core", "axe.min.js");
-const PAGES = ["/", "/topology", "/dns", "/replication", "/backlog", "/alerts", "/silences", "/actions", "/incidents", "/audit", "/login"];
+const PAGES = ["/", "/topology", "/dns", "/replication", "/backlog", "/alerts", "/silences", "/actions", "/incidents", "/audit", "/timeline", "/login"];
 // deploy/demo.toml probes every 5 s: after two rounds every area has data to colour.
 const TWO_ROUNDS_MS = 2 * 5_000 + 2_000;
 
