@@ -218,6 +218,10 @@ pub fn key(receiver: &str, n: &Notice) -> String {
     if let Some(by) = &n.test_by {
         h.update(format!("\u{1b}test by {by}@{}", n.sent_at).as_bytes());
     }
+    // An incident update is told once per subscriber: its key, not when it was sent.
+    if let Some(i) = &n.incident {
+        h.update(format!("\u{1a}incident update {}", i.update).as_bytes());
+    }
     format!("{:x}", h.finalize())
 }
 
@@ -376,6 +380,42 @@ pub async fn run(local: LocalStore, to: Vec<Direct>, client: reqwest::Client, re
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_incident_update_has_one_key_per_subscriber_whenever_and_wherever_it_is_sent() {
+        use app::model::{Impact, IncidentKind, IncidentState, IncidentUpdate};
+        let update = |key: &str| IncidentUpdate {
+            key: key.into(),
+            incident: "inc-1".into(),
+            kind: IncidentKind::Incident,
+            state: IncidentState::Identified,
+            title: String::new(),
+            body: "lb1 serves www; DNS is being fixed".into(),
+            components: vec!["Website".into()],
+            impact: Impact::MajorOutage,
+            starts_ms: None,
+            ends_ms: None,
+            by: "alice".into(),
+            at_ms: 1_800_000_000_000,
+            written_on: "sin-1".into(),
+            pending_replay: false,
+        };
+        let sin = super::Sender { instance: "sin-1", region: "Singapore", public_url: "" };
+        let ams = super::Sender { instance: "ams-1", region: "Amsterdam", public_url: "" };
+        let n = |u: &IncidentUpdate, from: &super::Sender<'_>, at: i64| {
+            super::notice::incident(u, "www hangs", "https://status.example.test/", from, at)
+        };
+        let first = n(&update("upd-1"), &sin, 1_800_000_001_000);
+        assert_eq!(super::key("customers", &first), super::key("customers", &n(&update("upd-1"), &ams, 1_800_000_900_000)));
+        assert_ne!(super::key("customers", &first), super::key("mirror", &first));
+        assert_ne!(super::key("customers", &first), super::key("customers", &n(&update("upd-2"), &sin, 1_800_000_001_000)));
+        assert_eq!(super::notice::title(&first), "INCIDENT IDENTIFIED: www hangs");
+        assert_eq!(
+            super::notice::lines(&first),
+            vec!["[identified] lb1 serves www; DNS is being fixed", "Affects: Website.", "https://status.example.test/#incident-inc-1"]
+        );
+        assert!(super::receivers::pagerduty_events(&first, "k").is_empty(), "PagerDuty is never told incident updates");
+    }
+
     use super::*;
 
     fn instance(name: &str, mode: Mode, lost: bool) -> Instance {
@@ -459,6 +499,7 @@ mod tests {
             rules: vec![],
             maintenance: vec![],
             test_by: None,
+            incident: None,
             sent_from: String::new(),
             sent_at: String::new(),
         };

@@ -231,10 +231,14 @@ async fn run(
     let mut decided = Decided::default();
     // Deliveries run on their own clock: a retry is not held to the probe interval, and a slow
     // receiver never delays a round.
-    let deliveries = (!direct.is_empty()).then(|| {
+    // Subscribers are told incident updates through the same outbox (they get no alerts).
+    let subscribers = Direct::all(&estate.status_page.subscribers.as_receivers(), ca_pem.as_deref(), timeout);
+    let every_receiver: Vec<Direct> = direct.iter().chain(subscribers.iter()).cloned().collect();
+    let deliveries = (!every_receiver.is_empty()).then(|| {
         let retention_ms = estate.probes.retention_hours as i64 * 3_600_000;
-        tokio::spawn(super::direct::run(local.clone(), direct.clone(), client.clone(), retention_ms))
+        tokio::spawn(super::direct::run(local.clone(), every_receiver, client.clone(), retention_ms))
     });
+    let status_page_url = estate.status_page.public_url.clone().unwrap_or_default();
     let _stop_deliveries = deliveries.map(AbortOnDrop);
     let mut book = Book::new();
     let mut ticker = tokio::time::interval(Duration::from_secs(estate.probes.interval_seconds.max(1)));
@@ -282,6 +286,9 @@ async fn run(
             let found_elsewhere: Vec<&(String, evaluate::Labels)> = others.keys().collect();
             sending.round(&round, sends, &told_elsewhere, &found_elsewhere, (&acked, &muted), &decided.sites, &local, &board).await;
         }
+        if sends && !subscribers.is_empty() {
+            tell_subscribers(&local, &subscribers, &incidents.incidents(), (&sender, &status_page_url), now).await;
+        }
         if changed {
             for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {
                 let state: &str = alert.state.into();
@@ -306,6 +313,27 @@ async fn run(
             }
         }
         board.publish(shown, &book, &rules);
+    }
+}
+
+/// How far back an update is still told to subscribers by whoever sends now: a region taking
+/// over re-tells the last quarter hour under the same keys (a receiver that honours the key, or
+/// an email's Message-ID, sees each once), and a restart never replays the whole history.
+const SUBSCRIPTION_WINDOW_MS: i64 = 15 * 60_000;
+
+/// Keeps every recent incident update in the outbox for each subscriber, once per key.
+async fn tell_subscribers(
+    local: &crate::store::LocalStore,
+    subscribers: &[Direct],
+    incidents: &[app::model::Incident],
+    (sender, page): (&Sender<'_>, &str),
+    now_ms: i64,
+) {
+    for i in incidents {
+        for u in i.updates.iter().filter(|u| u.at_ms >= now_ms - SUBSCRIPTION_WINDOW_MS) {
+            let n = notice::incident(u, &i.title, page, sender, now_ms);
+            super::direct::enqueue(local, subscribers, &n, now_ms).await;
+        }
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Notice {
     /// Who asked for this test notification, when it is one.
     #[serde(default)]
     pub test_by: Option<String>,
+    /// The incident update subscribers are told, when it is one.
+    #[serde(default)]
+    pub incident: Option<IncidentNotice>,
     /// The instance and region that sent it.
     pub sent_from: String,
     /// When it was made (RFC 3339).
@@ -81,6 +84,47 @@ pub struct MaintenanceChange {
     pub at: String,
 }
 
+/// An incident update as subscribers are told it: what the public is told, as posted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentNotice {
+    /// The incident's key.
+    pub incident: String,
+    /// The update's key (the notice's identity in every region).
+    pub update: String,
+    /// `incident` or `maintenance`.
+    pub kind: String,
+    /// The incident's title.
+    pub title: String,
+    /// The state the update moves it to.
+    pub state: String,
+    /// What the public is told.
+    pub body: String,
+    /// The affected components.
+    pub components: Vec<String>,
+    /// When it was posted (RFC 3339).
+    pub at: String,
+    /// The status page's section for it (empty without `status_page.public_url`).
+    pub link: String,
+}
+
+/// The notice telling subscribers of update `u` to the incident titled `title`; `page` is
+/// where the public reads the status page.
+pub fn incident(u: &app::model::IncidentUpdate, title: &str, page: &str, sender: &Sender<'_>, now_ms: i64) -> Notice {
+    let link = if page.is_empty() { String::new() } else { format!("{page}#incident-{}", u.incident) };
+    let told = IncidentNotice {
+        incident: u.incident.clone(),
+        update: u.key.clone(),
+        kind: <&str>::from(u.kind).to_string(),
+        title: title.to_string(),
+        state: u.state.word().to_string(),
+        body: u.body.clone(),
+        components: u.components.clone(),
+        at: rfc3339(u.at_ms),
+        link,
+    };
+    Notice { status: "incident".into(), incident: Some(told), ..maintenance(Vec::new(), sender, now_ms) }
+}
+
 /// The notice for sites whose maintenance began or ended: no alerts, so PagerDuty hears nothing.
 pub fn maintenance(changes: Vec<MaintenanceChange>, sender: &Sender<'_>, now_ms: i64) -> Notice {
     Notice {
@@ -91,6 +135,7 @@ pub fn maintenance(changes: Vec<MaintenanceChange>, sender: &Sender<'_>, now_ms:
         rules: Vec::new(),
         maintenance: changes,
         test_by: None,
+        incident: None,
         sent_from: format!("{} ({})", sender.instance, sender.region),
         sent_at: rfc3339(now_ms),
     }
@@ -195,6 +240,7 @@ pub fn build(
         rules: groups.into_values().collect(),
         maintenance: Vec::new(),
         test_by: None,
+        incident: None,
         sent_from: format!("{} ({})", sender.instance, sender.region),
         sent_at: rfc3339(now_ms),
     }
@@ -202,6 +248,10 @@ pub fn build(
 
 /// The notice's one-line title: `FIRING: HostDown lb2 (and 3 more)`, `RESOLVED: …`.
 pub fn title(notice: &Notice) -> String {
+    if let Some(i) = &notice.incident {
+        let what = if i.kind == "maintenance" { "MAINTENANCE" } else { "INCIDENT" };
+        return format!("{what} {}: {}", i.state.to_uppercase().replace('_', " "), i.title);
+    }
     if let Some(by) = &notice.test_by {
         return format!("TEST: a test notification asked for by {by}");
     }
@@ -247,6 +297,15 @@ pub fn lines(notice: &Notice) -> Vec<String> {
             "This is a test from {}, asked for by {by}: nothing is wrong. If you read this, this receiver works.",
             notice.sent_from
         ));
+    }
+    if let Some(i) = &notice.incident {
+        out.push(format!("[{}] {}", i.state.replace('_', " "), i.body));
+        if !i.components.is_empty() {
+            out.push(format!("Affects: {}.", i.components.join(", ")));
+        }
+        if !i.link.is_empty() {
+            out.push(i.link.clone());
+        }
     }
     for m in &notice.maintenance {
         let by = m.by.as_deref().map(|b| format!(" by {b}")).unwrap_or_default();

@@ -318,6 +318,7 @@ mod tests {
             rules: vec![group("HostDown", 1), group("PeerUnreachable", 0)],
             maintenance: vec![],
             test_by: None,
+            incident: None,
             sent_from: "sin-1 (Singapore)".into(),
             sent_at: "2026-12-06T21:40:00Z".into(),
         }

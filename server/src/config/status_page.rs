@@ -17,11 +17,49 @@ pub struct StatusPageConfig {
     pub public_url: Option<String>,
     /// What the public sees, listed in this order under their groups.
     pub components: Vec<ComponentConfig>,
+    /// Who is told every incident update (subscribers, not on-call: they get no alerts).
+    pub subscribers: SubscribersConfig,
+}
+
+/// Receivers of incident updates: the same kinds as alerting's direct receivers, sent through
+/// the same outbox by the region that sends, each update once per subscriber (by its key).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubscribersConfig {
+    /// Signed JSON webhooks (the notice's JSON with its `incident`).
+    pub webhooks: Vec<super::alerting::WebhookConfig>,
+    /// Slack-compatible incoming webhooks.
+    pub slack: Vec<super::alerting::SlackConfig>,
+    /// Email over SMTP.
+    pub email: Vec<super::alerting::EmailConfig>,
+}
+
+impl SubscribersConfig {
+    /// As an alerting section holding only these receivers, to build them the same way.
+    pub fn as_receivers(&self) -> super::alerting::AlertingConfig {
+        super::alerting::AlertingConfig {
+            webhooks: self.webhooks.clone(),
+            slack: self.slack.clone(),
+            email: self.email.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether there is anyone to tell.
+    pub fn is_empty(&self) -> bool {
+        self.webhooks.is_empty() && self.slack.is_empty() && self.email.is_empty()
+    }
 }
 
 impl Default for StatusPageConfig {
     fn default() -> Self {
-        StatusPageConfig { title: "Status".into(), stale_after_intervals: 3, public_url: None, components: Vec::new() }
+        StatusPageConfig {
+            title: "Status".into(),
+            stale_after_intervals: 3,
+            public_url: None,
+            components: Vec::new(),
+            subscribers: SubscribersConfig::default(),
+        }
     }
 }
 

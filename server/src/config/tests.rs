@@ -443,6 +443,8 @@ fn every_validation_message_names_its_key() {
         ("[probes]", "[[alerting.email]]\nname = \"mail\"\nsmtp = \"smtp.example.com:587\"\nfrom = \"crowsnest@example.com\"\nto = [\"oncall@example.com\"]\nusername = \"crowsnest\"\n\n[probes]", "alerting.email[0].password", "set both username and password, or neither"),
         ("[probes]", "[alerting]\ngroup_wait_seconds = 3600\n\n[probes]", "alerting.group_wait_seconds", "is too long a wait before paging; write 0 to 600"),
         ("[probes]", "[alerting]\nrepeat_seconds = 5\n\n[probes]", "alerting.repeat_seconds", "5 is out of range; write 10 to 604800 (Alertmanager uses 14400)"),
+        ("[probes]", "[[status_page.subscribers.slack]]\nname = \"customers\"\nurl = \"hooks.example\"\n\n[probes]", "status_page.subscribers.slack[0].url", "is not an http:// or https:// incoming webhook URL"),
+        ("[probes]", "[[alerting.slack]]\nname = \"chat\"\nurl = \"https://hooks.slack.example/a\"\n\n[[status_page.subscribers.slack]]\nname = \"chat\"\nurl = \"https://hooks.slack.example/b\"\n\n[probes]", "status_page.subscribers.slack[0].name", "names an alerting receiver too; give the subscriber its own name"),
         ("title = \"Example status\"", "title = \"\"", "status_page.title", "write the page's title, 1 to 100 characters"),
         ("stale_after_intervals = 3          # older", "stale_after_intervals = 0          # older", "status_page.stale_after_intervals", "0 is out of range; write 1 to 100"),
         ("name = \"Website\"", "name = \" \"", "status_page.components[0].name", "a component needs a public name, 1 to 100 characters"),

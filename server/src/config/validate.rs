@@ -37,6 +37,35 @@ pub(super) fn validate(estate: &Estate) -> Vec<Mistake> {
     control_nodes(estate, &root, &mut out);
     peers(estate, &root, &mut out);
     alerting(&estate.alerting, &root.key("alerting"), &mut out);
+    // Subscribers are receivers of their own kind, checked the same way, named apart from
+    // alerting's (the outbox keeps every notice under its receiver's name).
+    let subscribers = &estate.status_page.subscribers;
+    let subscribers_key = root.key("status_page").key("subscribers");
+    alerting(&subscribers.as_receivers(), &subscribers_key, &mut out);
+    let a = &estate.alerting;
+    let alerting_names: Vec<&str> = a
+        .webhooks
+        .iter()
+        .map(|r| r.name.as_str())
+        .chain(a.slack.iter().map(|r| r.name.as_str()))
+        .chain(a.pagerduty.iter().map(|r| r.name.as_str()))
+        .chain(a.email.iter().map(|r| r.name.as_str()))
+        .collect();
+    for (kind, names) in [
+        ("webhooks", subscribers.webhooks.iter().map(|w| w.name.as_str()).collect::<Vec<_>>()),
+        ("slack", subscribers.slack.iter().map(|w| w.name.as_str()).collect()),
+        ("email", subscribers.email.iter().map(|w| w.name.as_str()).collect()),
+    ] {
+        for (i, name) in names.into_iter().enumerate() {
+            if alerting_names.contains(&name) {
+                push(
+                    &mut out,
+                    subscribers_key.key(kind).index(i).key("name"),
+                    format!("{name:?} names an alerting receiver too; give the subscriber its own name"),
+                );
+            }
+        }
+    }
     status_page(estate, &root.key("status_page"), &mut out);
     out
 }

@@ -3,9 +3,10 @@
 //! without the form's token are refused; the status page's files say it, the Atom feed parses
 //! with a real feed parser (Debian's python3-feedparser) with an entry id that never changes,
 //! a manual component shows what the incident declares, and a scheduled maintenance under way
-//! turns its component "under maintenance" and mutes its balancer's alert. Every post is audited.
+//! turns its component "under maintenance" and mutes its balancer's alert. A subscriber is told
+//! each update once, and gets no alerts. Every post is audited.
 
-use super::start;
+use super::start_edited;
 use crate::common::{browser, csrf_in, eventually, login_as};
 use serde_json::Value;
 use std::path::Path;
@@ -37,7 +38,13 @@ fn component(summary: &Value, name: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_call_tells_the_public_and_the_status_page_and_feed_say_it() {
-    let (server, data) = start(19).await;
+    let sink = super::receivers::Sink::default();
+    let subscriber = format!("{}/slack", sink.start().await);
+    let (server, data) = start_edited(19, false, |e| {
+        e.status_page.subscribers.slack = vec![crowsnest::config::SlackConfig { name: "customers".into(), url: subscriber.clone() }];
+    })
+    .await;
+    let told = || sink.at("/slack").iter().map(|m| m["text"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
     let base = format!("http://{}", server.addr);
     let status = data.path().join("edge").join("status");
     let summary_file = status.join("api/v2/summary.json");
@@ -163,6 +170,19 @@ async fn on_call_tells_the_public_and_the_status_page_and_feed_say_it() {
     .await;
     assert!(muted.contains("scheduled maintenance: API balancer upgrade"), "{muted}");
     crate::common::client().post(format!("{lab}/lab/hosts/lb1")).json(&serde_json::json!({"state": "up"})).send().await.unwrap();
+
+    // The subscriber was told each update once (the form posted twice is one update), and
+    // nothing of lb1's alert.
+    let said = eventually(Duration::from_secs(15), "the subscriber told of all three updates", || async {
+        let said = told();
+        (said.iter().filter(|t| t.starts_with("*MAINTENANCE SCHEDULED: API balancer upgrade*")).count() == 1).then_some(said)
+    })
+    .await;
+    assert_eq!(said.iter().filter(|t| t.starts_with("*INCIDENT INVESTIGATING: www hangs*")).count(), 1, "{said:?}");
+    assert_eq!(said.iter().filter(|t| t.starts_with("*INCIDENT RESOLVED: www hangs*")).count(), 1, "{said:?}");
+    assert!(said.iter().any(|t| t.contains("www is back: DNS points at lb2 again.")), "{said:?}");
+    assert!(!said.iter().any(|t| t.contains("HostDown")), "a subscriber gets no alerts: {said:?}");
+    assert_eq!(said.len(), 3, "{said:?}");
 
     // Every post is in the audit log, by alice.
     let audit: Value = alice.get(format!("{base}/api/v1/audit")).send().await.unwrap().json().await.unwrap();
