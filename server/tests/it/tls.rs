@@ -283,6 +283,16 @@ async fn a_peer_over_https_with_a_ca_file() {
     })
     .await;
     assert_eq!(report.instance.name, "sjc-1");
+    // What sjc-1 saw, for a peer's timeline: the same link and token; another token is refused.
+    let now_ms = crowsnest::clock::now_ms();
+    let path = format!("{}?from_ms={}&to_ms={}", crowsnest::timeline::PEER_PATH, now_ms - 600_000, now_ms + 60_000);
+    let events: Vec<app::model::TimelineEvent> = crowsnest::peers::fetch_json(&client, &peer, &path, Duration::from_secs(2)).await.unwrap();
+    assert!(events.iter().all(|e| e.vantage == "sjc-1" && e.region == "sjc"), "{events:?}");
+    let stranger = crowsnest::config::PeerConfig { token: "not-any-peers-token-0123".into(), ..peer.clone() };
+    let refused = crowsnest::peers::fetch_json::<Vec<app::model::TimelineEvent>>(&client, &stranger, &path, Duration::from_secs(2))
+        .await
+        .expect_err("a token no peer has is refused");
+    assert!(refused.to_string().contains("401"), "{refused}");
     // Without the CA, the same link is refused: a peer is trusted only through its certificate.
     let untrusting = crowsnest::peers::client(Duration::from_secs(2), &crowsnest::config::TlsConfig::default());
     let refused = crowsnest::peers::fetch(&untrusting, &peer, Duration::from_secs(2)).await.expect_err("an unknown issuer is refused");
