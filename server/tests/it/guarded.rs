@@ -102,6 +102,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/favicon.svg"),
     ("POST", "/api/v1/loaders/{name}/report"),
     ("GET", "/api/v1/peer/report"),
+    ("GET", "/api/v1/peer/timeline"),
 ];
 
 fn listed_public(m: &Method, template: &str) -> bool {
@@ -116,7 +117,9 @@ fn write_allowed(role: &str, template: &str) -> bool {
         || template.starts_with("/silences")
         || template.starts_with("/api/v1/silences")
         || template.ends_with("/alerts/acknowledge")
-        || template.ends_with("/test");
+        || template.ends_with("/test")
+        || template == "/incidents"
+        || template == "/api/v1/incidents";
     let manage = template.starts_with("/admin/");
     match role {
         "viewer" => false,
@@ -160,7 +163,9 @@ async fn every_route_and_method_is_guarded_for_every_role() {
         }
     }
     // The bearer routes refuse a missing or wrong token.
-    for (m, path) in [(Method::POST, "/api/v1/loaders/loader-x/report"), (Method::GET, "/api/v1/peer/report")] {
+    for (m, path) in
+        [(Method::POST, "/api/v1/loaders/loader-x/report"), (Method::GET, "/api/v1/peer/report"), (Method::GET, "/api/v1/peer/timeline")]
+    {
         for token in [None, Some("wrong-token")] {
             let mut r = anon.request(m.clone(), format!("{base}{path}")).header("content-type", "application/json").body("{}");
             if let Some(t) = token {
