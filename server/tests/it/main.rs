@@ -18,4 +18,5 @@ mod local_store;
 mod nginx;
 mod replication_pg;
 mod secondary;
+mod status_regions;
 mod tls;
