@@ -113,8 +113,7 @@ impl ConsoleState {
 
     /// What this instance itself saw in a window, for a peer's timeline.
     pub async fn own_timeline(&self, from_ms: i64, to_ms: i64) -> Result<Vec<model::TimelineEvent>, crate::store::StoreError> {
-        let alerts = self.alerts.get();
-        crate::timeline::own_events(&self.estate, &self.local, &alerts.alerts, from_ms, to_ms).await
+        crate::timeline::own_events(&self.estate, &self.local, from_ms, to_ms).await
     }
 
     /// The incident service, once wired.
@@ -410,10 +409,7 @@ impl Console for ConsoleState {
     }
 
     fn timeline(&self, from_ms: i64, to_ms: i64) -> BoxFuture<'_, model::Timeline> {
-        Box::pin(async move {
-            let alerts = self.alerts.get();
-            crate::timeline::timeline(&self.estate, &self.local, &self.control, &alerts.alerts, (from_ms, to_ms)).await
-        })
+        Box::pin(async move { crate::timeline::timeline(&self.estate, &self.local, &self.control, (from_ms, to_ms)).await })
     }
 
     fn incidents(&self) -> model::IncidentsBoard {

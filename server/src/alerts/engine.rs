@@ -290,9 +290,17 @@ async fn run(
             tell_subscribers(&local, &subscribers, &incidents.incidents(), (&sender, &status_page_url), now).await;
         }
         if changed {
+            let mut moved = Vec::new();
             for ((key, labels), alert) in book.iter().filter(|(_, a)| a.fired_ms == Some(now) || a.resolved_ms == Some(now)) {
                 let state: &str = alert.state.into();
-                tracing::info!(alert = rules.get(*key).name, ?labels, state, summary = %alert.finding.summary, "alert {state}");
+                let rule = rules.get(*key);
+                tracing::info!(alert = rule.name, ?labels, state, summary = %alert.finding.summary, "alert {state}");
+                let words = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+                moved.push((format!("{} {words}", rule.name), state == "firing", <&str>::from(rule.severity).to_string()));
+            }
+            // Kept for the timeline: what fired and resolved, long after the board lets go.
+            if let Err(e) = local.record_alerts(now, &moved).await {
+                tracing::warn!(error = %e, "alerting: cannot keep the alerts' changes for the timeline");
             }
         }
         // An Alertmanager hears of maintenance as silences of its own (it knows no sites);

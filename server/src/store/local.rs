@@ -35,9 +35,9 @@ pub struct DnsRow {
 /// One stored observation of any kind, as the timeline reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
-    /// `health`, `dns` or `replication`.
+    /// `health`, `dns`, `replication` or `alert`.
     pub kind: String,
-    /// The host, record key (`www.example.test A`) or `cluster/host`.
+    /// The host, record key (`www.example.test A`), `cluster/host` or `Alert label=value`.
     pub subject: String,
     /// When (unix milliseconds).
     pub at_ms: i64,
@@ -484,12 +484,33 @@ impl LocalStore {
         Ok(rows.iter().map(|r| HealthRow { at_ms: r.get(0), ok: r.get(1), latency_ms: r.get(2), detail: r.get(3) }).collect())
     }
 
-    /// Health, DNS and replication observations in `[from_ms, to_ms)` by subject, oldest first
-    /// (at most `limit`), for the timeline.
+    /// Stores alerts that fired or resolved at `at_ms`: (`Name label=value …`, fired, severity).
+    pub async fn record_alerts(&self, at_ms: i64, moved: &[(String, bool, String)]) -> Result<(), StoreError> {
+        const DOING: &str = "storing alert changes";
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(query_error(DOING))?;
+        for (subject, fired, severity) in moved {
+            let detail = serde_json::json!({ "status": if *fired { "firing" } else { "resolved" }, "severity": severity });
+            sqlx::query("INSERT INTO observations (at_ms, kind, subject, ok, latency_ms, detail) VALUES (?, 'alert', ?, ?, NULL, ?)")
+                .bind(at_ms)
+                .bind(subject)
+                .bind(!*fired)
+                .bind(detail.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error(DOING))?;
+        }
+        tx.commit().await.map_err(query_error(DOING))
+    }
+
+    /// Health, DNS, replication and alert observations in `[from_ms, to_ms)` by kind and
+    /// subject, oldest first (at most `limit`), for the timeline.
     pub async fn observations_between(&self, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<Observed>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, subject, at_ms, ok, detail FROM observations \
-             WHERE at_ms >= ? AND at_ms < ? AND kind IN ('health', 'dns', 'replication') ORDER BY kind, subject, at_ms, id LIMIT ?",
+             WHERE at_ms >= ? AND at_ms < ? AND kind IN ('health', 'dns', 'replication', 'alert') ORDER BY kind, subject, at_ms, id LIMIT ?",
         )
         .bind(from_ms)
         .bind(to_ms)

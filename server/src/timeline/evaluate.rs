@@ -3,7 +3,7 @@
 //! shape of a post-mortem. Table-tested.
 
 use crate::store::{AuditEntry, Observed, OutboxRow};
-use app::model::{Alert, EventKind, IncidentUpdate, Timeline, TimelineEvent};
+use app::model::{EventKind, IncidentUpdate, Timeline, TimelineEvent};
 use std::collections::BTreeMap;
 
 /// At most this many events in one timeline (the first ones are kept).
@@ -58,7 +58,7 @@ fn answer_words(detail: &str) -> String {
 pub fn status_changes(rows: &[Observed], labels: &BTreeMap<String, String>, seen: &Vantage<'_>) -> Vec<TimelineEvent> {
     let mut out = Vec::new();
     let mut last: Option<(&str, &str, String)> = None;
-    for r in rows {
+    for r in rows.iter().filter(|r| r.kind != "alert") {
         let word = match r.kind.as_str() {
             "health" => (if r.ok { "up" } else { "down" }).to_string(),
             _ => serde_json::from_str::<serde_json::Value>(&r.detail)
@@ -101,21 +101,21 @@ pub fn status_changes(rows: &[Observed], labels: &BTreeMap<String, String>, seen
     out
 }
 
-/// Alerts that fired or resolved in `[from_ms, to_ms)`.
-pub fn alert_events(alerts: &[Alert], from_ms: i64, to_ms: i64, seen: &Vantage<'_>) -> Vec<TimelineEvent> {
-    let mut out = Vec::new();
-    for a in alerts {
-        let labels = a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
-        let subject = format!("{} {labels}", a.name);
-        // The summary is the latest round's words, not the firing moment's: the labels say what.
-        if let Some(at) = a.fired_ms.filter(|t| (from_ms..to_ms).contains(t)) {
-            out.push(seen.event(at, EventKind::Alert, &subject, format!("alert {} fires ({}, {labels})", a.name, a.severity)));
-        }
-        if let Some(at) = a.resolved_ms.filter(|t| (from_ms..to_ms).contains(t)) {
-            out.push(seen.event(at, EventKind::Alert, &subject, format!("alert {} resolves ({labels})", a.name)));
-        }
-    }
-    out
+/// Alerts that fired or resolved, from the stored rows (`alert` observations).
+pub fn alert_events(rows: &[Observed], seen: &Vantage<'_>) -> Vec<TimelineEvent> {
+    rows.iter()
+        .filter(|r| r.kind == "alert")
+        .map(|r| {
+            let detail: serde_json::Value = serde_json::from_str(&r.detail).unwrap_or_default();
+            let (name, labels) = r.subject.split_once(' ').unwrap_or((r.subject.as_str(), ""));
+            let text = if r.ok {
+                format!("alert {name} resolves ({labels})")
+            } else {
+                format!("alert {name} fires ({}, {labels})", detail["severity"].as_str().unwrap_or("critical"))
+            };
+            seen.event(r.at_ms, EventKind::Alert, &r.subject, text)
+        })
+        .collect()
 }
 
 /// What a notice says, from its body as the receiver gets it (Slack's text, PagerDuty's
@@ -278,31 +278,20 @@ mod tests {
     }
 
     #[test]
-    fn alerts_in_the_window_fire_and_resolve_and_actions_say_who() {
-        let alert = Alert {
-            name: "HostDown".into(),
-            severity: "critical".into(),
-            labels: vec![("host".into(), "lb2".into())],
-            summary: "the latest round's words".into(),
-            state: app::model::AlertState::Resolved,
-            link: String::new(),
-            runbook: None,
-            since_ms: 9,
-            fired_ms: Some(10),
-            resolved_ms: Some(30),
-            seen_from: vec![],
-            fingerprint: "f".into(),
-            silenced: None,
-            acknowledged: None,
-        };
-        let texts = |from, to| {
-            alert_events(std::slice::from_ref(&alert), from, to, &SEEN).into_iter().map(|e| (e.at_ms, e.text)).collect::<Vec<_>>()
-        };
+    fn alerts_fire_and_resolve_and_actions_say_who() {
+        let fired = serde_json::json!({"status": "firing", "severity": "critical"}).to_string();
+        let resolved = serde_json::json!({"status": "resolved", "severity": "critical"}).to_string();
+        let rows = [
+            obs("alert", "HostDown host=lb2", 10, false, &fired),
+            obs("health", "lb2", 11, true, "200"),
+            obs("alert", "HostDown host=lb2", 30, true, &resolved),
+        ];
+        let texts: Vec<(i64, String)> = alert_events(&rows, &SEEN).into_iter().map(|e| (e.at_ms, e.text)).collect();
         assert_eq!(
-            texts(0, 40),
+            texts,
             vec![(10, "alert HostDown fires (critical, host=lb2)".to_string()), (30, "alert HostDown resolves (host=lb2)".to_string())]
         );
-        assert_eq!(texts(11, 30), vec![], "the window is [from, to)");
+        assert!(status_changes(&rows[..1], &BTreeMap::new(), &SEEN).is_empty(), "an alert row is no status change");
         let entry = |actor: &str, action: &str, target: &str, reason: &str| AuditEntry {
             seq: 1,
             entry: crate::store::NewAuditEntry {

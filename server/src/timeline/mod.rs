@@ -1,5 +1,5 @@
-//! The incident timeline: for a window, what this instance saw (status changes from its local
-//! store, its alerts and notices, its own audit chain), what the control store holds (audit
+//! The incident timeline: for a window, what this instance saw (status changes, alerts and
+//! notices from its local store, its own audit chain), what the control store holds (audit
 //! entries, incident updates) and what every reachable peer saw (asked over
 //! `GET /api/v1/peer/timeline` with the peer's token), merged in order with the region that saw
 //! each. `evaluate` turns stored rows into events and writes the Markdown; this module reads.
@@ -8,7 +8,7 @@ pub mod evaluate;
 
 use crate::config::Estate;
 use crate::store::{ControlStore, LocalStore, StoreError};
-use app::model::{Alert, Timeline, TimelineEvent, VantageRead};
+use app::model::{Timeline, TimelineEvent, VantageRead};
 use evaluate::Vantage;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -42,21 +42,15 @@ fn labels(estate: &Estate) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// What this instance itself saw in the window: status changes, alerts, notices, and the
-/// entries of its own audit chain (break-glass). `alerts` is the alert engine's latest list.
-pub async fn own_events(
-    estate: &Estate,
-    local: &LocalStore,
-    alerts: &[Alert],
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<TimelineEvent>, StoreError> {
+/// What this instance itself saw in the window: status changes, alerts that fired or resolved,
+/// notices, and the entries of its own audit chain (break-glass), all from its local store.
+pub async fn own_events(estate: &Estate, local: &LocalStore, from_ms: i64, to_ms: i64) -> Result<Vec<TimelineEvent>, StoreError> {
     let region = estate.own_region().display.clone();
     let seen = Vantage { instance: &estate.instance.name, region: &region };
     let limit = (evaluate::MAX_EVENTS * 50) as i64;
     let rows = local.observations_between(from_ms, to_ms, limit).await?;
     let mut events = evaluate::status_changes(&rows, &labels(estate), &seen);
-    events.extend(evaluate::alert_events(alerts, from_ms, to_ms, &seen));
+    events.extend(evaluate::alert_events(&rows, &seen));
     events.extend(evaluate::notification_events(&local.outbox_between(from_ms, to_ms, evaluate::MAX_EVENTS as i64).await?, &seen));
     let chain = local.local_audit_chain().await?;
     let in_window: Vec<_> = chain.into_iter().filter(|e| (from_ms..to_ms).contains(&e.entry.at_ms)).collect();
@@ -80,17 +74,11 @@ pub async fn control_events(estate: &Estate, control: &ControlStore, from_ms: i6
 }
 
 /// The whole timeline of a window: this instance, the control store, and every peer.
-pub async fn timeline(
-    estate: &Estate,
-    local: &LocalStore,
-    control: &ControlStore,
-    alerts: &[Alert],
-    (from_ms, to_ms): (i64, i64),
-) -> Timeline {
+pub async fn timeline(estate: &Estate, local: &LocalStore, control: &ControlStore, (from_ms, to_ms): (i64, i64)) -> Timeline {
     let region = estate.own_region().display.clone();
     let mut vantages = Vec::new();
     let mut lists = Vec::new();
-    match own_events(estate, local, alerts, from_ms, to_ms).await {
+    match own_events(estate, local, from_ms, to_ms).await {
         Ok(events) => {
             vantages.push(VantageRead { vantage: estate.instance.name.clone(), region: region.clone(), events: events.len(), error: None });
             lists.push(events);
