@@ -68,7 +68,7 @@ fn IncidentsView(board: IncidentsBoard, outcome: FormOutcome) -> impl IntoView {
                             <tr data-component=c.name.clone() data-status=c.status.clone()>
                                 <th scope="row">{c.name.clone()}</th>
                                 <td>{c.group.unwrap_or_default()}</td>
-                                <td><span class=format!("badge public-{}", c.status)>{c.words}</span></td>
+                                <td><span class=format!("badge {}", badge_class(&c.status))>{c.words}</span></td>
                                 <td><time>{format::utc(c.since_ms)}</time></td>
                             </tr>
                         }).collect_view()}
@@ -92,6 +92,16 @@ fn IncidentsView(board: IncidentsBoard, outcome: FormOutcome) -> impl IntoView {
         } else {
             over.into_iter().map(|i| view! { <IncidentCard incident=i form=None/> }).collect_view().into_any()
         }}
+    }
+}
+
+/// A public status word's badge colour, in the console's four.
+fn badge_class(status: &str) -> &'static str {
+    match status {
+        "operational" => "status-ok",
+        "degraded_performance" => "status-warn",
+        "partial_outage" | "major_outage" => "status-critical",
+        _ => "status-unknown",
     }
 }
 

@@ -87,7 +87,10 @@ async fn keep_uptime(local: &crate::store::LocalStore, page: &mut Page, elapsed_
                 Some(up) => (elapsed_ms, if up { elapsed_ms } else { 0 }),
                 None => (0, 0),
             };
-            (c.name.clone(), today, measured, up, c.status.word(), c.status as i64)
+            // Any known status outranks unknown: a day that began before the first rounds is
+            // the day as measured, and only a day with no data at all stays unknown.
+            let rank = if c.status == ComponentStatus::Unknown { -1 } else { c.status as i64 };
+            (c.name.clone(), today, measured, up, c.status.word(), rank)
         })
         .collect();
     if let Err(e) = local.add_component_time(today, &rows).await {

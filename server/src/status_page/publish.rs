@@ -563,7 +563,7 @@ li[data-status=partial_outage] .word,li[data-status=major_outage] .word{color:#b
 .incident h3{font-size:1rem;margin:.75rem 0 .25rem}.incident ol{padding-left:1.25rem}.incident li{display:list-item;border:0;padding:.25rem 0}\
 .state{font-weight:600}.uptime{flex-basis:100%}.bars{display:flex;gap:1px;height:1.5rem;margin:.25rem 0}\
 .bars span{flex:1;min-width:1px;border-radius:1px;background:#8a8a8a}.bars span[data-day=operational]{background:#2e7d32}\
-.bars span[data-day=degraded_performance],.bars span[data-day=unknown]{background:#b26a00}.bars span[data-day=partial_outage]{background:#e65100}\
+.bars span[data-day=degraded_performance]{background:#b26a00}.bars span[data-day=partial_outage]{background:#e65100}\
 .bars span[data-day=major_outage]{background:#b71c1c}.bars span[data-day=under_maintenance]{background:#1565c0}footer{margin-top:2rem;color:#555;font-size:.9rem}a{color:#0b57d0}\
 @media (prefers-color-scheme:dark){body{background:#121212;color:#e8e8e8}ul{border-color:#444}li{border-color:#333}\
 li small,footer{color:#bbb}a{color:#8ab4f8}li[data-status=operational] .word{color:#81c784}\

@@ -118,11 +118,16 @@ async fn the_uptime_history_adds_up_keeps_the_worst_and_stays_bounded() {
     let days = store.component_days().await.unwrap();
     assert_eq!(days.len(), 1);
     assert_eq!((days[0].measured_ms, days[0].up_ms, days[0].worst.as_str()), (10_000, 5_000, "major_outage"));
+    // A day that began unknown (rank -1, nothing measured) is the day as measured after.
+    store.add_component_time(10, &[("API".into(), 10, 0, 0, "unknown", -1)]).await.unwrap();
+    store.add_component_time(10, &[("API".into(), 10, 5_000, 5_000, "operational", 0)]).await.unwrap();
+    let api = store.component_days().await.unwrap().into_iter().find(|d| d.component == "API").unwrap();
+    assert_eq!((api.measured_ms, api.worst.as_str()), (5_000, "operational"));
     // A year of days: only the last DAYS_KEPT stay.
     for day in 11..=400 {
         store.add_component_time(day, &[("Website".into(), day, 1_000, 1_000, "operational", 0)]).await.unwrap();
     }
-    let days = store.component_days().await.unwrap();
+    let days: Vec<_> = store.component_days().await.unwrap().into_iter().filter(|d| d.component == "Website").collect();
     assert_eq!(days.len() as i64, crowsnest::store::DAYS_KEPT);
     assert_eq!((days.first().unwrap().day, days.last().unwrap().day), (400 - crowsnest::store::DAYS_KEPT + 1, 400));
 }
