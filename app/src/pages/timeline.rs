@@ -53,7 +53,7 @@ fn TimelineTable(t: Timeline) -> impl IntoView {
             }
         })
         .collect_view();
-    let window = format!("{} to {} (UTC)", format::utc(t.from_ms), format::utc(t.to_ms));
+    let window = format!("{} to {}", format::utc(t.from_ms), format::utc(t.to_ms));
     view! {
         <p id="timeline-span">{window}</p>
         <ul class="vantages" id="timeline-vantages">{asked}</ul>

@@ -91,7 +91,10 @@ pub async fn timeline(estate: &Estate, local: &LocalStore, control: &ControlStor
         }),
     }
     match control_events(estate, control, from_ms, to_ms).await {
-        Ok(events) => lists.push(events),
+        Ok(events) => {
+            vantages.push(VantageRead { vantage: "control store".into(), region: region.clone(), events: events.len(), error: None });
+            lists.push(events);
+        }
         Err(e) => vantages.push(VantageRead { vantage: "control store".into(), region, events: 0, error: Some(e.to_string()) }),
     }
     let timeout = Duration::from_millis(estate.probes.timeout_ms.max(1000) * 2);
