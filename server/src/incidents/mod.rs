@@ -187,7 +187,7 @@ impl IncidentService {
 
     /// Replays into this instance's own control store (once it is promoted or the primary).
     pub async fn replay_pending(&self) -> Result<usize, StoreError> {
-        self.replay_pending_into(&self.control.clone()).await
+        self.replay_pending_into(&self.control).await
     }
 
     /// Keeps what the status page published, for the console.

@@ -404,22 +404,16 @@ impl Page {
             } else if rows.is_empty() {
                 rows.push_str("<section><ul>");
             }
+            // After its words: each region's view, then the uptime.
+            let regions = if c.regions.is_empty() { String::new() } else { regions_html(&c.regions) };
+            let uptime = c.uptime.as_ref().map(uptime_html).unwrap_or_default();
             rows.push_str(&format!(
-                "<li data-status=\"{s}\"><span class=\"name\">{n}</span><span class=\"word\">{w}</span>{d}</li>",
+                "<li data-status=\"{s}\"><span class=\"name\">{n}</span><span class=\"word\">{w}</span>{d}{regions}{uptime}</li>",
                 s = c.status.word(),
                 n = escape(&c.name),
                 w = c.status.words(),
                 d = c.description.as_deref().map(|d| format!("<small>{}</small>", escape(d))).unwrap_or_default(),
             ));
-            // Inside the component's item, after its words: each region's view, the uptime.
-            rows.truncate(rows.len() - "</li>".len());
-            if !c.regions.is_empty() {
-                rows.push_str(&regions_html(&c.regions));
-            }
-            if let Some(u) = &c.uptime {
-                rows.push_str(&uptime_html(u));
-            }
-            rows.push_str("</li>");
         }
         if !rows.is_empty() {
             rows.push_str("</ul></section>");
